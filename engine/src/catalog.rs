@@ -149,15 +149,48 @@ pub struct InterventionCatalog {
 impl ProcessCatalog {
     /// Builds and validates a process catalogue.
     pub fn new(processes: Vec<Process>) -> Result<Self> {
-        todo!(
-            "validate ids unique, priors in range; build index: {}",
-            processes.len()
-        )
+        if processes.is_empty() {
+            return Err(invalid(
+                "a process catalogue needs at least one process".into(),
+            ));
+        }
+        let mut index = HashMap::with_capacity(processes.len());
+        for (i, p) in processes.iter().enumerate() {
+            check_id(p.id.as_str(), "process")?;
+            let in_scale = |v: f64| v.is_finite() && (0.0..=100.0).contains(&v);
+            if !in_scale(p.prior_adaptive_mean) || !in_scale(p.prior_maladaptive_mean) {
+                return Err(invalid(format!(
+                    "process `{}`: prior means must be in [0, 100]",
+                    p.id
+                )));
+            }
+            if !(p.prior_sd.is_finite() && p.prior_sd > 0.0 && p.prior_sd <= 50.0) {
+                return Err(invalid(format!(
+                    "process `{}`: prior_sd must be in (0, 50]",
+                    p.id
+                )));
+            }
+            if index.insert(p.id.clone(), i).is_some() {
+                return Err(invalid(format!("duplicate process id `{}`", p.id)));
+            }
+        }
+        Ok(Self { processes, index })
     }
+
     /// The built-in EEMM/PBAT-based process set from `data/processes.toml`.
     pub fn builtin() -> Self {
-        todo!()
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct File {
+            process: Vec<Process>,
+        }
+        // The data file is compiled into the crate and covered by tests, so a
+        // failure here is a build defect, not a runtime condition.
+        let file: File = toml::from_str(include_str!("../data/processes.toml"))
+            .expect("data/processes.toml is valid TOML for Process");
+        Self::new(file.process).expect("data/processes.toml is a valid catalogue")
     }
+
     /// Processes in catalogue order.
     pub fn all(&self) -> &[Process] {
         &self.processes
@@ -182,21 +215,74 @@ impl ProcessCatalog {
 
 impl InterventionCatalog {
     /// Builds and validates an intervention catalogue against a process catalogue.
-    pub fn new(interventions: Vec<Intervention>, processes: &ProcessCatalog) -> Result<Self> {
-        todo!("{} {}", interventions.len(), processes.len())
+    pub fn new(mut interventions: Vec<Intervention>, processes: &ProcessCatalog) -> Result<Self> {
+        interventions.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut index = HashMap::with_capacity(interventions.len());
+        for (i, iv) in interventions.iter().enumerate() {
+            validate_intervention(iv, processes)?;
+            if index.insert(iv.id.clone(), i).is_some() {
+                return Err(invalid(format!("duplicate intervention id `{}`", iv.id)));
+            }
+        }
+        Ok(Self {
+            interventions,
+            index,
+        })
     }
-    /// The built-in kernels from `data/interventions.toml`.
-    pub fn builtin(processes: &ProcessCatalog) -> Self {
-        todo!("{}", processes.len())
+
+    /// The built-in kernels from `data/interventions.toml`, checked against
+    /// `processes`. Fails only when a tenant's process set lacks processes the
+    /// kernels target.
+    pub fn builtin(processes: &ProcessCatalog) -> Result<Self> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct File {
+            intervention: Vec<Intervention>,
+        }
+        let file: File = toml::from_str(include_str!("../data/interventions.toml"))
+            .map_err(|e| invalid(format!("data/interventions.toml: {e}")))?;
+        let all = file
+            .intervention
+            .into_iter()
+            .map(|iv| Intervention {
+                built_in: true,
+                ..iv
+            })
+            .collect();
+        Self::new(all, processes)
     }
-    /// A new catalogue with `extra` added (or replacing same-id non-built-in entries).
+
+    /// A new catalogue with a tenant's `extra` interventions added. An extra
+    /// entry may replace a tenant entry with the same id, never a built-in one.
     pub fn with_additions(
         &self,
         extra: Vec<Intervention>,
         processes: &ProcessCatalog,
     ) -> Result<Self> {
-        todo!("{} {}", extra.len(), processes.len())
+        let mut all = self.interventions.clone();
+        for iv in extra {
+            match self.index.get(&iv.id) {
+                Some(&i) if all[i].built_in => {
+                    return Err(invalid(format!(
+                        "`{}` is built in and cannot be replaced",
+                        iv.id
+                    )));
+                }
+                Some(&i) => {
+                    all[i] = Intervention {
+                        built_in: false,
+                        ..iv
+                    }
+                }
+                None => all.push(Intervention {
+                    built_in: false,
+                    ..iv
+                }),
+            }
+        }
+        Self::new(all, processes)
     }
+
     /// Interventions ordered by id.
     pub fn all(&self) -> &[Intervention] {
         &self.interventions
@@ -217,4 +303,72 @@ impl InterventionCatalog {
     pub fn is_empty(&self) -> bool {
         self.interventions.is_empty()
     }
+}
+
+fn invalid(msg: String) -> EngineError {
+    EngineError::InvalidCatalog(msg)
+}
+
+/// Ids are lowercase ASCII letters, digits, `_` and `-`, 1-64 long, so they are
+/// safe in URLs, file names and log fields.
+fn check_id(id: &str, what: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "{what} id `{id}` must be 1-64 of [a-z0-9_-]"
+        )))
+    }
+}
+
+/// Checks one intervention against the process catalogue.
+pub fn validate_intervention(iv: &Intervention, processes: &ProcessCatalog) -> Result<()> {
+    check_id(iv.id.as_str(), "intervention")?;
+    if iv.targets.is_empty() {
+        return Err(invalid(format!(
+            "intervention `{}` targets no process",
+            iv.id
+        )));
+    }
+    for (i, t) in iv.targets.iter().enumerate() {
+        if processes.get(&t.process).is_none() {
+            return Err(EngineError::UnknownProcess(t.process.to_string()));
+        }
+        if !(t.weight.is_finite() && t.weight > 0.0 && t.weight <= 1.0) {
+            return Err(invalid(format!(
+                "intervention `{}`: target weights must be in (0, 1]",
+                iv.id
+            )));
+        }
+        if iv.targets[..i].iter().any(|o| o.process == t.process) {
+            return Err(invalid(format!(
+                "intervention `{}` targets `{}` twice",
+                iv.id, t.process
+            )));
+        }
+    }
+    if iv.effort_minutes == 0 || iv.effort_minutes > 600 {
+        return Err(invalid(format!(
+            "intervention `{}`: effort_minutes must be in 1..=600",
+            iv.id
+        )));
+    }
+    if !(iv.prior_effect.is_finite() && (-20.0..=20.0).contains(&iv.prior_effect)) {
+        return Err(invalid(format!(
+            "intervention `{}`: prior_effect must be in [-20, 20]",
+            iv.id
+        )));
+    }
+    if iv.min_days_between > 365 {
+        return Err(invalid(format!(
+            "intervention `{}`: min_days_between must be at most 365",
+            iv.id
+        )));
+    }
+    Ok(())
 }
