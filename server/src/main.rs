@@ -1,0 +1,3 @@
+//! The `tutti` binary: wiring only.
+
+fn main() {}
