@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every check and test Tutti has, the same locally and in CI:
+#   formatting, clippy (warnings denied), engine purity, proto lint and
+#   breaking-change check, unit/property/integration/simulation tests, docs.
+# It installs what it needs (buf from npm, pinned in scripts/tools/package.json)
+# and starts what the tests need; nothing has to be installed by hand but Rust
+# (pinned by rust-toolchain.toml) and Node.js.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "tools: buf (npm, pinned)"
+(cd scripts/tools && npm ci --no-audit --no-fund --loglevel=error)
+BUF=scripts/tools/node_modules/.bin/buf
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "engine purity: tutti-engine must not depend on tokio, tonic or hyper"
+if cargo tree -p tutti-engine -e normal --prefix none | grep -E '^(tokio|tonic|hyper)[ -]'; then
+  echo "tutti-engine depends on a runtime or transport crate (above); keep it pure" >&2
+  exit 1
+fi
+
+step "buf lint and breaking-change check against the released contract"
+"$BUF" lint
+"$BUF" breaking --against proto/baseline/tutti-v1.binpb
+
+step "cargo clippy (all targets, warnings denied)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "cargo test (unit, property, integration, simulation)"
+cargo test --workspace --locked
+
+step "cargo doc (warnings denied)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
+echo
+echo "all checks passed"
