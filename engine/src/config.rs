@@ -31,6 +31,13 @@ pub struct EngineConfig {
     pub propensity_floor: f64,
     /// Width (in posterior sd) under which top items are reported indistinguishable.
     pub indistinguishable_z: f64,
+    /// Largest gap in days between two consecutive assessments that still counts
+    /// as one lagged step of the network; longer gaps break the chain.
+    pub max_gap_days: f64,
+    /// Half-life in days of the smoothed (EWMA) process and well-being levels.
+    pub level_half_life_days: f64,
+    /// Half-life in days of the weights in the trend regression (points per week).
+    pub trend_half_life_days: f64,
 }
 
 impl Default for EngineConfig {
@@ -46,6 +53,9 @@ impl Default for EngineConfig {
             propensity_draws: 200,
             propensity_floor: 0.0,
             indistinguishable_z: 1.0,
+            max_gap_days: 14.0,
+            level_half_life_days: 3.0,
+            trend_half_life_days: 28.0,
         }
     }
 }
@@ -78,7 +88,19 @@ impl EngineConfig {
         unit("diversity", self.diversity)?;
         unit("habituation", self.habituation)?;
         non_neg("indistinguishable_z", self.indistinguishable_z)?;
-        if !(0.0..=0.5).contains(&self.propensity_floor) {
+        let positive = |name: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(EngineError::InvalidConfig(format!(
+                    "{name} must be finite and > 0, got {v}"
+                )))
+            }
+        };
+        positive("max_gap_days", self.max_gap_days)?;
+        positive("level_half_life_days", self.level_half_life_days)?;
+        positive("trend_half_life_days", self.trend_half_life_days)?;
+        if !(self.propensity_floor.is_finite() && (0.0..=0.5).contains(&self.propensity_floor)) {
             return Err(EngineError::InvalidConfig(
                 "propensity_floor must be in [0, 0.5]".into(),
             ));
@@ -94,5 +116,92 @@ impl EngineConfig {
             ));
         }
         Ok(())
+    }
+}
+
+impl EngineConfig {
+    /// A short, stable digest of the configuration (FNV-1a 64 over its JSON
+    /// form, first 8 hex digits). Logged decisions name the model that made
+    /// them; two engines with the same digest rank identically given the same
+    /// population model. FNV needs no extra crate and is stable across Rust
+    /// releases, unlike `std`'s `DefaultHasher`.
+    pub fn digest(&self) -> String {
+        // Serialising a struct of numbers cannot fail.
+        let json = serde_json::to_string(self).expect("EngineConfig serialises to JSON");
+        format!("{:08x}", fnv1a64(json.as_bytes()) >> 32)
+    }
+}
+
+/// FNV-1a, 64 bit.
+pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_validate() {
+        assert_eq!(EngineConfig::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn out_of_range_values_are_rejected() {
+        let bad = [
+            EngineConfig {
+                exploration: 1.5,
+                ..EngineConfig::default()
+            },
+            EngineConfig {
+                network_shrinkage: f64::NAN,
+                ..EngineConfig::default()
+            },
+            EngineConfig {
+                propensity_floor: 0.6,
+                ..EngineConfig::default()
+            },
+            EngineConfig {
+                propensity_draws: 0,
+                ..EngineConfig::default()
+            },
+            EngineConfig {
+                max_gap_days: 0.0,
+                ..EngineConfig::default()
+            },
+        ];
+        for c in bad {
+            assert!(c.validate().is_err(), "{c:?} should be invalid");
+        }
+    }
+
+    #[test]
+    fn digest_is_stable_and_sensitive() {
+        let a = EngineConfig::default();
+        let b = EngineConfig {
+            exploration: 0.31,
+            ..EngineConfig::default()
+        };
+        assert_eq!(a.digest(), a.clone().digest());
+        assert_eq!(a.digest().len(), 8);
+        assert_ne!(a.digest(), b.digest());
+    }
+
+    #[test]
+    fn fnv_matches_reference_vector() {
+        // Published FNV-1a 64 test vector for "a".
+        assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let r: std::result::Result<EngineConfig, _> =
+            serde_json::from_str(r#"{"exploraton": 0.2}"#);
+        assert!(r.is_err());
     }
 }

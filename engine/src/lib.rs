@@ -18,10 +18,12 @@
 //! - [`response`]: per-person, per-intervention response posteriors and population pooling.
 //! - [`follow`]: follow-through probability.
 //! - [`state`]: [`state::PersonState`], everything the engine remembers about one person.
+//! - `view` (internal): a person as ranking and insights see them now (levels, leverage).
 //! - [`rank`]: ranking with exploration, diversity, safety, dose and explanations.
 //! - [`insights`]: what a person's data show, for clinicians.
 //! - [`engine`]: the [`Engine`] facade the server, tools and benches call.
 //! - [`sim`]: a synthetic population with ground truth, and baseline policies.
+//! - [`ope`]: off-policy evaluation of logged decisions (IPS, SNIPS, DR, diagnostics).
 
 pub mod catalog;
 pub mod config;
@@ -32,10 +34,14 @@ pub mod ids;
 pub mod insights;
 pub mod network;
 pub mod observe;
+pub mod ope;
 pub mod rank;
 pub mod response;
 pub mod sim;
 pub mod state;
+#[cfg(test)]
+mod testkit;
+mod view;
 
 pub use engine::Engine;
 pub use error::{EngineError, Result};

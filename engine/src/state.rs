@@ -1,8 +1,44 @@
 //! [`PersonState`]: everything the engine remembers about one person, updated
 //! incrementally and serialisable so the server can store it.
+//!
+//! The state is a forward filter: each assessment, recommendation and feedback
+//! is folded in once, in `O(d^2)` or less, and nothing keeps the raw history
+//! (the server stores the events; replaying them rebuilds the state). What it
+//! holds and why:
+//! - the variable layout (process ids in network order) it was built with, so
+//!   a tenant's changed process set is detected instead of silently mixed;
+//! - per variable: smoothed level (time-aware EWMA, half-life
+//!   `level_half_life_days`, so daily and weekly schedules smooth alike) and a
+//!   discounted least-squares trend on time (half-life `trend_half_life_days`),
+//!   both `O(1)` per observation;
+//! - the network's sufficient statistics ([`crate::network::NetworkStats`]) and
+//!   the complete vector of the latest assessment to pair with the next one;
+//! - the outcome trajectory for not-on-track checks (first point, count, last few);
+//! - per intervention, keyed by [`InterventionId`] (not catalogue position,
+//!   because tenant catalogues change): recommendation and completion history
+//!   for dose limits and habituation, benefit signal statistics, the
+//!   follow-through effect, helpfulness and clinician decisions;
+//! - interventions awaiting the next outcome for the outcome-change signal;
+//! - the risk flags of the latest assessment;
+//! - an optional cache of the outcome row of the network estimate, tagged
+//!   with what it was computed from, so ranking can skip the `O(d^3)` step.
 
 use crate::catalog::Condition;
+use crate::follow::{FollowState, LogitEffect};
+use crate::ids::{InterventionId, ProcessId, Timestamp};
+use crate::network::{NetworkEstimate, NetworkStats};
+use crate::observe::RiskFlag;
+use crate::response::BenefitStats;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Recent timestamps kept per intervention (dose limits look back a few days,
+/// habituation two weeks; a handful is enough for either).
+pub(crate) const RECENT_KEPT: usize = 8;
+/// Outcome points kept for the recent-mean comparison with the recovery curve.
+pub(crate) const RECENT_OUTCOMES: usize = 5;
+/// Interventions awaiting the next outcome at most.
+pub(crate) const PENDING_KEPT: usize = 8;
 
 /// Everything the engine remembers about one person. Serialisable (serde) so the
 /// server can persist it beside the raw events; the engine never stores it.
@@ -10,8 +46,315 @@ use serde::{Deserialize, Serialize};
 pub struct PersonState {
     /// Standing conditions (contraindication matching).
     pub conditions: Vec<Condition>,
-    // The engine helper fills in: network sufficient statistics, smoothed levels
-    // and trends, outcome trajectory, per-intervention response posteriors and
-    // follow-through counts keyed by InterventionId, recent recommendations for
-    // dose/habituation, active risk flags, counts.
+    pub(crate) layout: Vec<ProcessId>,
+    pub(crate) assessments: u32,
+    pub(crate) first_at: Option<Timestamp>,
+    pub(crate) last_at: Option<Timestamp>,
+    /// Complete (imputed) vector of the latest assessment, empty before the first.
+    pub(crate) last_values: Vec<f64>,
+    pub(crate) risk_flags: Vec<RiskFlag>,
+    pub(crate) variables: Vec<VariableTrack>,
+    pub(crate) network: NetworkStats,
+    pub(crate) outcome: OutcomeHistory,
+    pub(crate) follow: FollowState,
+    pub(crate) interventions: BTreeMap<InterventionId, InterventionRecord>,
+    pub(crate) pending: Vec<PendingOutcome>,
+    pub(crate) cache: Option<NetworkCache>,
+}
+
+impl PersonState {
+    /// Assessments folded in.
+    pub fn assessment_count(&self) -> u32 {
+        self.assessments
+    }
+    /// Lagged pairs in the network.
+    pub fn network_observations(&self) -> u32 {
+        self.network.n()
+    }
+    /// Time of the latest assessment.
+    pub fn last_assessment_at(&self) -> Option<Timestamp> {
+        self.last_at
+    }
+    /// Whether the latest assessment carried a risk flag.
+    pub fn risk_active(&self) -> bool {
+        !self.risk_flags.is_empty()
+    }
+    /// Risk flags of the latest assessment.
+    pub fn risk_flags(&self) -> &[RiskFlag] {
+        &self.risk_flags
+    }
+    /// Process ids in the order of the person's network variables.
+    pub fn layout(&self) -> &[ProcessId] {
+        &self.layout
+    }
+    /// Whether the cached network estimate is current (see `Engine::refresh`).
+    pub fn has_fresh_cache(&self, key: &CacheKey) -> bool {
+        self.cache.as_ref().is_some_and(|c| c.key == *key)
+    }
+    /// Smoothed well-being, if any outcome was ever reported.
+    pub fn wellbeing(&self) -> Option<f64> {
+        self.variables.last().and_then(|v| v.level)
+    }
+}
+
+/// Level and trend of one network variable.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct VariableTrack {
+    /// Smoothed level, once observed.
+    pub level: Option<f64>,
+    /// Time of the latest observation.
+    pub last_at: Option<Timestamp>,
+    /// Observations.
+    pub n: u32,
+    /// Discounted regression on time.
+    pub trend: TrendStats,
+}
+
+impl VariableTrack {
+    /// Folds in one observation `y` at `at`; `origin` anchors the time axis.
+    pub fn observe(
+        &mut self,
+        y: f64,
+        at: Timestamp,
+        origin: Timestamp,
+        level_half_life: f64,
+        trend_half_life: f64,
+    ) {
+        self.level = Some(match (self.level, self.last_at) {
+            (Some(level), Some(last)) => {
+                let dt = at.days_since(last).max(0.0);
+                // A floor so simultaneous observations still average in.
+                let alpha = (1.0 - 0.5f64.powf(dt / level_half_life)).max(0.05);
+                level + alpha * (y - level)
+            }
+            _ => y,
+        });
+        self.trend
+            .observe(at.days_since(origin), y, trend_half_life);
+        self.last_at = Some(at);
+        self.n += 1;
+    }
+}
+
+/// Exponentially discounted least squares of a value on time (days).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct TrendStats {
+    s0: f64,
+    st: f64,
+    stt: f64,
+    sy: f64,
+    sty: f64,
+    t_last: f64,
+    n: u32,
+}
+
+impl TrendStats {
+    /// Folds in `y` at time `t` (days), discounting older points by half per
+    /// `half_life` days.
+    pub fn observe(&mut self, t: f64, y: f64, half_life: f64) {
+        if self.n > 0 {
+            let decay = 0.5f64.powf((t - self.t_last).max(0.0) / half_life);
+            self.s0 *= decay;
+            self.st *= decay;
+            self.stt *= decay;
+            self.sy *= decay;
+            self.sty *= decay;
+        }
+        self.s0 += 1.0;
+        self.st += t;
+        self.stt += t * t;
+        self.sy += y;
+        self.sty += t * y;
+        self.t_last = t;
+        self.n += 1;
+    }
+
+    /// Slope in points per week; 0 under three points or without spread in time.
+    pub fn per_week(&self) -> f64 {
+        if self.n < 3 {
+            return 0.0;
+        }
+        let den = self.s0 * self.stt - self.st * self.st;
+        let scale = self.s0 * self.stt;
+        if den <= 1e-9 * scale.max(1e-12) {
+            return 0.0;
+        }
+        7.0 * (self.s0 * self.sty - self.st * self.sy) / den
+    }
+
+    /// Effective observations in the current window.
+    pub fn weight(&self) -> f64 {
+        self.s0
+    }
+}
+
+/// The outcome trajectory.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct OutcomeHistory {
+    /// First outcome: when, and well-being then.
+    pub first: Option<(Timestamp, f64)>,
+    /// Outcome points.
+    pub count: u32,
+    /// The last few outcome points, oldest first.
+    pub recent: Vec<(Timestamp, f64)>,
+}
+
+impl OutcomeHistory {
+    /// Folds in one outcome point.
+    pub fn observe(&mut self, at: Timestamp, wellbeing: f64) {
+        if self.first.is_none() {
+            self.first = Some((at, wellbeing));
+        }
+        self.count += 1;
+        self.recent.push((at, wellbeing));
+        if self.recent.len() > RECENT_OUTCOMES {
+            self.recent.remove(0);
+        }
+    }
+}
+
+/// What the engine knows about one intervention for one person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InterventionRecord {
+    /// Times recommended.
+    pub recommended: u32,
+    /// Latest recommendation times, oldest first.
+    pub recent_recommended: Vec<Timestamp>,
+    /// Reported done.
+    pub done: u32,
+    /// Reported partly done.
+    pub partly: u32,
+    /// Reported not done.
+    pub not_done: u32,
+    /// Latest times done or partly done, oldest first.
+    pub recent_done: Vec<Timestamp>,
+    /// Sum of helpfulness ratings.
+    pub helpfulness_sum: f64,
+    /// Helpfulness ratings.
+    pub helpfulness_n: u32,
+    /// Benefit signals.
+    pub benefit: BenefitStats,
+    /// Person x intervention follow-through effect.
+    pub follow: LogitEffect,
+    /// Clinician accepted it.
+    pub clinician_accepted: u32,
+    /// Clinician rejected or overrode it.
+    pub clinician_declined: u32,
+}
+
+impl InterventionRecord {
+    /// A record with no history.
+    pub fn new(item_sd: f64) -> Self {
+        Self {
+            recommended: 0,
+            recent_recommended: Vec::new(),
+            done: 0,
+            partly: 0,
+            not_done: 0,
+            recent_done: Vec::new(),
+            helpfulness_sum: 0.0,
+            helpfulness_n: 0,
+            benefit: BenefitStats::default(),
+            follow: LogitEffect::prior(item_sd),
+            clinician_accepted: 0,
+            clinician_declined: 0,
+        }
+    }
+
+    /// Mean reported helpfulness.
+    pub fn mean_helpfulness(&self) -> Option<f64> {
+        (self.helpfulness_n > 0).then(|| self.helpfulness_sum / f64::from(self.helpfulness_n))
+    }
+}
+
+/// Keeps the latest `RECENT_KEPT` timestamps, in time order.
+pub(crate) fn push_recent(v: &mut Vec<Timestamp>, at: Timestamp) {
+    let pos = v.partition_point(|t| *t <= at);
+    v.insert(pos, at);
+    if v.len() > RECENT_KEPT {
+        v.remove(0);
+    }
+}
+
+/// An intervention done, awaiting the next outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingOutcome {
+    /// The intervention.
+    pub intervention: InterventionId,
+    /// When the feedback came.
+    pub at: Timestamp,
+    /// Smoothed well-being then.
+    pub baseline: f64,
+    /// 1 done, 0.5 partly.
+    pub weight: f64,
+}
+
+/// What a cached network estimate was computed from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CacheKey {
+    /// Network pairs.
+    pub pairs: u32,
+    /// `network_shrinkage`.
+    pub shrinkage: f64,
+    /// Population model version.
+    pub population: String,
+}
+
+/// The cached outcome row of the network estimate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkCache {
+    /// What it was computed from.
+    pub key: CacheKey,
+    /// The estimate (outcome row only).
+    pub estimate: NetworkEstimate,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trend_recovers_a_linear_slope() {
+        let mut t = TrendStats::default();
+        for day in 0..30 {
+            t.observe(f64::from(day), 40.0 + 0.5 * f64::from(day), 28.0);
+        }
+        assert!((t.per_week() - 3.5).abs() < 1e-9, "{}", t.per_week());
+        let mut flat = TrendStats::default();
+        flat.observe(0.0, 10.0, 28.0);
+        flat.observe(1.0, 90.0, 28.0);
+        assert_eq!(flat.per_week(), 0.0, "two points are not a trend");
+    }
+
+    #[test]
+    fn level_follows_recent_values_more_than_old_ones() {
+        let mut v = VariableTrack::default();
+        let origin = Timestamp(0);
+        for day in 0..10 {
+            v.observe(20.0, Timestamp(day * Timestamp::DAY_MS), origin, 3.0, 28.0);
+        }
+        for day in 10..20 {
+            v.observe(80.0, Timestamp(day * Timestamp::DAY_MS), origin, 3.0, 28.0);
+        }
+        let level = v.level.expect("observed");
+        assert!(level > 70.0 && level < 80.0, "{level}");
+        assert_eq!(v.n, 20);
+    }
+
+    #[test]
+    fn recent_lists_stay_sorted_and_bounded() {
+        let mut v = Vec::new();
+        for i in (0..20).rev() {
+            push_recent(&mut v, Timestamp(i));
+        }
+        assert_eq!(v.len(), RECENT_KEPT);
+        assert!(v.windows(2).all(|w| w[0] <= w[1]));
+        let mut o = OutcomeHistory::default();
+        for i in 0..9 {
+            o.observe(Timestamp(i), f64::from(i as i32));
+        }
+        assert_eq!(o.first, Some((Timestamp(0), 0.0)));
+        assert_eq!(o.recent.len(), RECENT_OUTCOMES);
+        assert_eq!(o.count, 9);
+    }
 }

@@ -1,26 +1,183 @@
 //! The typed configuration: defaults, then a TOML file, then `TUTTI_*`
-//! environment variables, then command-line flags. Validated at start-up.
+//! environment variables (`__` separates nesting levels, e.g.
+//! `TUTTI_STORAGE__PATH`), then command-line flags. [`Config::validate`] runs at
+//! start-up and fails fast with a message naming the bad key.
+//!
+//! Nothing else in the server reads the environment: the engine gets typed
+//! parameters from here.
+//!
+//! ```toml
+//! listen = "127.0.0.1:50051"
+//!
+//! [storage]
+//! path = "tutti.db"
+//!
+//! [log]
+//! format = "text"          # or "json"
+//! filter = "info"          # tracing-subscriber EnvFilter syntax
+//!
+//! [limits]
+//! max_message_bytes = 16777216
+//! max_batch = 5000
+//!
+//! [[auth.api_keys]]        # none: auth off, tenant from `x-tutti-tenant`
+//! sha256 = "<hex SHA-256 of the key>"
+//! tenant = "acme"
+//! principal = "acme-ehr"
+//!
+//! [telemetry]
+//! otlp_endpoint = "http://127.0.0.1:4317"   # unset: no trace export
+//! service_name = "tutti"
+//!
+//! [engine]                 # tutti_engine::config::EngineConfig
+//! exploration = 0.3
+//!
+//! [tenants.acme.engine]    # per-tenant overrides of [engine]
+//! exploration = 0.1
+//! ```
 
+use crate::convert::ids::TenantId;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use tutti_engine::config::EngineConfig;
 
 /// Everything the server can be configured with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// Address to listen on.
+    /// Address to listen on (the binary binds it; `serve` takes a bound listener).
     pub listen: SocketAddr,
     /// Storage settings.
     pub storage: StorageConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// Trace export.
+    pub telemetry: TelemetryConfig,
+    /// API keys; none configured means auth is off.
+    pub auth: AuthConfig,
+    /// Request size limits.
+    pub limits: LimitsConfig,
+    /// Engine hyperparameters for every tenant.
+    pub engine: EngineConfig,
+    /// Per-tenant settings, keyed by tenant id.
+    pub tenants: BTreeMap<String, TenantConfig>,
 }
 
 /// Where data lives.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
-    /// SQLite database file.
+    /// SQLite database file (created if missing).
     pub path: PathBuf,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logging.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// Output format.
+    pub format: LogFormat,
+    /// Which events to log, in `tracing_subscriber::EnvFilter` syntax.
+    pub filter: String,
+}
+
+/// Trace export over OTLP (off unless an endpoint is set).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// OTLP/gRPC collector endpoint, e.g. `http://127.0.0.1:4317`; unset: no export.
+    pub otlp_endpoint: Option<String>,
+    /// `service.name` of the exported spans.
+    pub service_name: String,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            service_name: "tutti".to_owned(),
+        }
+    }
+}
+
+/// API-key authentication.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Accepted keys. Empty: auth is off and the tenant comes from the
+    /// `x-tutti-tenant` header (or `default`).
+    pub api_keys: Vec<ApiKeyConfig>,
+}
+
+/// One accepted API key. Only its SHA-256 is stored, never the key itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyConfig {
+    /// Lowercase hex SHA-256 of the key (`printf %s "$KEY" | sha256sum`).
+    pub sha256: String,
+    /// The tenant the key acts for.
+    pub tenant: String,
+    /// Who holds the key, as written to the audit log; default `key:<first 12 hex>`.
+    #[serde(default)]
+    pub principal: Option<String>,
+}
+
+/// Request limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Largest request or response message, in bytes.
+    pub max_message_bytes: usize,
+    /// Most assessments in one BatchRecordAssessments call.
+    pub max_batch: usize,
+}
+
+/// One tenant's settings.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TenantConfig {
+    /// Overrides of `[engine]` for this tenant: only the keys given change.
+    pub engine: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Values given on the command line; each set one wins over every other layer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overrides {
+    /// `--listen`.
+    pub listen: Option<SocketAddr>,
+    /// `--data`.
+    pub data: Option<PathBuf>,
+    /// `--log-format`.
+    pub log_format: Option<LogFormat>,
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The named file does not exist.
+    #[error("config file {0} not found")]
+    FileNotFound(PathBuf),
+    /// A layer could not be read or does not fit the schema.
+    #[error("{0}")]
+    Load(Box<figment::Error>),
+    /// A value is out of range or inconsistent.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
 }
 
 impl Default for Config {
@@ -28,12 +185,302 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             storage: StorageConfig::default(),
+            log: LogConfig::default(),
+            telemetry: TelemetryConfig::default(),
+            auth: AuthConfig::default(),
+            limits: LimitsConfig::default(),
+            engine: EngineConfig::default(),
+            tenants: BTreeMap::new(),
         }
     }
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        Self { path: PathBuf::from("tutti.db") }
+        Self {
+            path: PathBuf::from("tutti.db"),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            filter: "info".to_owned(),
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 16 * 1024 * 1024,
+            max_batch: 5000,
+        }
+    }
+}
+
+impl Overrides {
+    fn into_value(self) -> serde_json::Value {
+        let mut root = serde_json::Map::new();
+        if let Some(listen) = self.listen {
+            root.insert("listen".into(), listen.to_string().into());
+        }
+        if let Some(data) = self.data {
+            root.insert(
+                "storage".into(),
+                serde_json::json!({ "path": data.to_string_lossy() }),
+            );
+        }
+        if let Some(format) = self.log_format {
+            root.insert("log".into(), serde_json::json!({ "format": format }));
+        }
+        serde_json::Value::Object(root)
+    }
+}
+
+impl Config {
+    /// Loads the layered configuration: defaults, then `file` (if given; it must
+    /// exist), then `TUTTI_*` environment variables, then `overrides`; and
+    /// validates it.
+    pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.is_file() {
+                return Err(ConfigError::FileNotFound(file.to_owned()));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        let config: Config = figment
+            // TUTTI_CONFIG names the file (a flag's env fallback), not a key.
+            .merge(Env::prefixed("TUTTI_").split("__").ignore(&["config"]))
+            .merge(Serialized::defaults(overrides.into_value()))
+            .extract()
+            .map_err(|e| ConfigError::Load(Box::new(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every value; the error names the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |msg: String| Err(ConfigError::Invalid(msg));
+        if self.storage.path.as_os_str().is_empty() {
+            return invalid("storage.path must not be empty".into());
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.filter) {
+            return invalid(format!("log.filter: {e}"));
+        }
+        if let Some(endpoint) = &self.telemetry.otlp_endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return invalid("telemetry.otlp_endpoint must be an http:// or https:// URL".into());
+        }
+        if self.telemetry.service_name.is_empty() {
+            return invalid("telemetry.service_name must not be empty".into());
+        }
+        const MIN_MESSAGE: usize = 4 * 1024;
+        const MAX_MESSAGE: usize = 1024 * 1024 * 1024;
+        if !(MIN_MESSAGE..=MAX_MESSAGE).contains(&self.limits.max_message_bytes) {
+            return invalid(format!(
+                "limits.max_message_bytes must be in {MIN_MESSAGE}..={MAX_MESSAGE}"
+            ));
+        }
+        if !(1..=100_000).contains(&self.limits.max_batch) {
+            return invalid("limits.max_batch must be in 1..=100000".into());
+        }
+        if let Err(e) = self.engine.validate() {
+            return invalid(format!("engine: {e}"));
+        }
+        for tenant in self.tenants.keys() {
+            if TenantId::parse(tenant).is_err() {
+                return invalid(format!(
+                    "tenants.{tenant}: tenant ids are 1-64 of [A-Za-z0-9_-]"
+                ));
+            }
+            self.engine_for(tenant)?;
+        }
+        let mut hashes = HashSet::new();
+        for (i, key) in self.auth.api_keys.iter().enumerate() {
+            let at = format!("auth.api_keys[{i}]");
+            let hex = key.sha256.len() == 64
+                && key
+                    .sha256
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if !hex {
+                return invalid(format!(
+                    "{at}.sha256 must be 64 lowercase hex digits (the SHA-256 of the key, not the key)"
+                ));
+            }
+            if !hashes.insert(key.sha256.as_str()) {
+                return invalid(format!("{at}.sha256 is listed twice"));
+            }
+            if TenantId::parse(&key.tenant).is_err() {
+                return invalid(format!("{at}.tenant must be 1-64 of [A-Za-z0-9_-]"));
+            }
+            if let Some(p) = &key.principal
+                && (p.is_empty() || p.len() > 128 || p.chars().any(char::is_control))
+            {
+                return invalid(format!("{at}.principal must be 1-128 printable characters"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The engine configuration for `tenant`: `[engine]` with the tenant's overrides.
+    pub fn engine_for(&self, tenant: &str) -> Result<EngineConfig, ConfigError> {
+        let Some(overrides) = self.tenants.get(tenant).filter(|t| !t.engine.is_empty()) else {
+            return Ok(self.engine.clone());
+        };
+        let bad = |e: &dyn std::fmt::Display| {
+            ConfigError::Invalid(format!("tenants.{tenant}.engine: {e}"))
+        };
+        let mut merged = serde_json::to_value(&self.engine).map_err(|e| bad(&e))?;
+        if let serde_json::Value::Object(map) = &mut merged {
+            for (k, v) in overrides.engine.clone() {
+                map.insert(k, v);
+            }
+        }
+        let config: EngineConfig = serde_json::from_value(merged).map_err(|e| bad(&e))?;
+        config.validate().map_err(|e| bad(&e))?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail fixes the closures' error type
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn defaults_need_no_file_and_are_valid() {
+        let c = Config::default();
+        assert_eq!(c.listen, "127.0.0.1:50051".parse().expect("addr"));
+        assert_eq!(c.storage.path, PathBuf::from("tutti.db"));
+        assert_eq!(c.limits.max_message_bytes, 16 * 1024 * 1024);
+        assert_eq!(c.limits.max_batch, 5000);
+        assert!(c.auth.api_keys.is_empty());
+        c.validate().expect("defaults are valid");
+    }
+
+    #[test]
+    fn layers_apply_in_order_file_env_flags() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "tutti.toml",
+                r#"
+                listen = "127.0.0.1:6000"
+                [storage]
+                path = "from-file.db"
+                [log]
+                format = "json"
+                filter = "debug"
+                [engine]
+                exploration = 0.2
+                "#,
+            )?;
+            jail.set_env("TUTTI_STORAGE__PATH", "from-env.db");
+            jail.set_env("TUTTI_LIMITS__MAX_BATCH", "100");
+            jail.set_env("TUTTI_CONFIG", "ignored-here.toml");
+            let c = Config::load(
+                Some(Path::new("tutti.toml")),
+                Overrides {
+                    listen: Some("127.0.0.1:7000".parse().expect("addr")),
+                    ..Overrides::default()
+                },
+            )
+            .expect("loads");
+            assert_eq!(c.listen, "127.0.0.1:7000".parse().expect("addr"));
+            assert_eq!(c.storage.path, PathBuf::from("from-env.db"));
+            assert_eq!(c.log.format, LogFormat::Json);
+            assert_eq!(c.log.filter, "debug");
+            assert_eq!(c.limits.max_batch, 100);
+            assert_eq!(c.engine.exploration, 0.2);
+
+            let flagged = Config::load(
+                Some(Path::new("tutti.toml")),
+                Overrides {
+                    data: Some("from-flag.db".into()),
+                    log_format: Some(LogFormat::Text),
+                    ..Overrides::default()
+                },
+            )
+            .expect("loads");
+            assert_eq!(flagged.storage.path, PathBuf::from("from-flag.db"));
+            assert_eq!(flagged.log.format, LogFormat::Text);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_files_are_errors() {
+        Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "lisen = \"127.0.0.1:1\"")?;
+            let e = Config::load(Some(Path::new("bad.toml")), Overrides::default())
+                .expect_err("unknown key");
+            assert!(e.to_string().contains("lisen"), "{e}");
+            let e = Config::load(Some(Path::new("missing.toml")), Overrides::default())
+                .expect_err("missing file");
+            assert!(matches!(e, ConfigError::FileNotFound(_)));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn tenant_engine_overrides_merge_over_the_global_engine() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "t.toml",
+                r#"
+                [engine]
+                exploration = 0.2
+                diversity = 0.4
+                [tenants.acme.engine]
+                exploration = 0.05
+                "#,
+            )?;
+            let c = Config::load(Some(Path::new("t.toml")), Overrides::default()).expect("loads");
+            let acme = c.engine_for("acme").expect("valid");
+            assert_eq!(acme.exploration, 0.05);
+            assert_eq!(acme.diversity, 0.4);
+            assert_eq!(c.engine_for("other").expect("valid").exploration, 0.2);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_fail_validation_with_the_key_named() {
+        let mut c = Config::default();
+        c.engine.exploration = 2.0;
+        let e = c.validate().expect_err("engine");
+        assert!(e.to_string().contains("exploration"), "{e}");
+
+        let mut c = Config::default();
+        c.tenants.insert(
+            "acme".into(),
+            TenantConfig {
+                engine: serde_json::from_str(r#"{"explorashun": 0.1}"#).expect("json"),
+            },
+        );
+        let e = c.validate().expect_err("typo in tenant engine");
+        assert!(e.to_string().contains("tenants.acme.engine"), "{e}");
+
+        let mut c = Config::default();
+        c.auth.api_keys.push(ApiKeyConfig {
+            sha256: "my-plain-secret".into(),
+            tenant: "acme".into(),
+            principal: None,
+        });
+        let e = c.validate().expect_err("plain key");
+        assert!(e.to_string().contains("auth.api_keys[0].sha256"), "{e}");
+
+        let mut c = Config::default();
+        c.limits.max_batch = 0;
+        assert!(c.validate().is_err());
+        let mut c = Config::default();
+        c.log.filter = "info,[".into();
+        assert!(c.validate().is_err());
     }
 }

@@ -2,13 +2,39 @@
 //!
 //! Everything around the engine: gRPC transport, storage, configuration, auth,
 //! audit and telemetry. It is the only place where wire types meet domain types
-//! and where errors become `tonic::Status`.
+//! and where errors become `tonic::Status`. It must not contain modelling or
+//! ranking logic: that is `tutti-engine`'s.
 //!
 //! # Layout
-//! - [`config`]: the typed, layered configuration.
-//! - [`serve`]: [`serve()`], which runs the service on a bound listener until shutdown.
+//! - [`config`]: the typed, layered configuration (defaults, TOML, `TUTTI_*`, flags).
+//! - [`mod@serve`]: [`serve()`], which runs the service on a bound listener until shutdown.
+//! - [`grpc`]: one adapter per `tutti.v1` service (validate, convert, engine and
+//!   storage, convert back) and the person-state replay they share.
+//! - [`convert`]: wire <-> domain conversions, id newtypes ([`convert::ids`]) and
+//!   page tokens ([`convert::page`]).
+//! - [`validate`]: every request field checked, all violations collected; the one
+//!   builder of `INVALID_ARGUMENT` with `google.rpc.BadRequest`.
+//! - [`error`]: [`error::ServiceError`] and the one mapping to `tonic::Status`.
+//! - [`auth`]: tenant and principal from metadata (API keys), as a tower layer.
+//! - [`audit`]: one durable audit row per tenant-API call, as a tower layer.
+//! - [`idempotency`]: request ids, stored first responses, concurrency retries.
+//! - [`engines`]: one cached engine per tenant (built-ins plus its own interventions).
+//! - [`storage`]: the async storage trait and its SQLite backend.
+//! - [`telemetry`]: log setup and the per-request log layer.
+//! - [`cli`]: the `tutti` command line (one module per subcommand).
 
+pub mod audit;
+pub mod auth;
+pub mod cli;
 pub mod config;
+pub mod convert;
+pub mod engines;
+pub mod error;
+pub mod grpc;
+pub mod idempotency;
 pub mod serve;
+pub mod storage;
+pub mod telemetry;
+pub mod validate;
 
 pub use serve::serve;

@@ -1,16 +1,55 @@
 //! Runs the gRPC service on a listener the caller bound, until `shutdown`
 //! completes. It never binds its own socket, so tests run it on port 0.
+//!
+//! Start-up order: validate the config, open (and migrate) storage, build the
+//! engines, then report SERVING on `grpc.health.v1`; on shutdown: report
+//! NOT_SERVING, stop accepting, drain in-flight calls, then flush the audit trail.
 
-use crate::config::Config;
+use crate::audit::{AuditLayer, AuditSink};
+use crate::auth::{AuthLayer, Authenticator};
+use crate::config::{Config, ConfigError};
+use crate::engines::Engines;
+use crate::error::ServiceError;
+use crate::grpc::App;
+use crate::grpc::catalog::CatalogApi;
+use crate::grpc::people::PeopleApi;
+use crate::grpc::recommendation::RecommendationApi;
+use crate::storage::sqlite::SqliteStorage;
+use crate::storage::{Storage, StorageError};
+use crate::telemetry::RpcLogLayer;
 use std::future::Future;
+use std::sync::Arc;
 use tokio::net::TcpListener;
+use tonic::server::NamedService;
+use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+use tutti_proto::v1::catalog_service_server::CatalogServiceServer;
+use tutti_proto::v1::people_service_server::PeopleServiceServer;
+use tutti_proto::v1::recommendation_service_server::RecommendationServiceServer;
 
-/// Errors that stop the server from starting or running.
+/// Errors that stop the server from starting or running. Each forwards its
+/// cause's message (`transparent`), so a printed cause chain says it once.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Storage could not be opened or migrated.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The engines could not be built.
+    #[error(transparent)]
+    Engine(#[from] ServiceError),
+    /// Server reflection could not be set up.
+    #[error(transparent)]
+    Reflection(#[from] tonic_reflection::server::Error),
     /// The transport failed.
-    #[error("transport: {0}")]
+    #[error(transparent)]
     Transport(#[from] tonic::transport::Error),
+    /// The listener has no local address.
+    #[error(transparent)]
+    Listener(#[from] std::io::Error),
 }
 
 /// Serves Tutti on `listener` until `shutdown` resolves, then drains in-flight requests.
@@ -19,6 +58,95 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let _ = (listener, config, shutdown);
-    todo!()
+    config.validate()?;
+    let addr = listener.local_addr()?;
+    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(&config.storage.path).await?);
+    let engines = Engines::new(&config, Arc::clone(&storage)).await?;
+    let model_version = engines.base().model_version();
+    let app = Arc::new(App {
+        storage: Arc::clone(&storage),
+        engines,
+        limits: config.limits.clone(),
+    });
+    let max = config.limits.max_message_bytes;
+    let catalog = CatalogServiceServer::new(CatalogApi::new(Arc::clone(&app)))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+    let people = PeopleServiceServer::new(PeopleApi::new(Arc::clone(&app)))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+    let recommendation = RecommendationServiceServer::new(RecommendationApi::new(Arc::clone(&app)))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+
+    // google.rpc error details are registered too, so grpcurl can print the
+    // BadRequest field violations of an INVALID_ARGUMENT without proto files.
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(tutti_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(tutti_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    let services = [
+        "",
+        <CatalogServiceServer<CatalogApi> as NamedService>::NAME,
+        <PeopleServiceServer<PeopleApi> as NamedService>::NAME,
+        <RecommendationServiceServer<RecommendationApi> as NamedService>::NAME,
+    ];
+    for name in services {
+        health
+            .set_service_status(name, ServingStatus::Serving)
+            .await;
+    }
+
+    let (audit, audit_task) = AuditSink::spawn(Arc::clone(&storage));
+    let stopping = {
+        let health = health.clone();
+        async move {
+            shutdown.await;
+            tracing::info!("shutting down: draining in-flight calls");
+            for name in services {
+                health
+                    .set_service_status(name, ServingStatus::NotServing)
+                    .await;
+            }
+        }
+    };
+
+    tracing::info!(
+        %addr,
+        data = %config.storage.path.display(),
+        auth = !config.auth.api_keys.is_empty(),
+        model_version = %model_version,
+        "tutti serving"
+    );
+    let result = Server::builder()
+        .layer(RpcLogLayer)
+        .layer(AuditLayer::new(audit))
+        .layer(AuthLayer::new(Authenticator::new(&config.auth)))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(catalog)
+        .add_service(people)
+        .add_service(recommendation)
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            stopping,
+        )
+        .await;
+    // The router (and with it every audit sink clone) is gone: the writer
+    // drains what is queued and ends.
+    if let Err(e) = audit_task.await {
+        tracing::error!(error = %e, "audit writer task failed");
+    }
+    result?;
+    tracing::info!("stopped");
+    Ok(())
 }

@@ -1,1 +1,22 @@
-//! placeholder
+//! # tutti-tests
+//!
+//! The integration-test harness: it starts the real Tutti server (the same
+//! [`tutti_server::serve`] the binary runs) on `127.0.0.1:0` over a fresh SQLite
+//! file in a temporary directory, waits until `grpc.health.v1` reports SERVING,
+//! and hands out typed gRPC clients that talk to it over loopback.
+//!
+//! It owns only test plumbing: it must not reach into the server's internals
+//! (storage, engine) — every test sees the service exactly as a client does.
+//!
+//! # Layout
+//! - [`server`]: [`TestServer`]: start, restart on the same data file, stop.
+//! - [`fixtures`]: valid requests (assessments, interventions, people) and ids.
+//! - [`assertions`]: status codes, `google.rpc.BadRequest` field violations, estimates.
+//!
+//! The test targets live in `tests/*.rs`, one file per behaviour.
+
+pub mod assertions;
+pub mod fixtures;
+pub mod server;
+
+pub use server::{CatalogClient, Headers, PeopleClient, RecommendationClient, TestServer};

@@ -1,0 +1,133 @@
+//! Criterion benchmarks of the engine's hot paths on one core.
+//!
+//! - `engine/rank/{interventions}`: one `recommend` (k = 5, default
+//!   exploration with 200 propensity draws) for a person with a year of daily
+//!   assessments over the 12 built-in-sized processes, the network estimate
+//!   cached by `Engine::refresh` (the server refreshes after an assessment).
+//! - `engine/rank_uncached/{interventions}`: the same with the `O(d^3)` network
+//!   estimate done inside the call.
+//! - `engine/update`: one incremental `observe_assessment` on that year-long state.
+//! - `engine/feedback`: one `observe_feedback`.
+//! - `engine/network/{processes}`: estimating the outcome row of the network
+//!   (what ranking needs) for 8 to 32 processes from a year of pairs.
+//! - `engine/insights`: the full insights view (every equation of the network).
+//!
+//! Targets (issue 3): ranking under 50 µs, update under 10 µs.
+
+use criterion::{BatchSize, BenchmarkId, Criterion, criterion_main};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::hint::black_box;
+use tutti_benches::{START, assessment, engine, person, query};
+use tutti_engine::observe::{Completion, Context, Feedback};
+
+const DAYS: usize = 365;
+const PROCESSES: usize = 12;
+
+fn rank(c: &mut Criterion) {
+    let mut group = c.benchmark_group("engine/rank");
+    for n in [10usize, 50, 100] {
+        let e = engine(PROCESSES, n);
+        let mut s = person(&e, DAYS, 1);
+        e.refresh(&mut s).expect("compatible state");
+        let q = query(DAYS);
+        group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+            b.iter(|| e.recommend(black_box(&s), black_box(&q)).expect("ranks"))
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("engine/rank_uncached");
+    let n = 50usize;
+    let e = engine(PROCESSES, n);
+    let s = person(&e, DAYS, 1);
+    let q = query(DAYS);
+    group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+        b.iter(|| e.recommend(black_box(&s), black_box(&q)).expect("ranks"))
+    });
+    group.finish();
+}
+
+fn update(c: &mut Criterion) {
+    let e = engine(PROCESSES, 50);
+    let s = person(&e, DAYS, 1);
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let next = assessment(&e, DAYS, &mut rng);
+    c.bench_function("engine/update", |b| {
+        b.iter_batched(
+            || s.clone(),
+            |mut st| {
+                e.observe_assessment(&mut st, black_box(&next))
+                    .expect("valid");
+                st
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    let id = e.interventions().all()[5].id.clone();
+    let fb = Feedback {
+        intervention: id,
+        at: START.plus_days(DAYS as f64 + 0.2),
+        completion: Some(Completion::Done),
+        minutes_spent: Some(10),
+        helpfulness: Some(80.0),
+        distress_before: None,
+        distress_after: None,
+        post_ratings: vec![],
+        clinician: None,
+        context: Context::default(),
+    };
+    let mut cached = s.clone();
+    e.refresh(&mut cached).expect("compatible state");
+    c.bench_function("engine/feedback", |b| {
+        b.iter_batched(
+            || cached.clone(),
+            |mut st| {
+                e.observe_feedback(&mut st, black_box(&fb)).expect("valid");
+                st
+            },
+            BatchSize::SmallInput,
+        )
+    });
+}
+
+fn network(c: &mut Criterion) {
+    let mut group = c.benchmark_group("engine/network");
+    for p in [8usize, 12, 16, 24, 32] {
+        let e = engine(p, 20);
+        let s = person(&e, DAYS, 2);
+        group.bench_with_input(BenchmarkId::from_parameter(p), &p, |b, _| {
+            b.iter_batched(
+                || s.clone(),
+                |mut st| {
+                    e.refresh(&mut st).expect("compatible state");
+                    st
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+fn insights(c: &mut Criterion) {
+    let e = engine(PROCESSES, 50);
+    let mut s = person(&e, DAYS, 1);
+    e.refresh(&mut s).expect("compatible state");
+    let now = START.plus_days(DAYS as f64 + 1.0);
+    c.bench_function("engine/insights", |b| {
+        b.iter(|| e.insights(black_box(&s), now))
+    });
+}
+
+/// Every group, configured from the command line (what `criterion_group!`
+/// would generate, written out so it carries documentation).
+fn benches() {
+    let mut c = Criterion::default().configure_from_args();
+    rank(&mut c);
+    update(&mut c);
+    network(&mut c);
+    insights(&mut c);
+}
+
+criterion_main!(benches);

@@ -1,0 +1,173 @@
+//! The engine as a simulated policy: every hook goes through the real
+//! [`Engine`] API, exactly as the server would call it, so what the simulator
+//! measures is what production would do.
+//!
+//! One piece of the workflow around the engine is simulated too: the
+//! clinician. Without a risk flag the engine keeps a contraindicated kernel in
+//! its list, marked `requires_clinician_review` with the reason; a clinician
+//! reviewing it declines it. So the policy asks for a short list, takes the
+//! first item that is not contraindicated for the person, and reports each
+//! declined one back as clinician feedback (`Rejected`), as the server would
+//! receive it. With review off it takes the top item blindly (and the report
+//! counts the contraindicated choices).
+
+use super::SimRng;
+use super::policy::{Intake, PersonView, Policy};
+use crate::engine::Engine;
+use crate::error::{EngineError, Result};
+use crate::ids::{InterventionId, Timestamp};
+use crate::observe::{Assessment, ClinicianDecision, Feedback};
+use crate::rank::RecommendQuery;
+use crate::state::PersonState;
+use rand::RngCore;
+
+/// Recommends the engine's top item for one person, with a fresh exploration
+/// seed from the simulator's policy stream at every decision.
+#[derive(Debug, Clone)]
+pub struct EnginePolicy<'e> {
+    engine: &'e Engine,
+    name: String,
+    k: usize,
+    clinician_review: bool,
+    state: Option<PersonState>,
+    declined: Feedback,
+}
+
+impl<'e> EnginePolicy<'e> {
+    /// The engine under its default report name `engine`.
+    pub fn new(engine: &'e Engine) -> Self {
+        Self::named(engine, "engine")
+    }
+
+    /// The engine under a report name (e.g. to compare configurations).
+    pub fn named(engine: &'e Engine, name: impl Into<String>) -> Self {
+        Self {
+            engine,
+            name: name.into(),
+            k: 5,
+            clinician_review: true,
+            state: None,
+            declined: Feedback {
+                intervention: InterventionId(String::new()),
+                at: Timestamp::default(),
+                completion: None,
+                minutes_spent: None,
+                helpfulness: None,
+                distress_before: None,
+                distress_after: None,
+                post_ratings: Vec::new(),
+                clinician: Some(ClinicianDecision::Rejected),
+                context: Default::default(),
+            },
+        }
+    }
+
+    /// Asks the engine for `k` items (default 5), as a platform showing a
+    /// list would; the first one the clinician keeps is done. The ranking
+    /// cost grows with `k`.
+    pub fn with_k(mut self, k: usize) -> Self {
+        self.k = k.clamp(1, 20);
+        self
+    }
+
+    /// Whether a simulated clinician declines contraindicated items (default
+    /// on; see the module docs).
+    pub fn with_clinician_review(mut self, on: bool) -> Self {
+        self.clinician_review = on;
+        self
+    }
+
+    /// The engine's state for the current person (for inspection in tests).
+    pub fn state(&self) -> Option<&PersonState> {
+        self.state.as_ref()
+    }
+
+    fn state_mut(&mut self) -> Result<&mut PersonState> {
+        self.state.as_mut().ok_or_else(not_started)
+    }
+}
+
+fn not_started() -> EngineError {
+    EngineError::IncompatibleState("engine policy used before start()".into())
+}
+
+impl Policy for EnginePolicy<'_> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn start(&mut self, intake: &Intake<'_>) -> Result<()> {
+        self.state = Some(self.engine.new_person(intake.conditions.to_vec()));
+        Ok(())
+    }
+
+    fn observe_assessment(&mut self, assessment: &Assessment) -> Result<()> {
+        let engine = self.engine;
+        let state = self.state_mut()?;
+        engine.observe_assessment(state, assessment)?;
+        // What the server does off the request path after an assessment: cache
+        // the network estimate, so ranking and feedback reuse it. It changes
+        // the cost, never the result.
+        engine.refresh(state)
+    }
+
+    fn choose(&mut self, view: &PersonView<'_>, rng: &mut SimRng) -> Result<InterventionId> {
+        let engine = self.engine;
+        let state = self.state.as_mut().ok_or_else(not_started)?;
+        let query = RecommendQuery {
+            k: self.k,
+            context: view.context,
+            exclude: Vec::new(),
+            pin: Vec::new(),
+            now: view.now,
+            seed: rng.next_u64(),
+        };
+        let ranking = engine.recommend(state, &query)?;
+        let contraindicated = |id: &InterventionId| {
+            view.interventions
+                .index_of(id)
+                .is_some_and(|i| !view.is_eligible(i))
+        };
+        let keep = if self.clinician_review {
+            ranking
+                .items
+                .iter()
+                .position(|it| !contraindicated(&it.intervention))
+                .unwrap_or(0)
+        } else {
+            0
+        };
+        for item in ranking.items.iter().take(keep) {
+            let fb = &mut self.declined;
+            fb.intervention.0.clone_from(&item.intervention.0);
+            fb.at = view.now;
+            fb.context = view.context;
+            engine.observe_feedback(state, fb)?;
+        }
+        ranking
+            .items
+            .into_iter()
+            .nth(keep)
+            .map(|item| item.intervention)
+            .ok_or_else(|| {
+                EngineError::InvalidCatalog(format!(
+                    "the engine returned an empty ranking for simulated person {}",
+                    view.person
+                ))
+            })
+    }
+
+    fn observe_recommendation(
+        &mut self,
+        intervention: &InterventionId,
+        at: Timestamp,
+    ) -> Result<()> {
+        let engine = self.engine;
+        engine.observe_recommendation(self.state_mut()?, intervention, at)
+    }
+
+    fn observe_feedback(&mut self, feedback: &Feedback) -> Result<()> {
+        let engine = self.engine;
+        engine.observe_feedback(self.state_mut()?, feedback)
+    }
+}

@@ -1,0 +1,644 @@
+//! One synthetic person: ground truth (traits drawn once) and latent state
+//! (evolving per tick), plus the exogenous draws that drive them.
+//!
+//! Everything here works on indices and flat `f64` buffers that are allocated
+//! once per runner and reused for every person and tick; nothing is allocated
+//! per tick or per decision. See [`crate::sim`] for the model in words.
+
+use super::SimRng;
+use super::world::{
+    Edge, KAPPA_HI, KAPPA_LO, World, add_sibling_edges, cond_bit, headroom, logit,
+    long_run_loadings, normal, per_tick_prob, per_tick_sd, pole_sign, sibling, sigmoid, stabilise,
+    uniform,
+};
+use crate::catalog::Condition;
+use crate::observe::{Context, Setting};
+use rand::Rng;
+
+/// Exogenous draws for one tick, made whether or not they are used, so the
+/// random stream stays aligned across policies (common random numbers).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct NatureDraws {
+    pub innovation: Vec<f64>,
+    pub rating_noise: Vec<f64>,
+    pub item_u: Vec<f64>,
+    pub outcome_noise: Vec<f64>,
+    pub wellbeing: f64,
+    pub load: f64,
+    pub load_event: f64,
+    pub miss: f64,
+    pub risk_onset: f64,
+    pub risk_end: f64,
+    pub detect: f64,
+    pub dropout: f64,
+}
+
+impl NatureDraws {
+    pub fn fill(&mut self, world: &World, rng: &mut SimRng) {
+        let n = world.n_poles;
+        self.innovation.resize(n, 0.0);
+        self.rating_noise.resize(n, 0.0);
+        self.item_u.resize(n, 0.0);
+        self.outcome_noise
+            .resize(world.scenario.measurement.outcomes.len(), 0.0);
+        for v in &mut self.innovation {
+            *v = normal(rng);
+        }
+        for v in &mut self.rating_noise {
+            *v = normal(rng);
+        }
+        for v in &mut self.item_u {
+            *v = uniform(rng);
+        }
+        for v in &mut self.outcome_noise {
+            *v = normal(rng);
+        }
+        self.wellbeing = normal(rng);
+        self.load = normal(rng);
+        self.load_event = uniform(rng);
+        self.miss = uniform(rng);
+        self.risk_onset = uniform(rng);
+        self.risk_end = uniform(rng);
+        self.detect = uniform(rng);
+        self.dropout = uniform(rng);
+    }
+}
+
+/// Exogenous draws for one decision (drawn before the policy chooses).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct DecisionDraws {
+    pub minutes: f64,
+    pub minutes_known: f64,
+    pub setting: f64,
+    pub follow: f64,
+    pub partly: f64,
+    pub spent: f64,
+    pub helpfulness: f64,
+    pub report: f64,
+    pub report_helpfulness: f64,
+    pub post_ratings: f64,
+    /// Rating noise for post-exercise ratings, by targeted pole (targets past
+    /// the fourth are rated without noise; catalogue kernels have at most three).
+    pub post_noise: [f64; POST_POLES],
+}
+
+/// Poles with their own post-rating noise draw.
+pub(crate) const POST_POLES: usize = 8;
+
+impl DecisionDraws {
+    pub fn draw(rng: &mut SimRng) -> Self {
+        Self {
+            minutes: normal(rng),
+            minutes_known: uniform(rng),
+            setting: uniform(rng),
+            follow: uniform(rng),
+            partly: uniform(rng),
+            spent: normal(rng),
+            helpfulness: normal(rng),
+            report: uniform(rng),
+            report_helpfulness: uniform(rng),
+            post_ratings: uniform(rng),
+            post_noise: std::array::from_fn(|_| normal(rng)),
+        }
+    }
+}
+
+/// The situation at one decision, true and as the platform reports it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Situation {
+    pub minutes: f64,
+    pub in_session: bool,
+    pub context: Context,
+}
+
+/// What happened after a decision, computed when its effect lands.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Outcome {
+    /// Well-being points the person felt (immediate effect through their loadings).
+    pub felt: f64,
+}
+
+/// One synthetic person: ground truth (traits) and latent state. Buffers are
+/// reused across people by [`Person::reset`].
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Person {
+    // --- ground truth ---
+    pub conditions: Vec<Condition>,
+    pub cond_mask: u32,
+    pub mu0: Vec<f64>,
+    pub c0: Vec<f64>,
+    pub a: Vec<f64>,
+    pub edges: Vec<Edge>,
+    pub beta: Vec<f64>,
+    pub load_push: Vec<f64>,
+    pub noise_sd: Vec<f64>,
+    pub w_base: f64,
+    pub retention: f64,
+    /// Signed response multiplier per entry (incl. pole coupling and contraindication harm).
+    pub mult: Vec<f64>,
+    /// Lasting well-being gain per full dose at headroom 1, per entry.
+    pub kcoef: Vec<f64>,
+    pub hab_rate: f64,
+    pub ft_logit: f64,
+    pub effort_sens: f64,
+    pub ln_minutes: f64,
+    pub help_bias: f64,
+    pub miss_logit: f64,
+    pub drop_log: f64,
+    pub risk_log: f64,
+    pub load_mean: f64,
+    // --- state ---
+    pub x: Vec<f64>,
+    pub x_next: Vec<f64>,
+    pub c: Vec<f64>,
+    pub w: f64,
+    pub w_start: f64,
+    pub load: f64,
+    pub hab: Vec<f64>,
+    pub hab_family: Vec<f64>,
+    pub done_before: Vec<bool>,
+    pub self_efficacy: f64,
+    /// Follow-through log-odds carried over from done aids.
+    pub aid_boost: f64,
+    pub ft_recent: f64,
+    pub in_risk: bool,
+    /// An episode began at the last tick (counted as a safety event).
+    pub risk_started: bool,
+    /// A safety intervention was done since the last tick.
+    pub safety_pending: bool,
+    pub answered: u32,
+    // --- scratch for the truth at a decision ---
+    pub follow: Vec<f64>,
+    follow_logit: Vec<f64>,
+    expected_dose: Vec<f64>,
+    pub gain: Vec<f64>,
+    pub eligible: Vec<bool>,
+    fam_size: Vec<f64>,
+    fam_class: Vec<f64>,
+    kappa: Vec<f64>,
+}
+
+impl Person {
+    /// Draws a new person's ground truth and starting state.
+    pub fn reset(&mut self, world: &World, rng: &mut SimRng) {
+        let sc = &world.scenario;
+        let d = &sc.dynamics;
+        let n = world.n_poles;
+        let s = f64::from(world.ticks_per_week);
+
+        self.conditions.clear();
+        self.cond_mask = 0;
+        for &(bit, share, c) in &world.cond_bits {
+            if uniform(rng) < share {
+                self.conditions.push(c);
+                self.cond_mask |= bit;
+            }
+        }
+
+        // Starting levels and well-being share one severity factor, so people
+        // who start worse on processes also start lower on well-being.
+        let sev = normal(rng);
+        let k = d.severity_coupling;
+        let uk = (1.0 - k * k).sqrt();
+        self.mu0.clear();
+        for p in 0..n {
+            let z = k * sev + uk * normal(rng);
+            let v = world.prior_mean[p] - pole_sign(p) * world.prior_sd[p] * z;
+            self.mu0.push(v.clamp(2.0, 98.0));
+        }
+        self.w_base = (d.baseline_wellbeing_mean
+            - d.baseline_wellbeing_sd * (k * sev + uk * normal(rng)))
+        .clamp(5.0, 95.0);
+
+        // Person network: persistence, the population edges perturbed, one
+        // idiosyncratic edge per pole with probability `network_heterogeneity`.
+        let h = d.network_heterogeneity;
+        let mut diag_week: Vec<f64> = (0..n)
+            .map(|_| d.persistence + d.persistence_sd * normal(rng))
+            .collect();
+        self.edges.clear();
+        for e in &world.pop_edges {
+            self.edges.push(Edge {
+                coef: e.coef + h * d.edge_sd * normal(rng),
+                ..*e
+            });
+        }
+        if n > 2 {
+            for target in 0..n {
+                if uniform(rng) < h {
+                    let mut source = rng.random_range(0..n);
+                    while source == target || source == sibling(target) {
+                        source = rng.random_range(0..n);
+                    }
+                    self.edges.push(Edge {
+                        target,
+                        source,
+                        coef: d.edge_sd * normal(rng),
+                    });
+                }
+            }
+        }
+        add_sibling_edges(&mut self.edges, n, d.pole_coupling);
+        stabilise(&mut self.edges, &mut diag_week);
+        // Per tick: a^(1/s) on the diagonal and edges / s keep the weekly
+        // behaviour roughly the same at any cadence and stay stable (see
+        // `stabilise`: a^(1/s) <= 1 - (1 - a)/s).
+        self.a.clear();
+        self.noise_sd.clear();
+        for &aw in &diag_week {
+            let at = aw.powf(1.0 / s);
+            self.a.push(at);
+            self.noise_sd.push(per_tick_sd(d.innovation_sd, aw, at));
+        }
+        for e in &mut self.edges {
+            e.coef /= s;
+        }
+
+        // Which poles matter for this person's well-being, and how much.
+        let sh = d.loading_heterogeneity;
+        self.beta.clear();
+        for p in 0..n {
+            let r = world.pop_relevance[p] * (sh * normal(rng) - 0.5 * sh * sh).exp();
+            let flip = if uniform(rng) < d.loading_sign_flip {
+                -1.0
+            } else {
+                1.0
+            };
+            self.beta.push(flip * pole_sign(p) * d.outcome_loading * r);
+        }
+        let y = long_run_loadings(&self.a, &self.edges, &self.beta);
+
+        self.retention = (d.retention + d.retention_sd * normal(rng)).clamp(0.05, 1.0);
+
+        // Life load hits some poles harder than others.
+        let l = &sc.life_load;
+        self.load_mean = l.mean + l.between_sd * normal(rng);
+        self.load_push.clear();
+        for p in 0..n {
+            let u = 2.0 * uniform(rng);
+            self.load_push
+                .push(-pole_sign(p) * l.process_effect * u * (1.0 - self.a[p]));
+        }
+        // The load a person lives with on average, events included.
+        let tp = &world.tick;
+        let typical_load =
+            self.load_mean + tp.load_event * l.event_size / (1.0 - tp.load_persistence);
+
+        // Intercepts so that the stationary mean under the person's typical
+        // load is mu0: c0 = (I - A) mu0 - load_push * typical_load. Starting
+        // levels are then where the person's life keeps them, and nobody
+        // drifts just because the simulation started.
+        self.c0.clear();
+        for p in 0..n {
+            self.c0
+                .push(self.mu0[p] * (1.0 - self.a[p]) - self.load_push[p] * typical_load);
+        }
+        for e in &self.edges {
+            self.c0[e.target] -= e.coef * self.mu0[e.source];
+        }
+
+        // True responses: a class per family (responder / null / backfire),
+        // lognormal size shared within the family, a kernel-specific jitter.
+        let r = &sc.response;
+        let hs = r.heterogeneity_sd;
+        let (fs, ks) = (
+            r.family_share.sqrt() * hs,
+            (1.0 - r.family_share).sqrt() * hs,
+        );
+        self.fam_class.clear();
+        self.fam_size.clear();
+        for _ in 0..world.n_families {
+            let u = uniform(rng);
+            self.fam_class.push(if u < r.backfire_share {
+                -1.0
+            } else if u < r.backfire_share + r.null_share {
+                0.0
+            } else {
+                1.0
+            });
+            self.fam_size.push(normal(rng));
+        }
+        self.kappa.clear();
+        for _ in 0..world.n_proc {
+            self.kappa
+                .push(KAPPA_LO + (KAPPA_HI - KAPPA_LO) * uniform(rng));
+        }
+        let (fam, fam_class, kappa) = (&self.fam_size, &self.fam_class, &self.kappa);
+        self.mult.clear();
+        self.kcoef.clear();
+        for (j, kern) in world.kernels.iter().enumerate() {
+            let z = normal(rng);
+            let f = kern.family;
+            let m = if kern.contra & self.cond_mask != 0 {
+                -r.contraindicated_harm * (0.3 * z).exp()
+            } else if fam_class[f] > 0.0 {
+                (fs * fam[f] + ks * z - 0.5 * hs * hs).exp()
+            } else if fam_class[f] == 0.0 {
+                0.05 * z
+            } else {
+                -r.backfire_size * (0.3 * fam[f] + 0.2 * z).exp()
+            };
+            let m = m * world.pop_mult[j];
+            for e in &world.entries[kern.entries.0..kern.entries.1] {
+                let mm = if e.adaptive { m } else { m * kappa[e.process] };
+                self.mult.push(mm);
+                self.kcoef
+                    .push(self.retention * (1.0 - self.a[e.pole]) * y[e.pole] * e.base * mm);
+            }
+        }
+
+        self.hab_rate = (r.habituation + r.habituation_sd * normal(rng)).max(0.0);
+        let f = &sc.follow_through;
+        self.ft_logit = logit(f.base) + f.base_sd * normal(rng);
+        self.effort_sens = (f.effort_sensitivity + f.effort_sensitivity_sd * normal(rng)).max(0.0);
+        self.ln_minutes = f.minutes_median.ln() + f.minutes_between_sd * normal(rng);
+        self.help_bias = r.helpfulness_bias_sd * normal(rng);
+        let mi = &sc.missing;
+        self.miss_logit = logit(mi.assessment_base) + mi.person_sd * normal(rng);
+        self.drop_log = sc.dropout.person_sd * normal(rng);
+        let rp = sc.risk.person_sd;
+        self.risk_log = rp * normal(rng) - 0.5 * rp * rp;
+
+        // Starting state: near the set points, with one week's worth of noise.
+        self.x.clear();
+        for p in 0..n {
+            let v = self.mu0[p] + d.innovation_sd * normal(rng);
+            self.x.push(v.clamp(0.0, 100.0));
+        }
+        self.x_next.clear();
+        self.x_next.resize(n, 0.0);
+        self.c.clear();
+        self.c.extend_from_slice(&self.c0);
+        self.w = (self.w_base + d.wellbeing_noise_sd * normal(rng)).clamp(0.0, 100.0);
+        self.w_start = self.w;
+        self.load = typical_load + l.noise_sd * normal(rng);
+        let nk = world.kernels.len();
+        self.hab.clear();
+        self.hab.resize(nk, 0.0);
+        self.hab_family.clear();
+        self.hab_family.resize(world.n_families, 0.0);
+        self.done_before.clear();
+        self.done_before.resize(nk, false);
+        self.self_efficacy = 0.5;
+        self.aid_boost = 0.0;
+        self.ft_recent = 0.5;
+        self.in_risk = false;
+        self.safety_pending = false;
+        self.answered = 0;
+        self.follow.clear();
+        self.follow.resize(nk, 0.0);
+        self.follow_logit.clear();
+        self.follow_logit.resize(nk, 0.0);
+        self.expected_dose.clear();
+        self.expected_dose.resize(nk, 0.0);
+        self.gain.clear();
+        self.gain.resize(nk, 0.0);
+        self.eligible.clear();
+        self.eligible.resize(nk, false);
+    }
+
+    /// Habituation factor of kernel `j` now.
+    #[inline]
+    fn habituation(&self, world: &World, j: usize) -> f64 {
+        let fh = world.scenario.response.family_habituation;
+        let h = self.hab[j];
+        let others = self.hab_family[world.kernels[j].family] - h;
+        let load = self.hab_rate * (h + fh * others.max(0.0));
+        // Most kernels are untouched most of the time: skip the exp.
+        if load < 1e-9 { 1.0 } else { (-load).exp() }
+    }
+
+    /// One tick of the latent dynamics, with the dose of the last decision (if
+    /// any) landing now. Returns what the person felt from that dose.
+    pub fn evolve(
+        &mut self,
+        world: &World,
+        draws: &NatureDraws,
+        dose: Option<(usize, f64)>,
+    ) -> Outcome {
+        let n = world.n_poles;
+        let tp = &world.tick;
+        // Lagged network: x' = c + A x + load + noise.
+        for p in 0..n {
+            self.x_next[p] = self.c[p]
+                + self.a[p] * self.x[p]
+                + self.load_push[p] * self.load
+                + self.noise_sd[p] * draws.innovation[p];
+        }
+        for e in &self.edges {
+            self.x_next[e.target] += e.coef * self.x[e.source];
+        }
+        // Well-being follows the processes with a lag.
+        let mut implied = self.w_base;
+        for p in 0..n {
+            implied += self.beta[p] * (self.x[p] - self.mu0[p]);
+        }
+        if self.in_risk {
+            implied -= world.scenario.risk.wellbeing_drop;
+        }
+        let aw = tp.wellbeing_persistence;
+        self.w = (aw * self.w + (1.0 - aw) * implied + tp.wellbeing_noise * draws.wellbeing)
+            .clamp(0.0, 100.0);
+
+        // Learned change fades slowly (relapse).
+        if tp.forget > 0.0 {
+            for p in 0..n {
+                self.c[p] = self.c0[p] + (1.0 - tp.forget) * (self.c[p] - self.c0[p]);
+            }
+        }
+
+        let mut out = Outcome::default();
+        if let Some((j, amount)) = dose
+            && amount > 0.0
+        {
+            let hab = self.habituation(world, j);
+            let kern = &world.kernels[j];
+            for (i, e) in world.entries[kern.entries.0..kern.entries.1]
+                .iter()
+                .enumerate()
+            {
+                let m = self.mult[kern.entries.0 + i];
+                let up = e.base * m > 0.0;
+                let push = amount * hab * e.base * m * headroom(self.x[e.pole], up);
+                self.x_next[e.pole] += push;
+                // The lasting part moves the pole's intercept.
+                self.c[e.pole] += self.retention * (1.0 - self.a[e.pole]) * push;
+                out.felt += self.beta[e.pole] * push;
+            }
+            self.hab[j] += amount;
+            self.hab_family[kern.family] += amount;
+            self.done_before[j] = true;
+            if kern.aid {
+                let carry = world.scenario.follow_through.aid_carryover;
+                self.aid_boost = (self.aid_boost + amount * carry).min(2.0 * carry);
+            }
+        }
+        // Guard against runaway lasting change: an intercept alone may not
+        // imply a set point beyond -100..200 (levels are clamped to 0-100).
+        for p in 0..n {
+            let lim = 100.0 * (1.0 - self.a[p]);
+            self.c[p] = self.c[p].clamp(-lim, 2.0 * lim);
+            self.x[p] = self.x_next[p].clamp(0.0, 100.0);
+        }
+        for h in &mut self.hab {
+            *h *= tp.hab_decay;
+        }
+        for h in &mut self.hab_family {
+            *h *= tp.hab_decay;
+        }
+        self.aid_boost *= tp.aid_decay;
+
+        // Life load: AR(1) around the person's mean with occasional events.
+        let l = &world.scenario.life_load;
+        self.load = self.load_mean
+            + tp.load_persistence * (self.load - self.load_mean)
+            + tp.load_noise * draws.load
+            + if draws.load_event < tp.load_event {
+                l.event_size
+            } else {
+                0.0
+            };
+
+        // Risk episodes: onset more likely when well-being is low; safety work
+        // shortens them.
+        let rk = &world.scenario.risk;
+        if self.in_risk {
+            let mut end = tp.risk_end;
+            if self.safety_pending {
+                end = 1.0 - (1.0 - end) * (1.0 - rk.safety_resolution);
+            }
+            if draws.risk_end < end {
+                self.in_risk = false;
+            }
+            self.risk_started = false;
+        } else {
+            let week =
+                rk.weekly_rate * (self.risk_log + rk.low_wellbeing * (40.0 - self.w) / 10.0).exp();
+            let p = per_tick_prob(week.min(1.0), f64::from(world.ticks_per_week));
+            self.in_risk = draws.risk_onset < p;
+            self.risk_started = self.in_risk;
+        }
+        self.safety_pending = false;
+        out
+    }
+
+    /// The true situation at a decision.
+    pub fn situation(&self, world: &World, draws: &DecisionDraws) -> Situation {
+        let f = &world.scenario.follow_through;
+        let m = &world.scenario.measurement;
+        let ln_minutes = self.ln_minutes + f.minutes_within_sd * draws.minutes
+            - f.load_minutes * self.load.max(0.0);
+        let minutes = ln_minutes.exp().clamp(1.0, 600.0);
+        let in_session = draws.setting < m.in_session_share;
+        let context = Context {
+            minutes_available: (draws.minutes_known < m.minutes_known)
+                .then(|| minutes.round() as u32),
+            setting: Some(if in_session {
+                Setting::InSession
+            } else {
+                Setting::BetweenSessions
+            }),
+        };
+        Situation {
+            minutes,
+            in_session,
+            context,
+        }
+    }
+
+    /// Log-odds of doing kernel `j` now, and the share done partly.
+    #[inline]
+    fn follow_through(&self, world: &World, j: usize, sit: &Situation) -> (f64, f64) {
+        let f = &world.scenario.follow_through;
+        let k = &world.kernels[j];
+        // Softplus of log(effort / minutes), shifted to 0 at effort == minutes:
+        // short exercises get a small bonus, long ones a penalty that grows
+        // with the log of how far they overshoot the time the person has.
+        // (softplus(ln r) = ln(1 + r), one log instead of exp + log.)
+        let sp = (k.effort / sit.minutes).ln_1p() - std::f64::consts::LN_2;
+        let mut z = self.ft_logit - self.effort_sens * sp - f.load_sensitivity * self.load
+            + f.success_sensitivity * (self.self_efficacy - 0.5)
+            + self.aid_boost;
+        if sit.in_session {
+            z += f.in_session_bonus;
+        } else if k.needs_session {
+            z -= f.out_of_session_penalty;
+        }
+        if k.aid {
+            z += f.aid_bonus;
+        }
+        if self.done_before[j] {
+            z += f.familiarity_bonus;
+        }
+        let partly = if k.effort > sit.minutes {
+            (2.0 * f.partly_share).min(1.0)
+        } else {
+            f.partly_share
+        };
+        (z, partly)
+    }
+
+    /// Fills `follow`, `gain` and `eligible` for every kernel: the truth the
+    /// oracle acts on and regret is measured against.
+    pub fn truth(&mut self, world: &World, sit: &Situation, flagged: bool) {
+        let acute = if flagged {
+            cond_bit(Condition::AcuteSuicidality)
+        } else {
+            0
+        };
+        let mask = self.cond_mask | acute;
+        // Best ordinary kernel now, for the value of an aid's carry-over.
+        let mut best: Option<usize> = None;
+        for j in 0..world.kernels.len() {
+            let k = &world.kernels[j];
+            let (z, partly) = self.follow_through(world, j, sit);
+            let pf = sigmoid(z);
+            let mut lasting = 0.0;
+            for i in k.entries.0..k.entries.1 {
+                let e = &world.entries[i];
+                let up = e.base * self.mult[i] > 0.0;
+                lasting += self.kcoef[i] * headroom(self.x[e.pole], up);
+            }
+            self.follow[j] = pf;
+            self.follow_logit[j] = z;
+            self.expected_dose[j] = 1.0 - 0.5 * partly;
+            self.gain[j] = pf * self.expected_dose[j] * self.habituation(world, j) * lasting;
+            self.eligible[j] = k.contra & mask == 0;
+            if self.eligible[j]
+                && !k.aid
+                && !k.safety
+                && best.is_none_or(|b| self.gain[j] > self.gain[b])
+            {
+                best = Some(j);
+            }
+        }
+        // An aid is also worth the follow-through it adds to the next
+        // decisions: approximated as the lift on the best ordinary kernel
+        // over the carry-over's expected lifetime in decisions.
+        let carry = world.scenario.follow_through.aid_carryover;
+        if let Some(b) = best
+            && carry > 0.0
+            && self.gain[b] > 0.0
+        {
+            let lift = (2.0 * carry - self.aid_boost).clamp(0.0, carry);
+            let zb = self.follow_logit[b];
+            let per_follow = self.gain[b] / self.follow[b].max(1e-9);
+            let value = world.tick.aid_horizon * (sigmoid(zb + lift) - sigmoid(zb)) * per_follow;
+            for j in 0..world.kernels.len() {
+                if world.kernels[j].aid {
+                    self.gain[j] += self.follow[j] * self.expected_dose[j] * value;
+                }
+            }
+        }
+    }
+
+    /// Whether the person does kernel `j` now: the dose (0, 0.5 or 1).
+    pub fn act(&self, world: &World, j: usize, sit: &Situation, draws: &DecisionDraws) -> f64 {
+        let (z, partly) = self.follow_through(world, j, sit);
+        if draws.follow < sigmoid(z) {
+            if draws.partly < partly { 0.5 } else { 1.0 }
+        } else {
+            0.0
+        }
+    }
+}

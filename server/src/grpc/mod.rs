@@ -1,0 +1,121 @@
+//! The `tutti.v1` service adapters, one file per service. Each handler does
+//! four things: validate, convert, call the engine and storage, convert back.
+//! What they share lives here: [`App`] (storage, engines, limits, clock),
+//! [`Call`] (who is calling, from the auth layer) and [`handle`], which turns a
+//! handler's [`ServiceError`] into a status in the one place that does so.
+
+pub mod catalog;
+pub mod people;
+pub mod recommendation;
+pub mod state;
+
+use crate::audit::AuditNote;
+use crate::auth::Caller;
+use crate::config::LimitsConfig;
+use crate::convert::ids::TenantId;
+use crate::engines::Engines;
+use crate::error::{Result, ServiceError};
+use crate::storage::Storage;
+use crate::validate::Ctx;
+use std::future::Future;
+use std::sync::Arc;
+use tonic::{Request, Response, Status};
+use tutti_engine::Engine;
+use tutti_engine::ids::Timestamp;
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub struct App {
+    /// Durable storage.
+    pub storage: Arc<dyn Storage>,
+    /// Per-tenant engines.
+    pub engines: Engines,
+    /// Request limits.
+    pub limits: LimitsConfig,
+}
+
+impl App {
+    /// Server time. The one place handlers read the clock (the engine never does).
+    pub fn now(&self) -> Timestamp {
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        Timestamp(ms)
+    }
+
+    /// The tenant's engine.
+    pub async fn engine(&self, tenant: &TenantId) -> Result<Arc<Engine>> {
+        self.engines.for_tenant(tenant).await
+    }
+
+    /// A validation context for this tenant's engine, at `now`.
+    pub fn ctx<'a>(&'a self, engine: &'a Engine, now: Timestamp) -> Ctx<'a> {
+        Ctx {
+            now,
+            engine,
+            limits: &self.limits,
+        }
+    }
+}
+
+/// The caller of one request, as the auth layer established it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// Tenant every read and write is scoped to.
+    pub tenant: TenantId,
+    /// Who called.
+    pub principal: String,
+    note: Option<AuditNote>,
+}
+
+impl Call {
+    /// Reads the caller from the request extensions. Missing means the service
+    /// was mounted without the auth layer: a wiring defect.
+    pub fn from_request<T>(request: &Request<T>) -> Result<Self> {
+        let caller = request
+            .extensions()
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| ServiceError::Internal("no caller: auth layer missing".into()))?;
+        Ok(Self {
+            tenant: caller.tenant,
+            principal: caller.principal,
+            note: request.extensions().get::<AuditNote>().cloned(),
+        })
+    }
+
+    /// Names the resource (and idempotency key) for the audit row.
+    pub fn audit(&self, resource: impl Into<String>, request_id: Option<&str>) {
+        if let Some(note) = &self.note {
+            note.set_resource(resource.into(), request_id);
+        }
+    }
+}
+
+/// Runs a handler body and maps its error to a status.
+pub async fn handle<Req, Resp, F, Fut>(
+    request: Request<Req>,
+    f: F,
+) -> std::result::Result<Response<Resp>, Status>
+where
+    F: FnOnce(Call, Req) -> Fut,
+    Fut: Future<Output = Result<Resp>>,
+{
+    let call = Call::from_request(&request).map_err(ServiceError::into_status)?;
+    f(call, request.into_inner())
+        .await
+        .map(Response::new)
+        .map_err(ServiceError::into_status)
+}
+
+/// Runs CPU work (engine updates, ranking) on the blocking pool.
+pub async fn blocking<T, F>(f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ServiceError::Internal(format!("engine task: {e}")))?
+}

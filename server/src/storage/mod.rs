@@ -1,0 +1,433 @@
+//! The storage contract: everything the service layer persists, behind one
+//! async, object-safe trait ([`Storage`]) so that a PostgreSQL backend can follow
+//! the SQLite one ([`sqlite`]) without touching the service layer.
+//!
+//! Rules every backend keeps:
+//! - Every row carries its tenant and every query is scoped by tenant.
+//! - A write and its idempotency record commit in one transaction; a method
+//!   returns only once that transaction is durable.
+//! - Person state is updated with optimistic concurrency: a write names the
+//!   state version it was computed from and fails with
+//!   [`StorageError::Conflict`] if another write got there first.
+//! - Event payloads are encoded `tutti.v1` messages (a contract guarded against
+//!   breaking changes); person state and rankings are JSON of the engine types.
+//!
+//! It must not validate requests, call the engine or know about gRPC.
+
+pub mod sqlite;
+
+use crate::convert::ids::{DecisionId, PersonId, RecommendationId, RequestId, TenantId};
+use tutti_engine::catalog::Condition;
+use tutti_engine::ids::{InterventionId, Timestamp};
+use tutti_engine::observe::Context;
+use tutti_engine::rank::{Ranking, RecommendQuery};
+use tutti_engine::state::PersonState;
+
+/// What a stored row is, for error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A person.
+    Person,
+    /// A recommendation.
+    Recommendation,
+    /// A tenant's intervention.
+    Intervention,
+}
+
+/// Everything that can go wrong in storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The row does not exist (in this tenant).
+    #[error("{kind:?} `{id}` not found")]
+    NotFound {
+        /// What was looked for.
+        kind: Kind,
+        /// Its id.
+        id: String,
+    },
+    /// A row with this id exists already.
+    #[error("{kind:?} `{id}` already exists")]
+    AlreadyExists {
+        /// What was created.
+        kind: Kind,
+        /// Its id.
+        id: String,
+    },
+    /// The person's state changed since it was read; recompute and retry.
+    #[error("concurrent update")]
+    Conflict,
+    /// A write with the same idempotency key committed first; read its response.
+    #[error("duplicate request id")]
+    DuplicateRequest,
+    /// Stored data that cannot be decoded.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
+    /// The schema could not be brought up to date.
+    #[error("migration: {0}")]
+    Migration(String),
+    /// The database is locked or the blocking pool is gone.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// Any other backend failure.
+    #[error("backend: {0}")]
+    Backend(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Result alias for storage.
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// A stored first response for an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// Hex SHA-256 of the request that produced it.
+    pub request_hash: String,
+    /// The encoded response message.
+    pub response: Vec<u8>,
+}
+
+/// The idempotency row written with a write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// Full gRPC method, e.g. `/tutti.v1.PeopleService/RecordAssessment`.
+    pub method: String,
+    /// The client's key.
+    pub request_id: RequestId,
+    /// Hex SHA-256 of the request.
+    pub request_hash: String,
+    /// The encoded response (empty for [`Storage::delete_person`], which fills it in).
+    pub response: Vec<u8>,
+    /// The person whose data the response holds, so erasing them erases it too.
+    pub person: Option<PersonId>,
+    /// When it was written.
+    pub create_time: Timestamp,
+}
+
+/// A person as stored.
+#[derive(Debug, Clone)]
+pub struct PersonRecord {
+    /// Id.
+    pub id: PersonId,
+    /// Standing conditions.
+    pub conditions: Vec<Condition>,
+    /// When registered.
+    pub create_time: Timestamp,
+    /// Assessments recorded.
+    pub assessment_count: u32,
+    /// Feedback reports recorded.
+    pub feedback_count: u32,
+    /// Observation time of the latest assessment, if any.
+    pub latest_assessment_time: Option<Timestamp>,
+    /// The engine state, or `None` when the stored state does not decode with
+    /// this engine version (the caller rebuilds it from the events).
+    pub state: Option<PersonState>,
+    /// Version for optimistic concurrency.
+    pub version: i64,
+}
+
+/// A new person.
+#[derive(Debug, Clone)]
+pub struct NewPerson {
+    /// Id.
+    pub id: PersonId,
+    /// Standing conditions.
+    pub conditions: Vec<Condition>,
+    /// When registered.
+    pub create_time: Timestamp,
+    /// Initial engine state.
+    pub state: PersonState,
+}
+
+/// A new person state, computed from the version that was read.
+#[derive(Debug, Clone)]
+pub struct StateUpdate {
+    /// Whose state.
+    pub person: PersonId,
+    /// The version the new state was computed from.
+    pub expected_version: i64,
+    /// The new state.
+    pub state: PersonState,
+    /// When the state was computed.
+    pub update_time: Timestamp,
+}
+
+/// One stored assessment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredAssessment {
+    /// Server-assigned id.
+    pub id: String,
+    /// When the person made the ratings.
+    pub observe_time: Timestamp,
+    /// Encoded `tutti.v1.Assessment` (with its id).
+    pub payload: Vec<u8>,
+}
+
+/// Where a page of assessments (newest first) continues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssessmentCursor {
+    /// Observation time of the last row of the previous page.
+    pub observe_time: Timestamp,
+    /// Id of the last row of the previous page.
+    pub id: String,
+}
+
+/// A page of assessments.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssessmentPage {
+    /// Newest first.
+    pub items: Vec<StoredAssessment>,
+    /// Number of assessments the person has.
+    pub total: u32,
+    /// Whether more rows follow.
+    pub more: bool,
+}
+
+/// One logged decision and its ranked items.
+#[derive(Debug, Clone)]
+pub struct NewDecision {
+    /// Server-generated id.
+    pub id: DecisionId,
+    /// For whom.
+    pub person: PersonId,
+    /// The full query (context, exclusions, pins, time, seed): what is needed to replay it.
+    pub query: RecommendQuery,
+    /// Model version that ranked.
+    pub model_version: String,
+    /// When the server made the decision.
+    pub decide_time: Timestamp,
+    /// The full ranking with scores, propensities and explanations.
+    pub ranking: Ranking,
+    /// One row per returned item.
+    pub items: Vec<NewRecommendation>,
+}
+
+/// One returned item of a decision.
+#[derive(Debug, Clone)]
+pub struct NewRecommendation {
+    /// Server-generated id.
+    pub id: RecommendationId,
+    /// The intervention.
+    pub intervention: InterventionId,
+    /// 1-based rank.
+    pub rank: u32,
+    /// Ranking score.
+    pub score: f64,
+    /// Logged propensity.
+    pub propensity: f64,
+}
+
+/// A recommendation as feedback needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecommendationRecord {
+    /// Id.
+    pub id: RecommendationId,
+    /// Its decision.
+    pub decision: DecisionId,
+    /// For whom.
+    pub person: PersonId,
+    /// The intervention.
+    pub intervention: InterventionId,
+    /// The context the decision was made in.
+    pub context: Context,
+}
+
+/// One feedback report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFeedback {
+    /// Server-generated id.
+    pub id: String,
+    /// The recommendation it reports on.
+    pub recommendation: RecommendationId,
+    /// The intervention (denormalised for exports and replay).
+    pub intervention: InterventionId,
+    /// When it was observed.
+    pub observe_time: Timestamp,
+    /// Encoded `tutti.v1.Feedback` (with its id).
+    pub payload: Vec<u8>,
+}
+
+/// One stored feedback report with the context of its decision, for replay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredFeedback {
+    /// When it was observed.
+    pub observe_time: Timestamp,
+    /// The intervention.
+    pub intervention: InterventionId,
+    /// The context of the decision.
+    pub context: Context,
+    /// Encoded `tutti.v1.Feedback`.
+    pub payload: Vec<u8>,
+}
+
+/// One recommended item, for replay (dose limits, habituation).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRecommendation {
+    /// The time the recommendation was for.
+    pub at: Timestamp,
+    /// The intervention.
+    pub intervention: InterventionId,
+}
+
+/// Everything a person's state is computed from, each in insertion order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct History {
+    /// Assessments.
+    pub assessments: Vec<StoredAssessment>,
+    /// Recommended items.
+    pub recommendations: Vec<StoredRecommendation>,
+    /// Feedback.
+    pub feedback: Vec<StoredFeedback>,
+}
+
+/// Rows erased with a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Erased {
+    /// Assessments.
+    pub assessments: u32,
+    /// Recommendations.
+    pub recommendations: u32,
+    /// Feedback reports.
+    pub feedback: u32,
+    /// Decisions.
+    pub decisions: u32,
+}
+
+/// A tenant's own intervention as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredIntervention {
+    /// Id.
+    pub id: InterventionId,
+    /// Encoded `tutti.v1.Intervention`.
+    pub payload: Vec<u8>,
+    /// Version for optimistic concurrency (1 on create).
+    pub version: i64,
+}
+
+/// One audit row: who did what to which resource, and how it ended. No
+/// payloads and no free text, only ids and codes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    /// When the call ended.
+    pub time: Timestamp,
+    /// Tenant (as authenticated, or as claimed when authentication failed).
+    pub tenant: String,
+    /// Who called: the API key's principal, or `anonymous`.
+    pub principal: String,
+    /// Full gRPC method.
+    pub method: String,
+    /// Resource name, e.g. `people/p1`; empty when the request named none validly.
+    pub resource: String,
+    /// gRPC status code.
+    pub code: i32,
+    /// Per-call id (`x-request-id`).
+    pub call_id: String,
+    /// The client's idempotency key, for writes.
+    pub request_id: Option<String>,
+}
+
+/// Builds the response stored for a delete, once the erased counts are known
+/// inside the transaction.
+pub type EncodeErased = Box<dyn FnOnce(Erased) -> Vec<u8> + Send>;
+
+/// Durable storage for one or many tenants.
+#[async_trait::async_trait]
+pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
+    /// The stored response for an idempotency key, if a write with it committed.
+    async fn find_response(
+        &self,
+        tenant: &TenantId,
+        method: &str,
+        request_id: &RequestId,
+    ) -> Result<Option<StoredResponse>>;
+
+    /// Registers a person. [`StorageError::AlreadyExists`] if the id is taken.
+    async fn create_person(
+        &self,
+        tenant: &TenantId,
+        person: NewPerson,
+        idem: IdempotencyRecord,
+    ) -> Result<()>;
+
+    /// Reads a person with their state.
+    async fn get_person(
+        &self,
+        tenant: &TenantId,
+        person: &PersonId,
+    ) -> Result<Option<PersonRecord>>;
+
+    /// Erases a person and every row about them except audit rows.
+    async fn delete_person(
+        &self,
+        tenant: &TenantId,
+        person: &PersonId,
+        idem: IdempotencyRecord,
+        encode: EncodeErased,
+    ) -> Result<Erased>;
+
+    /// Stores assessments and the state they produced.
+    async fn record_assessments(
+        &self,
+        tenant: &TenantId,
+        update: StateUpdate,
+        assessments: Vec<StoredAssessment>,
+        idem: IdempotencyRecord,
+    ) -> Result<()>;
+
+    /// A page of a person's assessments, newest first.
+    async fn list_assessments(
+        &self,
+        tenant: &TenantId,
+        person: &PersonId,
+        after: Option<AssessmentCursor>,
+        limit: u32,
+    ) -> Result<AssessmentPage>;
+
+    /// Every event a person's state is computed from.
+    async fn load_history(&self, tenant: &TenantId, person: &PersonId) -> Result<History>;
+
+    /// Logs a decision with its items and stores the state it produced.
+    async fn record_decision(
+        &self,
+        tenant: &TenantId,
+        update: StateUpdate,
+        decision: NewDecision,
+        idem: IdempotencyRecord,
+    ) -> Result<()>;
+
+    /// Reads a recommendation (in this tenant).
+    async fn get_recommendation(
+        &self,
+        tenant: &TenantId,
+        id: &RecommendationId,
+    ) -> Result<Option<RecommendationRecord>>;
+
+    /// Stores feedback and the state it produced.
+    async fn record_feedback(
+        &self,
+        tenant: &TenantId,
+        update: StateUpdate,
+        feedback: NewFeedback,
+        idem: IdempotencyRecord,
+    ) -> Result<()>;
+
+    /// The tenant's own interventions.
+    async fn list_interventions(&self, tenant: &TenantId) -> Result<Vec<StoredIntervention>>;
+
+    /// Adds a tenant intervention. [`StorageError::AlreadyExists`] if the id is taken.
+    async fn create_intervention(
+        &self,
+        tenant: &TenantId,
+        intervention: StoredIntervention,
+        idem: IdempotencyRecord,
+    ) -> Result<()>;
+
+    /// Replaces a tenant intervention whose stored version is `intervention.version - 1`.
+    async fn update_intervention(
+        &self,
+        tenant: &TenantId,
+        intervention: StoredIntervention,
+        idem: IdempotencyRecord,
+    ) -> Result<()>;
+
+    /// Appends audit rows, durably, in one transaction.
+    async fn append_audit(&self, rows: Vec<AuditRow>) -> Result<()>;
+}

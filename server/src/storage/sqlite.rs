@@ -1,0 +1,1148 @@
+//! The embedded SQLite backend: one file, no setup.
+//!
+//! - WAL journal with `synchronous=FULL`: a commit returns only after the WAL is
+//!   synced, so an acknowledged write survives power loss.
+//! - One writer connection behind a mutex (SQLite allows one writer anyway, and
+//!   it makes check-then-insert inside an `IMMEDIATE` transaction race-free)
+//!   and a small pool of reader connections, which WAL lets run beside it.
+//! - Every call runs on the blocking pool (`spawn_blocking`); no lock is held
+//!   across an `.await`.
+//! - The schema is versioned with `rusqlite_migration` (`PRAGMA user_version`).
+
+use super::{
+    AssessmentCursor, AssessmentPage, AuditRow, EncodeErased, Erased, History, IdempotencyRecord,
+    Kind, NewDecision, NewFeedback, NewPerson, PersonRecord, RecommendationRecord, Result,
+    StateUpdate, Storage, StorageError, StoredAssessment, StoredFeedback, StoredIntervention,
+    StoredRecommendation, StoredResponse,
+};
+use crate::convert::ids::{DecisionId, PersonId, RecommendationId, RequestId, TenantId};
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
+use rusqlite_migration::{M, Migrations};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tutti_engine::ids::{InterventionId, Timestamp};
+use tutti_engine::observe::Context;
+use tutti_engine::state::PersonState;
+
+/// Schema versions, oldest first. Append; never edit a released migration.
+const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("migrations/0001_initial.sql"))];
+
+/// Reader connections kept open for reuse.
+const MAX_IDLE_READERS: usize = 8;
+
+/// How long a connection waits for a lock held by another process before `SQLITE_BUSY`.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// SQLite storage in one file.
+#[derive(Debug, Clone)]
+pub struct SqliteStorage {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    path: PathBuf,
+    // Fields drop in order: readers first, so the writer is the last
+    // connection to close and checkpoints and removes the WAL (a read-only
+    // connection cannot).
+    readers: Mutex<Vec<Connection>>,
+    writer: Mutex<Connection>,
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) the database file and migrates it to the latest schema.
+    pub async fn open(path: impl Into<PathBuf>) -> Result<Self> {
+        let path = path.into();
+        tokio::task::spawn_blocking(move || {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| StorageError::Backend(Box::new(e)))?;
+            }
+            let mut writer = open_connection(&path, false)?;
+            Migrations::from_slice(MIGRATIONS)
+                .to_latest(&mut writer)
+                .map_err(|e| StorageError::Migration(e.to_string()))?;
+            Ok(Self {
+                inner: Arc::new(Inner {
+                    path,
+                    writer: Mutex::new(writer),
+                    readers: Mutex::new(Vec::new()),
+                }),
+            })
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` in one `IMMEDIATE` transaction on the writer connection and commits.
+    async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            // A panic inside `f` drops (rolls back) its transaction, so the
+            // connection is still sound after a poisoned lock.
+            let mut conn = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let out = f(&tx)?;
+            tx.commit().map_err(db)?;
+            Ok(out)
+        })
+        .await
+        .map_err(join_error)?
+    }
+
+    /// Runs `f` in one read transaction on a pooled reader connection.
+    async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            let pooled = inner
+                .readers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop();
+            let mut conn = match pooled {
+                Some(c) => c,
+                None => open_connection(&inner.path, true)?,
+            };
+            let out = {
+                let tx = conn.transaction().map_err(db)?;
+                let out = f(&tx);
+                // Read-only: nothing to commit; finishing ends the snapshot.
+                tx.finish().map_err(db)?;
+                out
+            };
+            let mut pool = inner.readers.lock().unwrap_or_else(PoisonError::into_inner);
+            if pool.len() < MAX_IDLE_READERS {
+                pool.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(join_error)?
+    }
+}
+
+fn open_connection(path: &Path, read_only: bool) -> Result<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags).map_err(db)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
+    if !read_only {
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(db)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StorageError::Unavailable(format!(
+                "cannot switch {} to WAL (got {mode})",
+                path.display()
+            )));
+        }
+    }
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;")
+        .map_err(db)?;
+    Ok(conn)
+}
+
+fn db(e: rusqlite::Error) -> StorageError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            StorageError::Unavailable(e.to_string())
+        }
+        _ => StorageError::Backend(Box::new(e)),
+    }
+}
+
+fn join_error(e: tokio::task::JoinError) -> StorageError {
+    StorageError::Unavailable(format!("storage task failed: {e}"))
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| StorageError::Corrupt(format!("encode: {e}")))
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Inserts the idempotency row; [`StorageError::DuplicateRequest`] if the key is taken.
+fn insert_idempotency(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    idem: &IdempotencyRecord,
+) -> Result<()> {
+    let taken = tx
+        .query_row(
+            "SELECT 1 FROM idempotency WHERE tenant = ?1 AND method = ?2 AND request_id = ?3",
+            params![tenant.as_str(), idem.method, idem.request_id.as_str()],
+            |_| Ok(()),
+        )
+        .optional()
+        .map_err(db)?;
+    if taken.is_some() {
+        return Err(StorageError::DuplicateRequest);
+    }
+    tx.execute(
+        "INSERT INTO idempotency (tenant, method, request_id, request_hash, response, person_id, create_time)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            tenant.as_str(),
+            idem.method,
+            idem.request_id.as_str(),
+            idem.request_hash,
+            idem.response,
+            idem.person.as_ref().map(PersonId::as_str),
+            idem.create_time.0,
+        ],
+    )
+    .map_err(db)?;
+    Ok(())
+}
+
+/// Counter changes that go with a state update.
+#[derive(Default)]
+struct Counters {
+    assessments: u32,
+    feedback: u32,
+    latest_assessment_time: Option<Timestamp>,
+}
+
+/// Writes a new person state if the stored version is still the one it was
+/// computed from.
+fn apply_state(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    update: &StateUpdate,
+    counters: Counters,
+) -> Result<()> {
+    let state = to_json(&update.state)?;
+    let changed = tx
+        .execute(
+            "UPDATE people SET
+                state = ?1, version = version + 1, update_time = ?2,
+                assessment_count = assessment_count + ?3,
+                feedback_count = feedback_count + ?4,
+                latest_assessment_time = CASE
+                    WHEN ?5 IS NULL THEN latest_assessment_time
+                    WHEN latest_assessment_time IS NULL OR latest_assessment_time < ?5 THEN ?5
+                    ELSE latest_assessment_time END
+             WHERE tenant = ?6 AND person_id = ?7 AND version = ?8",
+            params![
+                state,
+                update.update_time.0,
+                counters.assessments,
+                counters.feedback,
+                counters.latest_assessment_time.map(|t| t.0),
+                tenant.as_str(),
+                update.person.as_str(),
+                update.expected_version,
+            ],
+        )
+        .map_err(db)?;
+    if changed == 1 {
+        return Ok(());
+    }
+    let exists = tx
+        .query_row(
+            "SELECT 1 FROM people WHERE tenant = ?1 AND person_id = ?2",
+            params![tenant.as_str(), update.person.as_str()],
+            |_| Ok(()),
+        )
+        .optional()
+        .map_err(db)?;
+    Err(match exists {
+        Some(()) => StorageError::Conflict,
+        None => StorageError::NotFound {
+            kind: Kind::Person,
+            id: update.person.to_string(),
+        },
+    })
+}
+
+fn context_of_request(request_json: &str) -> Result<Context> {
+    // Only the context is needed; reading it from a generic value keeps old
+    // decision rows readable if other query fields change.
+    let v: serde_json::Value = serde_json::from_str(request_json)
+        .map_err(|e| StorageError::Corrupt(format!("decision request: {e}")))?;
+    match v.get("context") {
+        Some(c) => serde_json::from_value(c.clone())
+            .map_err(|e| StorageError::Corrupt(format!("decision context: {e}"))),
+        None => Ok(Context::default()),
+    }
+}
+
+#[async_trait::async_trait]
+impl Storage for SqliteStorage {
+    async fn find_response(
+        &self,
+        tenant: &TenantId,
+        method: &str,
+        request_id: &RequestId,
+    ) -> Result<Option<StoredResponse>> {
+        let (tenant, method, request_id) = (tenant.clone(), method.to_owned(), request_id.clone());
+        self.read(move |tx| {
+            tx.query_row(
+                "SELECT request_hash, response FROM idempotency
+                 WHERE tenant = ?1 AND method = ?2 AND request_id = ?3",
+                params![tenant.as_str(), method, request_id.as_str()],
+                |r| {
+                    Ok(StoredResponse {
+                        request_hash: r.get(0)?,
+                        response: r.get(1)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(db)
+        })
+        .await
+    }
+
+    async fn create_person(
+        &self,
+        tenant: &TenantId,
+        person: NewPerson,
+        idem: IdempotencyRecord,
+    ) -> Result<()> {
+        let tenant = tenant.clone();
+        let conditions = to_json(&person.conditions)?;
+        let state = to_json(&person.state)?;
+        self.write(move |tx| {
+            insert_idempotency(tx, &tenant, &idem)?;
+            let exists = tx
+                .query_row(
+                    "SELECT 1 FROM people WHERE tenant = ?1 AND person_id = ?2",
+                    params![tenant.as_str(), person.id.as_str()],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map_err(db)?;
+            if exists.is_some() {
+                return Err(StorageError::AlreadyExists {
+                    kind: Kind::Person,
+                    id: person.id.to_string(),
+                });
+            }
+            tx.execute(
+                "INSERT INTO people (tenant, person_id, conditions, create_time, update_time, state, version)
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?5, 1)",
+                params![
+                    tenant.as_str(),
+                    person.id.as_str(),
+                    conditions,
+                    person.create_time.0,
+                    state
+                ],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_person(
+        &self,
+        tenant: &TenantId,
+        person: &PersonId,
+    ) -> Result<Option<PersonRecord>> {
+        let (tenant, person) = (tenant.clone(), person.clone());
+        self.read(move |tx| {
+            let row = tx
+                .query_row(
+                    "SELECT conditions, create_time, assessment_count, feedback_count,
+                            latest_assessment_time, state, version
+                     FROM people WHERE tenant = ?1 AND person_id = ?2",
+                    params![tenant.as_str(), person.as_str()],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, u32>(2)?,
+                            r.get::<_, u32>(3)?,
+                            r.get::<_, Option<i64>>(4)?,
+                            r.get::<_, String>(5)?,
+                            r.get::<_, i64>(6)?,
+                        ))
+                    },
+                )
+                .optional()
+                .map_err(db)?;
+            let Some((conditions, create, assessments, feedback, latest, state, version)) = row
+            else {
+                return Ok(None);
+            };
+            let conditions = serde_json::from_str(&conditions)
+                .map_err(|e| StorageError::Corrupt(format!("person conditions: {e}")))?;
+            let state = match serde_json::from_str::<PersonState>(&state) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::warn!(
+                        tenant = %tenant, person = %person, error = %e,
+                        "stored person state does not decode; it will be rebuilt from events"
+                    );
+                    None
+                }
+            };
+            Ok(Some(PersonRecord {
+                id: person,
+                conditions,
+                create_time: Timestamp(create),
+                assessment_count: assessments,
+                feedback_count: feedback,
+                latest_assessment_time: latest.map(Timestamp),
+                state,
+                version,
+            }))
+        })
+        .await
+    }
+
+    async fn delete_person(
+        &self,
+        tenant: &TenantId,
+        person: &PersonId,
+        idem: IdempotencyRecord,
+        encode: EncodeErased,
+    ) -> Result<Erased> {
+        let (tenant, person) = (tenant.clone(), person.clone());
+        self.write(move |tx| {
+            let t = tenant.as_str();
+            let p = person.as_str();
+            let del = |sql: &str| tx.execute(sql, params![t, p]).map(count).map_err(db);
+            if del("DELETE FROM people WHERE tenant = ?1 AND person_id = ?2")? == 0 {
+                return Err(StorageError::NotFound {
+                    kind: Kind::Person,
+                    id: person.to_string(),
+                });
+            }
+            let erased = Erased {
+                assessments: del("DELETE FROM assessments WHERE tenant = ?1 AND person_id = ?2")?,
+                recommendations: del(
+                    "DELETE FROM recommendations WHERE tenant = ?1 AND person_id = ?2",
+                )?,
+                feedback: del("DELETE FROM feedback WHERE tenant = ?1 AND person_id = ?2")?,
+                decisions: del("DELETE FROM decisions WHERE tenant = ?1 AND person_id = ?2")?,
+            };
+            // Stored responses of their earlier writes hold their data too.
+            del("DELETE FROM idempotency WHERE tenant = ?1 AND person_id = ?2")?;
+            let idem = IdempotencyRecord {
+                response: encode(erased),
+                person: None,
+                ..idem
+            };
+            insert_idempotency(tx, &tenant, &idem)?;
+            Ok(erased)
+        })
+        .await
+    }
+
+    async fn record_assessments(
+        &self,
+        tenant: &TenantId,
+        update: StateUpdate,
+        assessments: Vec<StoredAssessment>,
+        idem: IdempotencyRecord,
+    ) -> Result<()> {
+        let tenant = tenant.clone();
+        self.write(move |tx| {
+            insert_idempotency(tx, &tenant, &idem)?;
+            apply_state(
+                tx,
+                &tenant,
+                &update,
+                Counters {
+                    assessments: count(assessments.len()),
+                    feedback: 0,
+                    latest_assessment_time: assessments.iter().map(|a| a.observe_time).max(),
+                },
+            )?;
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO assessments (tenant, person_id, assessment_id, observe_time, create_time, payload)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(db)?;
+            for a in &assessments {
+                insert
+                    .execute(params![
+                        tenant.as_str(),
+                        update.person.as_str(),
+                        a.id,
+                        a.observe_time.0,
+                        idem.create_time.0,
+                        a.payload
+                    ])
+                    .map_err(db)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_assessments(
+        &self,
+        tenant: &TenantId,
+        person: &PersonId,
+        after: Option<AssessmentCursor>,
+        limit: u32,
+    ) -> Result<AssessmentPage> {
+        let (tenant, person) = (tenant.clone(), person.clone());
+        self.read(move |tx| {
+            let total: Option<u32> = tx
+                .query_row(
+                    "SELECT assessment_count FROM people WHERE tenant = ?1 AND person_id = ?2",
+                    params![tenant.as_str(), person.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db)?;
+            let Some(total) = total else {
+                return Err(StorageError::NotFound {
+                    kind: Kind::Person,
+                    id: person.to_string(),
+                });
+            };
+            let (after_time, after_id) = match &after {
+                Some(c) => (Some(c.observe_time.0), Some(c.id.as_str())),
+                None => (None, None),
+            };
+            let mut stmt = tx
+                .prepare_cached(
+                    "SELECT assessment_id, observe_time, payload FROM assessments
+                     WHERE tenant = ?1 AND person_id = ?2
+                       AND (?3 IS NULL OR observe_time < ?3 OR (observe_time = ?3 AND assessment_id < ?4))
+                     ORDER BY observe_time DESC, assessment_id DESC
+                     LIMIT ?5",
+                )
+                .map_err(db)?;
+            let mut items = stmt
+                .query_map(
+                    params![
+                        tenant.as_str(),
+                        person.as_str(),
+                        after_time,
+                        after_id,
+                        i64::from(limit) + 1
+                    ],
+                    |r| {
+                        Ok(StoredAssessment {
+                            id: r.get(0)?,
+                            observe_time: Timestamp(r.get(1)?),
+                            payload: r.get(2)?,
+                        })
+                    },
+                )
+                .map_err(db)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(db)?;
+            let more = items.len() > limit as usize;
+            items.truncate(limit as usize);
+            Ok(AssessmentPage { items, total, more })
+        })
+        .await
+    }
+
+    async fn load_history(&self, tenant: &TenantId, person: &PersonId) -> Result<History> {
+        let (tenant, person) = (tenant.clone(), person.clone());
+        self.read(move |tx| {
+            let t = tenant.as_str();
+            let p = person.as_str();
+            let assessments = tx
+                .prepare_cached(
+                    "SELECT assessment_id, observe_time, payload FROM assessments
+                     WHERE tenant = ?1 AND person_id = ?2 ORDER BY rowid",
+                )
+                .map_err(db)?
+                .query_map(params![t, p], |r| {
+                    Ok(StoredAssessment {
+                        id: r.get(0)?,
+                        observe_time: Timestamp(r.get(1)?),
+                        payload: r.get(2)?,
+                    })
+                })
+                .map_err(db)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(db)?;
+            let recommendations = tx
+                .prepare_cached(
+                    "SELECT for_time, intervention_id FROM recommendations
+                     WHERE tenant = ?1 AND person_id = ?2 ORDER BY rowid",
+                )
+                .map_err(db)?
+                .query_map(params![t, p], |r| {
+                    Ok(StoredRecommendation {
+                        at: Timestamp(r.get(0)?),
+                        intervention: InterventionId(r.get(1)?),
+                    })
+                })
+                .map_err(db)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(db)?;
+            let feedback_rows = tx
+                .prepare_cached(
+                    "SELECT f.observe_time, f.intervention_id, d.request, f.payload
+                     FROM feedback f
+                     JOIN recommendations r
+                       ON r.tenant = f.tenant AND r.recommendation_id = f.recommendation_id
+                     JOIN decisions d
+                       ON d.tenant = r.tenant AND d.decision_id = r.decision_id
+                     WHERE f.tenant = ?1 AND f.person_id = ?2 ORDER BY f.rowid",
+                )
+                .map_err(db)?
+                .query_map(params![t, p], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, Vec<u8>>(3)?,
+                    ))
+                })
+                .map_err(db)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+                .map_err(db)?;
+            let feedback = feedback_rows
+                .into_iter()
+                .map(|(at, iv, request, payload)| {
+                    Ok(StoredFeedback {
+                        observe_time: Timestamp(at),
+                        intervention: InterventionId(iv),
+                        context: context_of_request(&request)?,
+                        payload,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            Ok(History {
+                assessments,
+                recommendations,
+                feedback,
+            })
+        })
+        .await
+    }
+
+    async fn record_decision(
+        &self,
+        tenant: &TenantId,
+        update: StateUpdate,
+        decision: NewDecision,
+        idem: IdempotencyRecord,
+    ) -> Result<()> {
+        let tenant = tenant.clone();
+        let request = to_json(&decision.query)?;
+        let ranking = to_json(&decision.ranking)?;
+        self.write(move |tx| {
+            insert_idempotency(tx, &tenant, &idem)?;
+            apply_state(tx, &tenant, &update, Counters::default())?;
+            tx.execute(
+                "INSERT INTO decisions (tenant, decision_id, person_id, request, model_version,
+                                        decide_time, for_time, safety_mode, exploration, ranking)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                params![
+                    tenant.as_str(),
+                    decision.id.as_str(),
+                    decision.person.as_str(),
+                    request,
+                    decision.model_version,
+                    decision.decide_time.0,
+                    decision.query.now.0,
+                    decision.ranking.safety_mode,
+                    decision.ranking.exploration,
+                    ranking,
+                ],
+            )
+            .map_err(db)?;
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO recommendations (tenant, recommendation_id, decision_id, person_id,
+                                                  intervention_id, rank, score, propensity, for_time)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .map_err(db)?;
+            for item in &decision.items {
+                insert
+                    .execute(params![
+                        tenant.as_str(),
+                        item.id.as_str(),
+                        decision.id.as_str(),
+                        decision.person.as_str(),
+                        item.intervention.as_str(),
+                        item.rank,
+                        item.score,
+                        item.propensity,
+                        decision.query.now.0,
+                    ])
+                    .map_err(db)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn get_recommendation(
+        &self,
+        tenant: &TenantId,
+        id: &RecommendationId,
+    ) -> Result<Option<RecommendationRecord>> {
+        let (tenant, id) = (tenant.clone(), id.clone());
+        self.read(move |tx| {
+            let row = tx
+                .query_row(
+                    "SELECT r.decision_id, r.person_id, r.intervention_id, d.request
+                     FROM recommendations r
+                     JOIN decisions d ON d.tenant = r.tenant AND d.decision_id = r.decision_id
+                     WHERE r.tenant = ?1 AND r.recommendation_id = ?2",
+                    params![tenant.as_str(), id.as_str()],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                        ))
+                    },
+                )
+                .optional()
+                .map_err(db)?;
+            let Some((decision, person, intervention, request)) = row else {
+                return Ok(None);
+            };
+            let corrupt = |what: &str| StorageError::Corrupt(format!("stored {what} id"));
+            Ok(Some(RecommendationRecord {
+                id,
+                decision: DecisionId::parse(&decision).map_err(|_| corrupt("decision"))?,
+                person: PersonId::parse(&person).map_err(|_| corrupt("person"))?,
+                intervention: InterventionId(intervention),
+                context: context_of_request(&request)?,
+            }))
+        })
+        .await
+    }
+
+    async fn record_feedback(
+        &self,
+        tenant: &TenantId,
+        update: StateUpdate,
+        feedback: NewFeedback,
+        idem: IdempotencyRecord,
+    ) -> Result<()> {
+        let tenant = tenant.clone();
+        self.write(move |tx| {
+            insert_idempotency(tx, &tenant, &idem)?;
+            apply_state(
+                tx,
+                &tenant,
+                &update,
+                Counters {
+                    feedback: 1,
+                    ..Counters::default()
+                },
+            )?;
+            tx.execute(
+                "INSERT INTO feedback (tenant, feedback_id, recommendation_id, person_id,
+                                       intervention_id, observe_time, create_time, payload)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    tenant.as_str(),
+                    feedback.id,
+                    feedback.recommendation.as_str(),
+                    update.person.as_str(),
+                    feedback.intervention.as_str(),
+                    feedback.observe_time.0,
+                    idem.create_time.0,
+                    feedback.payload,
+                ],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list_interventions(&self, tenant: &TenantId) -> Result<Vec<StoredIntervention>> {
+        let tenant = tenant.clone();
+        self.read(move |tx| {
+            tx.prepare_cached(
+                "SELECT intervention_id, payload, version FROM interventions
+                 WHERE tenant = ?1 ORDER BY intervention_id",
+            )
+            .map_err(db)?
+            .query_map(params![tenant.as_str()], |r| {
+                Ok(StoredIntervention {
+                    id: InterventionId(r.get(0)?),
+                    payload: r.get(1)?,
+                    version: r.get(2)?,
+                })
+            })
+            .map_err(db)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db)
+        })
+        .await
+    }
+
+    async fn create_intervention(
+        &self,
+        tenant: &TenantId,
+        intervention: StoredIntervention,
+        idem: IdempotencyRecord,
+    ) -> Result<()> {
+        let tenant = tenant.clone();
+        self.write(move |tx| {
+            insert_idempotency(tx, &tenant, &idem)?;
+            let exists = tx
+                .query_row(
+                    "SELECT 1 FROM interventions WHERE tenant = ?1 AND intervention_id = ?2",
+                    params![tenant.as_str(), intervention.id.as_str()],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map_err(db)?;
+            if exists.is_some() {
+                return Err(StorageError::AlreadyExists {
+                    kind: Kind::Intervention,
+                    id: intervention.id.to_string(),
+                });
+            }
+            tx.execute(
+                "INSERT INTO interventions (tenant, intervention_id, payload, version, create_time, update_time)
+                 VALUES (?1, ?2, ?3, 1, ?4, ?4)",
+                params![
+                    tenant.as_str(),
+                    intervention.id.as_str(),
+                    intervention.payload,
+                    idem.create_time.0
+                ],
+            )
+            .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn update_intervention(
+        &self,
+        tenant: &TenantId,
+        intervention: StoredIntervention,
+        idem: IdempotencyRecord,
+    ) -> Result<()> {
+        let tenant = tenant.clone();
+        self.write(move |tx| {
+            insert_idempotency(tx, &tenant, &idem)?;
+            let changed = tx
+                .execute(
+                    "UPDATE interventions SET payload = ?1, version = ?2, update_time = ?3
+                     WHERE tenant = ?4 AND intervention_id = ?5 AND version = ?6",
+                    params![
+                        intervention.payload,
+                        intervention.version,
+                        idem.create_time.0,
+                        tenant.as_str(),
+                        intervention.id.as_str(),
+                        intervention.version - 1
+                    ],
+                )
+                .map_err(db)?;
+            if changed == 1 {
+                return Ok(());
+            }
+            let exists = tx
+                .query_row(
+                    "SELECT 1 FROM interventions WHERE tenant = ?1 AND intervention_id = ?2",
+                    params![tenant.as_str(), intervention.id.as_str()],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map_err(db)?;
+            Err(match exists {
+                Some(()) => StorageError::Conflict,
+                None => StorageError::NotFound {
+                    kind: Kind::Intervention,
+                    id: intervention.id.to_string(),
+                },
+            })
+        })
+        .await
+    }
+
+    async fn append_audit(&self, rows: Vec<AuditRow>) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.write(move |tx| {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO audit (time, tenant, principal, method, resource, code, call_id, request_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .map_err(db)?;
+            for r in &rows {
+                insert
+                    .execute(params![
+                        r.time.0,
+                        r.tenant,
+                        r.principal,
+                        r.method,
+                        r.resource,
+                        r.code,
+                        r.call_id,
+                        r.request_id
+                    ])
+                    .map_err(db)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The storage contract on a real file in a temporary directory.
+    use super::*;
+    use crate::convert::ids::RequestId;
+    use tutti_engine::Engine;
+
+    #[test]
+    fn migrations_are_valid() {
+        assert!(Migrations::from_slice(MIGRATIONS).validate().is_ok());
+    }
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        db: SqliteStorage,
+        engine: Engine,
+    }
+
+    async fn fixture() -> Fixture {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = SqliteStorage::open(dir.path().join("t.db"))
+            .await
+            .expect("opens");
+        Fixture {
+            _dir: dir,
+            db,
+            engine: Engine::with_defaults(),
+        }
+    }
+
+    fn t(s: &str) -> TenantId {
+        TenantId::parse(s).expect("id")
+    }
+    fn p(s: &str) -> PersonId {
+        PersonId::parse(s).expect("id")
+    }
+
+    fn idem(request_id: &str, person: Option<&str>) -> IdempotencyRecord {
+        IdempotencyRecord {
+            method: "/m".into(),
+            request_id: RequestId::parse(request_id).expect("id"),
+            request_hash: "h".into(),
+            response: vec![1, 2, 3],
+            person: person.map(p),
+            create_time: Timestamp(1),
+        }
+    }
+
+    async fn create(f: &Fixture, tenant: &str, person: &str, request_id: &str) -> Result<()> {
+        f.db.create_person(
+            &t(tenant),
+            NewPerson {
+                id: p(person),
+                conditions: vec![],
+                create_time: Timestamp(1),
+                state: f.engine.new_person(vec![]),
+            },
+            idem(request_id, Some(person)),
+        )
+        .await
+    }
+
+    fn assessment(id: &str, at: i64) -> StoredAssessment {
+        StoredAssessment {
+            id: id.into(),
+            observe_time: Timestamp(at),
+            payload: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn an_idempotency_key_is_stored_once_with_its_write() {
+        let f = fixture().await;
+        create(&f, "a", "p1", "r1").await.expect("created");
+        let stored =
+            f.db.find_response(&t("a"), "/m", &RequestId::parse("r1").expect("id"))
+                .await
+                .expect("read");
+        assert_eq!(stored.map(|s| s.response), Some(vec![1, 2, 3]));
+        // Same key again: refused, and the second person is not stored either.
+        assert!(matches!(
+            create(&f, "a", "p2", "r1").await,
+            Err(StorageError::DuplicateRequest)
+        ));
+        assert!(
+            f.db.get_person(&t("a"), &p("p2"))
+                .await
+                .expect("read")
+                .is_none()
+        );
+        // A taken id with a new key: AlreadyExists, and the key is not kept.
+        assert!(matches!(
+            create(&f, "a", "p1", "r2").await,
+            Err(StorageError::AlreadyExists { .. })
+        ));
+        assert!(
+            f.db.find_response(&t("a"), "/m", &RequestId::parse("r2").expect("id"))
+                .await
+                .expect("read")
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn rows_are_scoped_by_tenant() {
+        let f = fixture().await;
+        create(&f, "a", "p1", "r1").await.expect("created");
+        create(&f, "b", "p1", "r1")
+            .await
+            .expect("same ids, other tenant");
+        assert!(
+            f.db.get_person(&t("c"), &p("p1"))
+                .await
+                .expect("read")
+                .is_none()
+        );
+        let erased =
+            f.db.delete_person(&t("a"), &p("p1"), idem("d1", None), Box::new(|_| vec![]))
+                .await
+                .expect("deleted");
+        assert_eq!(erased, Erased::default());
+        assert!(
+            f.db.get_person(&t("b"), &p("p1"))
+                .await
+                .expect("read")
+                .is_some()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stale_state_version_is_a_conflict_and_stores_nothing() {
+        let f = fixture().await;
+        create(&f, "a", "p1", "r1").await.expect("created");
+        let person =
+            f.db.get_person(&t("a"), &p("p1"))
+                .await
+                .expect("read")
+                .expect("exists");
+        let update = |v| StateUpdate {
+            person: p("p1"),
+            expected_version: v,
+            state: f.engine.new_person(vec![]),
+            update_time: Timestamp(2),
+        };
+        f.db.record_assessments(
+            &t("a"),
+            update(person.version),
+            vec![assessment("x1", 10)],
+            idem("a1", Some("p1")),
+        )
+        .await
+        .expect("first write");
+        let stale =
+            f.db.record_assessments(
+                &t("a"),
+                update(person.version),
+                vec![assessment("x2", 5)],
+                idem("a2", Some("p1")),
+            )
+            .await;
+        assert!(matches!(stale, Err(StorageError::Conflict)));
+        let after =
+            f.db.get_person(&t("a"), &p("p1"))
+                .await
+                .expect("read")
+                .expect("exists");
+        assert_eq!(after.assessment_count, 1);
+        assert_eq!(after.latest_assessment_time, Some(Timestamp(10)));
+        assert!(
+            f.db.find_response(&t("a"), "/m", &RequestId::parse("a2").expect("id"))
+                .await
+                .expect("read")
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn erasing_a_person_erases_their_rows_and_stored_responses() {
+        let f = fixture().await;
+        create(&f, "a", "p1", "r1").await.expect("created");
+        let person =
+            f.db.get_person(&t("a"), &p("p1"))
+                .await
+                .expect("read")
+                .expect("exists");
+        f.db.record_assessments(
+            &t("a"),
+            StateUpdate {
+                person: p("p1"),
+                expected_version: person.version,
+                state: f.engine.new_person(vec![]),
+                update_time: Timestamp(2),
+            },
+            vec![assessment("x1", 10), assessment("x2", 20)],
+            idem("a1", Some("p1")),
+        )
+        .await
+        .expect("stored");
+        let erased =
+            f.db.delete_person(
+                &t("a"),
+                &p("p1"),
+                idem("d1", None),
+                Box::new(|e| vec![e.assessments as u8]),
+            )
+            .await
+            .expect("deleted");
+        assert_eq!(erased.assessments, 2);
+        let gone = |rid: &'static str| {
+            let db = f.db.clone();
+            async move {
+                db.find_response(&t("a"), "/m", &RequestId::parse(rid).expect("id"))
+                    .await
+                    .expect("read")
+            }
+        };
+        assert!(
+            gone("r1").await.is_none(),
+            "create response held their data"
+        );
+        assert!(
+            gone("a1").await.is_none(),
+            "assessment response held their data"
+        );
+        assert_eq!(gone("d1").await.map(|s| s.response), Some(vec![2]));
+        assert!(matches!(
+            f.db.list_assessments(&t("a"), &p("p1"), None, 10).await,
+            Err(StorageError::NotFound { .. })
+        ));
+    }
+}

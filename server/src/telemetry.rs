@@ -1,0 +1,258 @@
+//! Logs and request tracing.
+//!
+//! - [`init`] installs the global `tracing` subscriber (called by the binary,
+//!   never by [`crate::serve()`], so tests and embedders keep their own):
+//!   readable text by default, one JSON object per line as an option, and
+//!   OpenTelemetry trace export over OTLP/gRPC when an endpoint is configured
+//!   (incoming W3C `traceparent` headers are continued).
+//! - [`RpcLogLayer`] wraps the whole router: every request gets a call id
+//!   (the client's `x-request-id` if well-formed, else a new UUID v7, echoed in
+//!   the response) and one log event with method, status code and latency as
+//!   structured fields.
+
+use crate::config::{LogConfig, LogFormat, TelemetryConfig};
+use crate::convert::ids::{check_id, new_uuid};
+use opentelemetry::propagation::Extractor;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use std::future::Future;
+use std::io::IsTerminal as _;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+use tonic::Code;
+use tower::{Layer, Service};
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
+
+/// Header carrying the per-call id, in and out.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The per-call id, in the request extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallId(pub String);
+
+/// Keeps trace export running; flushes and stops it when dropped. Drop it
+/// inside (or before the end of) the tokio runtime it was created in.
+#[must_use = "trace export stops when the guard is dropped"]
+#[derive(Debug, Default)]
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take()
+            && let Err(e) = provider.shutdown()
+        {
+            tracing::warn!(error = %e, "flushing traces at shutdown failed");
+        }
+    }
+}
+
+/// Installs the global subscriber: the log format, and OTLP trace export when
+/// `telemetry.otlp_endpoint` is set. Call it inside a tokio runtime (the OTLP
+/// exporter's gRPC client needs one). Fails if a subscriber is installed already.
+pub fn init(log: &LogConfig, telemetry: &TelemetryConfig) -> Result<TelemetryGuard, String> {
+    let filter = EnvFilter::try_new(&log.filter).map_err(|e| format!("log.filter: {e}"))?;
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    let fmt = match log.format {
+        LogFormat::Text => fmt.boxed(),
+        LogFormat::Json => fmt
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .boxed(),
+    };
+    let (otel, provider) = match &telemetry.otlp_endpoint {
+        None => (None, None),
+        Some(endpoint) => {
+            let exporter = opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint)
+                .build()
+                .map_err(|e| format!("telemetry.otlp_endpoint: {e}"))?;
+            let provider = SdkTracerProvider::builder()
+                .with_batch_exporter(exporter)
+                .with_resource(
+                    Resource::builder()
+                        .with_service_name(telemetry.service_name.clone())
+                        .build(),
+                )
+                .build();
+            opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+            let layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("tutti-server"));
+            (Some(layer), Some(provider))
+        }
+    };
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(otel)
+        .try_init()
+        .map_err(|e| e.to_string())?;
+    Ok(TelemetryGuard { provider })
+}
+
+/// Reads W3C trace context (`traceparent`) from request headers.
+struct HeaderExtractor<'a>(&'a http::HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
+
+/// The gRPC status of a response as far as its headers tell: errors of unary
+/// calls come as trailers-only responses (status in the headers); a response
+/// without `grpc-status` in its headers is a success whose status follows in
+/// the trailers.
+pub fn grpc_code<B>(response: &http::Response<B>) -> Code {
+    match response.headers().get("grpc-status") {
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|s| s.parse::<i32>().ok())
+            .map(Code::from)
+            .unwrap_or(Code::Unknown),
+        None => Code::Ok,
+    }
+}
+
+/// Tower layer logging every request.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RpcLogLayer;
+
+impl<S> Layer<S> for RpcLogLayer {
+    type Service = RpcLog<S>;
+    fn layer(&self, inner: S) -> RpcLog<S> {
+        RpcLog { inner }
+    }
+}
+
+/// The service [`RpcLogLayer`] produces.
+#[derive(Debug, Clone)]
+pub struct RpcLog<S> {
+    inner: S,
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for RpcLog<S>
+where
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: std::fmt::Display,
+    ReqBody: Send + 'static,
+    ResBody: Send + 'static,
+{
+    type Response = http::Response<ResBody>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<ReqBody>) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let call_id = req
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|s| check_id(s).is_ok())
+            .map(str::to_owned)
+            .unwrap_or_else(new_uuid);
+        req.extensions_mut().insert(CallId(call_id.clone()));
+        let method = req.uri().path().to_owned();
+        let span = tracing::info_span!("rpc", method = %method, call_id = %call_id);
+        // Continue the caller's trace when it sent one and export is on; without
+        // an OpenTelemetry layer this is a no-op.
+        let parent = opentelemetry::global::get_text_map_propagator(|p| {
+            p.extract(&HeaderExtractor(req.headers()))
+        });
+        let _ = span.set_parent(parent);
+        let start = Instant::now();
+        Box::pin(
+            async move {
+                let result = inner.call(req).await;
+                let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+                match result {
+                    Ok(mut response) => {
+                        let code = grpc_code(&response);
+                        log_rpc(code, latency_ms);
+                        if let Ok(v) = http::HeaderValue::from_str(&call_id) {
+                            response.headers_mut().insert(REQUEST_ID_HEADER, v);
+                        }
+                        Ok(response)
+                    }
+                    Err(e) => {
+                        tracing::error!(latency_ms, error = %e, "rpc failed in transport");
+                        Err(e)
+                    }
+                }
+            }
+            .instrument(span),
+        )
+    }
+}
+
+fn log_rpc(code: Code, latency_ms: f64) {
+    let status = code_name(code);
+    match code {
+        Code::Internal | Code::Unknown | Code::DataLoss | Code::Unavailable => {
+            tracing::error!(code = status, latency_ms, "rpc")
+        }
+        Code::Ok => tracing::info!(code = status, latency_ms, "rpc"),
+        _ => tracing::warn!(code = status, latency_ms, "rpc"),
+    }
+}
+
+/// The canonical upper-case name of a status code, as gRPC documents it.
+pub fn code_name(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_comes_from_headers_or_defaults_to_ok() {
+        let ok = http::Response::new(());
+        assert_eq!(grpc_code(&ok), Code::Ok);
+        let not_found = tonic::Status::not_found("x").into_http::<()>();
+        assert_eq!(grpc_code(&not_found), Code::NotFound);
+    }
+}
