@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs every check and test Tutti has, the same locally and in CI:
 #   formatting, clippy (warnings denied), engine purity, proto lint and
-#   breaking-change check, unit/property/integration/simulation tests, docs.
+#   breaking-change check, unit/property/integration/simulation tests,
+#   generated-client drift check and smoke tests, docs.
 # It installs what it needs (buf from npm, pinned in scripts/tools/package.json)
 # and starts what the tests need; nothing has to be installed by hand but Rust
-# (pinned by rust-toolchain.toml) and Node.js.
+# (pinned by rust-toolchain.toml), Node.js, Python, Go and Java with Maven.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +33,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "cargo test (unit, property, integration, simulation)"
 cargo test --workspace --locked
+
+step "simulation: engine beats random and fixed-protocol policies (release build, several seeds)"
+cargo test --release --locked -p tutti-engine --test simulation -- --include-ignored engine_beats_random_and_fixed_protocol
+
+step "generated clients: drift check and smoke tests (Python, Go, TypeScript, Java) against a real server"
+scripts/test-clients.sh
 
 step "cargo doc (warnings denied)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked

@@ -221,6 +221,18 @@ impl Default for LimitsConfig {
     }
 }
 
+/// Top-level sections that `TUTTI_<SECTION>[__KEY]` environment variables may set.
+const ENV_SECTIONS: &[&str] = &[
+    "listen",
+    "storage",
+    "log",
+    "telemetry",
+    "auth",
+    "limits",
+    "engine",
+    "tenants",
+];
+
 impl Overrides {
     fn into_value(self) -> serde_json::Value {
         let mut root = serde_json::Map::new();
@@ -254,7 +266,15 @@ impl Config {
         }
         let config: Config = figment
             // TUTTI_CONFIG names the file (a flag's env fallback), not a key.
-            .merge(Env::prefixed("TUTTI_").split("__").ignore(&["config"]))
+            .merge(
+                // Only variables naming a config section are read, so an
+                // unrelated `TUTTI_*` variable in a platform's environment
+                // cannot stop the server; a typo inside a section still fails.
+                Env::prefixed("TUTTI_").split("__").filter(|key| {
+                    let section = key.as_str().split(['.', '_']).next().unwrap_or_default();
+                    ENV_SECTIONS.iter().any(|s| section.eq_ignore_ascii_case(s))
+                }),
+            )
             .merge(Serialized::defaults(overrides.into_value()))
             .extract()
             .map_err(|e| ConfigError::Load(Box::new(e)))?;
@@ -363,6 +383,19 @@ mod tests {
         assert_eq!(c.limits.max_batch, 5000);
         assert!(c.auth.api_keys.is_empty());
         c.validate().expect("defaults are valid");
+    }
+
+    #[test]
+    fn unrelated_tutti_env_vars_are_ignored_but_section_typos_fail() {
+        Jail::expect_with(|jail| {
+            jail.set_env("TUTTI_ADDR", "127.0.0.1:1");
+            jail.set_env("TUTTI_LIMITS__MAX_BATCH", "7");
+            let c = Config::load(None, Overrides::default()).expect("loads");
+            assert_eq!(c.limits.max_batch, 7);
+            jail.set_env("TUTTI_LIMITS__MAX_BACTH", "7");
+            assert!(Config::load(None, Overrides::default()).is_err());
+            Ok(())
+        });
     }
 
     #[test]

@@ -209,6 +209,9 @@ async fn record<R: Message + Default + Clone>(
                     for a in &domain {
                         engine.observe_assessment(&mut s, a)?;
                     }
+                    // Cache the network estimate in the stored state so ranking
+                    // does not re-estimate it on every Recommend.
+                    engine.refresh(&mut s)?;
                     Ok(s)
                 })
                 .await?

@@ -121,6 +121,7 @@ pub fn rebuild(
             }
         }
     }
+    engine.refresh(&mut state)?;
     Ok(state)
 }
 

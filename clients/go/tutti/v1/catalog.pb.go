@@ -154,7 +154,7 @@ type ProcessTarget struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Process id.
 	ProcessId string `protobuf:"bytes,1,opt,name=process_id,json=processId,proto3" json:"process_id,omitempty"`
-	// Prior effect weight, 0-1: the share of the intervention's effect that goes to this process.
+	// Prior effect weight in (0, 1]: the share of the intervention's effect that goes to this process.
 	Weight        float64 `protobuf:"fixed64,2,opt,name=weight,proto3" json:"weight,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -229,7 +229,8 @@ type Intervention struct {
 	MinDaysBetween uint32 `protobuf:"varint,10,opt,name=min_days_between,json=minDaysBetween,proto3" json:"min_days_between,omitempty"`
 	// Short note on the evidence behind it.
 	Evidence string `protobuf:"bytes,11,opt,name=evidence,proto3" json:"evidence,omitempty"`
-	// Prior standardised effect on the person's outcome (e.g. 0.3).
+	// Prior expected gain in well-being points (0-100 scale) when done once, before
+	// personalisation, in [-20, 20]; built-in kernels use about 1-4.
 	PriorEffect float64 `protobuf:"fixed64,12,opt,name=prior_effect,json=priorEffect,proto3" json:"prior_effect,omitempty"`
 	// Whether it comes with Tutti (true) or belongs to the tenant (false).
 	BuiltIn       bool `protobuf:"varint,13,opt,name=built_in,json=builtIn,proto3" json:"built_in,omitempty"`

@@ -114,7 +114,7 @@ export type ProcessTarget = Message<"tutti.v1.ProcessTarget"> & {
   processId: string;
 
   /**
-   * Prior effect weight, 0-1: the share of the intervention's effect that goes to this process.
+   * Prior effect weight in (0, 1]: the share of the intervention's effect that goes to this process.
    *
    * @generated from field: double weight = 2;
    */
@@ -212,7 +212,8 @@ export type Intervention = Message<"tutti.v1.Intervention"> & {
   evidence: string;
 
   /**
-   * Prior standardised effect on the person's outcome (e.g. 0.3).
+   * Prior expected gain in well-being points (0-100 scale) when done once, before
+   * personalisation, in [-20, 20]; built-in kernels use about 1-4.
    *
    * @generated from field: double prior_effect = 12;
    */

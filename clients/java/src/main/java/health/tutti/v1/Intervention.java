@@ -510,7 +510,8 @@ private static final long serialVersionUID = 0L;
   private double priorEffect_ = 0D;
   /**
    * <pre>
-   * Prior standardised effect on the person's outcome (e.g. 0.3).
+   * Prior expected gain in well-being points (0-100 scale) when done once, before
+   * personalisation, in [-20, 20]; built-in kernels use about 1-4.
    * </pre>
    *
    * <code>double prior_effect = 12 [json_name = "priorEffect"];</code>
@@ -2366,7 +2367,8 @@ private static final long serialVersionUID = 0L;
     private double priorEffect_ ;
     /**
      * <pre>
-     * Prior standardised effect on the person's outcome (e.g. 0.3).
+     * Prior expected gain in well-being points (0-100 scale) when done once, before
+     * personalisation, in [-20, 20]; built-in kernels use about 1-4.
      * </pre>
      *
      * <code>double prior_effect = 12 [json_name = "priorEffect"];</code>
@@ -2378,7 +2380,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Prior standardised effect on the person's outcome (e.g. 0.3).
+     * Prior expected gain in well-being points (0-100 scale) when done once, before
+     * personalisation, in [-20, 20]; built-in kernels use about 1-4.
      * </pre>
      *
      * <code>double prior_effect = 12 [json_name = "priorEffect"];</code>
@@ -2394,7 +2397,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Prior standardised effect on the person's outcome (e.g. 0.3).
+     * Prior expected gain in well-being points (0-100 scale) when done once, before
+     * personalisation, in [-20, 20]; built-in kernels use about 1-4.
      * </pre>
      *
      * <code>double prior_effect = 12 [json_name = "priorEffect"];</code>

@@ -254,7 +254,8 @@ public interface InterventionOrBuilder extends
 
   /**
    * <pre>
-   * Prior standardised effect on the person's outcome (e.g. 0.3).
+   * Prior expected gain in well-being points (0-100 scale) when done once, before
+   * personalisation, in [-20, 20]; built-in kernels use about 1-4.
    * </pre>
    *
    * <code>double prior_effect = 12 [json_name = "priorEffect"];</code>

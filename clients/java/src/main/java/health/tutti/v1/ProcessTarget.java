@@ -104,7 +104,7 @@ private static final long serialVersionUID = 0L;
   private double weight_ = 0D;
   /**
    * <pre>
-   * Prior effect weight, 0-1: the share of the intervention's effect that goes to this process.
+   * Prior effect weight in (0, 1]: the share of the intervention's effect that goes to this process.
    * </pre>
    *
    * <code>double weight = 2 [json_name = "weight"];</code>
@@ -535,7 +535,7 @@ private static final long serialVersionUID = 0L;
     private double weight_ ;
     /**
      * <pre>
-     * Prior effect weight, 0-1: the share of the intervention's effect that goes to this process.
+     * Prior effect weight in (0, 1]: the share of the intervention's effect that goes to this process.
      * </pre>
      *
      * <code>double weight = 2 [json_name = "weight"];</code>
@@ -547,7 +547,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Prior effect weight, 0-1: the share of the intervention's effect that goes to this process.
+     * Prior effect weight in (0, 1]: the share of the intervention's effect that goes to this process.
      * </pre>
      *
      * <code>double weight = 2 [json_name = "weight"];</code>
@@ -563,7 +563,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Prior effect weight, 0-1: the share of the intervention's effect that goes to this process.
+     * Prior effect weight in (0, 1]: the share of the intervention's effect that goes to this process.
      * </pre>
      *
      * <code>double weight = 2 [json_name = "weight"];</code>

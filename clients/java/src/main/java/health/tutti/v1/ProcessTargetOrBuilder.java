@@ -32,7 +32,7 @@ public interface ProcessTargetOrBuilder extends
 
   /**
    * <pre>
-   * Prior effect weight, 0-1: the share of the intervention's effect that goes to this process.
+   * Prior effect weight in (0, 1]: the share of the intervention's effect that goes to this process.
    * </pre>
    *
    * <code>double weight = 2 [json_name = "weight"];</code>
