@@ -174,6 +174,8 @@ mod tests {
                 .observe_assessment(&mut in_order, &Assessment::from_wire(a).expect("valid"))
                 .expect("observes");
         }
+        // A rebuild ends with `refresh`, as the server does after assessments.
+        engine.refresh(&mut in_order).expect("refreshes");
         assert_eq!(rebuilt, in_order);
     }
 }
