@@ -1,7 +1,7 @@
 //! # tutti-tests
 //!
 //! The integration-test harness: it starts the real Tutti server (the same
-//! [`tutti_server::serve`] the binary runs) on `127.0.0.1:0` over a fresh SQLite
+//! [`tutti_server::serve()`] the binary runs) on `127.0.0.1:0` over a fresh SQLite
 //! file in a temporary directory, waits until `grpc.health.v1` reports SERVING,
 //! and hands out typed gRPC clients that talk to it over loopback.
 //!
