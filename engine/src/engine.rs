@@ -466,6 +466,20 @@ impl Engine {
         rank::rank(self, state, query)
     }
 
+    /// [`Self::recommend`] plus the propensity of *every* candidate, not only
+    /// the `k` returned: `(id, probability of being ranked first)` in
+    /// catalogue order, summing to one. Off-policy evaluation needs the whole
+    /// distribution of a target configuration; the ranking is identical to
+    /// `recommend`'s.
+    pub fn recommend_with_propensities(
+        &self,
+        state: &PersonState,
+        query: &RecommendQuery,
+    ) -> Result<(Ranking, Vec<(InterventionId, f64)>)> {
+        self.check_state(state)?;
+        rank::rank_all(self, state, query)
+    }
+
     /// What the person's data show.
     pub fn insights(&self, state: &PersonState, now: Timestamp) -> Insights {
         if self.check_state(state).is_ok() {

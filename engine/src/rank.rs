@@ -265,8 +265,7 @@ pub(crate) fn rank(
 }
 
 /// The ranking plus the propensity of every candidate (in catalogue order),
-/// for tests and research exports.
-#[cfg(test)]
+/// for tests and off-policy evaluation.
 pub(crate) fn rank_all(
     engine: &Engine,
     state: &PersonState,

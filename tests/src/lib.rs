@@ -12,10 +12,12 @@
 //! - [`server`]: [`TestServer`]: start, restart on the same data file, stop.
 //! - [`fixtures`]: valid requests (assessments, interventions, people) and ids.
 //! - [`assertions`]: status codes, `google.rpc.BadRequest` field violations, estimates.
+//! - [`decision_log`]: a small decision log written through the server, for the offline tools.
 //!
 //! The test targets live in `tests/*.rs`, one file per behaviour.
 
 pub mod assertions;
+pub mod decision_log;
 pub mod fixtures;
 pub mod server;
 

@@ -1,9 +1,25 @@
 //! The `tutti` command line. Each subcommand is one module with its clap
 //! arguments and a `run` function; `main.rs` only parses and dispatches.
-//! Data-science subcommands (`simulate`, `evaluate`, `export`, `train`, `tune`)
-//! are added here the same way.
+//!
+//! # Layout
+//! - [`serve`]: `tutti serve`, the gRPC service.
+//! - [`simulate`]: `tutti simulate`, policies on the synthetic population.
+//! - [`evaluate`]: `tutti evaluate`, off-policy evaluation of an engine
+//!   configuration on a simulated or a stored decision log.
+//! - [`export`]: `tutti export`, a tenant's decision log and assessments as
+//!   CSV and Parquet.
+//! - [`output`], [`columnar`], [`plot`]: CSV/JSON/terminal tables, Parquet
+//!   files and SVG/PNG charts shared by the data-science subcommands.
+//!
+//! `train` and `tune` are to be added the same way.
 
+pub mod columnar;
+pub mod evaluate;
+pub mod export;
+pub mod output;
+pub mod plot;
 pub mod serve;
+pub mod simulate;
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +41,14 @@ pub struct Cli {
 pub enum Command {
     /// Runs the gRPC service.
     Serve(serve::ServeArgs),
+    /// Runs policies over a synthetic population with known ground truth and
+    /// writes tables and plots.
+    Simulate(simulate::SimulateArgs),
+    /// Estimates how an engine configuration would have done on logged
+    /// decisions (IPS, SNIPS, doubly robust).
+    Evaluate(evaluate::EvaluateArgs),
+    /// Writes a tenant's decision log and assessments as CSV and Parquet.
+    Export(export::ExportArgs),
 }
 
 impl Cli {
@@ -32,6 +56,9 @@ impl Cli {
     pub fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Serve(args) => serve::run(args),
+            Command::Simulate(args) => simulate::run(args),
+            Command::Evaluate(args) => evaluate::run(args),
+            Command::Export(args) => export::run(args),
         }
     }
 }

@@ -14,6 +14,7 @@
 //!
 //! It must not validate requests, call the engine or know about gRPC.
 
+pub mod decision_log;
 pub mod sqlite;
 
 use crate::convert::ids::{DecisionId, PersonId, RecommendationId, RequestId, TenantId};

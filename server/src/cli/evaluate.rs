@@ -1,0 +1,1076 @@
+//! `tutti evaluate`: how a candidate engine configuration (the *target*)
+//! would have done on logged decisions, by IPS, SNIPS and doubly robust
+//! estimates with bootstrap intervals and overlap warnings
+//! ([`tutti_engine::ope`]). Two sources of logs:
+//!
+//! - `--simulated`: the simulator runs a *logging* engine (by default the
+//!   default configuration with exploration 1.0, i.e. full Thompson sampling)
+//!   over a synthetic population, and at every decision also asks the target
+//!   engine, fed the same observations, for its full distribution over the
+//!   same candidates. Because the simulator knows the truth, the report puts
+//!   the true value beside the estimates (see "Truth" below).
+//! - `--db FILE --tenant T`: reads the server's decision log read-only and
+//!   replays each person's events with the target engine up to each decision
+//!   (assessments and feedback stored before it, earlier recommendations),
+//!   then ranks with the *stored* query (same context, exclusions, pins, time
+//!   and exploration seed). So the target's distribution is recomputed from
+//!   stored data, not approximated.
+//!
+//! # Mapping a logged decision (both sources)
+//! As the `ope` module docs recommend, intent-to-treat: the action is the
+//! rank-1 item, its propensity the logged probability of being ranked first,
+//! and the reward is what followed the decision: `dose x helpfulness / 100`
+//! from the feedback (done = 1, partly = 0.5, not done = 0; done without a
+//! rating counts 0.5), the best of the feedback on any of the decision's items,
+//! and 0 when no feedback came. Candidates are the items with a logging
+//! probability plus any the target could put first.
+//!
+//! From the server's log only the returned items' propensities are known
+//! (the top `k`). When the target could put first an item the server did not
+//! return, its logging probability is unknown (not necessarily 0), so that
+//! decision carries no logging distribution and overlap is judged from the
+//! taken actions. Decisions whose rank-1 propensity is 0 cannot be used and
+//! are counted as skipped. Replaying assumes the tenant's catalogue and the
+//! built-in population model are what they were when the log was written.
+//!
+//! # Truth (simulated source)
+//! - `--reward true-gain`: the reward of a decision is the simulator's true
+//!   expected lasting well-being gain of the logged action. The estimand
+//!   `mean_i sum_a target(a | h_i) gain(h_i, a)` over the logged decisions is
+//!   then known exactly: the estimators' intervals should cover it.
+//! - `--reward observed` (default): the reward is what a platform sees (above).
+//!   Its expectation per action is not known in closed form, so the truth shown
+//!   is the target's mean reward when it runs *on-policy* over the same people
+//!   and seed. That differs from the off-policy estimand by the history shift
+//!   (the target would have seen other histories), so small gaps are expected.
+
+use super::output::{self, Cell, Table, text_table};
+use super::simulate::{chunks, engine_with, load_engine_config, load_scenario, thread_pool};
+use crate::convert::ids::TenantId;
+use crate::convert::{self, FromWire as _};
+use crate::storage::decision_log::{DecisionLog, LogDecision, LogFeedback, LogRecommendation};
+use crate::storage::{History, StoredAssessment, StoredFeedback, StoredRecommendation};
+use anyhow::{Context as _, bail};
+use clap::{Args, ValueEnum};
+use prost::Message as _;
+use rand::RngCore as _;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use tutti_engine::Engine;
+use tutti_engine::catalog::Intervention;
+use tutti_engine::config::EngineConfig;
+use tutti_engine::ids::{InterventionId, Timestamp};
+use tutti_engine::observe::{Assessment, Context, Feedback, Setting};
+use tutti_engine::ope::{EvaluationConfig, EvaluationReport, LoggedDecision, OffPolicyData};
+use tutti_engine::rank::RecommendQuery;
+use tutti_engine::sim::baselines::reward as feedback_reward;
+use tutti_engine::sim::{Catalogs, Intake, PersonView, Policy, SimRng, Simulation};
+use tutti_engine::state::PersonState;
+use tutti_proto::v1 as pb;
+
+/// The reward of a simulated decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RewardKind {
+    /// What a platform observes: dose x helpfulness / 100 from feedback, 0 without feedback.
+    Observed,
+    /// The simulator's true expected lasting gain of the logged action (exact truth).
+    TrueGain,
+}
+
+/// Arguments of `tutti evaluate`.
+#[derive(Debug, Clone, Args)]
+pub struct EvaluateArgs {
+    /// Generate the log with the simulator (known truth).
+    #[arg(long, conflicts_with_all = ["db", "tenant"], required_unless_present = "db")]
+    pub simulated: bool,
+    /// SQLite database written by `tutti serve` (opened read-only).
+    #[arg(long, value_name = "FILE", requires = "tenant")]
+    pub db: Option<PathBuf>,
+    /// Tenant whose decisions to evaluate.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Engine configuration to evaluate (TOML) [default: the default configuration].
+    #[arg(long, value_name = "FILE")]
+    pub target_config: Option<PathBuf>,
+    /// Simulated logging engine configuration (TOML) [default: the default
+    /// configuration with exploration 1.0 and 2000 propensity replays].
+    #[arg(long, value_name = "FILE")]
+    pub logging_config: Option<PathBuf>,
+    /// Simulated: named scenario.
+    #[arg(long, value_name = "NAME", conflicts_with = "scenario_file")]
+    pub scenario: Option<String>,
+    /// Simulated: scenario file.
+    #[arg(long, value_name = "FILE")]
+    pub scenario_file: Option<PathBuf>,
+    /// Simulated: people.
+    #[arg(long, default_value_t = 300)]
+    pub people: u64,
+    /// Simulated: weeks.
+    #[arg(long, default_value_t = 12)]
+    pub weeks: u32,
+    /// Simulated: seed of the world and people.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated: items each engine ranks.
+    #[arg(long, default_value_t = 5)]
+    pub k: usize,
+    /// Simulated: reward definition.
+    #[arg(long, value_enum, default_value_t = RewardKind::Observed)]
+    pub reward: RewardKind,
+    /// Bootstrap resamples for the intervals.
+    #[arg(long, default_value_t = 1000)]
+    pub bootstrap: usize,
+    /// Interval coverage.
+    #[arg(long, default_value_t = 0.95)]
+    pub confidence: f64,
+    /// Maximum importance weight (clipping) [default: none].
+    #[arg(long)]
+    pub clip: Option<f64>,
+    /// Output directory (created if needed).
+    #[arg(long, value_name = "DIR", default_value = "eval-out")]
+    pub out: PathBuf,
+    /// Worker threads for the simulation [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// A value with an interval, for the truth line.
+#[derive(Debug, Clone, Serialize)]
+pub struct Truth {
+    /// `exact_estimand` or `on_policy_simulation`.
+    pub kind: String,
+    /// The value.
+    pub value: f64,
+    /// Lower end of a 95% interval (the on-policy run's sampling error; equal
+    /// to `value` for the exact estimand).
+    pub lower: f64,
+    /// Upper end.
+    pub upper: f64,
+    /// Decisions behind it.
+    pub decisions: usize,
+}
+
+/// Whether each estimator's interval contains the truth.
+#[derive(Debug, Clone, Serialize)]
+pub struct Coverage {
+    /// IPS.
+    pub ips: bool,
+    /// SNIPS.
+    pub snips: bool,
+    /// Doubly robust.
+    pub doubly_robust: bool,
+}
+
+/// Decisions left out, by reason.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Skipped {
+    /// The decision returned no items.
+    pub empty_ranking: usize,
+    /// The rank-1 item has logged propensity 0.
+    pub zero_propensity: usize,
+    /// The target ranked nothing (e.g. every candidate excluded now).
+    pub target_empty: usize,
+}
+
+/// `report.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvaluateReport {
+    /// `simulated` or `db`.
+    pub source: String,
+    /// Simulated: scenario; db: the file.
+    pub origin: String,
+    /// db: tenant.
+    pub tenant: Option<String>,
+    /// Reward definition.
+    pub reward: String,
+    /// The logging configuration (simulated) or the model versions in the log (db).
+    pub logging: serde_json::Value,
+    /// The target configuration.
+    pub target_config: EngineConfig,
+    /// The target's model version.
+    pub target_model_version: String,
+    /// Decisions in the source.
+    pub decisions_total: usize,
+    /// Decisions evaluated.
+    pub decisions_used: usize,
+    /// Decisions left out.
+    pub skipped: Skipped,
+    /// Decisions whose logging distribution over the candidates is fully known.
+    pub with_logging_distribution: usize,
+    /// The estimates and diagnostics.
+    pub evaluation: EvaluationReport,
+    /// Simulated: the true value.
+    pub truth: Option<Truth>,
+    /// Simulated: whether the intervals cover it.
+    pub covered: Option<Coverage>,
+    /// Simulated with `true-gain`: the target's on-policy mean true gain too.
+    pub on_policy_target: Option<Truth>,
+}
+
+/// A decision with what the report shows per row.
+#[derive(Debug, Clone)]
+struct Row {
+    person: String,
+    decision: LoggedDecision,
+    target: Vec<f64>,
+    /// Simulated: the exact target value at this decision (sum of target x true gain).
+    true_target_gain: Option<f64>,
+}
+
+/// The simulated logging policy by default: full Thompson sampling
+/// (exploration 1.0) with 2000 propensity replays. With ~50 near-equal
+/// candidates the default 200 replays leave several of them at count 0 in a
+/// decision, and an action that was in fact chosen 2-3% of the time is then
+/// logged at the pseudo-draw floor (~1e-4): its weight explodes and IPS is
+/// biased upward (E[1/p^] > 1/p). 2000 replays make that rare.
+pub fn default_logging_config() -> EngineConfig {
+    EngineConfig {
+        exploration: 1.0,
+        propensity_draws: 2000,
+        ..EngineConfig::default()
+    }
+}
+
+/// Context features for DR's reward model: minutes known, log minutes
+/// relative to 20, the setting one-hot, and the safety path.
+fn features(context: &Context, safety: bool) -> Vec<f64> {
+    let (known, minutes) = match context.minutes_available {
+        Some(m) => (1.0, (f64::from(m.max(1)) / 20.0).ln()),
+        None => (0.0, 0.0),
+    };
+    let setting = |s: Setting| f64::from(u8::from(context.setting == Some(s)));
+    vec![
+        known,
+        minutes,
+        setting(Setting::InSession),
+        setting(Setting::BetweenSessions),
+        setting(Setting::App),
+        f64::from(u8::from(safety)),
+    ]
+}
+
+/// Normalises a distribution that should sum to one (Monte Carlo
+/// propensities can be off by rounding).
+fn normalised(mut v: Vec<f64>) -> Vec<f64> {
+    let total: f64 = v.iter().sum();
+    if total > 0.0 {
+        for p in &mut v {
+            *p /= total;
+        }
+    }
+    v
+}
+
+// ------------------------------------------------------------ simulated
+
+/// What the logging policy records per simulated decision.
+struct SimRecord {
+    person: u64,
+    decision: LoggedDecision,
+    target: Vec<f64>,
+    true_target_gain: f64,
+}
+
+/// Shared per-chunk output of the simulated policies.
+#[derive(Default)]
+struct Sink {
+    records: Vec<SimRecord>,
+}
+
+/// A simulated policy that acts with one engine and, if given, asks a second
+/// (target) engine fed the same observations for its distribution at every
+/// decision. Contraindicated interventions are excluded up front (the
+/// clinician's review), so the rank-1 item is the one done and the logged
+/// propensity is the probability of the action taken.
+struct Logger<'a> {
+    acting: &'a Engine,
+    target: Option<&'a Engine>,
+    k: usize,
+    reward: RewardKind,
+    acting_state: Option<PersonState>,
+    target_state: Option<PersonState>,
+    sink: &'a RefCell<Sink>,
+    person: u64,
+    /// Index in the sink of the last decision and its action, awaiting feedback.
+    pending: Option<(usize, InterventionId)>,
+}
+
+impl<'a> Logger<'a> {
+    fn new(
+        acting: &'a Engine,
+        target: Option<&'a Engine>,
+        k: usize,
+        reward: RewardKind,
+        sink: &'a RefCell<Sink>,
+    ) -> Self {
+        Self {
+            acting,
+            target,
+            k,
+            reward,
+            acting_state: None,
+            target_state: None,
+            sink,
+            person: 0,
+            pending: None,
+        }
+    }
+}
+
+fn not_started() -> tutti_engine::EngineError {
+    tutti_engine::EngineError::IncompatibleState("logger used before start()".into())
+}
+
+impl Policy for Logger<'_> {
+    fn name(&self) -> &str {
+        if self.target.is_some() {
+            "logging"
+        } else {
+            "target_on_policy"
+        }
+    }
+
+    fn start(&mut self, intake: &Intake<'_>) -> tutti_engine::Result<()> {
+        self.person = intake.person;
+        self.pending = None;
+        self.acting_state = Some(self.acting.new_person(intake.conditions.to_vec()));
+        self.target_state = self
+            .target
+            .map(|t| t.new_person(intake.conditions.to_vec()));
+        Ok(())
+    }
+
+    fn observe_assessment(&mut self, assessment: &Assessment) -> tutti_engine::Result<()> {
+        let state = self.acting_state.as_mut().ok_or_else(not_started)?;
+        self.acting.observe_assessment(state, assessment)?;
+        self.acting.refresh(state)?;
+        if let (Some(t), Some(s)) = (self.target, self.target_state.as_mut()) {
+            t.observe_assessment(s, assessment)?;
+            t.refresh(s)?;
+        }
+        Ok(())
+    }
+
+    fn choose(
+        &mut self,
+        view: &PersonView<'_>,
+        rng: &mut SimRng,
+    ) -> tutti_engine::Result<InterventionId> {
+        let exclude: Vec<InterventionId> = (0..view.interventions.len())
+            .filter(|&i| !view.is_eligible(i))
+            .map(|i| view.id(i))
+            .collect();
+        let query = RecommendQuery {
+            k: self.k,
+            context: view.context,
+            exclude,
+            pin: Vec::new(),
+            now: view.now,
+            seed: rng.next_u64(),
+        };
+        let state = self.acting_state.as_ref().ok_or_else(not_started)?;
+        let (ranking, logging) = self.acting.recommend_with_propensities(state, &query)?;
+        let action = ranking
+            .items
+            .first()
+            .map(|i| i.intervention.clone())
+            .ok_or_else(|| {
+                tutti_engine::EngineError::InvalidCatalog(format!(
+                    "empty ranking for simulated person {}",
+                    view.person
+                ))
+            })?;
+        let mut candidates: Vec<InterventionId> =
+            logging.iter().map(|(id, _)| id.clone()).collect();
+        let mut logging_p: Vec<f64> = logging.iter().map(|(_, p)| *p).collect();
+        let target_all = match (self.target, self.target_state.as_ref()) {
+            (Some(t), Some(s)) => t.recommend_with_propensities(s, &query)?.1,
+            _ => logging.clone(),
+        };
+        for (id, p) in &target_all {
+            if *p > 0.0 && !candidates.contains(id) {
+                candidates.push(id.clone());
+                logging_p.push(0.0);
+            }
+        }
+        let logging_p = normalised(logging_p);
+        let mut target = vec![0.0; candidates.len()];
+        for (id, p) in &target_all {
+            if let Some(i) = candidates.iter().position(|c| c == id) {
+                target[i] = *p;
+            }
+        }
+        let target = normalised(target);
+        let gain = |id: &InterventionId| {
+            view.interventions
+                .index_of(id)
+                .map_or(0.0, |i| view.truth.expected_gain[i])
+        };
+        let true_target_gain: f64 = candidates
+            .iter()
+            .zip(&target)
+            .map(|(id, p)| p * gain(id))
+            .sum();
+        let a = candidates.iter().position(|c| *c == action).unwrap_or(0);
+        let reward = match self.reward {
+            RewardKind::TrueGain => gain(&action),
+            RewardKind::Observed => 0.0,
+        };
+        let mut sink = self.sink.borrow_mut();
+        sink.records.push(SimRecord {
+            person: self.person,
+            decision: LoggedDecision {
+                context: features(&view.context, view.safety_mode()),
+                candidates,
+                action: action.clone(),
+                propensity: logging_p[a],
+                logging_distribution: Some(logging_p),
+                reward,
+            },
+            target,
+            true_target_gain,
+        });
+        self.pending = Some((sink.records.len() - 1, action.clone()));
+        Ok(action)
+    }
+
+    fn observe_recommendation(
+        &mut self,
+        intervention: &InterventionId,
+        at: Timestamp,
+    ) -> tutti_engine::Result<()> {
+        let state = self.acting_state.as_mut().ok_or_else(not_started)?;
+        self.acting
+            .observe_recommendation(state, intervention, at)?;
+        if let (Some(t), Some(s)) = (self.target, self.target_state.as_mut()) {
+            t.observe_recommendation(s, intervention, at)?;
+        }
+        Ok(())
+    }
+
+    fn observe_feedback(&mut self, feedback: &Feedback) -> tutti_engine::Result<()> {
+        let state = self.acting_state.as_mut().ok_or_else(not_started)?;
+        self.acting.observe_feedback(state, feedback)?;
+        if let (Some(t), Some(s)) = (self.target, self.target_state.as_mut()) {
+            t.observe_feedback(s, feedback)?;
+        }
+        if self.reward == RewardKind::Observed
+            && let Some((i, action)) = &self.pending
+            && *action == feedback.intervention
+        {
+            let r = feedback_reward(feedback).unwrap_or(0.0);
+            let mut sink = self.sink.borrow_mut();
+            if let Some(rec) = sink.records.get_mut(*i) {
+                rec.decision.reward = rec.decision.reward.max(r);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where and how long the simulated logs run.
+struct Run<'a> {
+    sim: &'a Simulation,
+    people: u64,
+    weeks: u32,
+    k: usize,
+    reward: RewardKind,
+    pool: &'a rayon::ThreadPool,
+}
+
+/// Runs `acting` (and `target` alongside, if given) over all people on the
+/// pool; records in person order.
+fn simulate_log(
+    run: &Run<'_>,
+    acting: &Engine,
+    target: Option<&Engine>,
+) -> anyhow::Result<Vec<SimRecord>> {
+    let Run {
+        sim,
+        people,
+        weeks,
+        k,
+        reward,
+        pool,
+    } = *run;
+    let parts = chunks(people);
+    let results: Vec<tutti_engine::Result<Vec<SimRecord>>> = pool.install(|| {
+        parts
+            .par_iter()
+            .map(|range| {
+                let sink = RefCell::new(Sink::default());
+                sim.run_people(range.clone(), weeks, || {
+                    Logger::new(acting, target, k, reward, &sink)
+                })?;
+                Ok(sink.into_inner().records)
+            })
+            .collect()
+    });
+    let mut out = Vec::new();
+    for r in results {
+        out.extend(r?);
+    }
+    Ok(out)
+}
+
+/// Mean of the records' rewards with a 95% interval clustered by person.
+fn clustered_mean(records: &[SimRecord], value: impl Fn(&SimRecord) -> f64) -> (f64, f64) {
+    let n = records.len() as f64;
+    if records.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let mean = records.iter().map(&value).sum::<f64>() / n;
+    let mut by_person: HashMap<u64, f64> = HashMap::new();
+    for r in records {
+        *by_person.entry(r.person).or_default() += value(r) - mean;
+    }
+    let var: f64 = by_person.values().map(|s| s * s).sum();
+    (mean, 1.96 * var.sqrt() / n)
+}
+
+fn evaluation_config(args: &EvaluateArgs) -> anyhow::Result<EvaluationConfig> {
+    let mut config = EvaluationConfig::default();
+    config.estimator.bootstrap_resamples = args.bootstrap;
+    config.estimator.confidence = args.confidence;
+    config.estimator.clip = args.clip;
+    config.validate()?;
+    Ok(config)
+}
+
+/// Evaluates on a simulated log; returns the report and the rows.
+fn evaluate_simulated(args: &EvaluateArgs) -> anyhow::Result<(EvaluateReport, Vec<Row>)> {
+    let scenario = load_scenario(args.scenario.as_deref(), args.scenario_file.as_deref())?;
+    if args.people == 0 || !(1..=520).contains(&args.weeks) {
+        bail!("--people must be at least 1 and --weeks in 1..=520");
+    }
+    let logging_config = match &args.logging_config {
+        Some(p) => load_engine_config(Some(p))?,
+        None => default_logging_config(),
+    };
+    let target_config = load_engine_config(args.target_config.as_deref())?;
+    let logging = engine_with(logging_config.clone())?;
+    let target = engine_with(target_config.clone())?;
+    let catalogs = Catalogs::builtin()?;
+    let sim = Simulation::new(&scenario, &catalogs, args.seed)?;
+    let pool = thread_pool(args.threads)?;
+    let k = args.k.clamp(1, 20);
+    let run = Run {
+        sim: &sim,
+        people: args.people,
+        weeks: args.weeks,
+        k,
+        reward: args.reward,
+        pool: &pool,
+    };
+    let records = simulate_log(&run, &logging, Some(&target))?;
+    if records.is_empty() {
+        bail!("the simulation made no decisions");
+    }
+    let on_policy = simulate_log(&run, &target, None)?;
+    let rows: Vec<Row> = records
+        .iter()
+        .map(|r| Row {
+            person: format!("sim-{}", r.person),
+            decision: r.decision.clone(),
+            target: r.target.clone(),
+            true_target_gain: Some(r.true_target_gain),
+        })
+        .collect();
+    let decisions: Vec<LoggedDecision> = rows.iter().map(|r| r.decision.clone()).collect();
+    let targets: Vec<Vec<f64>> = rows.iter().map(|r| r.target.clone()).collect();
+    let data = OffPolicyData::new(&decisions, targets)?;
+    let evaluation = tutti_engine::ope::evaluate(&data, &evaluation_config(args)?)?;
+
+    let (on_value, on_half) = clustered_mean(&on_policy, |r| r.decision.reward);
+    let on_policy_truth = Truth {
+        kind: "on_policy_simulation".into(),
+        value: on_value,
+        lower: on_value - on_half,
+        upper: on_value + on_half,
+        decisions: on_policy.len(),
+    };
+    let (truth, on_policy_target) = match args.reward {
+        RewardKind::TrueGain => {
+            let exact =
+                records.iter().map(|r| r.true_target_gain).sum::<f64>() / records.len() as f64;
+            (
+                Truth {
+                    kind: "exact_estimand".into(),
+                    value: exact,
+                    lower: exact,
+                    upper: exact,
+                    decisions: records.len(),
+                },
+                Some(on_policy_truth),
+            )
+        }
+        RewardKind::Observed => (on_policy_truth, None),
+    };
+    let covers = |e: &tutti_engine::ope::Estimate| e.lower <= truth.upper && truth.lower <= e.upper;
+    let covered = Coverage {
+        ips: covers(&evaluation.ips),
+        snips: covers(&evaluation.snips),
+        doubly_robust: covers(&evaluation.doubly_robust),
+    };
+    let report = EvaluateReport {
+        source: "simulated".into(),
+        origin: format!(
+            "scenario {}, {} people x {} weeks, seed {}",
+            scenario.name, args.people, args.weeks, args.seed
+        ),
+        tenant: None,
+        reward: match args.reward {
+            RewardKind::Observed => "observed",
+            RewardKind::TrueGain => "true_gain",
+        }
+        .into(),
+        logging: serde_json::json!({
+            "config": logging_config,
+            "model_version": logging.model_version(),
+        }),
+        target_config,
+        target_model_version: target.model_version(),
+        decisions_total: records.len(),
+        decisions_used: records.len(),
+        skipped: Skipped::default(),
+        with_logging_distribution: records.len(),
+        evaluation,
+        truth: Some(truth),
+        covered: Some(covered),
+        on_policy_target,
+    };
+    Ok((report, rows))
+}
+
+// ------------------------------------------------------------ decision log
+
+/// A tenant's engine with `config`: the built-in catalogues plus the
+/// tenant's own interventions as stored.
+fn tenant_engine(
+    config: EngineConfig,
+    own: Vec<crate::storage::StoredIntervention>,
+) -> anyhow::Result<Engine> {
+    let base = engine_with(config.clone())?;
+    if own.is_empty() {
+        return Ok(base);
+    }
+    let own = own
+        .into_iter()
+        .map(|stored| {
+            let wire = pb::Intervention::decode(stored.payload.as_slice())
+                .with_context(|| format!("decoding intervention {}", stored.id))?;
+            Intervention::from_wire(&wire)
+                .map_err(|e| anyhow::anyhow!("intervention {}: {e}", stored.id))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let catalog = base.interventions().with_additions(own, base.processes())?;
+    Ok(Engine::new(
+        config,
+        base.processes().clone(),
+        catalog,
+        base.population().clone(),
+    )?)
+}
+
+/// Decodes a stored feedback payload into the engine's type.
+pub(crate) fn decode_feedback(
+    f: &LogFeedback,
+    context: Context,
+) -> anyhow::Result<tutti_engine::observe::Feedback> {
+    let wire = pb::Feedback::decode(f.payload.as_slice())
+        .with_context(|| format!("decoding feedback {}", f.id))?;
+    convert::feedback_from_pb(&wire, f.intervention.clone(), context, f.observe_time)
+        .map_err(|e| anyhow::anyhow!("feedback {}: {e}", f.id))
+}
+
+/// Evaluates the target on a tenant's decision log.
+fn evaluate_db(args: &EvaluateArgs) -> anyhow::Result<(EvaluateReport, Vec<Row>)> {
+    let (Some(path), Some(tenant_name)) = (&args.db, &args.tenant) else {
+        bail!("--db needs --tenant");
+    };
+    let tenant = TenantId::parse(tenant_name)
+        .map_err(|e| anyhow::anyhow!("--tenant `{tenant_name}`: {e}"))?;
+    let mut log = DecisionLog::open(path)?;
+    let (people, decisions, recommendations, feedback, assessments, own) = log.snapshot(|s| {
+        Ok((
+            s.people(&tenant)?,
+            s.decisions(&tenant)?,
+            s.recommendations(&tenant)?,
+            s.feedback(&tenant)?,
+            s.assessments(&tenant)?,
+            s.interventions(&tenant)?,
+        ))
+    })?;
+    if decisions.is_empty() {
+        bail!(
+            "tenant `{tenant_name}` has no logged decisions in {}",
+            path.display()
+        );
+    }
+    let target_config = load_engine_config(args.target_config.as_deref())?;
+    let engine = tenant_engine(target_config.clone(), own)?;
+
+    let conditions: HashMap<&str, _> = people
+        .iter()
+        .map(|p| (p.id.as_str(), p.conditions.clone()))
+        .collect();
+    let recs_by_decision: HashMap<&str, Vec<&LogRecommendation>> =
+        recommendations.iter().fold(HashMap::new(), |mut m, r| {
+            m.entry(r.decision.as_str()).or_default().push(r);
+            m
+        });
+    let decision_of_rec: HashMap<&str, &LogDecision> = {
+        let by_id: HashMap<&str, &LogDecision> =
+            decisions.iter().map(|d| (d.id.as_str(), d)).collect();
+        recommendations
+            .iter()
+            .filter_map(|r| Some((r.id.as_str(), *by_id.get(r.decision.as_str())?)))
+            .collect()
+    };
+    // Feedback decoded once, with the context of its decision.
+    let mut feedback_by_person: HashMap<&str, Vec<(&LogFeedback, Feedback, &str)>> = HashMap::new();
+    for f in &feedback {
+        let Some(d) = decision_of_rec.get(f.recommendation.as_str()) else {
+            continue;
+        };
+        let domain = decode_feedback(f, d.query.context)?;
+        feedback_by_person
+            .entry(f.person.as_str())
+            .or_default()
+            .push((f, domain, d.id.as_str()));
+    }
+    let mut assessments_by_person: HashMap<&str, Vec<_>> = HashMap::new();
+    for a in &assessments {
+        assessments_by_person
+            .entry(a.person.as_str())
+            .or_default()
+            .push(a);
+    }
+
+    let mut skipped = Skipped::default();
+    let mut rows = Vec::new();
+    let mut versions = BTreeSet::new();
+    // Decisions are sorted by person, then time: a person's earlier
+    // decisions are the slice from their first one.
+    let mut person_start = 0;
+    for (i, d) in decisions.iter().enumerate() {
+        if decisions[person_start].person != d.person {
+            person_start = i;
+        }
+        versions.insert(d.model_version.clone());
+        let Some(first) = d.ranking.items.first() else {
+            skipped.empty_ranking += 1;
+            continue;
+        };
+        if !(first.propensity > 0.0 && first.propensity <= 1.0) {
+            skipped.zero_propensity += 1;
+            continue;
+        }
+        let person = d.person.as_str();
+        // What the server knew when it decided.
+        let history = History {
+            assessments: assessments_by_person
+                .get(person)
+                .into_iter()
+                .flatten()
+                .filter(|a| a.create_time <= d.decide_time)
+                .map(|a| StoredAssessment {
+                    id: a.id.clone(),
+                    observe_time: a.observe_time,
+                    payload: a.payload.clone(),
+                })
+                .collect(),
+            recommendations: decisions[person_start..i]
+                .iter()
+                .filter(|e| e.decide_time < d.decide_time)
+                .flat_map(|e| {
+                    e.ranking.items.iter().map(|it| StoredRecommendation {
+                        at: e.query.now,
+                        intervention: it.intervention.clone(),
+                    })
+                })
+                .collect(),
+            feedback: feedback_by_person
+                .get(person)
+                .into_iter()
+                .flatten()
+                .filter(|(f, _, _)| f.create_time <= d.decide_time)
+                .map(|(f, domain, _)| StoredFeedback {
+                    observe_time: f.observe_time,
+                    intervention: f.intervention.clone(),
+                    context: domain.context,
+                    payload: f.payload.clone(),
+                })
+                .collect(),
+        };
+        let conds = conditions.get(person).cloned().unwrap_or_default();
+        let state = crate::grpc::state::rebuild(&engine, conds, &history, Vec::new())
+            .map_err(|e| anyhow::anyhow!("replaying person {person}: {e}"))?;
+        let (_, target_all) = engine.recommend_with_propensities(&state, &d.query)?;
+        if target_all.iter().all(|(_, p)| *p <= 0.0) {
+            skipped.target_empty += 1;
+            continue;
+        }
+        let mut candidates: Vec<InterventionId> = d
+            .ranking
+            .items
+            .iter()
+            .map(|i| i.intervention.clone())
+            .collect();
+        let logged: Vec<f64> = d.ranking.items.iter().map(|i| i.propensity).collect();
+        let mut extra = false;
+        for (id, p) in &target_all {
+            if *p > 0.0 && !candidates.contains(id) {
+                candidates.push(id.clone());
+                extra = true;
+            }
+        }
+        let mut target = vec![0.0; candidates.len()];
+        for (id, p) in &target_all {
+            if let Some(i) = candidates.iter().position(|c| c == id) {
+                target[i] = *p;
+            }
+        }
+        let reward = recs_by_decision
+            .get(d.id.as_str())
+            .into_iter()
+            .flatten()
+            .flat_map(|r| {
+                feedback_by_person
+                    .get(person)
+                    .into_iter()
+                    .flatten()
+                    .filter(move |(f, _, _)| f.recommendation == r.id)
+            })
+            .filter_map(|(_, domain, _)| feedback_reward(domain))
+            .fold(0.0, f64::max);
+        let logged_total: f64 = logged.iter().sum();
+        let logging_distribution = (!extra && logged_total <= 1.0 + 1e-9).then_some(logged);
+        rows.push(Row {
+            person: d.person.clone(),
+            decision: LoggedDecision {
+                context: features(&d.query.context, d.safety_mode),
+                candidates,
+                action: first.intervention.clone(),
+                propensity: first.propensity,
+                logging_distribution,
+                reward,
+            },
+            target: normalised(target),
+            true_target_gain: None,
+        });
+    }
+    if rows.is_empty() {
+        bail!("no usable decisions (skipped: {skipped:?})");
+    }
+    let logged: Vec<LoggedDecision> = rows.iter().map(|r| r.decision.clone()).collect();
+    let targets: Vec<Vec<f64>> = rows.iter().map(|r| r.target.clone()).collect();
+    let data = OffPolicyData::new(&logged, targets)?;
+    let evaluation = tutti_engine::ope::evaluate(&data, &evaluation_config(args)?)?;
+    let with_dist = rows
+        .iter()
+        .filter(|r| r.decision.logging_distribution.is_some())
+        .count();
+    let report = EvaluateReport {
+        source: "db".into(),
+        origin: path.display().to_string(),
+        tenant: Some(tenant_name.clone()),
+        reward: "observed".into(),
+        logging: serde_json::json!({ "model_versions": versions }),
+        target_config,
+        target_model_version: engine.model_version(),
+        decisions_total: decisions.len(),
+        decisions_used: rows.len(),
+        skipped,
+        with_logging_distribution: with_dist,
+        evaluation,
+        truth: None,
+        covered: None,
+        on_policy_target: None,
+    };
+    Ok((report, rows))
+}
+
+// ------------------------------------------------------------ output
+
+fn estimates_table(report: &EvaluateReport) -> Table {
+    let mut t = Table::new([
+        "estimator",
+        "value",
+        "lower",
+        "upper",
+        "std_error",
+        "effective_sample_size",
+        "max_weight",
+        "clipped_fraction",
+        "n",
+    ]);
+    for (estimator, e) in report.evaluation.rows() {
+        t.push(vec![
+            Cell::text(format!("{estimator:?}").to_lowercase()),
+            Cell::Float(e.value),
+            Cell::Float(e.lower),
+            Cell::Float(e.upper),
+            Cell::Float(e.std_error),
+            Cell::Float(e.effective_sample_size),
+            Cell::Float(e.max_weight),
+            Cell::Float(e.clipped_fraction),
+            Cell::Int(e.n as i64),
+        ]);
+    }
+    if let Some(truth) = &report.truth {
+        t.push(vec![
+            Cell::text(format!("truth_{}", truth.kind)),
+            Cell::Float(truth.value),
+            Cell::Float(truth.lower),
+            Cell::Float(truth.upper),
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
+            Cell::Int(truth.decisions as i64),
+        ]);
+    }
+    t
+}
+
+fn decisions_table(rows: &[Row]) -> Table {
+    let mut t = Table::new([
+        "person",
+        "action",
+        "propensity",
+        "target_probability",
+        "weight",
+        "reward",
+        "candidates",
+        "logging_distribution_known",
+        "true_target_gain",
+    ]);
+    for r in rows {
+        let d = &r.decision;
+        let a = d.candidates.iter().position(|c| *c == d.action);
+        let pi = a.map_or(0.0, |a| r.target[a]);
+        t.push(vec![
+            Cell::text(&r.person),
+            Cell::text(d.action.as_str()),
+            Cell::Float(d.propensity),
+            Cell::Float(pi),
+            Cell::Float(pi / d.propensity),
+            Cell::Float(d.reward),
+            Cell::Int(d.candidates.len() as i64),
+            Cell::Bool(d.logging_distribution.is_some()),
+            Cell::opt_float(r.true_target_gain),
+        ]);
+    }
+    t
+}
+
+/// The terminal summary.
+pub fn render(report: &EvaluateReport) -> String {
+    let e = &report.evaluation;
+    let mut rows: Vec<Vec<String>> = e
+        .rows()
+        .iter()
+        .map(|(estimator, est)| {
+            vec![
+                estimator.label().to_owned(),
+                format!("{:.4}", est.value),
+                format!("[{:.4}, {:.4}]", est.lower, est.upper),
+                format!("{:.0}", est.effective_sample_size),
+            ]
+        })
+        .collect();
+    if let Some(t) = &report.truth {
+        let interval = if t.lower < t.upper {
+            format!("[{:.4}, {:.4}]", t.lower, t.upper)
+        } else {
+            "exact".into()
+        };
+        rows.push(vec![
+            format!("TRUE value ({})", t.kind.replace('_', " ")),
+            format!("{:.4}", t.value),
+            interval,
+            t.decisions.to_string(),
+        ]);
+    }
+    if let Some(t) = &report.on_policy_target {
+        rows.push(vec![
+            "target run on-policy (mean true gain)".into(),
+            format!("{:.4}", t.value),
+            format!("[{:.4}, {:.4}]", t.lower, t.upper),
+            t.decisions.to_string(),
+        ]);
+    }
+    let level = format!("{:.0}% interval", e.config.estimator.confidence * 100.0);
+    let mut out = format!(
+        "target {} on {} ({} of {} decisions used, reward: {})\n\n",
+        report.target_model_version,
+        report.origin,
+        report.decisions_used,
+        report.decisions_total,
+        report.reward
+    );
+    out.push_str(&text_table(
+        &["estimate", "value", &level, "ESS / decisions"],
+        &rows,
+    ));
+    out.push_str(&format!(
+        "\nDR minus the logging policy's observed mean: {:+.4} [{:+.4}, {:+.4}]\n",
+        e.improvement.value, e.improvement.lower, e.improvement.upper
+    ));
+    if let Some(c) = &report.covered {
+        out.push_str(&format!(
+            "intervals cover the true value: IPS {}, SNIPS {}, DR {}\n",
+            yes(c.ips),
+            yes(c.snips),
+            yes(c.doubly_robust)
+        ));
+    }
+    if e.warnings().is_empty() {
+        out.push_str("no warnings: overlap and effective sample size look adequate\n");
+    } else {
+        out.push_str("\nwarnings:\n");
+        for w in e.warnings() {
+            out.push_str(&format!("- [{}] {}\n", w.code(), w.message()));
+        }
+    }
+    out
+}
+
+fn yes(b: bool) -> &'static str {
+    if b { "yes" } else { "NO" }
+}
+
+/// Evaluates as the arguments say and writes `report.json`,
+/// `estimates.csv` and `decisions.csv` into `--out`.
+pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<EvaluateReport> {
+    let (report, rows) = if args.simulated {
+        evaluate_simulated(args)?
+    } else {
+        evaluate_db(args)?
+    };
+    let dir = output::out_dir(&args.out)?;
+    output::write_json(&dir.join("report.json"), &report)?;
+    estimates_table(&report).write_csv(&dir.join("estimates.csv"))?;
+    decisions_table(&rows).write_csv(&dir.join("decisions.csv"))?;
+    Ok(report)
+}
+
+/// Runs `tutti evaluate`.
+pub fn run(args: EvaluateArgs) -> anyhow::Result<()> {
+    let report = evaluate(&args)?;
+    print!("{}", render(&report));
+    println!(
+        "\nwrote report.json, estimates.csv, decisions.csv to {}",
+        display(&args.out)
+    );
+    Ok(())
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
+}

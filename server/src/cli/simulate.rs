@@ -1,0 +1,743 @@
+//! `tutti simulate`: runs policies over a synthetic population with known
+//! ground truth ([`tutti_engine::sim`]) and writes what a data scientist reads
+//! first: a table on the terminal, `summary.json`/`summary.csv` (means and 95%
+//! intervals over seeds), `metrics.csv` and `seeds.csv` (every metric, tidy),
+//! `weekly.csv` (curves) and two plots, `outcome.{svg,png}` and
+//! `regret.{svg,png}`.
+//!
+//! It owns the command line, the parallel schedule and the files; the
+//! simulation itself is the engine's. People are simulated in fixed chunks of
+//! [`CHUNK`] on a rayon pool (`--threads`) and merged in chunk order, so the
+//! results do not depend on the number of threads: the same arguments give a
+//! byte-identical `summary.json` (the simulator draws every person's life
+//! from (seed, person index), see [`tutti_engine::sim::runner`]).
+
+use super::output::{self, Cell, Table, text_table, with_interval};
+use super::plot::{LineChart, Series};
+use anyhow::{Context as _, bail};
+use clap::{Args, ValueEnum};
+use rayon::prelude::*;
+use serde::Serialize;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tutti_engine::Engine;
+use tutti_engine::config::EngineConfig;
+use tutti_engine::sim::report::Estimate;
+use tutti_engine::sim::{
+    Catalogs, EnginePolicy, EpsilonGreedy, FixedProtocol, LinUcb, Metrics, Oracle, Random,
+    Scenario, SimReport, Simulation, Summary, paired_difference, summarise,
+};
+
+/// People per unit of parallel work. Fixed (not derived from the thread
+/// count) so that results are identical whatever `--threads` is.
+pub const CHUNK: u64 = 50;
+
+/// A policy the simulator can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyKind {
+    /// The Tutti engine with `--engine-config` (default configuration otherwise).
+    Engine,
+    /// Uniform over the allowed interventions (the floor).
+    Random,
+    /// A fixed CBT-like protocol (one family per week, personalises nothing).
+    Fixed,
+    /// Epsilon-greedy on the person's own rewards.
+    Epsilon,
+    /// Disjoint LinUCB on a small person profile.
+    Linucb,
+    /// Knows the truth (the ceiling regret is measured against).
+    Oracle,
+}
+
+impl PolicyKind {
+    /// The name the simulator's reports use.
+    pub fn report_name(self) -> &'static str {
+        match self {
+            PolicyKind::Engine => "engine",
+            PolicyKind::Random => "random",
+            PolicyKind::Fixed => "fixed_protocol",
+            PolicyKind::Epsilon => "epsilon_greedy",
+            PolicyKind::Linucb => "linucb",
+            PolicyKind::Oracle => "oracle",
+        }
+    }
+}
+
+/// Arguments of `tutti simulate`.
+#[derive(Debug, Clone, Args)]
+pub struct SimulateArgs {
+    /// Named scenario shipped with the engine: default, homogeneous,
+    /// highly_individual, low_follow_through, risk_episodes, daily_sampling.
+    #[arg(long, value_name = "NAME", conflicts_with = "scenario_file")]
+    pub scenario: Option<String>,
+    /// Scenario TOML file (fields left out keep their defaults).
+    #[arg(long, value_name = "FILE")]
+    pub scenario_file: Option<PathBuf>,
+    /// People per seed [default: the scenario's].
+    #[arg(long)]
+    pub people: Option<u64>,
+    /// Weeks to simulate [default: the scenario's].
+    #[arg(long)]
+    pub weeks: Option<u32>,
+    /// Number of seeds (independent worlds) to run, starting at `--seed`
+    /// [default: 5, or 1 when only `--seed` is given].
+    #[arg(long, value_name = "N")]
+    pub seeds: Option<u32>,
+    /// First seed [default: 1].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Policies to run, comma-separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "engine,random,fixed,epsilon,linucb,oracle"
+    )]
+    pub policies: Vec<PolicyKind>,
+    /// Engine configuration (TOML, the fields of `[engine]` in the server config).
+    #[arg(long, value_name = "FILE")]
+    pub engine_config: Option<PathBuf>,
+    /// Items the engine ranks per decision (the simulated clinician keeps the
+    /// first one that is not contraindicated).
+    #[arg(long, default_value_t = 5)]
+    pub k: usize,
+    /// Exploration rate of the epsilon-greedy baseline.
+    #[arg(long, default_value_t = 0.1)]
+    pub epsilon: f64,
+    /// Confidence-bonus scale of the LinUCB baseline.
+    #[arg(long, default_value_t = 0.3)]
+    pub linucb_alpha: f64,
+    /// Output directory (created if needed).
+    #[arg(long, value_name = "DIR", default_value = "sim-out")]
+    pub out: PathBuf,
+    /// Worker threads [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Skip the SVG/PNG plots.
+    #[arg(long)]
+    pub no_plots: bool,
+}
+
+/// Loads a named scenario or a scenario file (the default scenario if neither).
+pub fn load_scenario(name: Option<&str>, file: Option<&Path>) -> anyhow::Result<Scenario> {
+    match (name, file) {
+        (Some(_), Some(_)) => bail!("give either --scenario or --scenario-file, not both"),
+        (_, Some(path)) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            Scenario::from_toml(&text).with_context(|| format!("in {}", path.display()))
+        }
+        (name, None) => Ok(Scenario::named(name.unwrap_or("default"))?),
+    }
+}
+
+/// Reads an engine configuration from TOML (`EngineConfig` fields, unknown
+/// ones rejected), or the default configuration.
+pub fn load_engine_config(path: Option<&Path>) -> anyhow::Result<EngineConfig> {
+    let Some(path) = path else {
+        return Ok(EngineConfig::default());
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let config: EngineConfig =
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    config
+        .validate()
+        .with_context(|| format!("in {}", path.display()))?;
+    Ok(config)
+}
+
+/// An engine over the built-in catalogues and catalogue-derived population
+/// priors with `config`.
+pub fn engine_with(config: EngineConfig) -> anyhow::Result<Engine> {
+    let builtin = Engine::with_defaults();
+    Ok(Engine::new(
+        config,
+        builtin.processes().clone(),
+        builtin.interventions().clone(),
+        builtin.population().clone(),
+    )?)
+}
+
+/// A rayon pool with `threads` workers (all cores by default).
+pub fn thread_pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
+    let n = match threads {
+        Some(0) => bail!("--threads must be at least 1"),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, usize::from),
+    };
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .thread_name(|i| format!("tutti-sim-{i}"))
+        .build()
+        .context("starting the worker threads")
+}
+
+/// Splits `0..people` into the fixed chunks worked on in parallel.
+pub fn chunks(people: u64) -> Vec<Range<u64>> {
+    (0..people.div_ceil(CHUNK))
+        .map(|i| i * CHUNK..((i + 1) * CHUNK).min(people))
+        .collect()
+}
+
+/// What to simulate, resolved from the arguments.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The world.
+    pub scenario: Scenario,
+    /// People per seed.
+    pub people: u64,
+    /// Weeks.
+    pub weeks: u32,
+    /// Seeds, one world each.
+    pub seeds: Vec<u64>,
+    /// Policies, in report order.
+    pub policies: Vec<PolicyKind>,
+    /// The engine's configuration.
+    pub engine_config: EngineConfig,
+    /// Items the engine ranks.
+    pub k: usize,
+    /// Epsilon of the epsilon-greedy baseline.
+    pub epsilon: f64,
+    /// Alpha of LinUCB.
+    pub linucb_alpha: f64,
+}
+
+impl Plan {
+    /// Resolves and checks the arguments.
+    pub fn from_args(args: &SimulateArgs) -> anyhow::Result<Self> {
+        let scenario = load_scenario(args.scenario.as_deref(), args.scenario_file.as_deref())?;
+        let people = args.people.unwrap_or(scenario.people as u64);
+        let weeks = args.weeks.unwrap_or(scenario.weeks);
+        if people == 0 {
+            bail!("--people must be at least 1");
+        }
+        if !(1..=520).contains(&weeks) {
+            bail!("--weeks must be in 1..=520");
+        }
+        let n_seeds = args
+            .seeds
+            .unwrap_or(if args.seed.is_some() { 1 } else { 5 });
+        if n_seeds == 0 {
+            bail!("--seeds must be at least 1");
+        }
+        let first = args.seed.unwrap_or(1);
+        let mut policies = Vec::new();
+        for p in &args.policies {
+            if !policies.contains(p) {
+                policies.push(*p);
+            }
+        }
+        if policies.is_empty() {
+            bail!("--policies is empty");
+        }
+        if !(0.0..=1.0).contains(&args.epsilon) {
+            bail!("--epsilon must be in [0, 1]");
+        }
+        if !(args.linucb_alpha.is_finite() && args.linucb_alpha >= 0.0) {
+            bail!("--linucb-alpha must be >= 0");
+        }
+        if !(1..=20).contains(&args.k) {
+            bail!("--k must be in 1..=20");
+        }
+        Ok(Self {
+            scenario,
+            people,
+            weeks,
+            seeds: (0..u64::from(n_seeds)).map(|i| first + i).collect(),
+            policies,
+            engine_config: load_engine_config(args.engine_config.as_deref())?,
+            k: args.k,
+            epsilon: args.epsilon,
+            linucb_alpha: args.linucb_alpha,
+        })
+    }
+}
+
+/// Runs one policy on one chunk of people.
+fn run_part(
+    plan: &Plan,
+    sim: &Simulation,
+    engine: &Engine,
+    policy: PolicyKind,
+    people: Range<u64>,
+) -> tutti_engine::Result<SimReport> {
+    let weeks = plan.weeks;
+    match policy {
+        PolicyKind::Engine => {
+            sim.run_people(people, weeks, || EnginePolicy::new(engine).with_k(plan.k))
+        }
+        PolicyKind::Random => sim.run_people(people, weeks, || Random),
+        PolicyKind::Fixed => sim.run_people(people, weeks, FixedProtocol::cbt),
+        PolicyKind::Epsilon => sim.run_people(people, weeks, || EpsilonGreedy::new(plan.epsilon)),
+        PolicyKind::Linucb => sim.run_people(people, weeks, || LinUcb::new(plan.linucb_alpha)),
+        PolicyKind::Oracle => sim.run_people(people, weeks, || Oracle),
+    }
+}
+
+/// Runs every (seed, policy) over all people on `pool`; one merged report per
+/// pair, seeds outer, policies inner.
+pub fn run_plan(plan: &Plan, pool: &rayon::ThreadPool) -> anyhow::Result<Vec<SimReport>> {
+    let catalogs = Catalogs::builtin()?;
+    let engine = engine_with(plan.engine_config.clone())?;
+    let sims = plan
+        .seeds
+        .iter()
+        .map(|&seed| Simulation::new(&plan.scenario, &catalogs, seed))
+        .collect::<tutti_engine::Result<Vec<_>>>()?;
+    let parts = chunks(plan.people);
+    let mut jobs: Vec<(usize, PolicyKind, Range<u64>)> = Vec::new();
+    for s in 0..sims.len() {
+        for &p in &plan.policies {
+            jobs.extend(parts.iter().map(|r| (s, p, r.clone())));
+        }
+    }
+    let results: Vec<tutti_engine::Result<SimReport>> = pool.install(|| {
+        jobs.par_iter()
+            .map(|(s, p, range)| run_part(plan, &sims[*s], &engine, *p, range.clone()))
+            .collect()
+    });
+    let per_pair = parts.len();
+    let mut reports = Vec::with_capacity(sims.len() * plan.policies.len());
+    let mut it = results.into_iter();
+    for _ in 0..sims.len() * plan.policies.len() {
+        let mut merged: Option<SimReport> = None;
+        for _ in 0..per_pair {
+            let part = it.next().context("missing simulation part")??;
+            match &mut merged {
+                None => merged = Some(part),
+                Some(m) => m.merge(&part)?,
+            }
+        }
+        reports.push(merged.context("no people simulated")?);
+    }
+    Ok(reports)
+}
+
+/// The engine-minus-baseline difference in one metric, paired by seed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Difference {
+    /// The baseline.
+    pub baseline: String,
+    /// The metric (a [`Metrics`] field name).
+    pub metric: String,
+    /// Engine minus baseline, mean and 95% interval over seeds.
+    pub engine_minus_baseline: Estimate,
+}
+
+/// Everything in `summary.json`. No times or thread counts: the file is a
+/// function of the arguments alone.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimulationSummary {
+    /// Scenario name.
+    pub scenario: String,
+    /// What the scenario is for.
+    pub scenario_description: String,
+    /// People per seed.
+    pub people: u64,
+    /// Weeks simulated.
+    pub weeks: u32,
+    /// Seeds run.
+    pub seeds: Vec<u64>,
+    /// Policies run (report names).
+    pub policies: Vec<String>,
+    /// The engine's configuration.
+    pub engine_config: EngineConfig,
+    /// The engine's model version (population model + configuration digest).
+    pub engine_model_version: String,
+    /// Means and 95% intervals over seeds, per policy, with curves.
+    pub summary: Summary,
+    /// Engine minus each baseline, paired by seed (empty without the engine).
+    pub differences: Vec<Difference>,
+}
+
+/// The metrics shown in `summary.csv` and on the terminal.
+pub const HEADLINE: &[&str] = &[
+    "mean_improvement",
+    "mean_regret",
+    "follow_through_rate",
+    "risk_episodes_per_person",
+    "safety_violations_per_person",
+    "missed_risk_share",
+    "dropout_rate",
+    "responder_rate",
+    "deterioration_rate",
+];
+
+fn summary_of(plan: &Plan, reports: &[SimReport]) -> anyhow::Result<SimulationSummary> {
+    let summary = summarise(reports);
+    let by_policy = |name: &str| -> Vec<SimReport> {
+        reports
+            .iter()
+            .filter(|r| r.policy == name)
+            .cloned()
+            .collect()
+    };
+    let mut differences = Vec::new();
+    if plan.policies.contains(&PolicyKind::Engine) {
+        let engine = by_policy("engine");
+        for p in plan.policies.iter().filter(|p| **p != PolicyKind::Engine) {
+            let base = by_policy(p.report_name());
+            for metric in ["mean_improvement", "mean_regret", "follow_through_rate"] {
+                if let Some(d) = paired_difference(&engine, &base, metric) {
+                    differences.push(Difference {
+                        baseline: p.report_name().to_owned(),
+                        metric: metric.to_owned(),
+                        engine_minus_baseline: d,
+                    });
+                }
+            }
+        }
+    }
+    Ok(SimulationSummary {
+        scenario: plan.scenario.name.clone(),
+        scenario_description: plan.scenario.description.clone(),
+        people: plan.people,
+        weeks: plan.weeks,
+        seeds: plan.seeds.clone(),
+        policies: plan
+            .policies
+            .iter()
+            .map(|p| p.report_name().to_owned())
+            .collect(),
+        engine_config: plan.engine_config.clone(),
+        engine_model_version: engine_with(plan.engine_config.clone())?.model_version(),
+        summary,
+        differences,
+    })
+}
+
+fn estimate_cells(e: &Estimate) -> [Cell; 3] {
+    [
+        Cell::Float(e.mean),
+        Cell::Float(e.lower),
+        Cell::Float(e.upper),
+    ]
+}
+
+fn summary_table(s: &SimulationSummary) -> Table {
+    let mut header: Vec<String> = ["scenario", "policy", "seeds", "people"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    for m in HEADLINE {
+        header.extend([(*m).to_owned(), format!("{m}_lower"), format!("{m}_upper")]);
+    }
+    let mut t = Table::new(header);
+    for row in &s.summary.rows {
+        let mut cells = vec![
+            Cell::text(&row.scenario),
+            Cell::text(&row.policy),
+            Cell::Int(row.seeds.len() as i64),
+            Cell::Float(row.people),
+        ];
+        for m in HEADLINE {
+            if let Some(e) = row.metrics.get(m) {
+                cells.extend(estimate_cells(e));
+            }
+        }
+        t.push(cells);
+    }
+    t
+}
+
+fn metrics_table(s: &SimulationSummary) -> Table {
+    let mut t = Table::new([
+        "scenario", "policy", "metric", "mean", "sd", "lower", "upper", "seeds",
+    ]);
+    for row in &s.summary.rows {
+        for (name, e) in row.metrics.pairs() {
+            t.push(vec![
+                Cell::text(&row.scenario),
+                Cell::text(&row.policy),
+                Cell::text(name),
+                Cell::Float(e.mean),
+                Cell::Float(e.sd),
+                Cell::Float(e.lower),
+                Cell::Float(e.upper),
+                Cell::Int(e.n as i64),
+            ]);
+        }
+    }
+    t
+}
+
+fn seeds_table(reports: &[SimReport]) -> Table {
+    let mut header = vec![
+        "scenario".to_owned(),
+        "policy".into(),
+        "seed".into(),
+        "people".into(),
+    ];
+    header.extend(Metrics::<f64>::NAMES.iter().map(|n| (*n).to_owned()));
+    let mut t = Table::new(header);
+    for r in reports {
+        let mut cells = vec![
+            Cell::text(&r.scenario),
+            Cell::text(&r.policy),
+            Cell::Int(r.seed as i64),
+            Cell::Int(r.totals.people as i64),
+        ];
+        cells.extend(
+            r.metrics()
+                .pairs()
+                .into_iter()
+                .map(|(_, v)| Cell::Float(*v)),
+        );
+        t.push(cells);
+    }
+    t
+}
+
+/// Mean over seeds (with interval) of a per-week curve.
+fn curve_over_seeds(reports: &[&SimReport], of: fn(&SimReport) -> Vec<f64>) -> Vec<Estimate> {
+    let curves: Vec<Vec<f64>> = reports.iter().map(|r| of(r)).collect();
+    let weeks = curves.iter().map(Vec::len).min().unwrap_or(0);
+    (0..weeks)
+        .map(|w| Estimate::from_values(curves.iter().map(|c| c[w])))
+        .collect()
+}
+
+fn weekly_table(s: &SimulationSummary, reports: &[SimReport]) -> Table {
+    let mut t = Table::new([
+        "scenario",
+        "policy",
+        "week",
+        "wellbeing",
+        "wellbeing_lower",
+        "wellbeing_upper",
+        "improvement",
+        "cumulative_regret",
+        "cumulative_regret_lower",
+        "cumulative_regret_upper",
+        "in_care",
+        "follow_through",
+    ]);
+    for row in &s.summary.rows {
+        let group: Vec<&SimReport> = reports.iter().filter(|r| r.policy == row.policy).collect();
+        let retention = curve_over_seeds(&group, SimReport::retention_curve);
+        let follow = curve_over_seeds(&group, SimReport::follow_through_curve);
+        let start = row.wellbeing_curve.first().map_or(f64::NAN, |e| e.mean);
+        for (week, (w, r)) in row
+            .wellbeing_curve
+            .iter()
+            .zip(&row.regret_curve)
+            .enumerate()
+        {
+            t.push(vec![
+                Cell::text(&row.scenario),
+                Cell::text(&row.policy),
+                Cell::Int(week as i64),
+                Cell::Float(w.mean),
+                Cell::Float(w.lower),
+                Cell::Float(w.upper),
+                Cell::Float(w.mean - start),
+                Cell::Float(r.mean),
+                Cell::Float(r.lower),
+                Cell::Float(r.upper),
+                Cell::Float(retention.get(week).map_or(f64::NAN, |e| e.mean)),
+                Cell::Float(follow.get(week).map_or(f64::NAN, |e| e.mean)),
+            ]);
+        }
+    }
+    t
+}
+
+fn curve_series(name: &str, curve: &[Estimate]) -> Series {
+    Series {
+        name: name.to_owned(),
+        points: curve
+            .iter()
+            .enumerate()
+            .map(|(w, e)| (w as f64, e.mean))
+            .collect(),
+        band: curve
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.lower.is_finite() && e.upper.is_finite())
+            .map(|(w, e)| (w as f64, e.lower, e.upper))
+            .collect(),
+    }
+}
+
+fn plots(s: &SimulationSummary, dir: &Path) -> anyhow::Result<()> {
+    let seeds = s.seeds.len();
+    let band = if seeds > 1 {
+        format!(", band = 95% interval over {seeds} seeds")
+    } else {
+        String::new()
+    };
+    LineChart {
+        title: format!(
+            "True well-being, {} ({} people{band})",
+            s.scenario, s.people
+        ),
+        x_label: "week".into(),
+        y_label: "mean true well-being (0-100)".into(),
+        series: s
+            .summary
+            .rows
+            .iter()
+            .map(|r| curve_series(&r.policy, &r.wellbeing_curve))
+            .collect(),
+    }
+    .write(dir, "outcome")?;
+    LineChart {
+        title: format!("Cumulative regret against the oracle, {}", s.scenario),
+        x_label: "week".into(),
+        y_label: "well-being points lost per person".into(),
+        series: s
+            .summary
+            .rows
+            .iter()
+            .map(|r| curve_series(&r.policy, &r.regret_curve))
+            .collect(),
+    }
+    .write(dir, "regret")
+}
+
+/// The table printed on the terminal.
+pub fn render_table(s: &SimulationSummary) -> String {
+    let rows: Vec<Vec<String>> = s
+        .summary
+        .rows
+        .iter()
+        .map(|r| {
+            let m = &r.metrics;
+            let f = |e: &Estimate, d: usize| with_interval(e.mean, e.lower, e.upper, d);
+            vec![
+                r.policy.clone(),
+                f(&m.mean_improvement, 1),
+                f(&m.mean_regret, 1),
+                f(&m.follow_through_rate, 2),
+                f(&m.risk_episodes_per_person, 3),
+                f(&m.safety_violations_per_person, 3),
+                f(&m.dropout_rate, 2),
+            ]
+        })
+        .collect();
+    let mut out = text_table(
+        &[
+            "policy",
+            "improvement [95% CI]",
+            "regret vs oracle",
+            "follow-through",
+            "risk episodes/person",
+            "safety violations/person",
+            "drop-out",
+        ],
+        &rows,
+    );
+    let diffs: Vec<&Difference> = s
+        .differences
+        .iter()
+        .filter(|d| d.metric == "mean_improvement")
+        .collect();
+    if !diffs.is_empty() {
+        out.push_str("\nengine minus baseline, mean improvement (paired by seed):\n");
+        for d in diffs {
+            let e = &d.engine_minus_baseline;
+            out.push_str(&format!(
+                "  vs {:<15} {:+.2}{}\n",
+                d.baseline,
+                e.mean,
+                if e.lower.is_finite() {
+                    format!(" [{:+.2}, {:+.2}]", e.lower, e.upper)
+                } else {
+                    String::new()
+                }
+            ));
+        }
+    }
+    out
+}
+
+/// Writes every output file into `dir`; returns the summary.
+pub fn write_outputs(
+    plan: &Plan,
+    reports: &[SimReport],
+    dir: &Path,
+    draw: bool,
+) -> anyhow::Result<SimulationSummary> {
+    let dir = output::out_dir(dir)?;
+    let summary = summary_of(plan, reports)?;
+    output::write_json(&dir.join("summary.json"), &summary)?;
+    summary_table(&summary).write_csv(&dir.join("summary.csv"))?;
+    metrics_table(&summary).write_csv(&dir.join("metrics.csv"))?;
+    seeds_table(reports).write_csv(&dir.join("seeds.csv"))?;
+    weekly_table(&summary, reports).write_csv(&dir.join("weekly.csv"))?;
+    if draw {
+        plots(&summary, &dir)?;
+    }
+    Ok(summary)
+}
+
+/// Runs `tutti simulate`.
+pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
+    let plan = Plan::from_args(&args)?;
+    let pool = thread_pool(args.threads)?;
+    println!(
+        "simulating scenario `{}`: {} people x {} weeks x {} seed(s), policies {}, {} thread(s)",
+        plan.scenario.name,
+        plan.people,
+        plan.weeks,
+        plan.seeds.len(),
+        plan.policies
+            .iter()
+            .map(|p| p.report_name())
+            .collect::<Vec<_>>()
+            .join(","),
+        pool.current_num_threads()
+    );
+    let started = Instant::now();
+    let reports = run_plan(&plan, &pool)?;
+    let elapsed = started.elapsed();
+    let summary = write_outputs(&plan, &reports, &args.out, !args.no_plots)?;
+    println!();
+    print!("{}", render_table(&summary));
+    println!(
+        "\nimprovement and regret in true well-being points (0-100); regret is the expected lasting gain the oracle would have had.\nsimulated in {:.1} s; wrote summary.json, summary.csv, metrics.csv, seeds.csv, weekly.csv{} to {}",
+        elapsed.as_secs_f64(),
+        if args.no_plots {
+            ""
+        } else {
+            ", outcome.svg/png, regret.svg/png"
+        },
+        args.out.display()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_everyone_once_in_order() {
+        let c = chunks(2 * CHUNK + 3);
+        assert_eq!(c.len(), 3);
+        assert_eq!(c[0], 0..CHUNK);
+        assert_eq!(c[2], 2 * CHUNK..2 * CHUNK + 3);
+        assert!(chunks(0).is_empty());
+    }
+
+    #[test]
+    fn only_seed_means_one_seed_and_seeds_count_from_it() {
+        let parse = |argv: &[&str]| {
+            let mut full = vec!["tutti", "simulate"];
+            full.extend_from_slice(argv);
+            let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(full).expect("parses");
+            match cli.command {
+                crate::cli::Command::Simulate(a) => Plan::from_args(&a).expect("valid"),
+                other => panic!("parsed as {other:?}"),
+            }
+        };
+        assert_eq!(parse(&["--seed", "7"]).seeds, vec![7]);
+        assert_eq!(parse(&["--seed", "7", "--seeds", "3"]).seeds, vec![7, 8, 9]);
+        assert_eq!(parse(&[]).seeds, vec![1, 2, 3, 4, 5]);
+        let p = parse(&["--policies", "random,oracle,random"]);
+        assert_eq!(p.policies, vec![PolicyKind::Random, PolicyKind::Oracle]);
+    }
+}

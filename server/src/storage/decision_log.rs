@@ -1,0 +1,353 @@
+//! Read-only access to one tenant's decision log and events in a SQLite file,
+//! for the offline tools (`tutti export`, `tutti evaluate --db`).
+//!
+//! It opens the file with `SQLITE_OPEN_READ_ONLY`, never migrates or writes,
+//! and can run beside a live server (WAL lets readers see a consistent
+//! snapshot while the server writes). Rows come back as stored: payloads
+//! stay encoded `tutti.v1` messages and decoding them is the caller's job, as
+//! everywhere else in `storage`. Synchronous on purpose: the tools have no
+//! async runtime and read each table once, in bulk.
+
+use super::{Result, StorageError, StoredIntervention};
+use crate::convert::ids::TenantId;
+use rusqlite::{Connection, OpenFlags, params};
+use std::path::Path;
+use tutti_engine::catalog::Condition;
+use tutti_engine::ids::{InterventionId, Timestamp};
+use tutti_engine::rank::{Ranking, RecommendQuery};
+
+/// A person as the log tools need them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogPerson {
+    /// Person id (the server's stored id, without `people/`).
+    pub id: String,
+    /// Standing conditions.
+    pub conditions: Vec<Condition>,
+    /// When registered.
+    pub create_time: Timestamp,
+}
+
+/// One logged decision (one `Recommend` call).
+#[derive(Debug, Clone)]
+pub struct LogDecision {
+    /// Decision id.
+    pub id: String,
+    /// For whom.
+    pub person: String,
+    /// The full query: context, exclusions, pins, time, exploration seed.
+    pub query: RecommendQuery,
+    /// The query as stored (JSON), for exports.
+    pub query_json: String,
+    /// Model version that ranked.
+    pub model_version: String,
+    /// When the server decided.
+    pub decide_time: Timestamp,
+    /// The time the ranking was for.
+    pub for_time: Timestamp,
+    /// Whether the safety path was active.
+    pub safety_mode: bool,
+    /// Exploration level used.
+    pub exploration: f64,
+    /// The ranking with scores, propensities and explanations.
+    pub ranking: Ranking,
+}
+
+/// One returned item of a decision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogRecommendation {
+    /// Recommendation id.
+    pub id: String,
+    /// Its decision.
+    pub decision: String,
+    /// For whom.
+    pub person: String,
+    /// The intervention.
+    pub intervention: InterventionId,
+    /// 1-based rank.
+    pub rank: u32,
+    /// Ranking score.
+    pub score: f64,
+    /// Probability that the policy ranked it first.
+    pub propensity: f64,
+    /// The time the ranking was for.
+    pub for_time: Timestamp,
+}
+
+/// One feedback report, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogFeedback {
+    /// Feedback id.
+    pub id: String,
+    /// The recommendation it reports on.
+    pub recommendation: String,
+    /// Whose.
+    pub person: String,
+    /// The intervention.
+    pub intervention: InterventionId,
+    /// When it was observed.
+    pub observe_time: Timestamp,
+    /// When the server stored it.
+    pub create_time: Timestamp,
+    /// Encoded `tutti.v1.Feedback`.
+    pub payload: Vec<u8>,
+}
+
+/// One assessment, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogAssessment {
+    /// Assessment id.
+    pub id: String,
+    /// Whose.
+    pub person: String,
+    /// When the person made the ratings.
+    pub observe_time: Timestamp,
+    /// When the server stored it.
+    pub create_time: Timestamp,
+    /// Encoded `tutti.v1.Assessment`.
+    pub payload: Vec<u8>,
+}
+
+/// A read-only connection to a Tutti SQLite file.
+#[derive(Debug)]
+pub struct DecisionLog {
+    conn: Connection,
+}
+
+fn db(e: rusqlite::Error) -> StorageError {
+    StorageError::Backend(Box::new(e))
+}
+
+impl DecisionLog {
+    /// Opens `path` read-only. Fails if the file does not exist or is not a
+    /// Tutti database (no schema version).
+    pub fn open(path: &Path) -> Result<Self> {
+        if !path.is_file() {
+            return Err(StorageError::Unavailable(format!(
+                "{} does not exist or is not a file",
+                path.display()
+            )));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(db)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(db)?;
+        if version < 1 {
+            return Err(StorageError::Corrupt(format!(
+                "{} has no Tutti schema (user_version {version})",
+                path.display()
+            )));
+        }
+        Ok(Self { conn })
+    }
+
+    /// Runs `f` inside one read transaction, so every table is read from the
+    /// same snapshot even while a server writes.
+    pub fn snapshot<T>(&mut self, f: impl FnOnce(&Snapshot<'_>) -> Result<T>) -> Result<T> {
+        let tx = self.conn.transaction().map_err(db)?;
+        let out = f(&Snapshot { tx: &tx });
+        tx.finish().map_err(db)?;
+        out
+    }
+}
+
+/// One consistent read of the file.
+#[derive(Debug)]
+pub struct Snapshot<'a> {
+    tx: &'a rusqlite::Transaction<'a>,
+}
+
+impl Snapshot<'_> {
+    /// The tenant's people, by id.
+    pub fn people(&self, tenant: &TenantId) -> Result<Vec<LogPerson>> {
+        let rows = self
+            .tx
+            .prepare(
+                "SELECT person_id, conditions, create_time FROM people
+                 WHERE tenant = ?1 ORDER BY person_id",
+            )
+            .map_err(db)?
+            .query_map(params![tenant.as_str()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+            .map_err(db)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db)?;
+        rows.into_iter()
+            .map(|(id, conditions, create)| {
+                let conditions = serde_json::from_str(&conditions).map_err(|e| {
+                    StorageError::Corrupt(format!("conditions of person {id}: {e}"))
+                })?;
+                Ok(LogPerson {
+                    id,
+                    conditions,
+                    create_time: Timestamp(create),
+                })
+            })
+            .collect()
+    }
+
+    /// The tenant's decisions, by person, then decision time, then insertion.
+    pub fn decisions(&self, tenant: &TenantId) -> Result<Vec<LogDecision>> {
+        let rows = self
+            .tx
+            .prepare(
+                "SELECT decision_id, person_id, request, model_version, decide_time, for_time,
+                        safety_mode, exploration, ranking
+                 FROM decisions WHERE tenant = ?1 ORDER BY person_id, decide_time, rowid",
+            )
+            .map_err(db)?
+            .query_map(params![tenant.as_str()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?,
+                    r.get::<_, bool>(6)?,
+                    r.get::<_, f64>(7)?,
+                    r.get::<_, String>(8)?,
+                ))
+            })
+            .map_err(db)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db)?;
+        rows.into_iter()
+            .map(
+                |(
+                    id,
+                    person,
+                    request,
+                    model_version,
+                    decide,
+                    for_time,
+                    safety,
+                    exploration,
+                    ranking,
+                )| {
+                    let query = serde_json::from_str(&request).map_err(|e| {
+                        StorageError::Corrupt(format!("request of decision {id}: {e}"))
+                    })?;
+                    let ranking = serde_json::from_str(&ranking).map_err(|e| {
+                        StorageError::Corrupt(format!("ranking of decision {id}: {e}"))
+                    })?;
+                    Ok(LogDecision {
+                        id,
+                        person,
+                        query,
+                        query_json: request,
+                        model_version,
+                        decide_time: Timestamp(decide),
+                        for_time: Timestamp(for_time),
+                        safety_mode: safety,
+                        exploration,
+                        ranking,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// The tenant's returned items, by decision and rank.
+    pub fn recommendations(&self, tenant: &TenantId) -> Result<Vec<LogRecommendation>> {
+        self.tx
+            .prepare(
+                "SELECT recommendation_id, decision_id, person_id, intervention_id, rank, score,
+                        propensity, for_time
+                 FROM recommendations WHERE tenant = ?1 ORDER BY decision_id, rank",
+            )
+            .map_err(db)?
+            .query_map(params![tenant.as_str()], |r| {
+                Ok(LogRecommendation {
+                    id: r.get(0)?,
+                    decision: r.get(1)?,
+                    person: r.get(2)?,
+                    intervention: InterventionId(r.get(3)?),
+                    rank: r.get(4)?,
+                    score: r.get(5)?,
+                    propensity: r.get(6)?,
+                    for_time: Timestamp(r.get(7)?),
+                })
+            })
+            .map_err(db)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db)
+    }
+
+    /// The tenant's feedback, in the order it was stored.
+    pub fn feedback(&self, tenant: &TenantId) -> Result<Vec<LogFeedback>> {
+        self.tx
+            .prepare(
+                "SELECT feedback_id, recommendation_id, person_id, intervention_id, observe_time,
+                        create_time, payload
+                 FROM feedback WHERE tenant = ?1 ORDER BY rowid",
+            )
+            .map_err(db)?
+            .query_map(params![tenant.as_str()], |r| {
+                Ok(LogFeedback {
+                    id: r.get(0)?,
+                    recommendation: r.get(1)?,
+                    person: r.get(2)?,
+                    intervention: InterventionId(r.get(3)?),
+                    observe_time: Timestamp(r.get(4)?),
+                    create_time: Timestamp(r.get(5)?),
+                    payload: r.get(6)?,
+                })
+            })
+            .map_err(db)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db)
+    }
+
+    /// The tenant's assessments, by person and observation time.
+    pub fn assessments(&self, tenant: &TenantId) -> Result<Vec<LogAssessment>> {
+        self.tx
+            .prepare(
+                "SELECT assessment_id, person_id, observe_time, create_time, payload
+                 FROM assessments WHERE tenant = ?1 ORDER BY person_id, observe_time, rowid",
+            )
+            .map_err(db)?
+            .query_map(params![tenant.as_str()], |r| {
+                Ok(LogAssessment {
+                    id: r.get(0)?,
+                    person: r.get(1)?,
+                    observe_time: Timestamp(r.get(2)?),
+                    create_time: Timestamp(r.get(3)?),
+                    payload: r.get(4)?,
+                })
+            })
+            .map_err(db)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db)
+    }
+
+    /// The tenant's own interventions.
+    pub fn interventions(&self, tenant: &TenantId) -> Result<Vec<StoredIntervention>> {
+        self.tx
+            .prepare(
+                "SELECT intervention_id, payload, version FROM interventions
+                 WHERE tenant = ?1 ORDER BY intervention_id",
+            )
+            .map_err(db)?
+            .query_map(params![tenant.as_str()], |r| {
+                Ok(StoredIntervention {
+                    id: InterventionId(r.get(0)?),
+                    payload: r.get(1)?,
+                    version: r.get(2)?,
+                })
+            })
+            .map_err(db)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db)
+    }
+}
