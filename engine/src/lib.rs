@@ -24,6 +24,7 @@
 //! - [`engine`]: the [`Engine`] facade the server, tools and benches call.
 //! - [`sim`]: a synthetic population with ground truth, and baseline policies.
 //! - [`ope`]: off-policy evaluation of logged decisions (IPS, SNIPS, DR, diagnostics).
+//! - [`train`]: fitting a population model (priors, reference profiles, follow-through) from logs.
 
 pub mod catalog;
 pub mod config;
@@ -41,6 +42,7 @@ pub mod sim;
 pub mod state;
 #[cfg(test)]
 mod testkit;
+pub mod train;
 mod view;
 
 pub use engine::Engine;

@@ -29,6 +29,10 @@
 //! otlp_endpoint = "http://127.0.0.1:4317"   # unset: no trace export
 //! service_name = "tutti"
 //!
+//! [model]                  # a trained model (`tutti train`); unset: catalogue priors
+//! path = "models"          # an artifact file, or a directory: the greatest *.json wins
+//! poll_seconds = 30        # re-check for a new artifact (0: only on SIGHUP)
+//!
 //! [engine]                 # tutti_engine::config::EngineConfig
 //! exploration = 0.3
 //!
@@ -61,6 +65,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Request size limits.
     pub limits: LimitsConfig,
+    /// The trained population model.
+    pub model: ModelConfig,
     /// Engine hyperparameters for every tenant.
     pub engine: EngineConfig,
     /// Per-tenant settings, keyed by tenant id.
@@ -147,6 +153,26 @@ pub struct LimitsConfig {
     pub max_batch: usize,
 }
 
+/// Where the trained population model comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// An artifact written by `tutti train`, or a directory of them (the
+    /// greatest file name wins). Unset: the catalogue's priors.
+    pub path: Option<PathBuf>,
+    /// Seconds between checks for a new artifact; 0 reloads only on SIGHUP.
+    pub poll_seconds: u64,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self {
+            path: None,
+            poll_seconds: 30,
+        }
+    }
+}
+
 /// One tenant's settings.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -189,6 +215,7 @@ impl Default for Config {
             telemetry: TelemetryConfig::default(),
             auth: AuthConfig::default(),
             limits: LimitsConfig::default(),
+            model: ModelConfig::default(),
             engine: EngineConfig::default(),
             tenants: BTreeMap::new(),
         }
@@ -229,6 +256,7 @@ const ENV_SECTIONS: &[&str] = &[
     "telemetry",
     "auth",
     "limits",
+    "model",
     "engine",
     "tenants",
 ];
@@ -308,6 +336,17 @@ impl Config {
         }
         if !(1..=100_000).contains(&self.limits.max_batch) {
             return invalid("limits.max_batch must be in 1..=100000".into());
+        }
+        if self.model.poll_seconds > 86_400 {
+            return invalid("model.poll_seconds must be in 0..=86400".into());
+        }
+        if self
+            .model
+            .path
+            .as_ref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            return invalid("model.path must not be empty when set".into());
         }
         if let Err(e) = self.engine.validate() {
             return invalid(format!("engine: {e}"));

@@ -3,6 +3,11 @@
 //! and cached; a change to a tenant's catalogue invalidates its entry and the
 //! next request builds a new one. Tenants with no interventions of their own and
 //! the default configuration share one engine.
+//!
+//! The population model can be swapped while serving ([`Engines::reload`], see
+//! [`crate::model`]): the base engine is replaced and every cached tenant
+//! engine dropped, and an epoch counter keeps an engine that was being built
+//! from the old model out of the cache.
 
 use crate::config::Config;
 use crate::convert::FromWire as _;
@@ -15,13 +20,14 @@ use std::sync::{Arc, PoisonError, RwLock};
 use tutti_engine::Engine;
 use tutti_engine::catalog::Intervention;
 use tutti_engine::config::EngineConfig;
+use tutti_engine::response::PopulationModel;
 use tutti_proto::v1 as pb;
 
 /// Per-tenant engines.
 #[derive(Debug)]
 pub struct Engines {
     /// Built-in catalogues, population model and the default configuration.
-    base: Arc<Engine>,
+    base: RwLock<Arc<Engine>>,
     /// Tenants whose configuration differs from `[engine]`.
     tenant_configs: HashMap<String, EngineConfig>,
     storage: Arc<dyn Storage>,
@@ -31,6 +37,8 @@ pub struct Engines {
 #[derive(Debug, Default)]
 struct Cache {
     engines: HashMap<TenantId, Arc<Engine>>,
+    /// Bumped on every model reload.
+    epoch: u64,
     /// Bumped on every invalidation, so an engine built from a catalogue read
     /// before a change is not cached after it.
     generations: HashMap<TenantId, u64>,
@@ -38,16 +46,22 @@ struct Cache {
 
 impl Engines {
     /// Builds the shared base engine (built-in catalogues) with the configured
-    /// default engine parameters. CPU work: runs on the blocking pool.
-    pub async fn new(config: &Config, storage: Arc<dyn Storage>) -> Result<Self> {
+    /// default engine parameters and `population` (the catalogue prior when
+    /// `None`). CPU work: runs on the blocking pool.
+    pub async fn new(
+        config: &Config,
+        storage: Arc<dyn Storage>,
+        population: Option<PopulationModel>,
+    ) -> Result<Self> {
         let defaults = config.engine.clone();
         let base = tokio::task::spawn_blocking(move || {
             let builtin = Engine::with_defaults();
+            let population = population.unwrap_or_else(|| builtin.population().clone());
             Engine::new(
                 defaults,
                 builtin.processes().clone(),
                 builtin.interventions().clone(),
-                builtin.population().clone(),
+                population,
             )
         })
         .await
@@ -62,7 +76,7 @@ impl Engines {
             }
         }
         Ok(Self {
-            base: Arc::new(base),
+            base: RwLock::new(Arc::new(base)),
             tenant_configs,
             storage,
             cache: RwLock::new(Cache::default()),
@@ -70,25 +84,52 @@ impl Engines {
     }
 
     /// The engine with the built-in catalogues and default configuration.
-    pub fn base(&self) -> &Arc<Engine> {
-        &self.base
+    pub fn base(&self) -> Arc<Engine> {
+        Arc::clone(&self.base.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Serves `population` from now on; returns the new model version. Fails,
+    /// leaving the current model in place, if it does not fit the catalogues.
+    pub async fn reload(&self, population: PopulationModel) -> Result<String> {
+        let base = self.base();
+        let built = tokio::task::spawn_blocking(move || {
+            Engine::new(
+                base.config().clone(),
+                base.processes().clone(),
+                base.interventions().clone(),
+                population,
+            )
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("building the engine: {e}")))??;
+        let version = built.model_version();
+        let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
+        *self.base.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(built);
+        cache.engines.clear();
+        cache.epoch += 1;
+        Ok(version)
     }
 
     /// The tenant's engine, built on first use.
     pub async fn for_tenant(&self, tenant: &TenantId) -> Result<Arc<Engine>> {
-        let generation = {
+        let (generation, epoch, base) = {
             let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
             if let Some(e) = cache.engines.get(tenant) {
                 return Ok(Arc::clone(e));
             }
-            cache.generations.get(tenant).copied().unwrap_or(0)
+            // Read under the cache lock: reload swaps the base under it too,
+            // so base and epoch belong together.
+            (
+                cache.generations.get(tenant).copied().unwrap_or(0),
+                cache.epoch,
+                self.base(),
+            )
         };
         let own = self.own_interventions(tenant).await?;
         let config = self.tenant_configs.get(tenant.as_str()).cloned();
         let engine = if own.is_empty() && config.is_none() {
-            Arc::clone(&self.base)
+            base
         } else {
-            let base = Arc::clone(&self.base);
             let built = tokio::task::spawn_blocking(move || {
                 let catalog = base.interventions().with_additions(own, base.processes())?;
                 Engine::new(
@@ -103,7 +144,8 @@ impl Engines {
             Arc::new(built)
         };
         let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
-        if cache.generations.get(tenant).copied().unwrap_or(0) == generation {
+        if cache.generations.get(tenant).copied().unwrap_or(0) == generation && cache.epoch == epoch
+        {
             cache.engines.insert(tenant.clone(), Arc::clone(&engine));
         }
         Ok(engine)

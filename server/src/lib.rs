@@ -19,6 +19,7 @@
 //! - [`audit`]: one durable audit row per tenant-API call, as a tower layer.
 //! - [`idempotency`]: request ids, stored first responses, concurrency retries.
 //! - [`engines`]: one cached engine per tenant (built-ins plus its own interventions).
+//! - [`model`]: trained model artifacts: format, loading, and hot reload while serving.
 //! - [`storage`]: the async storage trait and its SQLite backend.
 //! - [`telemetry`]: log setup and the per-request log layer.
 //! - [`cli`]: the `tutti` command line (one module per subcommand).
@@ -32,6 +33,7 @@ pub mod engines;
 pub mod error;
 pub mod grpc;
 pub mod idempotency;
+pub mod model;
 pub mod serve;
 pub mod storage;
 pub mod telemetry;

@@ -1,8 +1,9 @@
 //! Runs the gRPC service on a listener the caller bound, until `shutdown`
 //! completes. It never binds its own socket, so tests run it on port 0.
 //!
-//! Start-up order: validate the config, open (and migrate) storage, build the
-//! engines, then report SERVING on `grpc.health.v1`; on shutdown: report
+//! Start-up order: validate the config, open (and migrate) storage, load the
+//! trained model if one is configured, build the engines, start the model
+//! watcher, then report SERVING on `grpc.health.v1`; on shutdown: report
 //! NOT_SERVING, stop accepting, drain in-flight calls, then flush the audit trail.
 
 use crate::audit::{AuditLayer, AuditSink};
@@ -14,16 +15,19 @@ use crate::grpc::App;
 use crate::grpc::catalog::CatalogApi;
 use crate::grpc::people::PeopleApi;
 use crate::grpc::recommendation::RecommendationApi;
+use crate::model;
 use crate::storage::sqlite::SqliteStorage;
 use crate::storage::{Storage, StorageError};
 use crate::telemetry::RpcLogLayer;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tonic::server::NamedService;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
+use tutti_engine::catalog::ProcessCatalog;
 use tutti_proto::v1::catalog_service_server::CatalogServiceServer;
 use tutti_proto::v1::people_service_server::PeopleServiceServer;
 use tutti_proto::v1::recommendation_service_server::RecommendationServiceServer;
@@ -47,6 +51,9 @@ pub enum ServeError {
     /// The transport failed.
     #[error(transparent)]
     Transport(#[from] tonic::transport::Error),
+    /// The configured model artifact does not load.
+    #[error("model: {0}")]
+    Model(String),
     /// The listener has no local address.
     #[error(transparent)]
     Listener(#[from] std::io::Error),
@@ -61,8 +68,27 @@ pub async fn serve(
     config.validate()?;
     let addr = listener.local_addr()?;
     let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(&config.storage.path).await?);
-    let engines = Engines::new(&config, Arc::clone(&storage)).await?;
+    let population = match config.model.path.clone() {
+        Some(path) => Some(
+            tokio::task::spawn_blocking(move || {
+                model::load_initial(&path, &ProcessCatalog::builtin())
+            })
+            .await
+            .map_err(|e| ServiceError::Internal(format!("loading the model: {e}")))?
+            .map_err(|e| ServeError::Model(format!("{e:#}")))?
+            .population,
+        ),
+        None => None,
+    };
+    let engines = Arc::new(Engines::new(&config, Arc::clone(&storage), population).await?);
     let model_version = engines.base().model_version();
+    let watcher = config.model.path.clone().map(|path| {
+        model::spawn_watcher(
+            path,
+            Duration::from_secs(config.model.poll_seconds),
+            Arc::clone(&engines),
+        )
+    });
     let app = Arc::new(App {
         storage: Arc::clone(&storage),
         engines,
@@ -141,6 +167,9 @@ pub async fn serve(
             stopping,
         )
         .await;
+    if let Some(w) = watcher {
+        w.abort();
+    }
     // The router (and with it every audit sink clone) is gone: the writer
     // drains what is queued and ends.
     if let Err(e) = audit_task.await {

@@ -650,7 +650,7 @@ fn evaluate_simulated(args: &EvaluateArgs) -> anyhow::Result<(EvaluateReport, Ve
 
 /// A tenant's engine with `config`: the built-in catalogues plus the
 /// tenant's own interventions as stored.
-fn tenant_engine(
+pub(crate) fn tenant_engine(
     config: EngineConfig,
     own: Vec<crate::storage::StoredIntervention>,
 ) -> anyhow::Result<Engine> {

@@ -11,7 +11,9 @@
 //! - [`output`], [`columnar`], [`plot`]: CSV/JSON/terminal tables, Parquet
 //!   files and SVG/PNG charts shared by the data-science subcommands.
 //!
-//! `train` and `tune` are to be added the same way.
+//! - [`train`]: `tutti train`, a population model artifact from logged events.
+//!
+//! `tune` is to be added the same way.
 
 pub mod columnar;
 pub mod evaluate;
@@ -20,6 +22,7 @@ pub mod output;
 pub mod plot;
 pub mod serve;
 pub mod simulate;
+pub mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -49,6 +52,9 @@ pub enum Command {
     Evaluate(evaluate::EvaluateArgs),
     /// Writes a tenant's decision log and assessments as CSV and Parquet.
     Export(export::ExportArgs),
+    /// Fits a population model from logged events and writes a versioned
+    /// artifact the server loads.
+    Train(train::TrainArgs),
 }
 
 impl Cli {
@@ -59,6 +65,7 @@ impl Cli {
             Command::Simulate(args) => simulate::run(args),
             Command::Evaluate(args) => evaluate::run(args),
             Command::Export(args) => export::run(args),
+            Command::Train(args) => train::run(args),
         }
     }
 }

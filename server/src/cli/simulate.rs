@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tutti_engine::Engine;
 use tutti_engine::config::EngineConfig;
+use tutti_engine::response::PopulationModel;
 use tutti_engine::sim::report::Estimate;
 use tutti_engine::sim::{
     Catalogs, EnginePolicy, EpsilonGreedy, FixedProtocol, LinUcb, Metrics, Oracle, Random,
@@ -99,6 +100,10 @@ pub struct SimulateArgs {
     /// Engine configuration (TOML, the fields of `[engine]` in the server config).
     #[arg(long, value_name = "FILE")]
     pub engine_config: Option<PathBuf>,
+    /// Trained model for the engine (an artifact from `tutti train`, or a
+    /// directory of them) [default: the catalogue's priors].
+    #[arg(long, value_name = "PATH")]
+    pub model: Option<PathBuf>,
     /// Items the engine ranks per decision (the simulated clinician keeps the
     /// first one that is not contraindicated).
     #[arg(long, default_value_t = 5)]
@@ -152,13 +157,27 @@ pub fn load_engine_config(path: Option<&Path>) -> anyhow::Result<EngineConfig> {
 /// An engine over the built-in catalogues and catalogue-derived population
 /// priors with `config`.
 pub fn engine_with(config: EngineConfig) -> anyhow::Result<Engine> {
+    engine_with_model(config, None)
+}
+
+/// [`engine_with`], with a trained population model when given.
+pub fn engine_with_model(
+    config: EngineConfig,
+    population: Option<&PopulationModel>,
+) -> anyhow::Result<Engine> {
     let builtin = Engine::with_defaults();
     Ok(Engine::new(
         config,
         builtin.processes().clone(),
         builtin.interventions().clone(),
-        builtin.population().clone(),
+        population.unwrap_or(builtin.population()).clone(),
     )?)
+}
+
+/// The population model of the artifact at `path` (a file or a model directory).
+pub fn load_model(path: &Path) -> anyhow::Result<PopulationModel> {
+    let builtin = Engine::with_defaults();
+    Ok(crate::model::load_initial(path, builtin.processes())?.population)
 }
 
 /// A rayon pool with `threads` workers (all cores by default).
@@ -197,6 +216,8 @@ pub struct Plan {
     pub policies: Vec<PolicyKind>,
     /// The engine's configuration.
     pub engine_config: EngineConfig,
+    /// The engine's trained population model (catalogue priors when `None`).
+    pub population: Option<PopulationModel>,
     /// Items the engine ranks.
     pub k: usize,
     /// Epsilon of the epsilon-greedy baseline.
@@ -249,6 +270,7 @@ impl Plan {
             seeds: (0..u64::from(n_seeds)).map(|i| first + i).collect(),
             policies,
             engine_config: load_engine_config(args.engine_config.as_deref())?,
+            population: args.model.as_deref().map(load_model).transpose()?,
             k: args.k,
             epsilon: args.epsilon,
             linucb_alpha: args.linucb_alpha,
@@ -281,7 +303,7 @@ fn run_part(
 /// pair, seeds outer, policies inner.
 pub fn run_plan(plan: &Plan, pool: &rayon::ThreadPool) -> anyhow::Result<Vec<SimReport>> {
     let catalogs = Catalogs::builtin()?;
-    let engine = engine_with(plan.engine_config.clone())?;
+    let engine = engine_with_model(plan.engine_config.clone(), plan.population.as_ref())?;
     let sims = plan
         .seeds
         .iter()
@@ -403,7 +425,11 @@ fn summary_of(plan: &Plan, reports: &[SimReport]) -> anyhow::Result<SimulationSu
             .map(|p| p.report_name().to_owned())
             .collect(),
         engine_config: plan.engine_config.clone(),
-        engine_model_version: engine_with(plan.engine_config.clone())?.model_version(),
+        engine_model_version: engine_with_model(
+            plan.engine_config.clone(),
+            plan.population.as_ref(),
+        )?
+        .model_version(),
         summary,
         differences,
     })

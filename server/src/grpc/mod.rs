@@ -29,7 +29,7 @@ pub struct App {
     /// Durable storage.
     pub storage: Arc<dyn Storage>,
     /// Per-tenant engines.
-    pub engines: Engines,
+    pub engines: Arc<Engines>,
     /// Request limits.
     pub limits: LimitsConfig,
 }

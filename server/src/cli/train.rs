@@ -1,0 +1,378 @@
+//! `tutti train`: fits a population model ([`tutti_engine::train`]) from
+//! logged events and writes it as a versioned artifact ([`crate::model`])
+//! that `tutti serve` loads at start and picks up while running.
+//!
+//! Two sources, replayed the same way through [`Collector`]:
+//! - `--db FILE --tenant T`: a server's SQLite file, opened read-only (it can
+//!   run beside a live server): every person's assessments and feedback in
+//!   time order, each feedback with the context of the decision it answers.
+//! - `--simulated`: the simulator's people under the engine (the `logging`
+//!   configuration, default exploration), for trying the pipeline and for
+//!   showing on ground truth what training buys (docs/data-science.md).
+//!
+//! The version defaults to `trained-<UTC time>-<content digest>`: sortable,
+//! so a model directory serves the newest run, and tied to the content, so two
+//! different models never share a name.
+
+use super::evaluate::decode_feedback;
+use super::simulate::{chunks, engine_with, load_engine_config, load_scenario, thread_pool};
+use crate::convert::FromWire as _;
+use crate::convert::ids::TenantId;
+use crate::model::{FORMAT, ModelArtifact, valid_version};
+use crate::storage::decision_log::{DecisionLog, LogDecision};
+use anyhow::{Context as _, bail};
+use clap::Args;
+use prost::Message as _;
+use rayon::prelude::*;
+use sha2::{Digest as _, Sha256};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use tutti_engine::Engine;
+use tutti_engine::ids::{InterventionId, Timestamp};
+use tutti_engine::observe::{Assessment, Feedback};
+use tutti_engine::sim::{Catalogs, EnginePolicy, Intake, PersonView, Policy, SimRng, Simulation};
+use tutti_engine::train::{Collector, TrainingSet, train};
+use tutti_proto::v1 as pb;
+
+/// Arguments of `tutti train`.
+#[derive(Debug, Clone, Args)]
+pub struct TrainArgs {
+    /// Train on a simulated log (known truth).
+    #[arg(long, conflicts_with_all = ["db", "tenant"], required_unless_present = "db")]
+    pub simulated: bool,
+    /// SQLite database written by `tutti serve` (opened read-only).
+    #[arg(long, value_name = "FILE", requires = "tenant")]
+    pub db: Option<PathBuf>,
+    /// Tenant whose events to train on.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Simulated: named scenario.
+    #[arg(long, value_name = "NAME", conflicts_with = "scenario_file")]
+    pub scenario: Option<String>,
+    /// Simulated: scenario file.
+    #[arg(long, value_name = "FILE")]
+    pub scenario_file: Option<PathBuf>,
+    /// Simulated: people in the log.
+    #[arg(long, default_value_t = 2000)]
+    pub people: u64,
+    /// Simulated: weeks each person is followed.
+    #[arg(long, default_value_t = 26)]
+    pub weeks: u32,
+    /// Simulated: seed of the world.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Simulated: the first person's index. The world (true population
+    /// effects) depends on the seed only, so people `--first-person ..` of the
+    /// same seed are new people from the same population.
+    #[arg(long, default_value_t = 0)]
+    pub first_person: u64,
+    /// Simulated: configuration of the engine that makes the logged decisions.
+    #[arg(long, value_name = "FILE")]
+    pub engine_config: Option<PathBuf>,
+    /// Model version [default: trained-<UTC time>-<digest>].
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Directory the artifact is written to (a server's `[model] path`).
+    #[arg(long, value_name = "DIR", default_value = "models")]
+    pub out: PathBuf,
+    /// Worker threads for the simulation [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// The simulated engine, with every event also fed to a collector.
+struct Recording<'e, 'c> {
+    inner: EnginePolicy<'e>,
+    engine: &'e Engine,
+    collector: &'c RefCell<Collector<'e>>,
+}
+
+impl Policy for Recording<'_, '_> {
+    fn name(&self) -> &str {
+        "engine"
+    }
+
+    fn start(&mut self, intake: &Intake<'_>) -> tutti_engine::Result<()> {
+        self.collector.borrow_mut().start_person(
+            format!("sim-{}", intake.person),
+            self.engine.new_person(intake.conditions.to_vec()),
+        );
+        self.inner.start(intake)
+    }
+
+    fn observe_assessment(&mut self, assessment: &Assessment) -> tutti_engine::Result<()> {
+        self.collector.borrow_mut().assessment(assessment)?;
+        self.inner.observe_assessment(assessment)
+    }
+
+    fn choose(
+        &mut self,
+        view: &PersonView<'_>,
+        rng: &mut SimRng,
+    ) -> tutti_engine::Result<InterventionId> {
+        self.inner.choose(view, rng)
+    }
+
+    fn observe_recommendation(
+        &mut self,
+        intervention: &InterventionId,
+        at: Timestamp,
+    ) -> tutti_engine::Result<()> {
+        self.inner.observe_recommendation(intervention, at)
+    }
+
+    fn observe_feedback(&mut self, feedback: &Feedback) -> tutti_engine::Result<()> {
+        self.collector.borrow_mut().feedback(feedback)?;
+        self.inner.observe_feedback(feedback)
+    }
+}
+
+fn simulated_set(args: &TrainArgs) -> anyhow::Result<(TrainingSet, serde_json::Value)> {
+    let scenario = load_scenario(args.scenario.as_deref(), args.scenario_file.as_deref())?;
+    if args.people == 0 || !(1..=520).contains(&args.weeks) {
+        bail!("--people must be at least 1 and --weeks in 1..=520");
+    }
+    let engine = engine_with(load_engine_config(args.engine_config.as_deref())?)?;
+    let sim = Simulation::new(&scenario, &Catalogs::of(&engine), args.seed)?;
+    let pool = thread_pool(args.threads)?;
+    let parts: Vec<_> = chunks(args.people)
+        .into_iter()
+        .map(|r| r.start + args.first_person..r.end + args.first_person)
+        .collect();
+    let sets: Vec<anyhow::Result<TrainingSet>> = pool.install(|| {
+        parts
+            .par_iter()
+            .map(|range| {
+                let collector = RefCell::new(Collector::new(&engine));
+                sim.run_people(range.clone(), args.weeks, || Recording {
+                    inner: EnginePolicy::new(&engine),
+                    engine: &engine,
+                    collector: &collector,
+                })?;
+                Ok(collector.into_inner().finish())
+            })
+            .collect()
+    });
+    // Chunk order, whatever the thread count: the artifact is a function of
+    // the arguments.
+    let mut set = TrainingSet::default();
+    for part in sets {
+        let part = part?;
+        set.effects.extend(part.effects);
+        set.follow.extend(part.follow);
+        set.levels.extend(part.levels);
+    }
+    let source = serde_json::json!({
+        "kind": "simulated",
+        "scenario": scenario.name,
+        "people": args.people,
+        "first_person": args.first_person,
+        "weeks": args.weeks,
+        "seed": args.seed,
+        "logging_model_version": engine.model_version(),
+    });
+    Ok((set, source))
+}
+
+fn db_set(args: &TrainArgs) -> anyhow::Result<(TrainingSet, serde_json::Value)> {
+    let (Some(path), Some(tenant_name)) = (&args.db, &args.tenant) else {
+        bail!("--db needs --tenant");
+    };
+    let tenant = TenantId::parse(tenant_name)
+        .map_err(|e| anyhow::anyhow!("--tenant `{tenant_name}`: {e}"))?;
+    let mut log = DecisionLog::open(path)?;
+    let (people, decisions, recommendations, feedback, assessments, own) = log.snapshot(|s| {
+        Ok((
+            s.people(&tenant)?,
+            s.decisions(&tenant)?,
+            s.recommendations(&tenant)?,
+            s.feedback(&tenant)?,
+            s.assessments(&tenant)?,
+            s.interventions(&tenant)?,
+        ))
+    })?;
+    // The tenant's own interventions count too: their rows train their effects.
+    let engine =
+        super::evaluate::tenant_engine(tutti_engine::config::EngineConfig::default(), own)?;
+    let decision_of_rec: HashMap<&str, &LogDecision> = {
+        let by_id: HashMap<&str, &LogDecision> =
+            decisions.iter().map(|d| (d.id.as_str(), d)).collect();
+        recommendations
+            .iter()
+            .filter_map(|r| Some((r.id.as_str(), *by_id.get(r.decision.as_str())?)))
+            .collect()
+    };
+    /// One event in a person's time line; assessments sort before feedback
+    /// at the same instant, as in the server's replay.
+    enum Event {
+        Assessment(Assessment),
+        Feedback(Feedback),
+    }
+    let mut events: BTreeMap<&str, Vec<(Timestamp, u8, Event)>> = BTreeMap::new();
+    for a in &assessments {
+        let wire = pb::Assessment::decode(a.payload.as_slice())
+            .with_context(|| format!("decoding assessment {}", a.id))?;
+        let domain = Assessment::from_wire(&wire)
+            .map_err(|e| anyhow::anyhow!("assessment {}: {e}", a.id))?;
+        events.entry(a.person.as_str()).or_default().push((
+            domain.at,
+            0,
+            Event::Assessment(domain),
+        ));
+    }
+    let mut unmatched = 0usize;
+    for f in &feedback {
+        let Some(d) = decision_of_rec.get(f.recommendation.as_str()) else {
+            unmatched += 1;
+            continue;
+        };
+        if engine.interventions().get(&f.intervention).is_none() {
+            unmatched += 1;
+            continue;
+        }
+        let domain = decode_feedback(f, d.query.context)?;
+        events
+            .entry(f.person.as_str())
+            .or_default()
+            .push((domain.at, 1, Event::Feedback(domain)));
+    }
+    let conditions: HashMap<&str, _> = people
+        .iter()
+        .map(|p| (p.id.as_str(), p.conditions.clone()))
+        .collect();
+    let mut collector = Collector::new(&engine);
+    for (person, mut list) in events {
+        list.sort_by_key(|(at, kind, _)| (*at, *kind));
+        let conds = conditions.get(person).cloned().unwrap_or_default();
+        // Pseudonymous ids stay in the tenant's database: the artifact only
+        // needs to tell people apart.
+        let key = format!("{:x}", Sha256::digest(person.as_bytes()))[..16].to_owned();
+        collector.start_person(key, engine.new_person(conds));
+        for (_, _, event) in &list {
+            match event {
+                Event::Assessment(a) => collector.assessment(a)?,
+                Event::Feedback(f) => collector.feedback(f)?,
+            }
+        }
+    }
+    let mut set = collector.finish();
+    // The served model is shared by every tenant: a tenant's own intervention
+    // ids mean nothing elsewhere (and could collide with another tenant's),
+    // so only built-in interventions are learned from.
+    let builtin = Engine::with_defaults();
+    let before = set.effects.len() + set.follow.len();
+    set.effects
+        .retain(|r| builtin.interventions().get(&r.intervention).is_some());
+    set.follow
+        .retain(|r| builtin.interventions().get(&r.intervention).is_some());
+    let tenant_own_rows = before - set.effects.len() - set.follow.len();
+    let source = serde_json::json!({
+        "kind": "decision_log",
+        "tenant": tenant_name,
+        "people": people.len(),
+        "assessments": assessments.len(),
+        "feedback": feedback.len(),
+        "feedback_without_decision": unmatched,
+        "rows_on_tenant_interventions": tenant_own_rows,
+        "decisions": decisions.len(),
+    });
+    Ok((set, source))
+}
+
+fn utc_now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
+/// Trains and writes the artifact; returns it and its path.
+pub fn train_model(args: &TrainArgs) -> anyhow::Result<(ModelArtifact, PathBuf)> {
+    if let Some(v) = &args.version
+        && !valid_version(v)
+    {
+        bail!("--version `{v}` must be 1-100 of [A-Za-z0-9._-], not starting with a dot");
+    }
+    let (set, source) = if args.simulated {
+        simulated_set(args)?
+    } else {
+        db_set(args)?
+    };
+    if set.effects.is_empty() && set.follow.is_empty() {
+        bail!("no feedback to learn from (the log has no feedback with a completion)");
+    }
+    let base = Engine::with_defaults();
+    let (mut population, report) = train("pending", &set, base.interventions(), base.processes())?;
+    let digest = {
+        let json = serde_json::to_vec(&population).context("serialising the model")?;
+        format!("{:x}", Sha256::digest(&json))[..8].to_owned()
+    };
+    let now = utc_now();
+    let version = args.version.clone().unwrap_or_else(|| {
+        format!(
+            "trained-{:04}{:02}{:02}T{:02}{:02}{:02}Z-{digest}",
+            now.year(),
+            u8::from(now.month()),
+            now.day(),
+            now.hour(),
+            now.minute(),
+            now.second()
+        )
+    });
+    population.version = version.clone();
+    let artifact = ModelArtifact {
+        format: FORMAT.to_owned(),
+        version,
+        created_at: now
+            .format(&time::format_description::well_known::Rfc3339)
+            .context("formatting the time")?,
+        source,
+        report,
+        population,
+    };
+    artifact.validate(base.processes())?;
+    let path = artifact.write(&args.out)?;
+    Ok((artifact, path))
+}
+
+/// Runs `tutti train`.
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let (artifact, path) = train_model(&args)?;
+    let r = &artifact.report;
+    println!("trained model {}", artifact.version);
+    println!(
+        "  response: {} benefit rows, {} interventions with a trained mean, {} reference profiles",
+        r.effect_rows, r.interventions_trained, r.reference_profiles
+    );
+    let (b, a) = (&r.follow_before, &r.follow_after);
+    println!(
+        "  follow-through: {} reports; mean {:.2} -> {:.2}, effort slope {:.2} -> {:.2}, time pressure {:.2} -> {:.2}, in-session {:.2} -> {:.2}, app mismatch {:.2} -> {:.2}{}",
+        r.follow_rows,
+        b.mean,
+        a.mean,
+        b.effort_slope,
+        a.effort_slope,
+        b.time_pressure,
+        a.time_pressure,
+        b.in_session_boost,
+        a.in_session_boost,
+        b.modality_mismatch,
+        a.modality_mismatch,
+        if r.follow_kept.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (kept at the prior for lack of rows: {})",
+                r.follow_kept.join(", ")
+            )
+        }
+    );
+    println!(
+        "  population levels: {}",
+        if r.level_people > 0 {
+            format!("from {} people", r.level_people)
+        } else {
+            "kept at the catalogue's (too few people)".to_owned()
+        }
+    );
+    println!("wrote {}", path.display());
+    Ok(())
+}
