@@ -8,10 +8,12 @@
 //!   configuration on a simulated or a stored decision log.
 //! - [`export`]: `tutti export`, a tenant's decision log and assessments as
 //!   CSV and Parquet.
+//! - [`tune`]: `tutti tune`, a search over engine hyperparameters on the
+//!   simulator or a decision log, with intervals and a safety constraint.
 //! - [`output`], [`columnar`], [`plot`]: CSV/JSON/terminal tables, Parquet
 //!   files and SVG/PNG charts shared by the data-science subcommands.
 //!
-//! `train` and `tune` are to be added the same way.
+//! `train` is to be added the same way.
 
 pub mod columnar;
 pub mod evaluate;
@@ -20,6 +22,7 @@ pub mod output;
 pub mod plot;
 pub mod serve;
 pub mod simulate;
+pub mod tune;
 
 use clap::{Parser, Subcommand};
 
@@ -49,6 +52,9 @@ pub enum Command {
     Evaluate(evaluate::EvaluateArgs),
     /// Writes a tenant's decision log and assessments as CSV and Parquet.
     Export(export::ExportArgs),
+    /// Searches engine hyperparameters on the simulator or a decision log and
+    /// writes the best configuration.
+    Tune(tune::TuneArgs),
 }
 
 impl Cli {
@@ -59,6 +65,7 @@ impl Cli {
             Command::Simulate(args) => simulate::run(args),
             Command::Evaluate(args) => evaluate::run(args),
             Command::Export(args) => export::run(args),
+            Command::Tune(args) => tune::run(args),
         }
     }
 }
