@@ -1323,6 +1323,16 @@ pub fn render(s: &TuneSummary, top: usize) -> String {
             "the best is better than the baseline: the interval of its difference is above 0.\n",
         );
     }
+    if s.best != 0 && s.trials.len() > 2 {
+        // Picking the highest of many noisy estimates favours lucky ones.
+        out.push_str(if s.source == "simulated" {
+            "the best of several trials is optimistic on the seeds it was picked on: confirm with \
+             `tutti simulate --engine-config best.toml` on other seeds.\n"
+        } else {
+            "the best of several trials is optimistic on the decisions it was picked on: confirm on \
+             later decisions (or the simulator) before shipping.\n"
+        });
+    }
     if !others.is_empty() {
         out.push_str(&format!(
             "not distinguishable from the best (~): trial(s) {}; the ranking among them is noise.\n",
