@@ -978,7 +978,17 @@ fn rank(trials: &mut [Trial], resamples: usize) -> anyhow::Result<usize> {
     let base_units = trials[0].units.clone();
     let base_safety = trials[0].safety_total;
     for t in trials.iter_mut() {
-        t.minus_baseline = paired(&t.units, &base_units, resamples);
+        // A trial dropped by halving ran on fewer people than the baseline:
+        // their difference would compare different populations.
+        t.minus_baseline = if t.complete {
+            paired(&t.units, &base_units, resamples)
+        } else {
+            Interval {
+                value: f64::NAN,
+                lower: f64::NAN,
+                upper: f64::NAN,
+            }
+        };
         // A tolerance only for the float sums of expected violations.
         t.safe = t.safety_total <= base_safety + 1e-9;
     }
