@@ -294,12 +294,18 @@ mod tests {
         let mut wrong = artifact("v1");
         wrong.population.version = "v2".into();
         let p = wrong.write(dir.path()).expect("writes");
-        let err = format!("{:#}", ModelArtifact::read(&p, &processes).expect_err("rejected"));
+        let err = format!(
+            "{:#}",
+            ModelArtifact::read(&p, &processes).expect_err("rejected")
+        );
         assert!(err.contains("must equal the model's version"), "{err}");
         let mut short = artifact("v3");
         short.population.network.pop();
         let p = short.write(dir.path()).expect("writes");
-        let err = format!("{:#}", ModelArtifact::read(&p, &processes).expect_err("rejected"));
+        let err = format!(
+            "{:#}",
+            ModelArtifact::read(&p, &processes).expect_err("rejected")
+        );
         assert!(err.contains("do not fit"), "{err}");
         std::fs::write(dir.path().join("v9.json"), "{\"format\":").expect("writes");
         assert!(load_initial(dir.path(), &processes).is_err());

@@ -213,12 +213,17 @@ pub struct EvaluateReport {
 
 /// A decision with what the report shows per row.
 #[derive(Debug, Clone)]
-struct Row {
-    person: String,
-    decision: LoggedDecision,
-    target: Vec<f64>,
+pub(crate) struct Row {
+    pub(crate) person: String,
+    /// Position of the decision in its log (db: the tenant's decisions in
+    /// person and time order; simulated: the logging run's decisions).
+    pub(crate) index: usize,
+    /// The decision was made on the safety path (a risk flag was active).
+    pub(crate) safety_mode: bool,
+    pub(crate) decision: LoggedDecision,
+    pub(crate) target: Vec<f64>,
     /// Simulated: the exact target value at this decision (sum of target x true gain).
-    true_target_gain: Option<f64>,
+    pub(crate) true_target_gain: Option<f64>,
 }
 
 /// The simulated logging policy by default: full Thompson sampling
@@ -270,6 +275,7 @@ fn normalised(mut v: Vec<f64>) -> Vec<f64> {
 /// What the logging policy records per simulated decision.
 struct SimRecord {
     person: u64,
+    safety_mode: bool,
     decision: LoggedDecision,
     target: Vec<f64>,
     true_target_gain: f64,
@@ -423,6 +429,7 @@ impl Policy for Logger<'_> {
         let mut sink = self.sink.borrow_mut();
         sink.records.push(SimRecord {
             person: self.person,
+            safety_mode: view.safety_mode(),
             decision: LoggedDecision {
                 context: features(&view.context, view.safety_mode()),
                 candidates,
@@ -573,8 +580,11 @@ fn evaluate_simulated(args: &EvaluateArgs) -> anyhow::Result<(EvaluateReport, Ve
     let on_policy = simulate_log(&run, &target, None)?;
     let rows: Vec<Row> = records
         .iter()
-        .map(|r| Row {
+        .enumerate()
+        .map(|(index, r)| Row {
             person: format!("sim-{}", r.person),
+            index,
+            safety_mode: r.safety_mode,
             decision: r.decision.clone(),
             target: r.target.clone(),
             true_target_gain: Some(r.true_target_gain),
@@ -687,183 +697,265 @@ pub(crate) fn decode_feedback(
         .map_err(|e| anyhow::anyhow!("feedback {}: {e}", f.id))
 }
 
+/// A tenant's decision log, read once in one snapshot, that can be replayed
+/// with any number of target configurations (`tutti tune --db` replays it
+/// once per candidate).
+pub(crate) struct TenantLog {
+    path: PathBuf,
+    tenant: String,
+    people: Vec<crate::storage::decision_log::LogPerson>,
+    decisions: Vec<LogDecision>,
+    recommendations: Vec<LogRecommendation>,
+    feedback: Vec<LogFeedback>,
+    assessments: Vec<crate::storage::decision_log::LogAssessment>,
+    own: Vec<crate::storage::StoredIntervention>,
+}
+
+/// A target configuration replayed over a tenant's log.
+pub(crate) struct Replay {
+    /// The target engine (the tenant's catalogue).
+    pub(crate) engine: Engine,
+    /// One row per usable decision, in log order.
+    pub(crate) rows: Vec<Row>,
+    /// Decisions left out.
+    pub(crate) skipped: Skipped,
+    /// Model versions that wrote the log.
+    pub(crate) versions: BTreeSet<String>,
+}
+
+impl TenantLog {
+    /// Reads `tenant`'s log from the database at `path` (read-only).
+    pub(crate) fn open(path: &Path, tenant_name: &str) -> anyhow::Result<Self> {
+        let tenant = TenantId::parse(tenant_name)
+            .map_err(|e| anyhow::anyhow!("--tenant `{tenant_name}`: {e}"))?;
+        let mut log = DecisionLog::open(path)?;
+        let (people, decisions, recommendations, feedback, assessments, own) =
+            log.snapshot(|s| {
+                Ok((
+                    s.people(&tenant)?,
+                    s.decisions(&tenant)?,
+                    s.recommendations(&tenant)?,
+                    s.feedback(&tenant)?,
+                    s.assessments(&tenant)?,
+                    s.interventions(&tenant)?,
+                ))
+            })?;
+        if decisions.is_empty() {
+            bail!(
+                "tenant `{tenant_name}` has no logged decisions in {}",
+                path.display()
+            );
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            tenant: tenant_name.to_owned(),
+            people,
+            decisions,
+            recommendations,
+            feedback,
+            assessments,
+            own,
+        })
+    }
+
+    /// Decisions in the log.
+    pub(crate) fn len(&self) -> usize {
+        self.decisions.len()
+    }
+
+    /// The database file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The tenant.
+    pub(crate) fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
+    /// Replays every person's stored events with `config` up to each logged
+    /// decision and takes the target's distribution for the stored query.
+    pub(crate) fn replay(&self, config: EngineConfig) -> anyhow::Result<Replay> {
+        let engine = tenant_engine(config, self.own.clone())?;
+        let decisions = &self.decisions;
+        let conditions: HashMap<&str, _> = self
+            .people
+            .iter()
+            .map(|p| (p.id.as_str(), p.conditions.clone()))
+            .collect();
+        let recs_by_decision: HashMap<&str, Vec<&LogRecommendation>> = self
+            .recommendations
+            .iter()
+            .fold(HashMap::new(), |mut m, r| {
+                m.entry(r.decision.as_str()).or_default().push(r);
+                m
+            });
+        let decision_of_rec: HashMap<&str, &LogDecision> = {
+            let by_id: HashMap<&str, &LogDecision> =
+                decisions.iter().map(|d| (d.id.as_str(), d)).collect();
+            self.recommendations
+                .iter()
+                .filter_map(|r| Some((r.id.as_str(), *by_id.get(r.decision.as_str())?)))
+                .collect()
+        };
+        // Feedback decoded once, with the context of its decision.
+        let mut feedback_by_person: HashMap<&str, Vec<(&LogFeedback, Feedback, &str)>> =
+            HashMap::new();
+        for f in &self.feedback {
+            let Some(d) = decision_of_rec.get(f.recommendation.as_str()) else {
+                continue;
+            };
+            let domain = decode_feedback(f, d.query.context)?;
+            feedback_by_person
+                .entry(f.person.as_str())
+                .or_default()
+                .push((f, domain, d.id.as_str()));
+        }
+        let mut assessments_by_person: HashMap<&str, Vec<_>> = HashMap::new();
+        for a in &self.assessments {
+            assessments_by_person
+                .entry(a.person.as_str())
+                .or_default()
+                .push(a);
+        }
+
+        let mut skipped = Skipped::default();
+        let mut rows = Vec::new();
+        let mut versions = BTreeSet::new();
+        // Decisions are sorted by person, then time: a person's earlier
+        // decisions are the slice from their first one.
+        let mut person_start = 0;
+        for (i, d) in decisions.iter().enumerate() {
+            if decisions[person_start].person != d.person {
+                person_start = i;
+            }
+            versions.insert(d.model_version.clone());
+            let Some(first) = d.ranking.items.first() else {
+                skipped.empty_ranking += 1;
+                continue;
+            };
+            if !(first.propensity > 0.0 && first.propensity <= 1.0) {
+                skipped.zero_propensity += 1;
+                continue;
+            }
+            let person = d.person.as_str();
+            // What the server knew when it decided.
+            let history = History {
+                assessments: assessments_by_person
+                    .get(person)
+                    .into_iter()
+                    .flatten()
+                    .filter(|a| a.create_time <= d.decide_time)
+                    .map(|a| StoredAssessment {
+                        id: a.id.clone(),
+                        observe_time: a.observe_time,
+                        payload: a.payload.clone(),
+                    })
+                    .collect(),
+                recommendations: decisions[person_start..i]
+                    .iter()
+                    .filter(|e| e.decide_time < d.decide_time)
+                    .flat_map(|e| {
+                        e.ranking.items.iter().map(|it| StoredRecommendation {
+                            at: e.query.now,
+                            intervention: it.intervention.clone(),
+                        })
+                    })
+                    .collect(),
+                feedback: feedback_by_person
+                    .get(person)
+                    .into_iter()
+                    .flatten()
+                    .filter(|(f, _, _)| f.create_time <= d.decide_time)
+                    .map(|(f, domain, _)| StoredFeedback {
+                        observe_time: f.observe_time,
+                        intervention: f.intervention.clone(),
+                        context: domain.context,
+                        payload: f.payload.clone(),
+                    })
+                    .collect(),
+            };
+            let conds = conditions.get(person).cloned().unwrap_or_default();
+            let state = crate::grpc::state::rebuild(&engine, conds, &history, Vec::new())
+                .map_err(|e| anyhow::anyhow!("replaying person {person}: {e}"))?;
+            let (_, target_all) = engine.recommend_with_propensities(&state, &d.query)?;
+            if target_all.iter().all(|(_, p)| *p <= 0.0) {
+                skipped.target_empty += 1;
+                continue;
+            }
+            let mut candidates: Vec<InterventionId> = d
+                .ranking
+                .items
+                .iter()
+                .map(|i| i.intervention.clone())
+                .collect();
+            let logged: Vec<f64> = d.ranking.items.iter().map(|i| i.propensity).collect();
+            let mut extra = false;
+            for (id, p) in &target_all {
+                if *p > 0.0 && !candidates.contains(id) {
+                    candidates.push(id.clone());
+                    extra = true;
+                }
+            }
+            let mut target = vec![0.0; candidates.len()];
+            for (id, p) in &target_all {
+                if let Some(i) = candidates.iter().position(|c| c == id) {
+                    target[i] = *p;
+                }
+            }
+            let reward = recs_by_decision
+                .get(d.id.as_str())
+                .into_iter()
+                .flatten()
+                .flat_map(|r| {
+                    feedback_by_person
+                        .get(person)
+                        .into_iter()
+                        .flatten()
+                        .filter(move |(f, _, _)| f.recommendation == r.id)
+                })
+                .filter_map(|(_, domain, _)| feedback_reward(domain))
+                .fold(0.0, f64::max);
+            let logged_total: f64 = logged.iter().sum();
+            let logging_distribution = (!extra && logged_total <= 1.0 + 1e-9).then_some(logged);
+            rows.push(Row {
+                person: d.person.clone(),
+                index: i,
+                safety_mode: d.safety_mode,
+                decision: LoggedDecision {
+                    context: features(&d.query.context, d.safety_mode),
+                    candidates,
+                    action: first.intervention.clone(),
+                    propensity: first.propensity,
+                    logging_distribution,
+                    reward,
+                },
+                target: normalised(target),
+                true_target_gain: None,
+            });
+        }
+        Ok(Replay {
+            engine,
+            rows,
+            skipped,
+            versions,
+        })
+    }
+}
+
 /// Evaluates the target on a tenant's decision log.
 fn evaluate_db(args: &EvaluateArgs) -> anyhow::Result<(EvaluateReport, Vec<Row>)> {
     let (Some(path), Some(tenant_name)) = (&args.db, &args.tenant) else {
         bail!("--db needs --tenant");
     };
-    let tenant = TenantId::parse(tenant_name)
-        .map_err(|e| anyhow::anyhow!("--tenant `{tenant_name}`: {e}"))?;
-    let mut log = DecisionLog::open(path)?;
-    let (people, decisions, recommendations, feedback, assessments, own) = log.snapshot(|s| {
-        Ok((
-            s.people(&tenant)?,
-            s.decisions(&tenant)?,
-            s.recommendations(&tenant)?,
-            s.feedback(&tenant)?,
-            s.assessments(&tenant)?,
-            s.interventions(&tenant)?,
-        ))
-    })?;
-    if decisions.is_empty() {
-        bail!(
-            "tenant `{tenant_name}` has no logged decisions in {}",
-            path.display()
-        );
-    }
+    let log = TenantLog::open(path, tenant_name)?;
     let target_config = load_engine_config(args.target_config.as_deref())?;
-    let engine = tenant_engine(target_config.clone(), own)?;
-
-    let conditions: HashMap<&str, _> = people
-        .iter()
-        .map(|p| (p.id.as_str(), p.conditions.clone()))
-        .collect();
-    let recs_by_decision: HashMap<&str, Vec<&LogRecommendation>> =
-        recommendations.iter().fold(HashMap::new(), |mut m, r| {
-            m.entry(r.decision.as_str()).or_default().push(r);
-            m
-        });
-    let decision_of_rec: HashMap<&str, &LogDecision> = {
-        let by_id: HashMap<&str, &LogDecision> =
-            decisions.iter().map(|d| (d.id.as_str(), d)).collect();
-        recommendations
-            .iter()
-            .filter_map(|r| Some((r.id.as_str(), *by_id.get(r.decision.as_str())?)))
-            .collect()
-    };
-    // Feedback decoded once, with the context of its decision.
-    let mut feedback_by_person: HashMap<&str, Vec<(&LogFeedback, Feedback, &str)>> = HashMap::new();
-    for f in &feedback {
-        let Some(d) = decision_of_rec.get(f.recommendation.as_str()) else {
-            continue;
-        };
-        let domain = decode_feedback(f, d.query.context)?;
-        feedback_by_person
-            .entry(f.person.as_str())
-            .or_default()
-            .push((f, domain, d.id.as_str()));
-    }
-    let mut assessments_by_person: HashMap<&str, Vec<_>> = HashMap::new();
-    for a in &assessments {
-        assessments_by_person
-            .entry(a.person.as_str())
-            .or_default()
-            .push(a);
-    }
-
-    let mut skipped = Skipped::default();
-    let mut rows = Vec::new();
-    let mut versions = BTreeSet::new();
-    // Decisions are sorted by person, then time: a person's earlier
-    // decisions are the slice from their first one.
-    let mut person_start = 0;
-    for (i, d) in decisions.iter().enumerate() {
-        if decisions[person_start].person != d.person {
-            person_start = i;
-        }
-        versions.insert(d.model_version.clone());
-        let Some(first) = d.ranking.items.first() else {
-            skipped.empty_ranking += 1;
-            continue;
-        };
-        if !(first.propensity > 0.0 && first.propensity <= 1.0) {
-            skipped.zero_propensity += 1;
-            continue;
-        }
-        let person = d.person.as_str();
-        // What the server knew when it decided.
-        let history = History {
-            assessments: assessments_by_person
-                .get(person)
-                .into_iter()
-                .flatten()
-                .filter(|a| a.create_time <= d.decide_time)
-                .map(|a| StoredAssessment {
-                    id: a.id.clone(),
-                    observe_time: a.observe_time,
-                    payload: a.payload.clone(),
-                })
-                .collect(),
-            recommendations: decisions[person_start..i]
-                .iter()
-                .filter(|e| e.decide_time < d.decide_time)
-                .flat_map(|e| {
-                    e.ranking.items.iter().map(|it| StoredRecommendation {
-                        at: e.query.now,
-                        intervention: it.intervention.clone(),
-                    })
-                })
-                .collect(),
-            feedback: feedback_by_person
-                .get(person)
-                .into_iter()
-                .flatten()
-                .filter(|(f, _, _)| f.create_time <= d.decide_time)
-                .map(|(f, domain, _)| StoredFeedback {
-                    observe_time: f.observe_time,
-                    intervention: f.intervention.clone(),
-                    context: domain.context,
-                    payload: f.payload.clone(),
-                })
-                .collect(),
-        };
-        let conds = conditions.get(person).cloned().unwrap_or_default();
-        let state = crate::grpc::state::rebuild(&engine, conds, &history, Vec::new())
-            .map_err(|e| anyhow::anyhow!("replaying person {person}: {e}"))?;
-        let (_, target_all) = engine.recommend_with_propensities(&state, &d.query)?;
-        if target_all.iter().all(|(_, p)| *p <= 0.0) {
-            skipped.target_empty += 1;
-            continue;
-        }
-        let mut candidates: Vec<InterventionId> = d
-            .ranking
-            .items
-            .iter()
-            .map(|i| i.intervention.clone())
-            .collect();
-        let logged: Vec<f64> = d.ranking.items.iter().map(|i| i.propensity).collect();
-        let mut extra = false;
-        for (id, p) in &target_all {
-            if *p > 0.0 && !candidates.contains(id) {
-                candidates.push(id.clone());
-                extra = true;
-            }
-        }
-        let mut target = vec![0.0; candidates.len()];
-        for (id, p) in &target_all {
-            if let Some(i) = candidates.iter().position(|c| c == id) {
-                target[i] = *p;
-            }
-        }
-        let reward = recs_by_decision
-            .get(d.id.as_str())
-            .into_iter()
-            .flatten()
-            .flat_map(|r| {
-                feedback_by_person
-                    .get(person)
-                    .into_iter()
-                    .flatten()
-                    .filter(move |(f, _, _)| f.recommendation == r.id)
-            })
-            .filter_map(|(_, domain, _)| feedback_reward(domain))
-            .fold(0.0, f64::max);
-        let logged_total: f64 = logged.iter().sum();
-        let logging_distribution = (!extra && logged_total <= 1.0 + 1e-9).then_some(logged);
-        rows.push(Row {
-            person: d.person.clone(),
-            decision: LoggedDecision {
-                context: features(&d.query.context, d.safety_mode),
-                candidates,
-                action: first.intervention.clone(),
-                propensity: first.propensity,
-                logging_distribution,
-                reward,
-            },
-            target: normalised(target),
-            true_target_gain: None,
-        });
-    }
+    let Replay {
+        engine,
+        rows,
+        skipped,
+        versions,
+    } = log.replay(target_config.clone())?;
     if rows.is_empty() {
         bail!("no usable decisions (skipped: {skipped:?})");
     }
@@ -883,7 +975,7 @@ fn evaluate_db(args: &EvaluateArgs) -> anyhow::Result<(EvaluateReport, Vec<Row>)
         logging: serde_json::json!({ "model_versions": versions }),
         target_config,
         target_model_version: engine.model_version(),
-        decisions_total: decisions.len(),
+        decisions_total: log.len(),
         decisions_used: rows.len(),
         skipped,
         with_logging_distribution: with_dist,

@@ -8,12 +8,11 @@
 //!   configuration on a simulated or a stored decision log.
 //! - [`export`]: `tutti export`, a tenant's decision log and assessments as
 //!   CSV and Parquet.
+//! - [`tune`]: `tutti tune`, a search over engine hyperparameters on the
+//!   simulator or a decision log, with intervals and a safety constraint.
+//! - [`train`]: `tutti train`, a population model artifact from logged events.
 //! - [`output`], [`columnar`], [`plot`]: CSV/JSON/terminal tables, Parquet
 //!   files and SVG/PNG charts shared by the data-science subcommands.
-//!
-//! - [`train`]: `tutti train`, a population model artifact from logged events.
-//!
-//! `tune` is to be added the same way.
 
 pub mod columnar;
 pub mod evaluate;
@@ -23,6 +22,7 @@ pub mod plot;
 pub mod serve;
 pub mod simulate;
 pub mod train;
+pub mod tune;
 
 use clap::{Parser, Subcommand};
 
@@ -55,6 +55,9 @@ pub enum Command {
     /// Fits a population model from logged events and writes a versioned
     /// artifact the server loads.
     Train(train::TrainArgs),
+    /// Searches engine hyperparameters on the simulator or a decision log and
+    /// writes the best configuration.
+    Tune(tune::TuneArgs),
 }
 
 impl Cli {
@@ -66,6 +69,7 @@ impl Cli {
             Command::Evaluate(args) => evaluate::run(args),
             Command::Export(args) => export::run(args),
             Command::Train(args) => train::run(args),
+            Command::Tune(args) => tune::run(args),
         }
     }
 }

@@ -138,16 +138,28 @@ pub fn load_scenario(name: Option<&str>, file: Option<&Path>) -> anyhow::Result<
     }
 }
 
-/// Reads an engine configuration from TOML (`EngineConfig` fields, unknown
-/// ones rejected), or the default configuration.
+/// Reads an engine configuration from TOML, or the default configuration.
+/// The file holds either `EngineConfig`'s fields at the top level or an
+/// `[engine]` section as in the server's configuration file, so the
+/// `best.toml` that `tutti tune` writes serves `tutti serve --config` and
+/// `--engine-config` alike (tenant overrides in a server file are not
+/// applied here). Unknown fields are rejected in both forms.
 pub fn load_engine_config(path: Option<&Path>) -> anyhow::Result<EngineConfig> {
     let Some(path) = path else {
         return Ok(EngineConfig::default());
     };
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let config: EngineConfig =
+    let table: toml::Table =
         toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let config = if table.contains_key("engine") {
+        let server: crate::config::Config =
+            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        server.engine
+    } else {
+        toml::from_str::<EngineConfig>(&text)
+            .with_context(|| format!("parsing {}", path.display()))?
+    };
     config
         .validate()
         .with_context(|| format!("in {}", path.display()))?;
