@@ -148,6 +148,15 @@ impl TestServer {
         .await
     }
 
+    /// As [`TestServer::restart`], with the configuration changed by `adjust`
+    /// first (e.g. a tenant switched from shadow to live mode).
+    pub async fn restart_with(&mut self, adjust: impl FnOnce(&mut Config)) -> anyhow::Result<()> {
+        self.stop_running().await?;
+        adjust(&mut self.config);
+        self.running = Some(launch(&self.config).await?);
+        Ok(())
+    }
+
     /// Stops the server cleanly (shutdown future, then drain) and starts a new one
     /// on a new port over the same data file. Clients made before must be made anew.
     pub async fn restart(&mut self) -> anyhow::Result<()> {

@@ -416,3 +416,59 @@ async fn evaluate_keeps_shadow_decisions_out_of_the_off_policy_estimates() {
     let shadow_csv = std::fs::read_to_string(out.path().join("shadow.csv")).expect("shadow.csv");
     assert_eq!(shadow_csv.lines().count(), 1 + helpfulness.len());
 }
+
+#[tokio::test]
+async fn after_going_live_a_replay_counts_the_platform_choices_and_reproduces_live_propensities() {
+    let mut server = start().await;
+    let choice = platform_pick(&server, SHADOW).await;
+    let mut people = Vec::new();
+    let mut recs = server.recommendations_as(SHADOW);
+    for h in [50.0, 90.0] {
+        let mut req = person_with_request(&server, SHADOW).await;
+        req.platform_intervention_id = choice.id.clone();
+        let resp = shadow_recommend(&mut recs, req.clone()).await;
+        let mut f = feedback(&resp.platform_recommendation_id, Completion::Done);
+        f.helpfulness = Some(h);
+        record_feedback(&mut recs, f).await;
+        people.push(req.person);
+    }
+    server
+        .restart_with(|config| {
+            if let Some(t) = config.tenants.get_mut(SHADOW) {
+                t.mode = TenantMode::Live;
+            }
+        })
+        .await
+        .expect("server restarts live");
+    let mut recs = server.recommendations_as(SHADOW);
+    for person in &people {
+        // The platform still names its choice; the tenant's mode decides.
+        let mut req = recommend_request(person);
+        req.platform_intervention_id = choice.id.clone();
+        let resp = recommend(&mut recs, req).await;
+        assert!(!resp.shadow, "the tenant is live now");
+        let mut f = feedback(&resp.recommendations[0].recommendation_id, Completion::Done);
+        f.helpfulness = Some(60.0);
+        record_feedback(&mut recs, f).await;
+    }
+    server.shutdown().await.expect("server stops");
+
+    let out = tempfile::tempdir().expect("temp dir");
+    let report =
+        evaluate(&evaluate_args(server.data_path(), out.path(), SHADOW)).expect("evaluates");
+    assert_eq!(report.decisions_total, 2 * people.len());
+    assert_eq!(report.decisions_used, people.len(), "the live decisions");
+    assert_eq!(report.skipped.shadow, people.len());
+    let d = &report
+        .evaluation
+        .as_ref()
+        .expect("live decisions have estimates")
+        .diagnostics;
+    assert!(
+        (d.max_weight - 1.0).abs() < 1e-9 && (d.mean_weight - 1.0).abs() < 1e-9,
+        "replaying what each person was offered reproduces the live propensities: mean {}, max {}",
+        d.mean_weight,
+        d.max_weight
+    );
+    assert_eq!(report.shadow.as_ref().map(|s| s.decisions), Some(2));
+}

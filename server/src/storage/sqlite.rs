@@ -961,6 +961,48 @@ mod tests {
         assert!(Migrations::from_slice(MIGRATIONS).validate().is_ok());
     }
 
+    #[test]
+    fn a_version_1_file_migrates_to_live_decisions_with_rows_in_their_order() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut conn = Connection::open(dir.path().join("v1.db")).expect("opens");
+        Migrations::from_slice(&MIGRATIONS[..1])
+            .to_latest(&mut conn)
+            .expect("version 1");
+        conn.execute_batch(
+            "INSERT INTO decisions VALUES ('t', 'd1', 'p1', '{}', 'm', 1, 1, 0, 0.3, '{}');
+             INSERT INTO recommendations VALUES ('t', 'r2', 'd1', 'p1', 'b', 2, 0.5, 0.25, 1);
+             INSERT INTO recommendations VALUES ('t', 'r1', 'd1', 'p1', 'a', 1, 0.9, 0.75, 1);",
+        )
+        .expect("version 1 rows");
+        Migrations::from_slice(MIGRATIONS)
+            .to_latest(&mut conn)
+            .expect("migrates");
+        let rows: Vec<(String, String, Option<u32>, Option<f64>)> = conn
+            .prepare("SELECT recommendation_id, role, rank, propensity FROM recommendations ORDER BY rowid")
+            .expect("prepares")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .expect("reads")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        assert_eq!(
+            rows,
+            vec![
+                ("r2".into(), "live".into(), Some(2), Some(0.25)),
+                ("r1".into(), "live".into(), Some(1), Some(0.75)),
+            ],
+            "replay reads rows in rowid order, so the rebuild keeps it"
+        );
+        let (shadow, platform): (bool, Option<String>) = conn
+            .query_row(
+                "SELECT shadow, platform_intervention_id FROM decisions",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("decision");
+        assert!(!shadow);
+        assert_eq!(platform, None);
+    }
+
     struct Fixture {
         _dir: tempfile::TempDir,
         db: SqliteStorage,
