@@ -837,7 +837,8 @@ fn evaluate_db(args: &EvaluateArgs) -> anyhow::Result<(EvaluateReport, Vec<Row>,
         };
         // A shadow decision's rank-1 propensity is not the action's, so a
         // zero there does not make it unusable for the shadow summary.
-        if !d.shadow && !(first.propensity > 0.0 && first.propensity <= 1.0) {
+        let usable = first.propensity > 0.0 && first.propensity <= 1.0;
+        if !d.shadow && !usable {
             skipped.zero_propensity += 1;
             continue;
         }

@@ -732,7 +732,8 @@ type RecommendResponse struct {
 	// would have recommended, logged for evaluation but not to be shown; the
 	// platform shows its own choice (RecommendRequest.platform_intervention_id).
 	// Feedback on these recommendations is refused: report it against
-	// platform_recommendation_id.
+	// platform_recommendation_id. Tutti's safety path (safety_mode) does not reach
+	// the person either: the platform's own safety process applies.
 	Shadow bool `protobuf:"varint,9,opt,name=shadow,proto3" json:"shadow,omitempty"`
 	// Shadow mode only: id to send feedback against for the platform's choice, the
 	// intervention the person was actually offered. Empty in live mode.

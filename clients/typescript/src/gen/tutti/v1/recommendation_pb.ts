@@ -414,7 +414,8 @@ export type RecommendResponse = Message<"tutti.v1.RecommendResponse"> & {
    * would have recommended, logged for evaluation but not to be shown; the
    * platform shows its own choice (RecommendRequest.platform_intervention_id).
    * Feedback on these recommendations is refused: report it against
-   * platform_recommendation_id.
+   * platform_recommendation_id. Tutti's safety path (safety_mode) does not reach
+   * the person either: the platform's own safety process applies.
    *
    * @generated from field: bool shadow = 9;
    */

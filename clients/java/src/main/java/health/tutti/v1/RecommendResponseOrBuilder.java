@@ -177,7 +177,8 @@ public interface RecommendResponseOrBuilder extends
    * would have recommended, logged for evaluation but not to be shown; the
    * platform shows its own choice (RecommendRequest.platform_intervention_id).
    * Feedback on these recommendations is refused: report it against
-   * platform_recommendation_id.
+   * platform_recommendation_id. Tutti's safety path (safety_mode) does not reach
+   * the person either: the platform's own safety process applies.
    * </pre>
    *
    * <code>bool shadow = 9 [json_name = "shadow"];</code>
