@@ -36,6 +36,9 @@
 //! [engine]                 # tutti_engine::config::EngineConfig
 //! exploration = 0.3
 //!
+//! [tenants.acme]
+//! mode = "shadow"          # or "live" (the default); see TenantMode
+//!
 //! [tenants.acme.engine]    # per-tenant overrides of [engine]
 //! exploration = 0.1
 //! ```
@@ -173,10 +176,31 @@ impl Default for ModelConfig {
     }
 }
 
+/// Whether a tenant's platform shows Tutti's ranking.
+///
+/// Shadow mode lets a tenant evaluate the engine before it goes live: every
+/// `Recommend` still ranks (same exploration, same logged propensities), but
+/// the platform keeps showing its own choice, which the request must name.
+/// The decision is logged as shadow with that choice as the action taken, and
+/// feedback attaches to the choice. It is a server setting rather than a
+/// request field so that a platform cannot put a tenant's log in or out of
+/// shadow by accident, one call at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TenantMode {
+    /// The platform shows Tutti's ranking.
+    #[default]
+    Live,
+    /// The platform shows its own choice; Tutti's ranking is only logged.
+    Shadow,
+}
+
 /// One tenant's settings.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TenantConfig {
+    /// Live (default) or shadow.
+    pub mode: TenantMode,
     /// Overrides of `[engine]` for this tenant: only the keys given change.
     pub engine: serde_json::Map<String, serde_json::Value>,
 }
@@ -387,6 +411,13 @@ impl Config {
         Ok(())
     }
 
+    /// The tenant's mode; tenants not listed are live.
+    pub fn mode_for(&self, tenant: &str) -> TenantMode {
+        self.tenants
+            .get(tenant)
+            .map_or(TenantMode::Live, |t| t.mode)
+    }
+
     /// The engine configuration for `tenant`: `[engine]` with the tenant's overrides.
     pub fn engine_for(&self, tenant: &str) -> Result<EngineConfig, ConfigError> {
         let Some(overrides) = self.tenants.get(tenant).filter(|t| !t.engine.is_empty()) else {
@@ -523,6 +554,33 @@ mod tests {
     }
 
     #[test]
+    fn tenant_mode_defaults_to_live_and_rejects_unknown_modes() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "m.toml",
+                r#"
+                [tenants.acme]
+                mode = "shadow"
+                [tenants.acme.engine]
+                exploration = 0.05
+                [tenants.beta.engine]
+                exploration = 0.1
+                "#,
+            )?;
+            let c = Config::load(Some(Path::new("m.toml")), Overrides::default()).expect("loads");
+            assert_eq!(c.mode_for("acme"), TenantMode::Shadow);
+            assert_eq!(c.engine_for("acme").expect("valid").exploration, 0.05);
+            assert_eq!(c.mode_for("beta"), TenantMode::Live);
+            assert_eq!(c.mode_for("unlisted"), TenantMode::Live);
+            jail.create_file("bad.toml", "[tenants.acme]\nmode = \"dark\"\n")?;
+            let e = Config::load(Some(Path::new("bad.toml")), Overrides::default())
+                .expect_err("unknown mode");
+            assert!(e.to_string().contains("dark"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn bad_values_fail_validation_with_the_key_named() {
         let mut c = Config::default();
         c.engine.exploration = 2.0;
@@ -534,6 +592,7 @@ mod tests {
             "acme".into(),
             TenantConfig {
                 engine: serde_json::from_str(r#"{"explorashun": 0.1}"#).expect("json"),
+                ..TenantConfig::default()
             },
         );
         let e = c.validate().expect_err("typo in tenant engine");

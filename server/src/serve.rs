@@ -93,6 +93,11 @@ pub async fn serve(
         storage: Arc::clone(&storage),
         engines,
         limits: config.limits.clone(),
+        modes: config
+            .tenants
+            .iter()
+            .map(|(tenant, t)| (tenant.clone(), t.mode))
+            .collect(),
     });
     let max = config.limits.max_message_bytes;
     let catalog = CatalogServiceServer::new(CatalogApi::new(Arc::clone(&app)))

@@ -6,7 +6,7 @@
 //! with `google.rpc.BadRequest` field violations. Descriptions say what is
 //! expected; they never echo the submitted value (it may be health data).
 
-use crate::config::LimitsConfig;
+use crate::config::{LimitsConfig, TenantMode};
 use crate::convert::ids::{IdError, PersonId, RecommendationId, RequestId};
 use crate::convert::{self, ConvertError};
 use crate::error::ServiceError;
@@ -658,8 +658,16 @@ fn id_list(v: &mut Violations, field: &str, ids: &[String], ctx: &Ctx<'_>) {
     }
 }
 
-/// Recommend.
-pub fn recommend(req: &pb::RecommendRequest, ctx: &Ctx<'_>) -> Result<(), ServiceError> {
+/// Recommend. `mode` is the tenant's: in shadow mode the platform's choice is
+/// required, because without the action the person was actually offered the
+/// decision cannot be evaluated, and a platform that does not send it may not
+/// know it is in shadow mode at all (an older client drops the response's
+/// `shadow` flag unread and would show the ranking).
+pub fn recommend(
+    req: &pb::RecommendRequest,
+    mode: TenantMode,
+    ctx: &Ctx<'_>,
+) -> Result<(), ServiceError> {
     let mut v = Violations::new();
     request_id(&mut v, "request_id", &req.request_id);
     person_name(&mut v, "person", &req.person);
@@ -709,6 +717,19 @@ pub fn recommend(req: &pb::RecommendRequest, ctx: &Ctx<'_>) -> Result<(), Servic
         false,
         ctx.now,
     );
+    match (mode, req.platform_intervention_id.is_empty()) {
+        (TenantMode::Shadow, true) => v.add(
+            "platform_intervention_id",
+            "is required: the tenant runs in shadow mode, so name the intervention the platform shows",
+        ),
+        (_, false) => known_intervention(
+            &mut v,
+            "platform_intervention_id",
+            &req.platform_intervention_id,
+            ctx,
+        ),
+        (TenantMode::Live, true) => {}
+    }
     v.finish()
 }
 
@@ -1047,9 +1068,10 @@ mod tests {
             exclude_intervention_ids: vec![known.clone(), "unknown-one".into()],
             pinned_intervention_ids: vec![known],
             request_time: ts(NOW.0 + MAX_FUTURE_MS * 2),
+            platform_intervention_id: "Not An Id".into(),
         };
         assert_eq!(
-            fields(recommend(&req, &ctx())),
+            fields(recommend(&req, TenantMode::Live, &ctx())),
             vec![
                 "max_results",
                 "context.minutes_available",
@@ -1057,7 +1079,31 @@ mod tests {
                 "exclude_intervention_ids[1]",
                 "pinned_intervention_ids[0]",
                 "request_time",
+                "platform_intervention_id",
             ]
+        );
+    }
+
+    #[test]
+    fn the_platform_choice_is_required_in_shadow_mode_and_must_be_in_the_catalogue() {
+        let known = engine().interventions().all()[0].id.to_string();
+        let req = |platform: &str| pb::RecommendRequest {
+            request_id: "r".into(),
+            person: "people/p".into(),
+            platform_intervention_id: platform.into(),
+            ..Default::default()
+        };
+        for mode in [TenantMode::Live, TenantMode::Shadow] {
+            assert!(fields(recommend(&req(&known), mode, &ctx())).is_empty());
+            assert_eq!(
+                fields(recommend(&req("not-in-the-catalogue"), mode, &ctx())),
+                vec!["platform_intervention_id"]
+            );
+        }
+        assert!(fields(recommend(&req(""), TenantMode::Live, &ctx())).is_empty());
+        assert_eq!(
+            fields(recommend(&req(""), TenantMode::Shadow, &ctx())),
+            vec!["platform_intervention_id"]
         );
     }
 

@@ -235,6 +235,7 @@ pub fn recommend_request(person: &str) -> RecommendRequest {
         exclude_intervention_ids: vec![],
         pinned_intervention_ids: vec![],
         request_time: None,
+        platform_intervention_id: String::new(),
     }
 }
 

@@ -24,7 +24,7 @@ use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tutti_proto::v1::catalog_service_client::CatalogServiceClient;
 use tutti_proto::v1::people_service_client::PeopleServiceClient;
 use tutti_proto::v1::recommendation_service_client::RecommendationServiceClient;
-use tutti_server::config::Config;
+use tutti_server::config::{Config, TenantConfig, TenantMode};
 use tutti_server::serve::ServeError;
 
 /// The metadata key that names the tenant of a request.
@@ -129,6 +129,32 @@ impl TestServer {
             config,
             dir,
         })
+    }
+
+    /// Starts a server over a fresh data file where each listed tenant runs in
+    /// its mode (`[tenants.<id>] mode`); every other tenant is live.
+    pub async fn start_with_modes(modes: &[(&str, TenantMode)]) -> anyhow::Result<Self> {
+        Self::start_with(|config| {
+            for (tenant, mode) in modes {
+                config.tenants.insert(
+                    (*tenant).to_owned(),
+                    TenantConfig {
+                        mode: *mode,
+                        ..TenantConfig::default()
+                    },
+                );
+            }
+        })
+        .await
+    }
+
+    /// As [`TestServer::restart`], with the configuration changed by `adjust`
+    /// first (e.g. a tenant switched from shadow to live mode).
+    pub async fn restart_with(&mut self, adjust: impl FnOnce(&mut Config)) -> anyhow::Result<()> {
+        self.stop_running().await?;
+        adjust(&mut self.config);
+        self.running = Some(launch(&self.config).await?);
+        Ok(())
     }
 
     /// Stops the server cleanly (shutdown future, then drain) and starts a new one

@@ -42,7 +42,11 @@ async fn the_logging_configuration_reproduces_its_own_propensities_on_replay() {
     let report = evaluate(&args(&db, out.path(), &[])).expect("evaluates");
     assert_eq!(report.decisions_total, logged.decisions.len());
     assert_eq!(report.decisions_used, logged.decisions.len());
-    let d = &report.evaluation.diagnostics;
+    let e = report
+        .evaluation
+        .as_ref()
+        .expect("a live log has estimates");
+    let d = &e.diagnostics;
     assert!(
         (d.max_weight - 1.0).abs() < 1e-9 && (d.mean_weight - 1.0).abs() < 1e-9,
         "replaying the logging configuration should give weight 1 everywhere: mean {}, max {}",
@@ -50,7 +54,6 @@ async fn the_logging_configuration_reproduces_its_own_propensities_on_replay() {
         d.max_weight
     );
     // With every weight 1, IPS is the observed mean reward.
-    let e = &report.evaluation;
     assert!((e.ips.value - e.on_policy.value).abs() < 1e-12);
     let expected: f64 =
         logged.feedback.iter().map(|(_, h)| h / 100.0).sum::<f64>() / logged.decisions.len() as f64;

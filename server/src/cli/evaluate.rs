@@ -33,6 +33,26 @@
 //! are counted as skipped. Replaying assumes the tenant's catalogue and the
 //! built-in population model are what they were when the log was written.
 //!
+//! # Shadow decisions
+//! A decision logged in shadow mode ranked as usual, but the person was
+//! offered the platform's choice. Its action is that choice, and the
+//! probability with which the platform's policy chose it was never logged, so
+//! no importance weight exists: taking the rank-1 item instead would credit the
+//! engine with outcomes of interventions it did not choose. Shadow decisions
+//! are therefore left out of IPS, SNIPS and DR (counted under
+//! `skipped.shadow`) and summarised apart ([`ShadowSummary`]): how often the
+//! logged ranking and the target agree with the platform, the reward the
+//! platform's choices earned (overall, and when the logged engine agreed or
+//! not), and a direct-method estimate of the target's value. The direct method
+//! fits the same ridge reward model DR uses on the platform's choices and
+//! averages its predictions over the target's distribution; actions the
+//! platform never took are predicted at the platform's mean reward, so the
+//! share of the target's probability on them (`target_mass_on_untried`) says
+//! how much of the estimate is extrapolation. With only shadow decisions in
+//! the log, there are no off-policy estimates at all: the summary is the
+//! evaluation. In replay, an earlier shadow decision counts the platform's
+//! choice as offered, as the server does.
+//!
 //! # Truth (simulated source)
 //! - `--reward true-gain`: the reward of a decision is the simulator's true
 //!   expected lasting well-being gain of the logged action. The estimand
@@ -64,7 +84,10 @@ use tutti_engine::catalog::Intervention;
 use tutti_engine::config::EngineConfig;
 use tutti_engine::ids::{InterventionId, Timestamp};
 use tutti_engine::observe::{Assessment, Context, Feedback, Setting};
-use tutti_engine::ope::{EvaluationConfig, EvaluationReport, LoggedDecision, OffPolicyData};
+use tutti_engine::ope::{
+    EvaluationConfig, EvaluationReport, LoggedDecision, OffPolicyData, RewardModel as _,
+    RidgeConfig, RidgeRewardModel,
+};
 use tutti_engine::rank::RecommendQuery;
 use tutti_engine::sim::baselines::reward as feedback_reward;
 use tutti_engine::sim::{Catalogs, Intake, PersonView, Policy, SimRng, Simulation};
@@ -174,6 +197,47 @@ pub struct Skipped {
     pub zero_propensity: usize,
     /// The target ranked nothing (e.g. every candidate excluded now).
     pub target_empty: usize,
+    /// Logged in shadow mode: the action was the platform's choice, whose
+    /// logging propensity is unknown (summarised in [`ShadowSummary`] instead).
+    pub shadow: usize,
+}
+
+/// What the shadow decisions of a log say (see the module docs).
+#[derive(Debug, Clone, Serialize)]
+pub struct ShadowSummary {
+    /// Shadow decisions summarised.
+    pub decisions: usize,
+    /// Of them, with feedback on the platform's choice.
+    pub with_feedback: usize,
+    /// Share whose logged rank-1 item was the platform's choice.
+    pub logged_agreement: f64,
+    /// Mean probability that the target ranks the platform's choice first.
+    pub target_agreement: f64,
+    /// Mean reward of the platform's choices (0 without feedback).
+    pub platform_mean_reward: f64,
+    /// Mean reward where the logged rank-1 item was the platform's choice.
+    pub reward_when_agreed: Option<f64>,
+    /// Mean reward where it was not.
+    pub reward_when_disagreed: Option<f64>,
+    /// Direct-method estimate of the target's mean reward on these decisions.
+    pub direct_method: Option<f64>,
+    /// Mean share of the target's probability on actions the platform never
+    /// took: the part of `direct_method` that is extrapolated.
+    pub target_mass_on_untried: f64,
+}
+
+/// One shadow decision, as `shadow.csv` shows it.
+#[derive(Debug, Clone)]
+pub(crate) struct ShadowRow {
+    person: String,
+    decision: String,
+    platform: InterventionId,
+    logged_first: InterventionId,
+    has_feedback: bool,
+    reward: f64,
+    context: Vec<f64>,
+    /// The target's distribution over every candidate.
+    target: Vec<(InterventionId, f64)>,
 }
 
 /// `report.json`.
@@ -201,8 +265,11 @@ pub struct EvaluateReport {
     pub skipped: Skipped,
     /// Decisions whose logging distribution over the candidates is fully known.
     pub with_logging_distribution: usize,
-    /// The estimates and diagnostics.
-    pub evaluation: EvaluationReport,
+    /// The estimates and diagnostics; `None` when no decision could be used
+    /// (a log of shadow decisions only).
+    pub evaluation: Option<EvaluationReport>,
+    /// db: the shadow decisions, when there are any.
+    pub shadow: Option<ShadowSummary>,
     /// Simulated: the true value.
     pub truth: Option<Truth>,
     /// Simulated: whether the intervals cover it.
@@ -648,7 +715,8 @@ fn evaluate_simulated(args: &EvaluateArgs) -> anyhow::Result<(EvaluateReport, Ve
         decisions_used: records.len(),
         skipped: Skipped::default(),
         with_logging_distribution: records.len(),
-        evaluation,
+        evaluation: Some(evaluation),
+        shadow: None,
         truth: Some(truth),
         covered: Some(covered),
         on_policy_target,
@@ -721,6 +789,8 @@ pub(crate) struct Replay {
     pub(crate) skipped: Skipped,
     /// Model versions that wrote the log.
     pub(crate) versions: BTreeSet<String>,
+    /// Shadow decisions (not in `rows`, see the module docs).
+    pub(crate) shadow_rows: Vec<ShadowRow>,
 }
 
 impl TenantLog {
@@ -821,6 +891,7 @@ impl TenantLog {
 
         let mut skipped = Skipped::default();
         let mut rows = Vec::new();
+        let mut shadow_rows = Vec::new();
         let mut versions = BTreeSet::new();
         // Decisions are sorted by person, then time: a person's earlier
         // decisions are the slice from their first one.
@@ -834,7 +905,10 @@ impl TenantLog {
                 skipped.empty_ranking += 1;
                 continue;
             };
-            if !(first.propensity > 0.0 && first.propensity <= 1.0) {
+            // A shadow decision's rank-1 propensity is not the action's, so a
+            // zero there does not make it unusable for the shadow summary.
+            let usable = first.propensity > 0.0 && first.propensity <= 1.0;
+            if !d.shadow && !usable {
                 skipped.zero_propensity += 1;
                 continue;
             }
@@ -856,9 +930,9 @@ impl TenantLog {
                     .iter()
                     .filter(|e| e.decide_time < d.decide_time)
                     .flat_map(|e| {
-                        e.ranking.items.iter().map(|it| StoredRecommendation {
+                        offered(e).map(|intervention| StoredRecommendation {
                             at: e.query.now,
-                            intervention: it.intervention.clone(),
+                            intervention: intervention.clone(),
                         })
                     })
                     .collect(),
@@ -883,6 +957,41 @@ impl TenantLog {
                 skipped.target_empty += 1;
                 continue;
             }
+            let rewards: Vec<f64> = recs_by_decision
+                .get(d.id.as_str())
+                .into_iter()
+                .flatten()
+                .flat_map(|r| {
+                    feedback_by_person
+                        .get(person)
+                        .into_iter()
+                        .flatten()
+                        .filter(move |(f, _, _)| f.recommendation == r.id)
+                })
+                .filter_map(|(_, domain, _)| feedback_reward(domain))
+                .collect();
+            let reward = rewards.iter().copied().fold(0.0, f64::max);
+            if d.shadow {
+                skipped.shadow += 1;
+                let Some(platform) = d.platform_intervention.clone() else {
+                    bail!("shadow decision {} has no platform choice", d.id);
+                };
+                let total: f64 = target_all.iter().map(|(_, p)| p.max(0.0)).sum();
+                shadow_rows.push(ShadowRow {
+                    person: d.person.clone(),
+                    decision: d.id.clone(),
+                    platform,
+                    logged_first: first.intervention.clone(),
+                    has_feedback: !rewards.is_empty(),
+                    reward,
+                    context: features(&d.query.context, d.safety_mode),
+                    target: target_all
+                        .iter()
+                        .map(|(id, p)| (id.clone(), p.max(0.0) / total))
+                        .collect(),
+                });
+                continue;
+            }
             let mut candidates: Vec<InterventionId> = d
                 .ranking
                 .items
@@ -903,19 +1012,6 @@ impl TenantLog {
                     target[i] = *p;
                 }
             }
-            let reward = recs_by_decision
-                .get(d.id.as_str())
-                .into_iter()
-                .flatten()
-                .flat_map(|r| {
-                    feedback_by_person
-                        .get(person)
-                        .into_iter()
-                        .flatten()
-                        .filter(move |(f, _, _)| f.recommendation == r.id)
-                })
-                .filter_map(|(_, domain, _)| feedback_reward(domain))
-                .fold(0.0, f64::max);
             let logged_total: f64 = logged.iter().sum();
             let logging_distribution = (!extra && logged_total <= 1.0 + 1e-9).then_some(logged);
             rows.push(Row {
@@ -939,12 +1035,13 @@ impl TenantLog {
             rows,
             skipped,
             versions,
+            shadow_rows,
         })
     }
 }
 
 /// Evaluates the target on a tenant's decision log.
-fn evaluate_db(args: &EvaluateArgs) -> anyhow::Result<(EvaluateReport, Vec<Row>)> {
+fn evaluate_db(args: &EvaluateArgs) -> anyhow::Result<(EvaluateReport, Vec<Row>, Vec<ShadowRow>)> {
     let (Some(path), Some(tenant_name)) = (&args.db, &args.tenant) else {
         bail!("--db needs --tenant");
     };
@@ -955,14 +1052,22 @@ fn evaluate_db(args: &EvaluateArgs) -> anyhow::Result<(EvaluateReport, Vec<Row>)
         rows,
         skipped,
         versions,
+        shadow_rows,
     } = log.replay(target_config.clone())?;
-    if rows.is_empty() {
+    if rows.is_empty() && shadow_rows.is_empty() {
         bail!("no usable decisions (skipped: {skipped:?})");
     }
-    let logged: Vec<LoggedDecision> = rows.iter().map(|r| r.decision.clone()).collect();
-    let targets: Vec<Vec<f64>> = rows.iter().map(|r| r.target.clone()).collect();
-    let data = OffPolicyData::new(&logged, targets)?;
-    let evaluation = tutti_engine::ope::evaluate(&data, &evaluation_config(args)?)?;
+    let evaluation = if rows.is_empty() {
+        None
+    } else {
+        let logged: Vec<LoggedDecision> = rows.iter().map(|r| r.decision.clone()).collect();
+        let targets: Vec<Vec<f64>> = rows.iter().map(|r| r.target.clone()).collect();
+        let data = OffPolicyData::new(&logged, targets)?;
+        Some(tutti_engine::ope::evaluate(
+            &data,
+            &evaluation_config(args)?,
+        )?)
+    };
     let with_dist = rows
         .iter()
         .filter(|r| r.decision.logging_distribution.is_some())
@@ -980,11 +1085,81 @@ fn evaluate_db(args: &EvaluateArgs) -> anyhow::Result<(EvaluateReport, Vec<Row>)
         skipped,
         with_logging_distribution: with_dist,
         evaluation,
+        shadow: shadow_summary(&shadow_rows)?,
         truth: None,
         covered: None,
         on_policy_target: None,
     };
-    Ok((report, rows))
+    Ok((report, rows, shadow_rows))
+}
+
+/// What the person was offered at a logged decision: Tutti's items when
+/// live, the platform's choice in shadow mode (as the server's replay counts).
+fn offered(d: &LogDecision) -> Box<dyn Iterator<Item = &InterventionId> + '_> {
+    if d.shadow {
+        Box::new(d.platform_intervention.iter())
+    } else {
+        Box::new(d.ranking.items.iter().map(|it| &it.intervention))
+    }
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (n, total) = values.fold((0usize, 0.0), |(n, t), v| (n + 1, t + v));
+    (n > 0).then(|| total / n as f64)
+}
+
+/// The shadow summary (module docs); `None` without shadow decisions.
+fn shadow_summary(rows: &[ShadowRow]) -> anyhow::Result<Option<ShadowSummary>> {
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let agreed = |r: &ShadowRow| r.logged_first == r.platform;
+    let target_of = |r: &ShadowRow, a: &InterventionId| {
+        r.target
+            .iter()
+            .find(|(id, _)| id == a)
+            .map_or(0.0, |(_, p)| *p)
+    };
+    // The reward model reads context, action and reward only; candidates
+    // and propensity are placeholders that keep the decision well-formed.
+    let fitted: Vec<LoggedDecision> = rows
+        .iter()
+        .map(|r| LoggedDecision {
+            context: r.context.clone(),
+            candidates: vec![r.platform.clone()],
+            action: r.platform.clone(),
+            propensity: 1.0,
+            logging_distribution: None,
+            reward: r.reward,
+        })
+        .collect();
+    let model = RidgeRewardModel::fit(&fitted, &RidgeConfig::default())?;
+    let tried: BTreeSet<&InterventionId> = rows.iter().map(|r| &r.platform).collect();
+    let direct = mean(rows.iter().map(|r| {
+        r.target
+            .iter()
+            .map(|(a, p)| p * model.predict(&r.context, a))
+            .sum::<f64>()
+    }));
+    let untried = mean(rows.iter().map(|r| {
+        r.target
+            .iter()
+            .filter(|(a, _)| !tried.contains(a))
+            .map(|(_, p)| *p)
+            .sum::<f64>()
+    }));
+    let n = rows.len() as f64;
+    Ok(Some(ShadowSummary {
+        decisions: rows.len(),
+        with_feedback: rows.iter().filter(|r| r.has_feedback).count(),
+        logged_agreement: rows.iter().filter(|r| agreed(r)).count() as f64 / n,
+        target_agreement: rows.iter().map(|r| target_of(r, &r.platform)).sum::<f64>() / n,
+        platform_mean_reward: rows.iter().map(|r| r.reward).sum::<f64>() / n,
+        reward_when_agreed: mean(rows.iter().filter(|r| agreed(r)).map(|r| r.reward)),
+        reward_when_disagreed: mean(rows.iter().filter(|r| !agreed(r)).map(|r| r.reward)),
+        direct_method: direct,
+        target_mass_on_untried: untried.unwrap_or(0.0),
+    }))
 }
 
 // ------------------------------------------------------------ output
@@ -1001,7 +1176,7 @@ fn estimates_table(report: &EvaluateReport) -> Table {
         "clipped_fraction",
         "n",
     ]);
-    for (estimator, e) in report.evaluation.rows() {
+    for (estimator, e) in report.evaluation.iter().flat_map(EvaluationReport::rows) {
         t.push(vec![
             Cell::text(format!("{estimator:?}").to_lowercase()),
             Cell::Float(e.value),
@@ -1025,6 +1200,19 @@ fn estimates_table(report: &EvaluateReport) -> Table {
             Cell::Null,
             Cell::Null,
             Cell::Int(truth.decisions as i64),
+        ]);
+    }
+    if let Some(shadow) = &report.shadow {
+        t.push(vec![
+            Cell::text("shadow_direct_method"),
+            Cell::opt_float(shadow.direct_method),
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
+            Cell::Int(shadow.decisions as i64),
         ]);
     }
     t
@@ -1061,9 +1249,59 @@ fn decisions_table(rows: &[Row]) -> Table {
     t
 }
 
+fn shadow_table(rows: &[ShadowRow]) -> Table {
+    let mut t = Table::new([
+        "person",
+        "decision_id",
+        "platform_action",
+        "logged_first",
+        "agreed",
+        "target_probability",
+        "feedback",
+        "reward",
+    ]);
+    for r in rows {
+        let pi = r
+            .target
+            .iter()
+            .find(|(id, _)| *id == r.platform)
+            .map_or(0.0, |(_, p)| *p);
+        t.push(vec![
+            Cell::text(&r.person),
+            Cell::text(&r.decision),
+            Cell::text(r.platform.as_str()),
+            Cell::text(r.logged_first.as_str()),
+            Cell::Bool(r.logged_first == r.platform),
+            Cell::Float(pi),
+            Cell::Bool(r.has_feedback),
+            Cell::Float(r.reward),
+        ]);
+    }
+    t
+}
+
 /// The terminal summary.
 pub fn render(report: &EvaluateReport) -> String {
-    let e = &report.evaluation;
+    let mut out = format!(
+        "target {} on {} ({} of {} decisions used, reward: {})\n\n",
+        report.target_model_version,
+        report.origin,
+        report.decisions_used,
+        report.decisions_total,
+        report.reward
+    );
+    match &report.evaluation {
+        Some(e) => out.push_str(&render_estimates(report, e)),
+        None => out
+            .push_str("no off-policy estimates: every usable decision was logged in shadow mode\n"),
+    }
+    if let Some(shadow) = &report.shadow {
+        out.push_str(&render_shadow(report.skipped.shadow, shadow));
+    }
+    out
+}
+
+fn render_estimates(report: &EvaluateReport, e: &EvaluationReport) -> String {
     let mut rows: Vec<Vec<String>> = e
         .rows()
         .iter()
@@ -1098,14 +1336,7 @@ pub fn render(report: &EvaluateReport) -> String {
         ]);
     }
     let level = format!("{:.0}% interval", e.config.estimator.confidence * 100.0);
-    let mut out = format!(
-        "target {} on {} ({} of {} decisions used, reward: {})\n\n",
-        report.target_model_version,
-        report.origin,
-        report.decisions_used,
-        report.decisions_total,
-        report.reward
-    );
+    let mut out = String::new();
     out.push_str(&text_table(
         &["estimate", "value", &level, "ESS / decisions"],
         &rows,
@@ -1133,15 +1364,56 @@ pub fn render(report: &EvaluateReport) -> String {
     out
 }
 
+fn render_shadow(skipped: usize, s: &ShadowSummary) -> String {
+    let opt = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.4}"));
+    let rows = vec![
+        vec![
+            "logged ranking's first = platform's choice".to_owned(),
+            format!("{:.1}%", 100.0 * s.logged_agreement),
+        ],
+        vec![
+            "target's probability of the platform's choice".to_owned(),
+            format!("{:.1}%", 100.0 * s.target_agreement),
+        ],
+        vec![
+            "platform's mean reward".to_owned(),
+            format!("{:.4}", s.platform_mean_reward),
+        ],
+        vec![
+            "  where the logged ranking agreed".to_owned(),
+            opt(s.reward_when_agreed),
+        ],
+        vec![
+            "  where it did not".to_owned(),
+            opt(s.reward_when_disagreed),
+        ],
+        vec!["target, direct method".to_owned(), opt(s.direct_method)],
+        vec![
+            "  target's probability on actions the platform never took".to_owned(),
+            format!("{:.1}%", 100.0 * s.target_mass_on_untried),
+        ],
+    ];
+    format!(
+        "\nshadow mode: {} decisions ({} with feedback) where the platform's choice was shown; \
+         their logging propensity is unknown, so they are not in the estimates above \
+         ({skipped} skipped as shadow)\n\n{}",
+        s.decisions,
+        s.with_feedback,
+        text_table(&["shadow", "value"], &rows)
+    )
+}
+
 fn yes(b: bool) -> &'static str {
     if b { "yes" } else { "NO" }
 }
 
 /// Evaluates as the arguments say and writes `report.json`,
-/// `estimates.csv` and `decisions.csv` into `--out`.
+/// `estimates.csv`, `decisions.csv` and, when the log has shadow decisions,
+/// `shadow.csv` into `--out`.
 pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<EvaluateReport> {
-    let (report, rows) = if args.simulated {
-        evaluate_simulated(args)?
+    let (report, rows, shadow_rows) = if args.simulated {
+        let (report, rows) = evaluate_simulated(args)?;
+        (report, rows, Vec::new())
     } else {
         evaluate_db(args)?
     };
@@ -1149,6 +1421,9 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<EvaluateReport> {
     output::write_json(&dir.join("report.json"), &report)?;
     estimates_table(&report).write_csv(&dir.join("estimates.csv"))?;
     decisions_table(&rows).write_csv(&dir.join("decisions.csv"))?;
+    if !shadow_rows.is_empty() {
+        shadow_table(&shadow_rows).write_csv(&dir.join("shadow.csv"))?;
+    }
     Ok(report)
 }
 
@@ -1156,8 +1431,13 @@ pub fn evaluate(args: &EvaluateArgs) -> anyhow::Result<EvaluateReport> {
 pub fn run(args: EvaluateArgs) -> anyhow::Result<()> {
     let report = evaluate(&args)?;
     print!("{}", render(&report));
+    let shadow = if report.shadow.is_some() {
+        ", shadow.csv"
+    } else {
+        ""
+    };
     println!(
-        "\nwrote report.json, estimates.csv, decisions.csv to {}",
+        "\nwrote report.json, estimates.csv, decisions.csv{shadow} to {}",
         display(&args.out)
     );
     Ok(())

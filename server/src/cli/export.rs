@@ -5,8 +5,14 @@
 //! Three tables, each written as `<name>.csv` and `<name>.parquet` from the
 //! same rows:
 //! - `decisions`: one row per *returned item* of every decision (so a decision
-//!   of five items is five rows sharing `decision_id`): person, times, model
-//!   version, context, exploration, the item's rank, score and propensity,
+//!   of five items is five rows sharing `decision_id`), plus, for a decision
+//!   logged in shadow mode, one row for the platform's choice: person, times,
+//!   model version, context, exploration, whether the decision was shadow, the
+//!   platform's choice and whether Tutti's rank-1 item agreed with it, the
+//!   row's `role` (`live`: Tutti's item, shown; `shadow`: Tutti's item, not
+//!   shown; `platform`: the platform's choice, shown, with no rank, score or
+//!   propensity because the platform logged none), the item's rank, score and
+//!   propensity,
 //!   the latest feedback on it (completion, minutes, helpfulness, distress,
 //!   clinician review), the observable `reward` (dose x helpfulness / 100, as
 //!   `tutti evaluate` uses it) and the outcome around the decision.
@@ -27,6 +33,7 @@ use super::evaluate::decode_feedback;
 use super::output::{self, Cell, Table};
 use crate::convert::FromWire as _;
 use crate::convert::ids::TenantId;
+use crate::storage::RecommendationRole;
 use crate::storage::decision_log::{DecisionLog, LogAssessment, LogDecision};
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
@@ -204,7 +211,11 @@ pub fn build(db: &std::path::Path, tenant: &str) -> anyhow::Result<Export> {
         ("pinned", Kind::Text),
         ("items", Kind::Int),
         ("indistinguishable", Kind::Bool),
+        ("shadow", Kind::Bool),
+        ("platform_intervention_id", Kind::Text),
+        ("engine_agreed", Kind::Bool),
         ("rank", Kind::Int),
+        ("role", Kind::Text),
         ("recommendation_id", Kind::Text),
         ("intervention_id", Kind::Text),
         ("score", Kind::Float),
@@ -231,11 +242,20 @@ pub fn build(db: &std::path::Path, tenant: &str) -> anyhow::Result<Export> {
         let Some(d) = decision_by_id.get(r.decision.as_str()) else {
             continue;
         };
+        // The engine's per-item fields describe Tutti's items; a platform
+        // row gets none even when Tutti ranked the same intervention.
         let item = d
             .ranking
             .items
             .iter()
-            .find(|i| i.intervention == r.intervention);
+            .find(|i| i.intervention == r.intervention)
+            .filter(|_| r.role != RecommendationRole::Platform);
+        let agreed = d.platform_intervention.as_ref().map(|p| {
+            d.ranking
+                .items
+                .first()
+                .is_some_and(|first| first.intervention == *p)
+        });
         let fbs = feedback_by_rec.get(r.id.as_str());
         let latest = fbs.and_then(|v| {
             v.iter()
@@ -284,11 +304,19 @@ pub fn build(db: &std::path::Path, tenant: &str) -> anyhow::Result<Export> {
             ),
             Cell::Int(d.ranking.items.len() as i64),
             Cell::Bool(d.ranking.indistinguishable),
-            Cell::Int(i64::from(r.rank)),
+            Cell::Bool(d.shadow),
+            Cell::opt_text(
+                d.platform_intervention
+                    .as_ref()
+                    .map(|p| p.as_str().to_owned()),
+            ),
+            agreed.map_or(Cell::Null, Cell::Bool),
+            Cell::opt_int(r.rank.map(i64::from)),
+            Cell::text(r.role.as_str()),
             Cell::text(&r.id),
             Cell::text(r.intervention.as_str()),
-            Cell::Float(r.score),
-            Cell::Float(r.propensity),
+            Cell::opt_float(r.score),
+            Cell::opt_float(r.propensity),
             Cell::Bool(item.is_some_and(|i| i.exploratory)),
             Cell::Bool(item.is_some_and(|i| i.requires_clinician_review)),
             Cell::opt_float(item.map(|i| i.benefit.mean)),

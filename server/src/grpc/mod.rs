@@ -11,12 +11,13 @@ pub mod state;
 
 use crate::audit::AuditNote;
 use crate::auth::Caller;
-use crate::config::LimitsConfig;
+use crate::config::{LimitsConfig, TenantMode};
 use crate::convert::ids::TenantId;
 use crate::engines::Engines;
 use crate::error::{Result, ServiceError};
 use crate::storage::Storage;
 use crate::validate::Ctx;
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -32,6 +33,8 @@ pub struct App {
     pub engines: Arc<Engines>,
     /// Request limits.
     pub limits: LimitsConfig,
+    /// Tenants whose mode is set in the configuration; the rest are live.
+    pub modes: HashMap<String, TenantMode>,
 }
 
 impl App {
@@ -47,6 +50,11 @@ impl App {
     /// The tenant's engine.
     pub async fn engine(&self, tenant: &TenantId) -> Result<Arc<Engine>> {
         self.engines.for_tenant(tenant).await
+    }
+
+    /// Whether the tenant's platform shows Tutti's ranking (live) or its own choice (shadow).
+    pub fn mode(&self, tenant: &TenantId) -> TenantMode {
+        self.modes.get(tenant.as_str()).copied().unwrap_or_default()
     }
 
     /// A validation context for this tenant's engine, at `now`.

@@ -1,13 +1,39 @@
 //! `tutti.v1.RecommendationService`: ranked, explained suggestions (each call
 //! logged as a decision with its propensities) and the feedback that teaches
 //! the engine what works for a person.
+//!
+//! # Shadow mode
+//! A tenant configured with `mode = "shadow"` ([`crate::config::TenantMode`])
+//! evaluates the engine before it goes live. `Recommend` ranks exactly as in
+//! live mode (same exploration seed, same propensities, same decision row),
+//! but the platform keeps showing its own choice, which the request must name
+//! (`platform_intervention_id`). Then:
+//! - the decision is stored with `shadow` set and the platform's choice; Tutti's
+//!   items are stored as not shown, and the platform's choice gets a
+//!   recommendation id of its own (`platform_recommendation_id` in the
+//!   response), so `RecordFeedback` on what the person actually did works as in
+//!   live mode, and feedback on an item nobody saw is refused;
+//! - the person's state counts the platform's choice as offered (dose limits,
+//!   habituation), not Tutti's items, so later rankings, shadow or live, rest on
+//!   what really happened; feedback on the platform's choice teaches the
+//!   person's model as any feedback does, so the engine warms up in shadow;
+//! - the offline tools know the logged ranking was not acted on: the action
+//!   taken is the platform's, whose propensity is unknown
+//!   (`tutti evaluate` leaves shadow decisions out of IPS/DR and summarises
+//!   them apart; `tutti export` has `shadow` and `platform_intervention_id`).
+//!
+//! A live tenant's request may name the platform's choice too: it is logged
+//! for comparison and changes nothing else, so a platform can always send it
+//! and show what `RecommendResponse.shadow` says, and a tenant can switch
+//! modes without the platform changing in step.
 
 use super::{App, Call, blocking, handle, state};
+use crate::config::TenantMode;
 use crate::convert::ids::{DecisionId, PersonId, RecommendationId, TenantId, new_uuid};
 use crate::convert::{self, timestamp_to_pb};
 use crate::error::{Result, ServiceError};
 use crate::idempotency::Idempotency;
-use crate::storage::{NewDecision, NewFeedback, NewRecommendation, StateUpdate};
+use crate::storage::{NewDecision, NewFeedback, NewRecommendation, PlatformChoice, StateUpdate};
 use crate::validate::{self, Violations};
 use prost::Message;
 use sha2::{Digest, Sha256};
@@ -57,7 +83,11 @@ async fn recommend(
     req: pb::RecommendRequest,
 ) -> Result<pb::RecommendResponse> {
     let engine = app.engine(&call.tenant).await?;
-    validate::recommend(&req, &app.ctx(&engine, app.now()))?;
+    let mode = app.mode(&call.tenant);
+    validate::recommend(&req, mode, &app.ctx(&engine, app.now()))?;
+    let shadow = mode == TenantMode::Shadow;
+    let platform = (!req.platform_intervention_id.is_empty())
+        .then(|| InterventionId::from(req.platform_intervention_id.as_str()));
     let person = PersonId::from_name(&req.person).map_err(|e| ServiceError::bad_id("person", e))?;
     call.audit(person.name(), Some(&req.request_id));
     let idem = Idempotency::new(RECOMMEND, &req.request_id, &req)?;
@@ -77,8 +107,8 @@ async fn recommend(
         ids(&req.exclude_intervention_ids),
         ids(&req.pinned_intervention_ids),
     );
-    let (call, person, engine, idem, exclude, pin) =
-        (&call, &person, &engine, &idem, &exclude, &pin);
+    let (call, person, engine, idem, exclude, pin, platform) =
+        (&call, &person, &engine, &idem, &exclude, &pin, &platform);
     idem.run(app.storage.as_ref(), &call.tenant, || async move {
         let decide_time = app.now();
         let query = RecommendQuery {
@@ -95,12 +125,23 @@ async fn recommend(
             .await?
             .ok_or_else(|| ServiceError::NotFound(person.name()))?;
         let current = state::current(app, &call.tenant, engine, &record).await?;
-        let (e, q) = (Arc::clone(engine), query.clone());
+        let (e, q, shown_by_platform) = (
+            Arc::clone(engine),
+            query.clone(),
+            platform.clone().filter(|_| shadow),
+        );
         let (ranking, new_state) = blocking(move || {
             let ranking = e.recommend(&current, &q)?;
             let mut s = current;
-            for item in &ranking.items {
-                e.observe_recommendation(&mut s, &item.intervention, q.now)?;
+            // The state counts what the person is offered: in shadow mode the
+            // platform's choice, not the ranking nobody sees.
+            match &shown_by_platform {
+                Some(iv) => e.observe_recommendation(&mut s, iv, q.now)?,
+                None => {
+                    for item in &ranking.items {
+                        e.observe_recommendation(&mut s, &item.intervention, q.now)?;
+                    }
+                }
             }
             Ok((ranking, s))
         })
@@ -126,6 +167,14 @@ async fn recommend(
                 propensity: item.propensity,
             });
         }
+        let platform_choice = match platform.as_ref().filter(|_| shadow) {
+            Some(iv) => Some(PlatformChoice {
+                id: RecommendationId::parse(&new_uuid())
+                    .map_err(|e| ServiceError::Internal(format!("generated id: {e}")))?,
+                intervention: iv.clone(),
+            }),
+            None => None,
+        };
         let model_version = engine.model_version();
         let response = pb::RecommendResponse {
             decision_id: decision_id.clone(),
@@ -136,6 +185,11 @@ async fn recommend(
             model_version: model_version.clone(),
             note: ranking.note.clone(),
             decide_time: Some(timestamp_to_pb(decide_time)),
+            shadow,
+            platform_recommendation_id: platform_choice
+                .as_ref()
+                .map(|c| c.id.to_string())
+                .unwrap_or_default(),
         };
         let n = items.len();
         let decision = NewDecision {
@@ -147,6 +201,9 @@ async fn recommend(
             decide_time,
             ranking,
             items,
+            shadow,
+            platform_intervention: platform.clone(),
+            platform_choice,
         };
         let update = StateUpdate {
             person: person.clone(),
@@ -167,6 +224,7 @@ async fn recommend(
             decision = %decision_id,
             items = n,
             safety_mode = response.safety_mode,
+            shadow,
             "decision logged"
         );
         Ok(response)
@@ -196,6 +254,12 @@ async fn record_feedback(
             .get_recommendation(&call.tenant, rec_id)
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("recommendation {rec_id}")))?;
+        if !rec.role.shown() {
+            return Err(ServiceError::FailedPrecondition(format!(
+                "recommendation {rec_id} is from a shadow decision and was not shown; \
+                 report feedback against the decision's platform_recommendation_id"
+            )));
+        }
         let record = app
             .storage
             .get_person(&call.tenant, &rec.person)

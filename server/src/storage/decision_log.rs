@@ -7,8 +7,12 @@
 //! stay encoded `tutti.v1` messages and decoding them is the caller's job, as
 //! everywhere else in `storage`. Synchronous on purpose: the tools have no
 //! async runtime and read each table once, in bulk.
+//!
+//! Files a server has not yet migrated past schema version 1 (before shadow
+//! mode) are read too: their decisions are all live. Migrating them here is
+//! not an option, since the file is opened read-only.
 
-use super::{Result, StorageError, StoredIntervention};
+use super::{RecommendationRole, Result, StorageError, StoredIntervention};
 use crate::convert::ids::TenantId;
 use rusqlite::{Connection, OpenFlags, params};
 use std::path::Path;
@@ -50,6 +54,12 @@ pub struct LogDecision {
     pub exploration: f64,
     /// The ranking with scores, propensities and explanations.
     pub ranking: Ranking,
+    /// Whether the ranking was logged but not shown (shadow mode): the action
+    /// taken was then the platform's choice, not the rank-1 item.
+    pub shadow: bool,
+    /// The intervention the platform said it shows, if the request named one
+    /// (in live mode only for comparison).
+    pub platform_intervention: Option<InterventionId>,
 }
 
 /// One returned item of a decision.
@@ -63,12 +73,15 @@ pub struct LogRecommendation {
     pub person: String,
     /// The intervention.
     pub intervention: InterventionId,
-    /// 1-based rank.
-    pub rank: u32,
-    /// Ranking score.
-    pub score: f64,
-    /// Probability that the policy ranked it first.
-    pub propensity: f64,
+    /// Tutti's item (shown or not) or the platform's choice.
+    pub role: RecommendationRole,
+    /// 1-based rank; `None` for the platform's choice.
+    pub rank: Option<u32>,
+    /// Ranking score; `None` for the platform's choice.
+    pub score: Option<f64>,
+    /// Probability that the engine ranked it first; `None` for the platform's
+    /// choice (the platform's policy logged no propensity).
+    pub propensity: Option<f64>,
     /// The time the ranking was for.
     pub for_time: Timestamp,
 }
@@ -111,6 +124,8 @@ pub struct LogAssessment {
 #[derive(Debug)]
 pub struct DecisionLog {
     conn: Connection,
+    /// `PRAGMA user_version`: which columns exist.
+    version: i64,
 }
 
 fn db(e: rusqlite::Error) -> StorageError {
@@ -143,14 +158,17 @@ impl DecisionLog {
                 path.display()
             )));
         }
-        Ok(Self { conn })
+        Ok(Self { conn, version })
     }
 
     /// Runs `f` inside one read transaction, so every table is read from the
     /// same snapshot even while a server writes.
     pub fn snapshot<T>(&mut self, f: impl FnOnce(&Snapshot<'_>) -> Result<T>) -> Result<T> {
         let tx = self.conn.transaction().map_err(db)?;
-        let out = f(&Snapshot { tx: &tx });
+        let out = f(&Snapshot {
+            tx: &tx,
+            version: self.version,
+        });
         tx.finish().map_err(db)?;
         out
     }
@@ -160,6 +178,7 @@ impl DecisionLog {
 #[derive(Debug)]
 pub struct Snapshot<'a> {
     tx: &'a rusqlite::Transaction<'a>,
+    version: i64,
 }
 
 impl Snapshot<'_> {
@@ -198,13 +217,18 @@ impl Snapshot<'_> {
 
     /// The tenant's decisions, by person, then decision time, then insertion.
     pub fn decisions(&self, tenant: &TenantId) -> Result<Vec<LogDecision>> {
+        let shadow_columns = if self.version >= 2 {
+            "shadow, platform_intervention_id"
+        } else {
+            "0, NULL"
+        };
         let rows = self
             .tx
-            .prepare(
+            .prepare(&format!(
                 "SELECT decision_id, person_id, request, model_version, decide_time, for_time,
-                        safety_mode, exploration, ranking
-                 FROM decisions WHERE tenant = ?1 ORDER BY person_id, decide_time, rowid",
-            )
+                        safety_mode, exploration, ranking, {shadow_columns}
+                 FROM decisions WHERE tenant = ?1 ORDER BY person_id, decide_time, rowid"
+            ))
             .map_err(db)?
             .query_map(params![tenant.as_str()], |r| {
                 Ok((
@@ -217,6 +241,8 @@ impl Snapshot<'_> {
                     r.get::<_, bool>(6)?,
                     r.get::<_, f64>(7)?,
                     r.get::<_, String>(8)?,
+                    r.get::<_, bool>(9)?,
+                    r.get::<_, Option<String>>(10)?,
                 ))
             })
             .map_err(db)?
@@ -234,6 +260,8 @@ impl Snapshot<'_> {
                     safety,
                     exploration,
                     ranking,
+                    shadow,
+                    platform,
                 )| {
                     let query = serde_json::from_str(&request).map_err(|e| {
                         StorageError::Corrupt(format!("request of decision {id}: {e}"))
@@ -252,36 +280,53 @@ impl Snapshot<'_> {
                         safety_mode: safety,
                         exploration,
                         ranking,
+                        shadow,
+                        platform_intervention: platform.map(InterventionId),
                     })
                 },
             )
             .collect()
     }
 
-    /// The tenant's returned items, by decision and rank.
+    /// The tenant's returned items, by decision and rank; a shadow decision's
+    /// platform choice (no rank) comes first.
     pub fn recommendations(&self, tenant: &TenantId) -> Result<Vec<LogRecommendation>> {
-        self.tx
-            .prepare(
+        let role = if self.version >= 2 { "role" } else { "'live'" };
+        let rows = self
+            .tx
+            .prepare(&format!(
                 "SELECT recommendation_id, decision_id, person_id, intervention_id, rank, score,
-                        propensity, for_time
-                 FROM recommendations WHERE tenant = ?1 ORDER BY decision_id, rank",
-            )
+                        propensity, for_time, {role}
+                 FROM recommendations WHERE tenant = ?1 ORDER BY decision_id, rank"
+            ))
             .map_err(db)?
             .query_map(params![tenant.as_str()], |r| {
-                Ok(LogRecommendation {
-                    id: r.get(0)?,
-                    decision: r.get(1)?,
-                    person: r.get(2)?,
-                    intervention: InterventionId(r.get(3)?),
-                    rank: r.get(4)?,
-                    score: r.get(5)?,
-                    propensity: r.get(6)?,
-                    for_time: Timestamp(r.get(7)?),
-                })
+                Ok((
+                    LogRecommendation {
+                        id: r.get(0)?,
+                        decision: r.get(1)?,
+                        person: r.get(2)?,
+                        intervention: InterventionId(r.get(3)?),
+                        role: RecommendationRole::Live,
+                        rank: r.get(4)?,
+                        score: r.get(5)?,
+                        propensity: r.get(6)?,
+                        for_time: Timestamp(r.get(7)?),
+                    },
+                    r.get::<_, String>(8)?,
+                ))
             })
             .map_err(db)?
             .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(db)
+            .map_err(db)?;
+        rows.into_iter()
+            .map(|(rec, role)| {
+                Ok(LogRecommendation {
+                    role: RecommendationRole::parse(&role)?,
+                    ..rec
+                })
+            })
+            .collect()
     }
 
     /// The tenant's feedback, in the order it was stored.

@@ -182,6 +182,62 @@ pub struct AssessmentPage {
     pub more: bool,
 }
 
+/// What a recommendation row stands for, in the decision log.
+///
+/// Shadow mode needs the distinction in storage, not only in the response:
+/// replay (dose limits, habituation) must count only what the person was
+/// offered, feedback must not attach to an item nobody saw, and the offline
+/// tools must not take a shadow ranking's rank 1 for the action taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecommendationRole {
+    /// Tutti's item in a live decision: shown to the person.
+    Live,
+    /// Tutti's item in a shadow decision: logged, not shown.
+    Shadow,
+    /// The platform's own choice in a shadow decision: shown to the person.
+    Platform,
+}
+
+impl RecommendationRole {
+    /// The stored form (`recommendations.role`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecommendationRole::Live => "live",
+            RecommendationRole::Shadow => "shadow",
+            RecommendationRole::Platform => "platform",
+        }
+    }
+
+    /// Reads the stored form.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "live" => Ok(RecommendationRole::Live),
+            "shadow" => Ok(RecommendationRole::Shadow),
+            "platform" => Ok(RecommendationRole::Platform),
+            other => Err(StorageError::Corrupt(format!(
+                "recommendation role `{other}`"
+            ))),
+        }
+    }
+
+    /// Whether the person was offered the intervention.
+    pub fn shown(self) -> bool {
+        match self {
+            RecommendationRole::Live | RecommendationRole::Platform => true,
+            RecommendationRole::Shadow => false,
+        }
+    }
+}
+
+/// The platform's own choice, stored with a shadow decision as the action taken.
+#[derive(Debug, Clone)]
+pub struct PlatformChoice {
+    /// Server-generated id that feedback on the choice is sent against.
+    pub id: RecommendationId,
+    /// The intervention the platform showed.
+    pub intervention: InterventionId,
+}
+
 /// One logged decision and its ranked items.
 #[derive(Debug, Clone)]
 pub struct NewDecision {
@@ -199,6 +255,14 @@ pub struct NewDecision {
     pub ranking: Ranking,
     /// One row per returned item.
     pub items: Vec<NewRecommendation>,
+    /// Whether the ranking was logged but not shown (shadow mode); its items
+    /// are then stored with [`RecommendationRole::Shadow`].
+    pub shadow: bool,
+    /// The intervention the platform said it shows, as sent (either mode).
+    pub platform_intervention: Option<InterventionId>,
+    /// Shadow mode: the platform's choice as a recommendation of its own
+    /// ([`RecommendationRole::Platform`]).
+    pub platform_choice: Option<PlatformChoice>,
 }
 
 /// One returned item of a decision.
@@ -229,6 +293,8 @@ pub struct RecommendationRecord {
     pub intervention: InterventionId,
     /// The context the decision was made in.
     pub context: Context,
+    /// What the row stands for (shown or not).
+    pub role: RecommendationRole,
 }
 
 /// One feedback report.
@@ -259,7 +325,8 @@ pub struct StoredFeedback {
     pub payload: Vec<u8>,
 }
 
-/// One recommended item, for replay (dose limits, habituation).
+/// One item the person was offered (Tutti's in live mode, the platform's in
+/// shadow mode), for replay (dose limits, habituation).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredRecommendation {
     /// The time the recommendation was for.
@@ -273,7 +340,7 @@ pub struct StoredRecommendation {
 pub struct History {
     /// Assessments.
     pub assessments: Vec<StoredAssessment>,
-    /// Recommended items.
+    /// Items the person was offered.
     pub recommendations: Vec<StoredRecommendation>,
     /// Feedback.
     pub feedback: Vec<StoredFeedback>,
@@ -382,10 +449,12 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
         limit: u32,
     ) -> Result<AssessmentPage>;
 
-    /// Every event a person's state is computed from.
+    /// Every event a person's state is computed from (of recommendations, only
+    /// those shown: [`RecommendationRole::shown`]).
     async fn load_history(&self, tenant: &TenantId, person: &PersonId) -> Result<History>;
 
-    /// Logs a decision with its items and stores the state it produced.
+    /// Logs a decision with its items (and, in shadow mode, the platform's
+    /// choice) and stores the state it produced.
     async fn record_decision(
         &self,
         tenant: &TenantId,

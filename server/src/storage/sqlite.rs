@@ -11,9 +11,9 @@
 
 use super::{
     AssessmentCursor, AssessmentPage, AuditRow, EncodeErased, Erased, History, IdempotencyRecord,
-    Kind, NewDecision, NewFeedback, NewPerson, PersonRecord, RecommendationRecord, Result,
-    StateUpdate, Storage, StorageError, StoredAssessment, StoredFeedback, StoredIntervention,
-    StoredRecommendation, StoredResponse,
+    Kind, NewDecision, NewFeedback, NewPerson, PersonRecord, RecommendationRecord,
+    RecommendationRole, Result, StateUpdate, Storage, StorageError, StoredAssessment,
+    StoredFeedback, StoredIntervention, StoredRecommendation, StoredResponse,
 };
 use crate::convert::ids::{DecisionId, PersonId, RecommendationId, RequestId, TenantId};
 use rusqlite::{
@@ -28,7 +28,10 @@ use tutti_engine::observe::Context;
 use tutti_engine::state::PersonState;
 
 /// Schema versions, oldest first. Append; never edit a released migration.
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("migrations/0001_initial.sql"))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("migrations/0001_initial.sql")),
+    M::up(include_str!("migrations/0002_shadow_mode.sql")),
+];
 
 /// Reader connections kept open for reuse.
 const MAX_IDLE_READERS: usize = 8;
@@ -586,7 +589,7 @@ impl Storage for SqliteStorage {
             let recommendations = tx
                 .prepare_cached(
                     "SELECT for_time, intervention_id FROM recommendations
-                     WHERE tenant = ?1 AND person_id = ?2 ORDER BY rowid",
+                     WHERE tenant = ?1 AND person_id = ?2 AND role <> 'shadow' ORDER BY rowid",
                 )
                 .map_err(db)?
                 .query_map(params![t, p], |r| {
@@ -655,8 +658,9 @@ impl Storage for SqliteStorage {
             apply_state(tx, &tenant, &update, Counters::default())?;
             tx.execute(
                 "INSERT INTO decisions (tenant, decision_id, person_id, request, model_version,
-                                        decide_time, for_time, safety_mode, exploration, ranking)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                        decide_time, for_time, safety_mode, exploration, ranking,
+                                        shadow, platform_intervention_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                 params![
                     tenant.as_str(),
                     decision.id.as_str(),
@@ -668,16 +672,27 @@ impl Storage for SqliteStorage {
                     decision.ranking.safety_mode,
                     decision.ranking.exploration,
                     ranking,
+                    decision.shadow,
+                    decision
+                        .platform_intervention
+                        .as_ref()
+                        .map(InterventionId::as_str),
                 ],
             )
             .map_err(db)?;
             let mut insert = tx
                 .prepare_cached(
                     "INSERT INTO recommendations (tenant, recommendation_id, decision_id, person_id,
-                                                  intervention_id, rank, score, propensity, for_time)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                                  intervention_id, role, rank, score, propensity,
+                                                  for_time)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )
                 .map_err(db)?;
+            let role = if decision.shadow {
+                RecommendationRole::Shadow
+            } else {
+                RecommendationRole::Live
+            };
             for item in &decision.items {
                 insert
                     .execute(params![
@@ -686,9 +701,26 @@ impl Storage for SqliteStorage {
                         decision.id.as_str(),
                         decision.person.as_str(),
                         item.intervention.as_str(),
+                        role.as_str(),
                         item.rank,
                         item.score,
                         item.propensity,
+                        decision.query.now.0,
+                    ])
+                    .map_err(db)?;
+            }
+            if let Some(choice) = &decision.platform_choice {
+                insert
+                    .execute(params![
+                        tenant.as_str(),
+                        choice.id.as_str(),
+                        decision.id.as_str(),
+                        decision.person.as_str(),
+                        choice.intervention.as_str(),
+                        RecommendationRole::Platform.as_str(),
+                        None::<u32>,
+                        None::<f64>,
+                        None::<f64>,
                         decision.query.now.0,
                     ])
                     .map_err(db)?;
@@ -707,7 +739,7 @@ impl Storage for SqliteStorage {
         self.read(move |tx| {
             let row = tx
                 .query_row(
-                    "SELECT r.decision_id, r.person_id, r.intervention_id, d.request
+                    "SELECT r.decision_id, r.person_id, r.intervention_id, d.request, r.role
                      FROM recommendations r
                      JOIN decisions d ON d.tenant = r.tenant AND d.decision_id = r.decision_id
                      WHERE r.tenant = ?1 AND r.recommendation_id = ?2",
@@ -718,12 +750,13 @@ impl Storage for SqliteStorage {
                             r.get::<_, String>(1)?,
                             r.get::<_, String>(2)?,
                             r.get::<_, String>(3)?,
+                            r.get::<_, String>(4)?,
                         ))
                     },
                 )
                 .optional()
                 .map_err(db)?;
-            let Some((decision, person, intervention, request)) = row else {
+            let Some((decision, person, intervention, request, role)) = row else {
                 return Ok(None);
             };
             let corrupt = |what: &str| StorageError::Corrupt(format!("stored {what} id"));
@@ -733,6 +766,7 @@ impl Storage for SqliteStorage {
                 person: PersonId::parse(&person).map_err(|_| corrupt("person"))?,
                 intervention: InterventionId(intervention),
                 context: context_of_request(&request)?,
+                role: RecommendationRole::parse(&role)?,
             }))
         })
         .await
@@ -925,6 +959,48 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         assert!(Migrations::from_slice(MIGRATIONS).validate().is_ok());
+    }
+
+    #[test]
+    fn a_version_1_file_migrates_to_live_decisions_with_rows_in_their_order() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut conn = Connection::open(dir.path().join("v1.db")).expect("opens");
+        Migrations::from_slice(&MIGRATIONS[..1])
+            .to_latest(&mut conn)
+            .expect("version 1");
+        conn.execute_batch(
+            "INSERT INTO decisions VALUES ('t', 'd1', 'p1', '{}', 'm', 1, 1, 0, 0.3, '{}');
+             INSERT INTO recommendations VALUES ('t', 'r2', 'd1', 'p1', 'b', 2, 0.5, 0.25, 1);
+             INSERT INTO recommendations VALUES ('t', 'r1', 'd1', 'p1', 'a', 1, 0.9, 0.75, 1);",
+        )
+        .expect("version 1 rows");
+        Migrations::from_slice(MIGRATIONS)
+            .to_latest(&mut conn)
+            .expect("migrates");
+        let rows: Vec<(String, String, Option<u32>, Option<f64>)> = conn
+            .prepare("SELECT recommendation_id, role, rank, propensity FROM recommendations ORDER BY rowid")
+            .expect("prepares")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .expect("reads")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        assert_eq!(
+            rows,
+            vec![
+                ("r2".into(), "live".into(), Some(2), Some(0.25)),
+                ("r1".into(), "live".into(), Some(1), Some(0.75)),
+            ],
+            "replay reads rows in rowid order, so the rebuild keeps it"
+        );
+        let (shadow, platform): (bool, Option<String>) = conn
+            .query_row(
+                "SELECT shadow, platform_intervention_id FROM decisions",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("decision");
+        assert!(!shadow);
+        assert_eq!(platform, None);
     }
 
     struct Fixture {

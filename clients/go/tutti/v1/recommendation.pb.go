@@ -264,9 +264,16 @@ type RecommendRequest struct {
 	// Intervention ids that must appear, first and in this order (unless unsafe for this person).
 	PinnedInterventionIds []string `protobuf:"bytes,6,rep,name=pinned_intervention_ids,json=pinnedInterventionIds,proto3" json:"pinned_intervention_ids,omitempty"`
 	// Time the recommendation is for; default now. At most 5 minutes in the future.
-	RequestTime   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=request_time,json=requestTime,proto3" json:"request_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RequestTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=request_time,json=requestTime,proto3" json:"request_time,omitempty"`
+	// Intervention id the platform itself would show the person now (its current
+	// choice), from the tenant's catalogue. Required when the tenant runs in shadow
+	// mode: the person is offered this intervention, and Tutti's ranking is only
+	// logged beside it. Optional in live mode, where it is logged for comparison
+	// and the person is offered Tutti's ranking. Send it whenever the platform has
+	// a choice, and show whatever RecommendResponse.shadow says.
+	PlatformInterventionId string `protobuf:"bytes,8,opt,name=platform_intervention_id,json=platformInterventionId,proto3" json:"platform_intervention_id,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *RecommendRequest) Reset() {
@@ -346,6 +353,13 @@ func (x *RecommendRequest) GetRequestTime() *timestamppb.Timestamp {
 		return x.RequestTime
 	}
 	return nil
+}
+
+func (x *RecommendRequest) GetPlatformInterventionId() string {
+	if x != nil {
+		return x.PlatformInterventionId
+	}
+	return ""
 }
 
 // Why an item was ranked where it is, in parts a user interface can show.
@@ -552,7 +566,8 @@ func (x *TargetRationale) GetHeadroom() float64 {
 // One ranked suggestion.
 type Recommendation struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Id to send feedback against.
+	// Id to send feedback against (in shadow mode, feedback goes to
+	// RecommendResponse.platform_recommendation_id instead).
 	RecommendationId string `protobuf:"bytes,1,opt,name=recommendation_id,json=recommendationId,proto3" json:"recommendation_id,omitempty"`
 	// 1-based rank.
 	Rank uint32 `protobuf:"varint,2,opt,name=rank,proto3" json:"rank,omitempty"`
@@ -712,9 +727,19 @@ type RecommendResponse struct {
 	// Plain-language note on the ranking as a whole (e.g. on indistinguishable items).
 	Note string `protobuf:"bytes,7,opt,name=note,proto3" json:"note,omitempty"`
 	// When the decision was made.
-	DecideTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=decide_time,json=decideTime,proto3" json:"decide_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	DecideTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=decide_time,json=decideTime,proto3" json:"decide_time,omitempty"`
+	// True when the tenant runs in shadow mode: the recommendations are what Tutti
+	// would have recommended, logged for evaluation but not to be shown; the
+	// platform shows its own choice (RecommendRequest.platform_intervention_id).
+	// Feedback on these recommendations is refused: report it against
+	// platform_recommendation_id. Tutti's safety path (safety_mode) does not reach
+	// the person either: the platform's own safety process applies.
+	Shadow bool `protobuf:"varint,9,opt,name=shadow,proto3" json:"shadow,omitempty"`
+	// Shadow mode only: id to send feedback against for the platform's choice, the
+	// intervention the person was actually offered. Empty in live mode.
+	PlatformRecommendationId string `protobuf:"bytes,10,opt,name=platform_recommendation_id,json=platformRecommendationId,proto3" json:"platform_recommendation_id,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
 }
 
 func (x *RecommendResponse) Reset() {
@@ -801,6 +826,20 @@ func (x *RecommendResponse) GetDecideTime() *timestamppb.Timestamp {
 		return x.DecideTime
 	}
 	return nil
+}
+
+func (x *RecommendResponse) GetShadow() bool {
+	if x != nil {
+		return x.Shadow
+	}
+	return false
+}
+
+func (x *RecommendResponse) GetPlatformRecommendationId() string {
+	if x != nil {
+		return x.PlatformRecommendationId
+	}
+	return ""
 }
 
 // The clinician's review of a recommendation.
@@ -1111,7 +1150,7 @@ const file_tutti_v1_recommendation_proto_rawDesc = "" +
 	"\x1dtutti/v1/recommendation.proto\x12\btutti.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16tutti/v1/catalog.proto\x1a\x14tutti/v1/types.proto\"q\n" +
 	"\x15RecommendationContext\x12+\n" +
 	"\x11minutes_available\x18\x01 \x01(\rR\x10minutesAvailable\x12+\n" +
-	"\asetting\x18\x02 \x01(\x0e2\x11.tutti.v1.SettingR\asetting\"\xd6\x02\n" +
+	"\asetting\x18\x02 \x01(\x0e2\x11.tutti.v1.SettingR\asetting\"\x90\x03\n" +
 	"\x10RecommendRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x16\n" +
@@ -1121,7 +1160,8 @@ const file_tutti_v1_recommendation_proto_rawDesc = "" +
 	"\acontext\x18\x04 \x01(\v2\x1f.tutti.v1.RecommendationContextR\acontext\x128\n" +
 	"\x18exclude_intervention_ids\x18\x05 \x03(\tR\x16excludeInterventionIds\x126\n" +
 	"\x17pinned_intervention_ids\x18\x06 \x03(\tR\x15pinnedInterventionIds\x12=\n" +
-	"\frequest_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vrequestTime\"\xfa\x02\n" +
+	"\frequest_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vrequestTime\x128\n" +
+	"\x18platform_intervention_id\x18\b \x01(\tR\x16platformInterventionId\"\xfa\x02\n" +
 	"\tRationale\x123\n" +
 	"\atargets\x18\x01 \x03(\v2\x19.tutti.v1.TargetRationaleR\atargets\x12+\n" +
 	"\x11times_recommended\x18\x02 \x01(\rR\x10timesRecommended\x12\x1d\n" +
@@ -1158,7 +1198,7 @@ const file_tutti_v1_recommendation_proto_rawDesc = "" +
 	" \x01(\x01R\n" +
 	"propensity\x12\x16\n" +
 	"\x06pinned\x18\v \x01(\bR\x06pinned\x12:\n" +
-	"\x19requires_clinician_review\x18\f \x01(\bR\x17requiresClinicianReview\"\xf1\x02\n" +
+	"\x19requires_clinician_review\x18\f \x01(\bR\x17requiresClinicianReview\"\xc7\x03\n" +
 	"\x11RecommendResponse\x12\x1f\n" +
 	"\vdecision_id\x18\x01 \x01(\tR\n" +
 	"decisionId\x12B\n" +
@@ -1170,7 +1210,10 @@ const file_tutti_v1_recommendation_proto_rawDesc = "" +
 	"\rmodel_version\x18\x06 \x01(\tR\fmodelVersion\x12\x12\n" +
 	"\x04note\x18\a \x01(\tR\x04note\x12;\n" +
 	"\vdecide_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"decideTime\"\xa2\x01\n" +
+	"decideTime\x12\x16\n" +
+	"\x06shadow\x18\t \x01(\bR\x06shadow\x12<\n" +
+	"\x1aplatform_recommendation_id\x18\n" +
+	" \x01(\tR\x18platformRecommendationId\"\xa2\x01\n" +
 	"\x0fClinicianReview\x127\n" +
 	"\bdecision\x18\x01 \x01(\x0e2\x1b.tutti.v1.ClinicianDecisionR\bdecision\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12>\n" +

@@ -31,7 +31,9 @@ const (
 // feedback that teaches the engine what works for them.
 type RecommendationServiceClient interface {
 	// Ranks interventions for a person. Every call is logged as a decision with
-	// its propensities so that it can be evaluated off-policy later.
+	// its propensities so that it can be evaluated off-policy later. For a tenant
+	// in shadow mode the ranking is logged but not shown: the platform keeps
+	// showing its own choice (see RecommendRequest.platform_intervention_id).
 	Recommend(ctx context.Context, in *RecommendRequest, opts ...grpc.CallOption) (*RecommendResponse, error)
 	// Reports what happened after a recommendation.
 	RecordFeedback(ctx context.Context, in *RecordFeedbackRequest, opts ...grpc.CallOption) (*RecordFeedbackResponse, error)
@@ -73,7 +75,9 @@ func (c *recommendationServiceClient) RecordFeedback(ctx context.Context, in *Re
 // feedback that teaches the engine what works for them.
 type RecommendationServiceServer interface {
 	// Ranks interventions for a person. Every call is logged as a decision with
-	// its propensities so that it can be evaluated off-policy later.
+	// its propensities so that it can be evaluated off-policy later. For a tenant
+	// in shadow mode the ranking is logged but not shown: the platform keeps
+	// showing its own choice (see RecommendRequest.platform_intervention_id).
 	Recommend(context.Context, *RecommendRequest) (*RecommendResponse, error)
 	// Reports what happened after a recommendation.
 	RecordFeedback(context.Context, *RecordFeedbackRequest) (*RecordFeedbackResponse, error)

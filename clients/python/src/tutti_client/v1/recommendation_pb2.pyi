@@ -54,7 +54,7 @@ class RecommendationContext(_message.Message):
     def __init__(self, minutes_available: _Optional[int] = ..., setting: _Optional[_Union[Setting, str]] = ...) -> None: ...
 
 class RecommendRequest(_message.Message):
-    __slots__ = ("request_id", "person", "max_results", "context", "exclude_intervention_ids", "pinned_intervention_ids", "request_time")
+    __slots__ = ("request_id", "person", "max_results", "context", "exclude_intervention_ids", "pinned_intervention_ids", "request_time", "platform_intervention_id")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     PERSON_FIELD_NUMBER: _ClassVar[int]
     MAX_RESULTS_FIELD_NUMBER: _ClassVar[int]
@@ -62,6 +62,7 @@ class RecommendRequest(_message.Message):
     EXCLUDE_INTERVENTION_IDS_FIELD_NUMBER: _ClassVar[int]
     PINNED_INTERVENTION_IDS_FIELD_NUMBER: _ClassVar[int]
     REQUEST_TIME_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_INTERVENTION_ID_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     person: str
     max_results: int
@@ -69,7 +70,8 @@ class RecommendRequest(_message.Message):
     exclude_intervention_ids: _containers.RepeatedScalarFieldContainer[str]
     pinned_intervention_ids: _containers.RepeatedScalarFieldContainer[str]
     request_time: _timestamp_pb2.Timestamp
-    def __init__(self, request_id: _Optional[str] = ..., person: _Optional[str] = ..., max_results: _Optional[int] = ..., context: _Optional[_Union[RecommendationContext, _Mapping]] = ..., exclude_intervention_ids: _Optional[_Iterable[str]] = ..., pinned_intervention_ids: _Optional[_Iterable[str]] = ..., request_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    platform_intervention_id: str
+    def __init__(self, request_id: _Optional[str] = ..., person: _Optional[str] = ..., max_results: _Optional[int] = ..., context: _Optional[_Union[RecommendationContext, _Mapping]] = ..., exclude_intervention_ids: _Optional[_Iterable[str]] = ..., pinned_intervention_ids: _Optional[_Iterable[str]] = ..., request_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., platform_intervention_id: _Optional[str] = ...) -> None: ...
 
 class Rationale(_message.Message):
     __slots__ = ("targets", "times_recommended", "times_done", "mean_helpfulness", "evidence", "builds_on_strength", "exploratory", "sufficiency")
@@ -136,7 +138,7 @@ class Recommendation(_message.Message):
     def __init__(self, recommendation_id: _Optional[str] = ..., rank: _Optional[int] = ..., intervention: _Optional[_Union[_catalog_pb2.Intervention, _Mapping]] = ..., score: _Optional[float] = ..., expected_benefit: _Optional[_Union[_types_pb2.Estimate, _Mapping]] = ..., follow_through: _Optional[_Union[_types_pb2.Estimate, _Mapping]] = ..., targeted_process_ids: _Optional[_Iterable[str]] = ..., rationale: _Optional[_Union[Rationale, _Mapping]] = ..., summary: _Optional[str] = ..., propensity: _Optional[float] = ..., pinned: _Optional[bool] = ..., requires_clinician_review: _Optional[bool] = ...) -> None: ...
 
 class RecommendResponse(_message.Message):
-    __slots__ = ("decision_id", "recommendations", "top_items_indistinguishable", "safety_mode", "exploration", "model_version", "note", "decide_time")
+    __slots__ = ("decision_id", "recommendations", "top_items_indistinguishable", "safety_mode", "exploration", "model_version", "note", "decide_time", "shadow", "platform_recommendation_id")
     DECISION_ID_FIELD_NUMBER: _ClassVar[int]
     RECOMMENDATIONS_FIELD_NUMBER: _ClassVar[int]
     TOP_ITEMS_INDISTINGUISHABLE_FIELD_NUMBER: _ClassVar[int]
@@ -145,6 +147,8 @@ class RecommendResponse(_message.Message):
     MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
     DECIDE_TIME_FIELD_NUMBER: _ClassVar[int]
+    SHADOW_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_RECOMMENDATION_ID_FIELD_NUMBER: _ClassVar[int]
     decision_id: str
     recommendations: _containers.RepeatedCompositeFieldContainer[Recommendation]
     top_items_indistinguishable: bool
@@ -153,7 +157,9 @@ class RecommendResponse(_message.Message):
     model_version: str
     note: str
     decide_time: _timestamp_pb2.Timestamp
-    def __init__(self, decision_id: _Optional[str] = ..., recommendations: _Optional[_Iterable[_Union[Recommendation, _Mapping]]] = ..., top_items_indistinguishable: _Optional[bool] = ..., safety_mode: _Optional[bool] = ..., exploration: _Optional[float] = ..., model_version: _Optional[str] = ..., note: _Optional[str] = ..., decide_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    shadow: bool
+    platform_recommendation_id: str
+    def __init__(self, decision_id: _Optional[str] = ..., recommendations: _Optional[_Iterable[_Union[Recommendation, _Mapping]]] = ..., top_items_indistinguishable: _Optional[bool] = ..., safety_mode: _Optional[bool] = ..., exploration: _Optional[float] = ..., model_version: _Optional[str] = ..., note: _Optional[str] = ..., decide_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., shadow: _Optional[bool] = ..., platform_recommendation_id: _Optional[str] = ...) -> None: ...
 
 class ClinicianReview(_message.Message):
     __slots__ = ("decision", "reason", "replacement_intervention_id")

@@ -55,7 +55,9 @@ class RecommendationServiceServicer:
 
     def Recommend(self, request, context):
         """Ranks interventions for a person. Every call is logged as a decision with
-        its propensities so that it can be evaluated off-policy later.
+        its propensities so that it can be evaluated off-policy later. For a tenant
+        in shadow mode the ranking is logged but not shown: the platform keeps
+        showing its own choice (see RecommendRequest.platform_intervention_id).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -38,6 +38,7 @@ private static final long serialVersionUID = 0L;
         com.google.protobuf.LazyStringArrayList.emptyList();
     pinnedInterventionIds_ =
         com.google.protobuf.LazyStringArrayList.emptyList();
+    platformInterventionId_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -350,6 +351,63 @@ private static final long serialVersionUID = 0L;
     return requestTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : requestTime_;
   }
 
+  public static final int PLATFORM_INTERVENTION_ID_FIELD_NUMBER = 8;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object platformInterventionId_ = "";
+  /**
+   * <pre>
+   * Intervention id the platform itself would show the person now (its current
+   * choice), from the tenant's catalogue. Required when the tenant runs in shadow
+   * mode: the person is offered this intervention, and Tutti's ranking is only
+   * logged beside it. Optional in live mode, where it is logged for comparison
+   * and the person is offered Tutti's ranking. Send it whenever the platform has
+   * a choice, and show whatever RecommendResponse.shadow says.
+   * </pre>
+   *
+   * <code>string platform_intervention_id = 8 [json_name = "platformInterventionId"];</code>
+   * @return The platformInterventionId.
+   */
+  @java.lang.Override
+  public java.lang.String getPlatformInterventionId() {
+    java.lang.Object ref = platformInterventionId_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      platformInterventionId_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Intervention id the platform itself would show the person now (its current
+   * choice), from the tenant's catalogue. Required when the tenant runs in shadow
+   * mode: the person is offered this intervention, and Tutti's ranking is only
+   * logged beside it. Optional in live mode, where it is logged for comparison
+   * and the person is offered Tutti's ranking. Send it whenever the platform has
+   * a choice, and show whatever RecommendResponse.shadow says.
+   * </pre>
+   *
+   * <code>string platform_intervention_id = 8 [json_name = "platformInterventionId"];</code>
+   * @return The bytes for platformInterventionId.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getPlatformInterventionIdBytes() {
+    java.lang.Object ref = platformInterventionId_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      platformInterventionId_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -384,6 +442,9 @@ private static final long serialVersionUID = 0L;
     }
     if (((bitField0_ & 0x00000002) != 0)) {
       output.writeMessage(7, getRequestTime());
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(platformInterventionId_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 8, platformInterventionId_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -422,6 +483,9 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000002) != 0)) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(7, getRequestTime());
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(platformInterventionId_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(8, platformInterventionId_);
     }
     return size;
   }
@@ -467,6 +531,8 @@ private static final long serialVersionUID = 0L;
       if (!getRequestTime()
           .equals(other.getRequestTime())) return false;
     }
+    if (!getPlatformInterventionId()
+        .equals(other.getPlatformInterventionId())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -500,6 +566,8 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + REQUEST_TIME_FIELD_NUMBER;
       hash = (53 * hash) + getRequestTime().hashCode();
     }
+    hash = (37 * hash) + PLATFORM_INTERVENTION_ID_FIELD_NUMBER;
+    hash = (53 * hash) + getPlatformInterventionId().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -659,6 +727,7 @@ private static final long serialVersionUID = 0L;
         requestTimeBuilder_.dispose();
         requestTimeBuilder_ = null;
       }
+      platformInterventionId_ = "";
       return this;
     }
 
@@ -722,6 +791,9 @@ private static final long serialVersionUID = 0L;
             : requestTimeBuilder_.build();
         to_bitField0_ |= 0x00000002;
       }
+      if (((from_bitField0_ & 0x00000080) != 0)) {
+        result.platformInterventionId_ = platformInterventionId_;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -775,6 +847,11 @@ private static final long serialVersionUID = 0L;
       }
       if (other.hasRequestTime()) {
         mergeRequestTime(other.getRequestTime());
+      }
+      if (!other.getPlatformInterventionId().isEmpty()) {
+        platformInterventionId_ = other.platformInterventionId_;
+        bitField0_ |= 0x00000080;
+        onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -839,6 +916,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000040;
               break;
             } // case 58
+            case 66: {
+              platformInterventionId_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000080;
+              break;
+            } // case 66
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1686,6 +1768,123 @@ private static final long serialVersionUID = 0L;
         requestTime_ = null;
       }
       return requestTimeBuilder_;
+    }
+
+    private java.lang.Object platformInterventionId_ = "";
+    /**
+     * <pre>
+     * Intervention id the platform itself would show the person now (its current
+     * choice), from the tenant's catalogue. Required when the tenant runs in shadow
+     * mode: the person is offered this intervention, and Tutti's ranking is only
+     * logged beside it. Optional in live mode, where it is logged for comparison
+     * and the person is offered Tutti's ranking. Send it whenever the platform has
+     * a choice, and show whatever RecommendResponse.shadow says.
+     * </pre>
+     *
+     * <code>string platform_intervention_id = 8 [json_name = "platformInterventionId"];</code>
+     * @return The platformInterventionId.
+     */
+    public java.lang.String getPlatformInterventionId() {
+      java.lang.Object ref = platformInterventionId_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        platformInterventionId_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Intervention id the platform itself would show the person now (its current
+     * choice), from the tenant's catalogue. Required when the tenant runs in shadow
+     * mode: the person is offered this intervention, and Tutti's ranking is only
+     * logged beside it. Optional in live mode, where it is logged for comparison
+     * and the person is offered Tutti's ranking. Send it whenever the platform has
+     * a choice, and show whatever RecommendResponse.shadow says.
+     * </pre>
+     *
+     * <code>string platform_intervention_id = 8 [json_name = "platformInterventionId"];</code>
+     * @return The bytes for platformInterventionId.
+     */
+    public com.google.protobuf.ByteString
+        getPlatformInterventionIdBytes() {
+      java.lang.Object ref = platformInterventionId_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        platformInterventionId_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Intervention id the platform itself would show the person now (its current
+     * choice), from the tenant's catalogue. Required when the tenant runs in shadow
+     * mode: the person is offered this intervention, and Tutti's ranking is only
+     * logged beside it. Optional in live mode, where it is logged for comparison
+     * and the person is offered Tutti's ranking. Send it whenever the platform has
+     * a choice, and show whatever RecommendResponse.shadow says.
+     * </pre>
+     *
+     * <code>string platform_intervention_id = 8 [json_name = "platformInterventionId"];</code>
+     * @param value The platformInterventionId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPlatformInterventionId(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      platformInterventionId_ = value;
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Intervention id the platform itself would show the person now (its current
+     * choice), from the tenant's catalogue. Required when the tenant runs in shadow
+     * mode: the person is offered this intervention, and Tutti's ranking is only
+     * logged beside it. Optional in live mode, where it is logged for comparison
+     * and the person is offered Tutti's ranking. Send it whenever the platform has
+     * a choice, and show whatever RecommendResponse.shadow says.
+     * </pre>
+     *
+     * <code>string platform_intervention_id = 8 [json_name = "platformInterventionId"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearPlatformInterventionId() {
+      platformInterventionId_ = getDefaultInstance().getPlatformInterventionId();
+      bitField0_ = (bitField0_ & ~0x00000080);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Intervention id the platform itself would show the person now (its current
+     * choice), from the tenant's catalogue. Required when the tenant runs in shadow
+     * mode: the person is offered this intervention, and Tutti's ranking is only
+     * logged beside it. Optional in live mode, where it is logged for comparison
+     * and the person is offered Tutti's ranking. Send it whenever the platform has
+     * a choice, and show whatever RecommendResponse.shadow says.
+     * </pre>
+     *
+     * <code>string platform_intervention_id = 8 [json_name = "platformInterventionId"];</code>
+     * @param value The bytes for platformInterventionId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPlatformInterventionIdBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      platformInterventionId_ = value;
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
     }
 
     // @@protoc_insertion_point(builder_scope:tutti.v1.RecommendRequest)

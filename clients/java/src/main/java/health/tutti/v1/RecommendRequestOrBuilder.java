@@ -195,4 +195,34 @@ public interface RecommendRequestOrBuilder extends
    * <code>.google.protobuf.Timestamp request_time = 7 [json_name = "requestTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getRequestTimeOrBuilder();
+
+  /**
+   * <pre>
+   * Intervention id the platform itself would show the person now (its current
+   * choice), from the tenant's catalogue. Required when the tenant runs in shadow
+   * mode: the person is offered this intervention, and Tutti's ranking is only
+   * logged beside it. Optional in live mode, where it is logged for comparison
+   * and the person is offered Tutti's ranking. Send it whenever the platform has
+   * a choice, and show whatever RecommendResponse.shadow says.
+   * </pre>
+   *
+   * <code>string platform_intervention_id = 8 [json_name = "platformInterventionId"];</code>
+   * @return The platformInterventionId.
+   */
+  java.lang.String getPlatformInterventionId();
+  /**
+   * <pre>
+   * Intervention id the platform itself would show the person now (its current
+   * choice), from the tenant's catalogue. Required when the tenant runs in shadow
+   * mode: the person is offered this intervention, and Tutti's ranking is only
+   * logged beside it. Optional in live mode, where it is logged for comparison
+   * and the person is offered Tutti's ranking. Send it whenever the platform has
+   * a choice, and show whatever RecommendResponse.shadow says.
+   * </pre>
+   *
+   * <code>string platform_intervention_id = 8 [json_name = "platformInterventionId"];</code>
+   * @return The bytes for platformInterventionId.
+   */
+  com.google.protobuf.ByteString
+      getPlatformInterventionIdBytes();
 }

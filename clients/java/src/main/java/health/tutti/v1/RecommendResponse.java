@@ -36,6 +36,7 @@ private static final long serialVersionUID = 0L;
     recommendations_ = java.util.Collections.emptyList();
     modelVersion_ = "";
     note_ = "";
+    platformRecommendationId_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -342,6 +343,75 @@ private static final long serialVersionUID = 0L;
     return decideTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : decideTime_;
   }
 
+  public static final int SHADOW_FIELD_NUMBER = 9;
+  private boolean shadow_ = false;
+  /**
+   * <pre>
+   * True when the tenant runs in shadow mode: the recommendations are what Tutti
+   * would have recommended, logged for evaluation but not to be shown; the
+   * platform shows its own choice (RecommendRequest.platform_intervention_id).
+   * Feedback on these recommendations is refused: report it against
+   * platform_recommendation_id. Tutti's safety path (safety_mode) does not reach
+   * the person either: the platform's own safety process applies.
+   * </pre>
+   *
+   * <code>bool shadow = 9 [json_name = "shadow"];</code>
+   * @return The shadow.
+   */
+  @java.lang.Override
+  public boolean getShadow() {
+    return shadow_;
+  }
+
+  public static final int PLATFORM_RECOMMENDATION_ID_FIELD_NUMBER = 10;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object platformRecommendationId_ = "";
+  /**
+   * <pre>
+   * Shadow mode only: id to send feedback against for the platform's choice, the
+   * intervention the person was actually offered. Empty in live mode.
+   * </pre>
+   *
+   * <code>string platform_recommendation_id = 10 [json_name = "platformRecommendationId"];</code>
+   * @return The platformRecommendationId.
+   */
+  @java.lang.Override
+  public java.lang.String getPlatformRecommendationId() {
+    java.lang.Object ref = platformRecommendationId_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      platformRecommendationId_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Shadow mode only: id to send feedback against for the platform's choice, the
+   * intervention the person was actually offered. Empty in live mode.
+   * </pre>
+   *
+   * <code>string platform_recommendation_id = 10 [json_name = "platformRecommendationId"];</code>
+   * @return The bytes for platformRecommendationId.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getPlatformRecommendationIdBytes() {
+    java.lang.Object ref = platformRecommendationId_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      platformRecommendationId_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -380,6 +450,12 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000001) != 0)) {
       output.writeMessage(8, getDecideTime());
     }
+    if (shadow_ != false) {
+      output.writeBool(9, shadow_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(platformRecommendationId_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 10, platformRecommendationId_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -417,6 +493,13 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000001) != 0)) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(8, getDecideTime());
+    }
+    if (shadow_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(9, shadow_);
+    }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(platformRecommendationId_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(10, platformRecommendationId_);
     }
     return size;
   }
@@ -462,6 +545,10 @@ private static final long serialVersionUID = 0L;
       if (!getDecideTime()
           .equals(other.getDecideTime())) return false;
     }
+    if (getShadow()
+        != other.getShadow()) return false;
+    if (!getPlatformRecommendationId()
+        .equals(other.getPlatformRecommendationId())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -496,6 +583,11 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + DECIDE_TIME_FIELD_NUMBER;
       hash = (53 * hash) + getDecideTime().hashCode();
     }
+    hash = (37 * hash) + SHADOW_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getShadow());
+    hash = (37 * hash) + PLATFORM_RECOMMENDATION_ID_FIELD_NUMBER;
+    hash = (53 * hash) + getPlatformRecommendationId().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -656,6 +748,8 @@ private static final long serialVersionUID = 0L;
         decideTimeBuilder_.dispose();
         decideTimeBuilder_ = null;
       }
+      shadow_ = false;
+      platformRecommendationId_ = "";
       return this;
     }
 
@@ -727,6 +821,12 @@ private static final long serialVersionUID = 0L;
             : decideTimeBuilder_.build();
         to_bitField0_ |= 0x00000001;
       }
+      if (((from_bitField0_ & 0x00000100) != 0)) {
+        result.shadow_ = shadow_;
+      }
+      if (((from_bitField0_ & 0x00000200) != 0)) {
+        result.platformRecommendationId_ = platformRecommendationId_;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -794,6 +894,14 @@ private static final long serialVersionUID = 0L;
       }
       if (other.hasDecideTime()) {
         mergeDecideTime(other.getDecideTime());
+      }
+      if (other.getShadow() != false) {
+        setShadow(other.getShadow());
+      }
+      if (!other.getPlatformRecommendationId().isEmpty()) {
+        platformRecommendationId_ = other.platformRecommendationId_;
+        bitField0_ |= 0x00000200;
+        onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -869,6 +977,16 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000080;
               break;
             } // case 66
+            case 72: {
+              shadow_ = input.readBool();
+              bitField0_ |= 0x00000100;
+              break;
+            } // case 72
+            case 82: {
+              platformRecommendationId_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000200;
+              break;
+            } // case 82
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1753,6 +1871,162 @@ private static final long serialVersionUID = 0L;
         decideTime_ = null;
       }
       return decideTimeBuilder_;
+    }
+
+    private boolean shadow_ ;
+    /**
+     * <pre>
+     * True when the tenant runs in shadow mode: the recommendations are what Tutti
+     * would have recommended, logged for evaluation but not to be shown; the
+     * platform shows its own choice (RecommendRequest.platform_intervention_id).
+     * Feedback on these recommendations is refused: report it against
+     * platform_recommendation_id. Tutti's safety path (safety_mode) does not reach
+     * the person either: the platform's own safety process applies.
+     * </pre>
+     *
+     * <code>bool shadow = 9 [json_name = "shadow"];</code>
+     * @return The shadow.
+     */
+    @java.lang.Override
+    public boolean getShadow() {
+      return shadow_;
+    }
+    /**
+     * <pre>
+     * True when the tenant runs in shadow mode: the recommendations are what Tutti
+     * would have recommended, logged for evaluation but not to be shown; the
+     * platform shows its own choice (RecommendRequest.platform_intervention_id).
+     * Feedback on these recommendations is refused: report it against
+     * platform_recommendation_id. Tutti's safety path (safety_mode) does not reach
+     * the person either: the platform's own safety process applies.
+     * </pre>
+     *
+     * <code>bool shadow = 9 [json_name = "shadow"];</code>
+     * @param value The shadow to set.
+     * @return This builder for chaining.
+     */
+    public Builder setShadow(boolean value) {
+
+      shadow_ = value;
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * True when the tenant runs in shadow mode: the recommendations are what Tutti
+     * would have recommended, logged for evaluation but not to be shown; the
+     * platform shows its own choice (RecommendRequest.platform_intervention_id).
+     * Feedback on these recommendations is refused: report it against
+     * platform_recommendation_id. Tutti's safety path (safety_mode) does not reach
+     * the person either: the platform's own safety process applies.
+     * </pre>
+     *
+     * <code>bool shadow = 9 [json_name = "shadow"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearShadow() {
+      bitField0_ = (bitField0_ & ~0x00000100);
+      shadow_ = false;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object platformRecommendationId_ = "";
+    /**
+     * <pre>
+     * Shadow mode only: id to send feedback against for the platform's choice, the
+     * intervention the person was actually offered. Empty in live mode.
+     * </pre>
+     *
+     * <code>string platform_recommendation_id = 10 [json_name = "platformRecommendationId"];</code>
+     * @return The platformRecommendationId.
+     */
+    public java.lang.String getPlatformRecommendationId() {
+      java.lang.Object ref = platformRecommendationId_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        platformRecommendationId_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Shadow mode only: id to send feedback against for the platform's choice, the
+     * intervention the person was actually offered. Empty in live mode.
+     * </pre>
+     *
+     * <code>string platform_recommendation_id = 10 [json_name = "platformRecommendationId"];</code>
+     * @return The bytes for platformRecommendationId.
+     */
+    public com.google.protobuf.ByteString
+        getPlatformRecommendationIdBytes() {
+      java.lang.Object ref = platformRecommendationId_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        platformRecommendationId_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Shadow mode only: id to send feedback against for the platform's choice, the
+     * intervention the person was actually offered. Empty in live mode.
+     * </pre>
+     *
+     * <code>string platform_recommendation_id = 10 [json_name = "platformRecommendationId"];</code>
+     * @param value The platformRecommendationId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPlatformRecommendationId(
+        java.lang.String value) {
+      java.util.Objects.requireNonNull(value);
+      platformRecommendationId_ = value;
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Shadow mode only: id to send feedback against for the platform's choice, the
+     * intervention the person was actually offered. Empty in live mode.
+     * </pre>
+     *
+     * <code>string platform_recommendation_id = 10 [json_name = "platformRecommendationId"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearPlatformRecommendationId() {
+      platformRecommendationId_ = getDefaultInstance().getPlatformRecommendationId();
+      bitField0_ = (bitField0_ & ~0x00000200);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Shadow mode only: id to send feedback against for the platform's choice, the
+     * intervention the person was actually offered. Empty in live mode.
+     * </pre>
+     *
+     * <code>string platform_recommendation_id = 10 [json_name = "platformRecommendationId"];</code>
+     * @param value The bytes for platformRecommendationId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPlatformRecommendationIdBytes(
+        com.google.protobuf.ByteString value) {
+      java.util.Objects.requireNonNull(value);
+      checkByteStringIsUtf8(value);
+      platformRecommendationId_ = value;
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return this;
     }
 
     // @@protoc_insertion_point(builder_scope:tutti.v1.RecommendResponse)

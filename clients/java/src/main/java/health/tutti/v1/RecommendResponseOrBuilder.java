@@ -170,4 +170,41 @@ public interface RecommendResponseOrBuilder extends
    * <code>.google.protobuf.Timestamp decide_time = 8 [json_name = "decideTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getDecideTimeOrBuilder();
+
+  /**
+   * <pre>
+   * True when the tenant runs in shadow mode: the recommendations are what Tutti
+   * would have recommended, logged for evaluation but not to be shown; the
+   * platform shows its own choice (RecommendRequest.platform_intervention_id).
+   * Feedback on these recommendations is refused: report it against
+   * platform_recommendation_id. Tutti's safety path (safety_mode) does not reach
+   * the person either: the platform's own safety process applies.
+   * </pre>
+   *
+   * <code>bool shadow = 9 [json_name = "shadow"];</code>
+   * @return The shadow.
+   */
+  boolean getShadow();
+
+  /**
+   * <pre>
+   * Shadow mode only: id to send feedback against for the platform's choice, the
+   * intervention the person was actually offered. Empty in live mode.
+   * </pre>
+   *
+   * <code>string platform_recommendation_id = 10 [json_name = "platformRecommendationId"];</code>
+   * @return The platformRecommendationId.
+   */
+  java.lang.String getPlatformRecommendationId();
+  /**
+   * <pre>
+   * Shadow mode only: id to send feedback against for the platform's choice, the
+   * intervention the person was actually offered. Empty in live mode.
+   * </pre>
+   *
+   * <code>string platform_recommendation_id = 10 [json_name = "platformRecommendationId"];</code>
+   * @return The bytes for platformRecommendationId.
+   */
+  com.google.protobuf.ByteString
+      getPlatformRecommendationIdBytes();
 }

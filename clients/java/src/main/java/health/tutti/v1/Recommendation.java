@@ -62,7 +62,8 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object recommendationId_ = "";
   /**
    * <pre>
-   * Id to send feedback against.
+   * Id to send feedback against (in shadow mode, feedback goes to
+   * RecommendResponse.platform_recommendation_id instead).
    * </pre>
    *
    * <code>string recommendation_id = 1 [json_name = "recommendationId"];</code>
@@ -83,7 +84,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Id to send feedback against.
+   * Id to send feedback against (in shadow mode, feedback goes to
+   * RecommendResponse.platform_recommendation_id instead).
    * </pre>
    *
    * <code>string recommendation_id = 1 [json_name = "recommendationId"];</code>
@@ -1076,7 +1078,8 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object recommendationId_ = "";
     /**
      * <pre>
-     * Id to send feedback against.
+     * Id to send feedback against (in shadow mode, feedback goes to
+     * RecommendResponse.platform_recommendation_id instead).
      * </pre>
      *
      * <code>string recommendation_id = 1 [json_name = "recommendationId"];</code>
@@ -1096,7 +1099,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Id to send feedback against.
+     * Id to send feedback against (in shadow mode, feedback goes to
+     * RecommendResponse.platform_recommendation_id instead).
      * </pre>
      *
      * <code>string recommendation_id = 1 [json_name = "recommendationId"];</code>
@@ -1117,7 +1121,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Id to send feedback against.
+     * Id to send feedback against (in shadow mode, feedback goes to
+     * RecommendResponse.platform_recommendation_id instead).
      * </pre>
      *
      * <code>string recommendation_id = 1 [json_name = "recommendationId"];</code>
@@ -1134,7 +1139,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Id to send feedback against.
+     * Id to send feedback against (in shadow mode, feedback goes to
+     * RecommendResponse.platform_recommendation_id instead).
      * </pre>
      *
      * <code>string recommendation_id = 1 [json_name = "recommendationId"];</code>
@@ -1148,7 +1154,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Id to send feedback against.
+     * Id to send feedback against (in shadow mode, feedback goes to
+     * RecommendResponse.platform_recommendation_id instead).
      * </pre>
      *
      * <code>string recommendation_id = 1 [json_name = "recommendationId"];</code>

@@ -12,7 +12,8 @@ public interface RecommendationOrBuilder extends
 
   /**
    * <pre>
-   * Id to send feedback against.
+   * Id to send feedback against (in shadow mode, feedback goes to
+   * RecommendResponse.platform_recommendation_id instead).
    * </pre>
    *
    * <code>string recommendation_id = 1 [json_name = "recommendationId"];</code>
@@ -21,7 +22,8 @@ public interface RecommendationOrBuilder extends
   java.lang.String getRecommendationId();
   /**
    * <pre>
-   * Id to send feedback against.
+   * Id to send feedback against (in shadow mode, feedback goes to
+   * RecommendResponse.platform_recommendation_id instead).
    * </pre>
    *
    * <code>string recommendation_id = 1 [json_name = "recommendationId"];</code>

@@ -90,7 +90,7 @@ public final class RecommendationProto extends com.google.protobuf.GeneratedFile
       "i/v1/catalog.proto\032\024tutti/v1/types.proto" +
       "\"q\n\025RecommendationContext\022+\n\021minutes_ava" +
       "ilable\030\001 \001(\rR\020minutesAvailable\022+\n\007settin" +
-      "g\030\002 \001(\0162\021.tutti.v1.SettingR\007setting\"\326\002\n\020" +
+      "g\030\002 \001(\0162\021.tutti.v1.SettingR\007setting\"\220\003\n\020" +
       "RecommendRequest\022\035\n\nrequest_id\030\001 \001(\tR\tre" +
       "questId\022\026\n\006person\030\002 \001(\tR\006person\022\037\n\013max_r" +
       "esults\030\003 \001(\rR\nmaxResults\0229\n\007context\030\004 \001(" +
@@ -99,86 +99,90 @@ public final class RecommendationProto extends com.google.protobuf.GeneratedFile
       "xcludeInterventionIds\0226\n\027pinned_interven" +
       "tion_ids\030\006 \003(\tR\025pinnedInterventionIds\022=\n" +
       "\014request_time\030\007 \001(\0132\032.google.protobuf.Ti" +
-      "mestampR\013requestTime\"\372\002\n\tRationale\0223\n\007ta" +
-      "rgets\030\001 \003(\0132\031.tutti.v1.TargetRationaleR\007" +
-      "targets\022+\n\021times_recommended\030\002 \001(\rR\020time" +
-      "sRecommended\022\035\n\ntimes_done\030\003 \001(\rR\ttimesD" +
-      "one\022.\n\020mean_helpfulness\030\004 \001(\001H\000R\017meanHel" +
-      "pfulness\210\001\001\022\032\n\010evidence\030\005 \001(\tR\010evidence\022" +
-      ",\n\022builds_on_strength\030\006 \001(\010R\020buildsOnStr" +
-      "ength\022 \n\013exploratory\030\007 \001(\010R\013exploratory\022" +
-      ";\n\013sufficiency\030\010 \001(\0132\031.tutti.v1.DataSuff" +
-      "iciencyR\013sufficiencyB\023\n\021_mean_helpfulnes" +
-      "s\"\235\002\n\017TargetRationale\022\035\n\nprocess_id\030\001 \001(" +
-      "\tR\tprocessId\022\026\n\006weight\030\002 \001(\001R\006weight\0220\n\t" +
-      "influence\030\003 \001(\0132\022.tutti.v1.EstimateR\tinf" +
-      "luence\022*\n\016adaptive_level\030\004 \001(\001H\000R\radapti" +
-      "veLevel\210\001\001\0220\n\021maladaptive_level\030\005 \001(\001H\001R" +
-      "\020maladaptiveLevel\210\001\001\022\032\n\010headroom\030\006 \001(\001R\010" +
-      "headroomB\021\n\017_adaptive_levelB\024\n\022_maladapt" +
-      "ive_level\"\220\004\n\016Recommendation\022+\n\021recommen" +
-      "dation_id\030\001 \001(\tR\020recommendationId\022\022\n\004ran" +
-      "k\030\002 \001(\rR\004rank\022:\n\014intervention\030\003 \001(\0132\026.tu" +
-      "tti.v1.InterventionR\014intervention\022\024\n\005sco" +
-      "re\030\004 \001(\001R\005score\022=\n\020expected_benefit\030\005 \001(" +
-      "\0132\022.tutti.v1.EstimateR\017expectedBenefit\0229" +
-      "\n\016follow_through\030\006 \001(\0132\022.tutti.v1.Estima" +
-      "teR\rfollowThrough\0220\n\024targeted_process_id" +
-      "s\030\007 \003(\tR\022targetedProcessIds\0221\n\trationale" +
-      "\030\010 \001(\0132\023.tutti.v1.RationaleR\trationale\022\030" +
-      "\n\007summary\030\t \001(\tR\007summary\022\036\n\npropensity\030\n" +
-      " \001(\001R\npropensity\022\026\n\006pinned\030\013 \001(\010R\006pinned" +
-      "\022:\n\031requires_clinician_review\030\014 \001(\010R\027req" +
-      "uiresClinicianReview\"\361\002\n\021RecommendRespon" +
-      "se\022\037\n\013decision_id\030\001 \001(\tR\ndecisionId\022B\n\017r" +
-      "ecommendations\030\002 \003(\0132\030.tutti.v1.Recommen" +
-      "dationR\017recommendations\022>\n\033top_items_ind" +
-      "istinguishable\030\003 \001(\010R\031topItemsIndistingu" +
-      "ishable\022\037\n\013safety_mode\030\004 \001(\010R\nsafetyMode" +
-      "\022 \n\013exploration\030\005 \001(\001R\013exploration\022#\n\rmo" +
-      "del_version\030\006 \001(\tR\014modelVersion\022\022\n\004note\030" +
-      "\007 \001(\tR\004note\022;\n\013decide_time\030\010 \001(\0132\032.googl" +
-      "e.protobuf.TimestampR\ndecideTime\"\242\001\n\017Cli" +
-      "nicianReview\0227\n\010decision\030\001 \001(\0162\033.tutti.v" +
-      "1.ClinicianDecisionR\010decision\022\026\n\006reason\030" +
-      "\002 \001(\tR\006reason\022>\n\033replacement_interventio" +
-      "n_id\030\003 \001(\tR\031replacementInterventionId\"\277\004" +
-      "\n\010Feedback\022\016\n\002id\030\001 \001(\tR\002id\022+\n\021recommenda" +
-      "tion_id\030\002 \001(\tR\020recommendationId\0224\n\ncompl" +
-      "etion\030\003 \001(\0162\024.tutti.v1.CompletionR\ncompl" +
-      "etion\022(\n\rminutes_spent\030\004 \001(\rH\000R\014minutesS" +
-      "pent\210\001\001\022%\n\013helpfulness\030\005 \001(\001H\001R\013helpfuln" +
-      "ess\210\001\001\022,\n\017distress_before\030\006 \001(\001H\002R\016distr" +
-      "essBefore\210\001\001\022*\n\016distress_after\030\007 \001(\001H\003R\r" +
-      "distressAfter\210\001\001\022\030\n\007barrier\030\010 \001(\tR\007barri" +
-      "er\022:\n\014post_ratings\030\t \003(\0132\027.tutti.v1.Proc" +
-      "essRatingR\013postRatings\0227\n\tclinician\030\n \001(" +
-      "\0132\031.tutti.v1.ClinicianReviewR\tclinician\022" +
-      "=\n\014observe_time\030\013 \001(\0132\032.google.protobuf." +
-      "TimestampR\013observeTimeB\020\n\016_minutes_spent" +
-      "B\016\n\014_helpfulnessB\022\n\020_distress_beforeB\021\n\017" +
-      "_distress_after\"f\n\025RecordFeedbackRequest" +
-      "\022\035\n\nrequest_id\030\001 \001(\tR\trequestId\022.\n\010feedb" +
-      "ack\030\002 \001(\0132\022.tutti.v1.FeedbackR\010feedback\"" +
-      "H\n\026RecordFeedbackResponse\022.\n\010feedback\030\001 " +
-      "\001(\0132\022.tutti.v1.FeedbackR\010feedback*i\n\007Set" +
-      "ting\022\027\n\023SETTING_UNSPECIFIED\020\000\022\026\n\022SETTING" +
-      "_IN_SESSION\020\001\022\034\n\030SETTING_BETWEEN_SESSION" +
-      "S\020\002\022\017\n\013SETTING_APP\020\003*m\n\nCompletion\022\032\n\026CO" +
-      "MPLETION_UNSPECIFIED\020\000\022\023\n\017COMPLETION_DON" +
-      "E\020\001\022\025\n\021COMPLETION_PARTLY\020\002\022\027\n\023COMPLETION" +
-      "_NOT_DONE\020\003*\234\001\n\021ClinicianDecision\022\"\n\036CLI" +
-      "NICIAN_DECISION_UNSPECIFIED\020\000\022\037\n\033CLINICI" +
-      "AN_DECISION_ACCEPTED\020\001\022!\n\035CLINICIAN_DECI" +
-      "SION_OVERRIDDEN\020\002\022\037\n\033CLINICIAN_DECISION_" +
-      "REJECTED\020\0032\262\001\n\025RecommendationService\022D\n\t" +
-      "Recommend\022\032.tutti.v1.RecommendRequest\032\033." +
-      "tutti.v1.RecommendResponse\022S\n\016RecordFeed" +
-      "back\022\037.tutti.v1.RecordFeedbackRequest\032 ." +
-      "tutti.v1.RecordFeedbackResponseBn\n\017healt" +
-      "h.tutti.v1B\023RecommendationProtoP\001Z9githu" +
-      "b.com/tutti-health/tutti/clients/go/tutt" +
-      "i/v1;tuttiv1\252\002\010Tutti.V1b\006proto3"
+      "mestampR\013requestTime\0228\n\030platform_interve" +
+      "ntion_id\030\010 \001(\tR\026platformInterventionId\"\372" +
+      "\002\n\tRationale\0223\n\007targets\030\001 \003(\0132\031.tutti.v1" +
+      ".TargetRationaleR\007targets\022+\n\021times_recom" +
+      "mended\030\002 \001(\rR\020timesRecommended\022\035\n\ntimes_" +
+      "done\030\003 \001(\rR\ttimesDone\022.\n\020mean_helpfulnes" +
+      "s\030\004 \001(\001H\000R\017meanHelpfulness\210\001\001\022\032\n\010evidenc" +
+      "e\030\005 \001(\tR\010evidence\022,\n\022builds_on_strength\030" +
+      "\006 \001(\010R\020buildsOnStrength\022 \n\013exploratory\030\007" +
+      " \001(\010R\013exploratory\022;\n\013sufficiency\030\010 \001(\0132\031" +
+      ".tutti.v1.DataSufficiencyR\013sufficiencyB\023" +
+      "\n\021_mean_helpfulness\"\235\002\n\017TargetRationale\022" +
+      "\035\n\nprocess_id\030\001 \001(\tR\tprocessId\022\026\n\006weight" +
+      "\030\002 \001(\001R\006weight\0220\n\tinfluence\030\003 \001(\0132\022.tutt" +
+      "i.v1.EstimateR\tinfluence\022*\n\016adaptive_lev" +
+      "el\030\004 \001(\001H\000R\radaptiveLevel\210\001\001\0220\n\021maladapt" +
+      "ive_level\030\005 \001(\001H\001R\020maladaptiveLevel\210\001\001\022\032" +
+      "\n\010headroom\030\006 \001(\001R\010headroomB\021\n\017_adaptive_" +
+      "levelB\024\n\022_maladaptive_level\"\220\004\n\016Recommen" +
+      "dation\022+\n\021recommendation_id\030\001 \001(\tR\020recom" +
+      "mendationId\022\022\n\004rank\030\002 \001(\rR\004rank\022:\n\014inter" +
+      "vention\030\003 \001(\0132\026.tutti.v1.InterventionR\014i" +
+      "ntervention\022\024\n\005score\030\004 \001(\001R\005score\022=\n\020exp" +
+      "ected_benefit\030\005 \001(\0132\022.tutti.v1.EstimateR" +
+      "\017expectedBenefit\0229\n\016follow_through\030\006 \001(\013" +
+      "2\022.tutti.v1.EstimateR\rfollowThrough\0220\n\024t" +
+      "argeted_process_ids\030\007 \003(\tR\022targetedProce" +
+      "ssIds\0221\n\trationale\030\010 \001(\0132\023.tutti.v1.Rati" +
+      "onaleR\trationale\022\030\n\007summary\030\t \001(\tR\007summa" +
+      "ry\022\036\n\npropensity\030\n \001(\001R\npropensity\022\026\n\006pi" +
+      "nned\030\013 \001(\010R\006pinned\022:\n\031requires_clinician" +
+      "_review\030\014 \001(\010R\027requiresClinicianReview\"\307" +
+      "\003\n\021RecommendResponse\022\037\n\013decision_id\030\001 \001(" +
+      "\tR\ndecisionId\022B\n\017recommendations\030\002 \003(\0132\030" +
+      ".tutti.v1.RecommendationR\017recommendation" +
+      "s\022>\n\033top_items_indistinguishable\030\003 \001(\010R\031" +
+      "topItemsIndistinguishable\022\037\n\013safety_mode" +
+      "\030\004 \001(\010R\nsafetyMode\022 \n\013exploration\030\005 \001(\001R" +
+      "\013exploration\022#\n\rmodel_version\030\006 \001(\tR\014mod" +
+      "elVersion\022\022\n\004note\030\007 \001(\tR\004note\022;\n\013decide_" +
+      "time\030\010 \001(\0132\032.google.protobuf.TimestampR\n" +
+      "decideTime\022\026\n\006shadow\030\t \001(\010R\006shadow\022<\n\032pl" +
+      "atform_recommendation_id\030\n \001(\tR\030platform" +
+      "RecommendationId\"\242\001\n\017ClinicianReview\0227\n\010" +
+      "decision\030\001 \001(\0162\033.tutti.v1.ClinicianDecis" +
+      "ionR\010decision\022\026\n\006reason\030\002 \001(\tR\006reason\022>\n" +
+      "\033replacement_intervention_id\030\003 \001(\tR\031repl" +
+      "acementInterventionId\"\277\004\n\010Feedback\022\016\n\002id" +
+      "\030\001 \001(\tR\002id\022+\n\021recommendation_id\030\002 \001(\tR\020r" +
+      "ecommendationId\0224\n\ncompletion\030\003 \001(\0162\024.tu" +
+      "tti.v1.CompletionR\ncompletion\022(\n\rminutes" +
+      "_spent\030\004 \001(\rH\000R\014minutesSpent\210\001\001\022%\n\013helpf" +
+      "ulness\030\005 \001(\001H\001R\013helpfulness\210\001\001\022,\n\017distre" +
+      "ss_before\030\006 \001(\001H\002R\016distressBefore\210\001\001\022*\n\016" +
+      "distress_after\030\007 \001(\001H\003R\rdistressAfter\210\001\001" +
+      "\022\030\n\007barrier\030\010 \001(\tR\007barrier\022:\n\014post_ratin" +
+      "gs\030\t \003(\0132\027.tutti.v1.ProcessRatingR\013postR" +
+      "atings\0227\n\tclinician\030\n \001(\0132\031.tutti.v1.Cli" +
+      "nicianReviewR\tclinician\022=\n\014observe_time\030" +
+      "\013 \001(\0132\032.google.protobuf.TimestampR\013obser" +
+      "veTimeB\020\n\016_minutes_spentB\016\n\014_helpfulness" +
+      "B\022\n\020_distress_beforeB\021\n\017_distress_after\"" +
+      "f\n\025RecordFeedbackRequest\022\035\n\nrequest_id\030\001" +
+      " \001(\tR\trequestId\022.\n\010feedback\030\002 \001(\0132\022.tutt" +
+      "i.v1.FeedbackR\010feedback\"H\n\026RecordFeedbac" +
+      "kResponse\022.\n\010feedback\030\001 \001(\0132\022.tutti.v1.F" +
+      "eedbackR\010feedback*i\n\007Setting\022\027\n\023SETTING_" +
+      "UNSPECIFIED\020\000\022\026\n\022SETTING_IN_SESSION\020\001\022\034\n" +
+      "\030SETTING_BETWEEN_SESSIONS\020\002\022\017\n\013SETTING_A" +
+      "PP\020\003*m\n\nCompletion\022\032\n\026COMPLETION_UNSPECI" +
+      "FIED\020\000\022\023\n\017COMPLETION_DONE\020\001\022\025\n\021COMPLETIO" +
+      "N_PARTLY\020\002\022\027\n\023COMPLETION_NOT_DONE\020\003*\234\001\n\021" +
+      "ClinicianDecision\022\"\n\036CLINICIAN_DECISION_" +
+      "UNSPECIFIED\020\000\022\037\n\033CLINICIAN_DECISION_ACCE" +
+      "PTED\020\001\022!\n\035CLINICIAN_DECISION_OVERRIDDEN\020" +
+      "\002\022\037\n\033CLINICIAN_DECISION_REJECTED\020\0032\262\001\n\025R" +
+      "ecommendationService\022D\n\tRecommend\022\032.tutt" +
+      "i.v1.RecommendRequest\032\033.tutti.v1.Recomme" +
+      "ndResponse\022S\n\016RecordFeedback\022\037.tutti.v1." +
+      "RecordFeedbackRequest\032 .tutti.v1.RecordF" +
+      "eedbackResponseBn\n\017health.tutti.v1B\023Reco" +
+      "mmendationProtoP\001Z9github.com/tutti-heal" +
+      "th/tutti/clients/go/tutti/v1;tuttiv1\252\002\010T" +
+      "utti.V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -198,7 +202,7 @@ public final class RecommendationProto extends com.google.protobuf.GeneratedFile
     internal_static_tutti_v1_RecommendRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tutti_v1_RecommendRequest_descriptor,
-        new java.lang.String[] { "RequestId", "Person", "MaxResults", "Context", "ExcludeInterventionIds", "PinnedInterventionIds", "RequestTime", });
+        new java.lang.String[] { "RequestId", "Person", "MaxResults", "Context", "ExcludeInterventionIds", "PinnedInterventionIds", "RequestTime", "PlatformInterventionId", });
     internal_static_tutti_v1_Rationale_descriptor =
       getDescriptor().getMessageType(2);
     internal_static_tutti_v1_Rationale_fieldAccessorTable = new
@@ -222,7 +226,7 @@ public final class RecommendationProto extends com.google.protobuf.GeneratedFile
     internal_static_tutti_v1_RecommendResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tutti_v1_RecommendResponse_descriptor,
-        new java.lang.String[] { "DecisionId", "Recommendations", "TopItemsIndistinguishable", "SafetyMode", "Exploration", "ModelVersion", "Note", "DecideTime", });
+        new java.lang.String[] { "DecisionId", "Recommendations", "TopItemsIndistinguishable", "SafetyMode", "Exploration", "ModelVersion", "Note", "DecideTime", "Shadow", "PlatformRecommendationId", });
     internal_static_tutti_v1_ClinicianReview_descriptor =
       getDescriptor().getMessageType(6);
     internal_static_tutti_v1_ClinicianReview_fieldAccessorTable = new

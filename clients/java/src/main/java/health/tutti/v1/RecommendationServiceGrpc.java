@@ -148,7 +148,9 @@ public final class RecommendationServiceGrpc {
     /**
      * <pre>
      * Ranks interventions for a person. Every call is logged as a decision with
-     * its propensities so that it can be evaluated off-policy later.
+     * its propensities so that it can be evaluated off-policy later. For a tenant
+     * in shadow mode the ranking is logged but not shown: the platform keeps
+     * showing its own choice (see RecommendRequest.platform_intervention_id).
      * </pre>
      */
     default void recommend(health.tutti.v1.RecommendRequest request,
@@ -205,7 +207,9 @@ public final class RecommendationServiceGrpc {
     /**
      * <pre>
      * Ranks interventions for a person. Every call is logged as a decision with
-     * its propensities so that it can be evaluated off-policy later.
+     * its propensities so that it can be evaluated off-policy later. For a tenant
+     * in shadow mode the ranking is logged but not shown: the platform keeps
+     * showing its own choice (see RecommendRequest.platform_intervention_id).
      * </pre>
      */
     public void recommend(health.tutti.v1.RecommendRequest request,
@@ -249,7 +253,9 @@ public final class RecommendationServiceGrpc {
     /**
      * <pre>
      * Ranks interventions for a person. Every call is logged as a decision with
-     * its propensities so that it can be evaluated off-policy later.
+     * its propensities so that it can be evaluated off-policy later. For a tenant
+     * in shadow mode the ranking is logged but not shown: the platform keeps
+     * showing its own choice (see RecommendRequest.platform_intervention_id).
      * </pre>
      */
     public health.tutti.v1.RecommendResponse recommend(health.tutti.v1.RecommendRequest request) throws io.grpc.StatusException {
@@ -291,7 +297,9 @@ public final class RecommendationServiceGrpc {
     /**
      * <pre>
      * Ranks interventions for a person. Every call is logged as a decision with
-     * its propensities so that it can be evaluated off-policy later.
+     * its propensities so that it can be evaluated off-policy later. For a tenant
+     * in shadow mode the ranking is logged but not shown: the platform keeps
+     * showing its own choice (see RecommendRequest.platform_intervention_id).
      * </pre>
      */
     public health.tutti.v1.RecommendResponse recommend(health.tutti.v1.RecommendRequest request) {
@@ -333,7 +341,9 @@ public final class RecommendationServiceGrpc {
     /**
      * <pre>
      * Ranks interventions for a person. Every call is logged as a decision with
-     * its propensities so that it can be evaluated off-policy later.
+     * its propensities so that it can be evaluated off-policy later. For a tenant
+     * in shadow mode the ranking is logged but not shown: the platform keeps
+     * showing its own choice (see RecommendRequest.platform_intervention_id).
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<health.tutti.v1.RecommendResponse> recommend(
