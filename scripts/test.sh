@@ -37,6 +37,9 @@ cargo test --workspace --locked
 step "simulation: engine beats random and fixed-protocol policies (release build, several seeds)"
 cargo test --release --locked -p tutti-engine --test simulation -- --include-ignored engine_beats_random_and_fixed_protocol
 
+step "training: a trained population model helps new simulated people (release build, several seeds)"
+cargo test --release --locked -p tutti-server --test train_simulated -- --include-ignored
+
 step "generated clients: drift check and smoke tests (Python, Go, TypeScript, Java) against a real server"
 scripts/test-clients.sh
 
