@@ -65,10 +65,16 @@ async fn person_with_request(server: &TestServer, tenant: &str) -> RecommendRequ
 }
 
 fn export_decisions(server: &TestServer, tenant: &str) -> Table {
-    export::build(server.data_path(), tenant)
-        .expect("export builds")
-        .decisions
-        .table
+    export::build(
+        server.data_path(),
+        tenant,
+        &tutti_server::cli::OperatorArgs {
+            operator: "test-operator".into(),
+        },
+    )
+    .expect("export builds")
+    .decisions
+    .table
 }
 
 fn col(t: &Table, name: &str) -> usize {

@@ -156,6 +156,9 @@ pub struct EvaluateArgs {
     /// Output directory (created if needed).
     #[arg(long, value_name = "DIR", default_value = "eval-out")]
     pub out: PathBuf,
+    /// db: who runs the evaluation (audit trail).
+    #[command(flatten)]
+    pub operator: super::OperatorArgs,
     /// Worker threads for the simulation [default: all cores].
     #[arg(long)]
     pub threads: Option<usize>,
@@ -795,10 +798,15 @@ pub(crate) struct Replay {
 
 impl TenantLog {
     /// Reads `tenant`'s log from the database at `path` (read-only).
-    pub(crate) fn open(path: &Path, tenant_name: &str) -> anyhow::Result<Self> {
+    pub(crate) fn open(
+        path: &Path,
+        tenant_name: &str,
+        tool: &'static str,
+        operator: &super::OperatorArgs,
+    ) -> anyhow::Result<Self> {
         let tenant = TenantId::parse(tenant_name)
             .map_err(|e| anyhow::anyhow!("--tenant `{tenant_name}`: {e}"))?;
-        let mut log = DecisionLog::open(path)?;
+        let mut log = DecisionLog::open_audited(path, &operator.access(tool, &tenant)?)?;
         let (people, decisions, recommendations, feedback, assessments, own) =
             log.snapshot(|s| {
                 Ok((
@@ -1045,7 +1053,7 @@ fn evaluate_db(args: &EvaluateArgs) -> anyhow::Result<(EvaluateReport, Vec<Row>,
     let (Some(path), Some(tenant_name)) = (&args.db, &args.tenant) else {
         bail!("--db needs --tenant");
     };
-    let log = TenantLog::open(path, tenant_name)?;
+    let log = TenantLog::open(path, tenant_name, "evaluate", &args.operator)?;
     let target_config = load_engine_config(args.target_config.as_deref())?;
     let Replay {
         engine,

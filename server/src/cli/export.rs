@@ -69,6 +69,9 @@ pub struct ExportArgs {
     /// Formats, comma-separated.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "csv,parquet")]
     pub format: Vec<Format>,
+    /// Who runs the export (audit trail).
+    #[command(flatten)]
+    pub operator: super::OperatorArgs,
 }
 
 /// A table with its column types.
@@ -148,10 +151,14 @@ fn decode_assessment(a: &LogAssessment) -> anyhow::Result<Assessment> {
 }
 
 /// Reads the tenant's log from `db` and builds the tables.
-pub fn build(db: &std::path::Path, tenant: &str) -> anyhow::Result<Export> {
+pub fn build(
+    db: &std::path::Path,
+    tenant: &str,
+    operator: &super::OperatorArgs,
+) -> anyhow::Result<Export> {
     let tenant_id =
         TenantId::parse(tenant).map_err(|e| anyhow::anyhow!("--tenant `{tenant}`: {e}"))?;
-    let mut log = DecisionLog::open(db)?;
+    let mut log = DecisionLog::open_audited(db, &operator.access("export", &tenant_id)?)?;
     let (decisions, recommendations, feedback, assessments) = log.snapshot(|s| {
         Ok((
             s.decisions(&tenant_id)?,
@@ -424,7 +431,7 @@ fn clinician(c: &ClinicianDecision) -> String {
 
 /// Runs `tutti export`.
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
-    let export = build(&args.db, &args.tenant)?;
+    let export = build(&args.db, &args.tenant, &args.operator)?;
     let dir = output::out_dir(&args.out)?;
     let mut written = Vec::new();
     for (name, t) in [

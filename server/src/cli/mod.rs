@@ -24,7 +24,35 @@ pub mod simulate;
 pub mod train;
 pub mod tune;
 
-use clap::{Parser, Subcommand};
+use crate::convert::ids::TenantId;
+use crate::storage::decision_log::OfflineAccess;
+use clap::{Args, Parser, Subcommand};
+
+/// Who runs a tool that reads a tenant's data, for the tenant's audit trail
+/// (see [`crate::storage::decision_log`]).
+#[derive(Debug, Clone, Args)]
+pub struct OperatorArgs {
+    /// Who runs this: an operator or service-account id (never a patient's),
+    /// recorded in the tenant's audit trail before any data are read.
+    #[arg(long, env = "TUTTI_OPERATOR", default_value = "cli")]
+    pub operator: String,
+}
+
+impl OperatorArgs {
+    /// The audited access of `tool` to `tenant`.
+    pub fn access(&self, tool: &'static str, tenant: &TenantId) -> anyhow::Result<OfflineAccess> {
+        let ok = (1..=128).contains(&self.operator.len())
+            && self.operator.bytes().all(|b| b.is_ascii_graphic());
+        if !ok {
+            anyhow::bail!("--operator must be 1-128 printable ASCII characters without spaces");
+        }
+        Ok(OfflineAccess {
+            tool,
+            tenant: tenant.clone(),
+            principal: self.operator.clone(),
+        })
+    }
+}
 
 /// Tutti: recommends the next therapeutic intervention and learns from feedback.
 #[derive(Debug, Parser)]

@@ -79,6 +79,9 @@ pub struct TrainArgs {
     /// Worker threads for the simulation [default: all cores].
     #[arg(long)]
     pub threads: Option<usize>,
+    /// db: who runs the training (audit trail).
+    #[command(flatten)]
+    pub operator: super::OperatorArgs,
 }
 
 /// The simulated engine, with every event also fed to a collector.
@@ -181,7 +184,7 @@ fn db_set(args: &TrainArgs) -> anyhow::Result<(TrainingSet, serde_json::Value)> 
     };
     let tenant = TenantId::parse(tenant_name)
         .map_err(|e| anyhow::anyhow!("--tenant `{tenant_name}`: {e}"))?;
-    let mut log = DecisionLog::open(path)?;
+    let mut log = DecisionLog::open_audited(path, &args.operator.access("train", &tenant)?)?;
     let (people, decisions, recommendations, feedback, assessments, own) = log.snapshot(|s| {
         Ok((
             s.people(&tenant)?,

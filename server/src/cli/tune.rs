@@ -112,6 +112,9 @@ pub enum Objective {
 /// Arguments of `tutti tune`.
 #[derive(Debug, Clone, Args)]
 pub struct TuneArgs {
+    /// db: who runs the search (audit trail).
+    #[command(flatten)]
+    pub operator: super::OperatorArgs,
     /// Score configurations on the simulator (known truth).
     #[arg(long, conflicts_with_all = ["db", "tenant"], required_unless_present = "db")]
     pub simulated: bool,
@@ -1441,7 +1444,7 @@ pub fn tune(args: &TuneArgs) -> anyhow::Result<TuneSummary> {
         let (Some(path), Some(tenant)) = (&args.db, &args.tenant) else {
             bail!("--db needs --tenant");
         };
-        let log = TenantLog::open(path, tenant)?;
+        let log = TenantLog::open(path, tenant, "tune", &args.operator)?;
         let config = evaluation_config(args)?;
         let trials = pool.install(|| {
             cands

@@ -1,6 +1,12 @@
 //! Read-only access to one tenant's decision log and events in a SQLite file,
 //! for the offline tools (`tutti export`, `tutti evaluate --db`).
 //!
+//! Reading a tenant's health data offline is an access like any API call, so
+//! [`DecisionLog::open_audited`] first appends one row to the same audit table
+//! the server writes (method `tutti.cli/<tool>`, resource `tenants/<id>`, the
+//! principal the operator names) through a short separate read-write
+//! connection, and refuses to read when it cannot: no audit, no data.
+//!
 //! It opens the file with `SQLITE_OPEN_READ_ONLY`, never migrates or writes,
 //! and can run beside a live server (WAL lets readers see a consistent
 //! snapshot while the server writes). Rows come back as stored: payloads
@@ -12,7 +18,7 @@
 //! mode) are read too: their decisions are all live. Migrating them here is
 //! not an option, since the file is opened read-only.
 
-use super::{RecommendationRole, Result, StorageError, StoredIntervention};
+use super::{AuditRow, RecommendationRole, Result, StorageError, StoredIntervention};
 use crate::convert::ids::TenantId;
 use rusqlite::{Connection, OpenFlags, params};
 use std::path::Path;
@@ -132,7 +138,52 @@ fn db(e: rusqlite::Error) -> StorageError {
     StorageError::Backend(Box::new(e))
 }
 
+/// Who reads a tenant's data offline, and with which tool, for the audit row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfflineAccess {
+    /// The tool, e.g. `export` (recorded as method `tutti.cli/export`).
+    pub tool: &'static str,
+    /// The tenant whose data are read.
+    pub tenant: TenantId,
+    /// Who runs the tool (an operator id, never a patient's).
+    pub principal: String,
+}
+
 impl DecisionLog {
+    /// Appends the audit row for `access`, then opens `path` read-only (see
+    /// the module docs). The row is written before any data are read, so an
+    /// interrupted run is still on record.
+    pub fn open_audited(path: &Path, access: &OfflineAccess) -> Result<Self> {
+        let log = Self::open(path)?;
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(db)?;
+        // The server's durability settings: an acknowledged audit row survives a crash.
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(db)?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        conn.execute(
+            "INSERT INTO audit (time, tenant, principal, method, resource, code, call_id, request_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, NULL)",
+            params![
+                now,
+                access.tenant.as_str(),
+                access.principal,
+                format!("tutti.cli/{}", access.tool),
+                format!("tenants/{}", access.tenant.as_str()),
+                uuid::Uuid::new_v4().to_string(),
+            ],
+        )
+        .map_err(db)?;
+        Ok(log)
+    }
+
     /// Opens `path` read-only. Fails if the file does not exist or is not a
     /// Tutti database (no schema version).
     pub fn open(path: &Path) -> Result<Self> {
@@ -182,6 +233,31 @@ pub struct Snapshot<'a> {
 }
 
 impl Snapshot<'_> {
+    /// The tenant's audit trail, oldest first.
+    pub fn audit(&self, tenant: &TenantId) -> Result<Vec<AuditRow>> {
+        self.tx
+            .prepare(
+                "SELECT time, tenant, principal, method, resource, code, call_id, request_id
+                 FROM audit WHERE tenant = ?1 ORDER BY seq",
+            )
+            .map_err(db)?
+            .query_map(params![tenant.as_str()], |r| {
+                Ok(AuditRow {
+                    time: Timestamp(r.get(0)?),
+                    tenant: r.get(1)?,
+                    principal: r.get(2)?,
+                    method: r.get(3)?,
+                    resource: r.get(4)?,
+                    code: r.get(5)?,
+                    call_id: r.get(6)?,
+                    request_id: r.get(7)?,
+                })
+            })
+            .map_err(db)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(db)
+    }
+
     /// The tenant's people, by id.
     pub fn people(&self, tenant: &TenantId) -> Result<Vec<LogPerson>> {
         let rows = self
