@@ -2,7 +2,8 @@
 //! the target engine up to every logged decision and re-ranks with the stored
 //! query, so evaluating the configuration that made the log reproduces its
 //! propensities exactly (every importance weight is 1), and another
-//! configuration is evaluated on the same decisions.
+//! configuration is evaluated on the same decisions against the complete
+//! logged first-place distribution.
 
 use clap::Parser as _;
 use tutti_server::cli::evaluate::{EvaluateArgs, evaluate};
@@ -72,6 +73,17 @@ async fn the_logging_configuration_reproduces_its_own_propensities_on_replay() {
     .expect("evaluates another configuration");
     assert_eq!(other.decisions_used, logged.decisions.len());
     assert!(other.target_model_version != report.target_model_version);
+    // The log keeps every candidate's first-place probability, not only the
+    // returned items': even a target that would put first an item the server
+    // never returned is evaluated against a known logging distribution.
+    assert_eq!(
+        (
+            report.with_logging_distribution,
+            other.with_logging_distribution
+        ),
+        (logged.decisions.len(), logged.decisions.len()),
+        "every decision carries its full logging distribution"
+    );
     for f in ["report.json", "estimates.csv", "decisions.csv"] {
         assert!(out.path().join(f).is_file(), "{f} missing");
     }

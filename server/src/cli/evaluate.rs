@@ -25,11 +25,14 @@
 //! and 0 when no feedback came. Candidates are the items with a logging
 //! probability plus any the target could put first.
 //!
-//! From the server's log only the returned items' propensities are known
-//! (the top `k`). When the target could put first an item the server did not
-//! return, its logging probability is unknown (not necessarily 0), so that
-//! decision carries no logging distribution and overlap is judged from the
-//! taken actions. Decisions whose rank-1 propensity is 0 cannot be used and
+//! Since schema version 3 the server logs every candidate's probability of
+//! being ranked first, not only the returned items', so the logging
+//! distribution is known in full and an item it gave 0 is a known 0. For
+//! decisions logged before, only the returned items' propensities are known:
+//! when the target could put first an item the server did not return, its
+//! logging probability is unknown (not necessarily 0), so that decision
+//! carries no logging distribution and overlap is judged from the taken
+//! actions. Decisions whose rank-1 propensity is 0 cannot be used and
 //! are counted as skipped. Replaying assumes the tenant's catalogue and the
 //! built-in population model are what they were when the log was written.
 //!
@@ -1000,19 +1003,31 @@ impl TenantLog {
                 });
                 continue;
             }
-            let mut candidates: Vec<InterventionId> = d
-                .ranking
-                .items
-                .iter()
-                .map(|i| i.intervention.clone())
-                .collect();
-            let logged: Vec<f64> = d.ranking.items.iter().map(|i| i.propensity).collect();
+            // Since schema version 3 the log holds every candidate's
+            // first-place probability, so the logging distribution is known
+            // in full and an item it gave 0 is a known 0.
+            let (mut candidates, mut logged): (Vec<InterventionId>, Vec<f64>) = match &d.first_place
+            {
+                Some(all) => all.iter().cloned().unzip(),
+                None => d
+                    .ranking
+                    .items
+                    .iter()
+                    .map(|i| (i.intervention.clone(), i.propensity))
+                    .unzip(),
+            };
+            let complete = d.first_place.is_some();
             let mut extra = false;
             for (id, p) in &target_all {
                 if *p > 0.0 && !candidates.contains(id) {
                     candidates.push(id.clone());
+                    logged.push(0.0);
                     extra = true;
                 }
+            }
+            if !candidates.contains(&first.intervention) {
+                candidates.push(first.intervention.clone());
+                logged.push(first.propensity);
             }
             let mut target = vec![0.0; candidates.len()];
             for (id, p) in &target_all {
@@ -1021,7 +1036,8 @@ impl TenantLog {
                 }
             }
             let logged_total: f64 = logged.iter().sum();
-            let logging_distribution = (!extra && logged_total <= 1.0 + 1e-9).then_some(logged);
+            let logging_distribution =
+                ((complete || !extra) && logged_total <= 1.0 + 1e-9).then_some(logged);
             rows.push(Row {
                 person: d.person.clone(),
                 index: i,

@@ -70,7 +70,7 @@ pub struct TrainArgs {
     /// Simulated: configuration of the engine that makes the logged decisions.
     #[arg(long, value_name = "FILE")]
     pub engine_config: Option<PathBuf>,
-    /// Model version [default: trained-<UTC time>-<digest>].
+    /// Model version (default: `trained-<UTC time>-<digest>`).
     #[arg(long)]
     pub version: Option<String>,
     /// Directory the artifact is written to (a server's `[model] path`).

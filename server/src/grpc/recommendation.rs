@@ -130,8 +130,10 @@ async fn recommend(
             query.clone(),
             platform.clone().filter(|_| shadow),
         );
-        let (ranking, new_state) = blocking(move || {
-            let ranking = e.recommend(&current, &q)?;
+        let (ranking, first_place, new_state) = blocking(move || {
+            let (ranking, all) = e.recommend_with_propensities(&current, &q)?;
+            let first_place: Vec<(InterventionId, f64)> =
+                all.into_iter().filter(|(_, p)| *p > 0.0).collect();
             let mut s = current;
             // The state counts what the person is offered: in shadow mode the
             // platform's choice, not the ranking nobody sees.
@@ -143,7 +145,7 @@ async fn recommend(
                     }
                 }
             }
-            Ok((ranking, s))
+            Ok((ranking, first_place, s))
         })
         .await?;
         let decision_id = new_uuid();
@@ -201,6 +203,7 @@ async fn recommend(
             decide_time,
             ranking,
             items,
+            first_place,
             shadow,
             platform_intervention: platform.clone(),
             platform_choice,

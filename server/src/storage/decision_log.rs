@@ -60,6 +60,9 @@ pub struct LogDecision {
     pub exploration: f64,
     /// The ranking with scores, propensities and explanations.
     pub ranking: Ranking,
+    /// Every candidate's probability of being ranked first (above 0); `None`
+    /// for decisions logged before schema version 3.
+    pub first_place: Option<Vec<(InterventionId, f64)>>,
     /// Whether the ranking was logged but not shown (shadow mode): the action
     /// taken was then the platform's choice, not the rank-1 item.
     pub shadow: bool,
@@ -298,11 +301,17 @@ impl Snapshot<'_> {
         } else {
             "0, NULL"
         };
+        let first_place_column = if self.version >= 3 {
+            "first_place"
+        } else {
+            "NULL"
+        };
         let rows = self
             .tx
             .prepare(&format!(
                 "SELECT decision_id, person_id, request, model_version, decide_time, for_time,
-                        safety_mode, exploration, ranking, {shadow_columns}
+                        safety_mode, exploration, ranking, {shadow_columns},
+                        {first_place_column}
                  FROM decisions WHERE tenant = ?1 ORDER BY person_id, decide_time, rowid"
             ))
             .map_err(db)?
@@ -319,6 +328,7 @@ impl Snapshot<'_> {
                     r.get::<_, String>(8)?,
                     r.get::<_, bool>(9)?,
                     r.get::<_, Option<String>>(10)?,
+                    r.get::<_, Option<String>>(11)?,
                 ))
             })
             .map_err(db)?
@@ -338,6 +348,7 @@ impl Snapshot<'_> {
                     ranking,
                     shadow,
                     platform,
+                    first_place,
                 )| {
                     let query = serde_json::from_str(&request).map_err(|e| {
                         StorageError::Corrupt(format!("request of decision {id}: {e}"))
@@ -345,7 +356,17 @@ impl Snapshot<'_> {
                     let ranking = serde_json::from_str(&ranking).map_err(|e| {
                         StorageError::Corrupt(format!("ranking of decision {id}: {e}"))
                     })?;
+                    let first_place = first_place
+                        .map(|json| {
+                            serde_json::from_str(&json).map_err(|e| {
+                                StorageError::Corrupt(format!(
+                                    "first-place distribution of decision {id}: {e}"
+                                ))
+                            })
+                        })
+                        .transpose()?;
                     Ok(LogDecision {
+                        first_place,
                         id,
                         person,
                         query,

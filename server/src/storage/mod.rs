@@ -255,6 +255,10 @@ pub struct NewDecision {
     pub ranking: Ranking,
     /// One row per returned item.
     pub items: Vec<NewRecommendation>,
+    /// Every candidate's probability of being ranked first (those above 0),
+    /// not only the returned items': the complete logging distribution that
+    /// off-policy evaluation needs.
+    pub first_place: Vec<(InterventionId, f64)>,
     /// Whether the ranking was logged but not shown (shadow mode); its items
     /// are then stored with [`RecommendationRole::Shadow`].
     pub shadow: bool,

@@ -31,6 +31,7 @@ use tutti_engine::state::PersonState;
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/0001_initial.sql")),
     M::up(include_str!("migrations/0002_shadow_mode.sql")),
+    M::up(include_str!("migrations/0003_first_place_distribution.sql")),
 ];
 
 /// Reader connections kept open for reuse.
@@ -653,14 +654,15 @@ impl Storage for SqliteStorage {
         let tenant = tenant.clone();
         let request = to_json(&decision.query)?;
         let ranking = to_json(&decision.ranking)?;
+        let first_place = to_json(&decision.first_place)?;
         self.write(move |tx| {
             insert_idempotency(tx, &tenant, &idem)?;
             apply_state(tx, &tenant, &update, Counters::default())?;
             tx.execute(
                 "INSERT INTO decisions (tenant, decision_id, person_id, request, model_version,
                                         decide_time, for_time, safety_mode, exploration, ranking,
-                                        shadow, platform_intervention_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                                        shadow, platform_intervention_id, first_place)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 params![
                     tenant.as_str(),
                     decision.id.as_str(),
@@ -677,6 +679,7 @@ impl Storage for SqliteStorage {
                         .platform_intervention
                         .as_ref()
                         .map(InterventionId::as_str),
+                    first_place,
                 ],
             )
             .map_err(db)?;
