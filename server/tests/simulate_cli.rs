@@ -67,6 +67,8 @@ fn a_run_writes_its_tables_and_both_plot_formats() {
         "outcome.png",
         "regret.svg",
         "regret.png",
+        "network.svg",
+        "network.png",
     ] {
         let meta = std::fs::metadata(dir.path().join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
         assert!(meta.len() > 0, "{f} is empty");
@@ -91,4 +93,9 @@ fn a_run_writes_its_tables_and_both_plot_formats() {
     );
     let svg = std::fs::read_to_string(dir.path().join("regret.svg")).expect("svg");
     assert!(svg.contains("oracle"), "legend names the policies");
+    let network = std::fs::read_to_string(dir.path().join("network.svg")).expect("svg");
+    assert!(
+        network.contains("well-being") && network.contains("affect +"),
+        "the network names its variables"
+    );
 }

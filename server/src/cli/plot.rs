@@ -1,4 +1,5 @@
-//! Line charts for the data-science subcommands, drawn with plotters and
+//! Line charts and process-network diagrams for the data-science
+//! subcommands, drawn with plotters and
 //! written twice: SVG (for documents and the browser) and PNG (for chat,
 //! slides and image viewers).
 //!
@@ -10,6 +11,7 @@
 use anyhow::{Context as _, anyhow};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 use std::sync::Once;
 
@@ -71,25 +73,7 @@ fn register_fonts() {
 impl LineChart {
     /// Writes `<stem>.svg` and `<stem>.png` into `dir`.
     pub fn write(&self, dir: &Path, stem: &str) -> anyhow::Result<()> {
-        register_fonts();
-        let svg_path = dir.join(format!("{stem}.svg"));
-        {
-            let root = SVGBackend::new(&svg_path, SIZE).into_drawing_area();
-            self.draw(&root)
-                .with_context(|| format!("drawing {}", svg_path.display()))?;
-            root.present()
-                .map_err(|e| anyhow!("writing {}: {e}", svg_path.display()))?;
-        }
-        let png_path = dir.join(format!("{stem}.png"));
-        let mut buffer = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
-        {
-            let root = BitMapBackend::with_buffer(&mut buffer, SIZE).into_drawing_area();
-            self.draw(&root)
-                .with_context(|| format!("drawing {}", png_path.display()))?;
-            root.present()
-                .map_err(|e| anyhow!("rendering {}: {e}", png_path.display()))?;
-        }
-        write_png(&png_path, &buffer, SIZE)
+        write_both(dir, stem, |root| self.draw(root), |root| self.draw(root))
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
@@ -176,6 +160,151 @@ impl LineChart {
     }
 }
 
+/// Draws one picture twice, as `<stem>.svg` and `<stem>.png` in `dir`. Two
+/// closures because the two backends are different types.
+fn write_both(
+    dir: &Path,
+    stem: &str,
+    svg: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> anyhow::Result<()>,
+    bitmap: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    register_fonts();
+    let svg_path = dir.join(format!("{stem}.svg"));
+    {
+        let root = SVGBackend::new(&svg_path, SIZE).into_drawing_area();
+        svg(&root).with_context(|| format!("drawing {}", svg_path.display()))?;
+        root.present()
+            .map_err(|e| anyhow!("writing {}: {e}", svg_path.display()))?;
+    }
+    let png_path = dir.join(format!("{stem}.png"));
+    let mut buffer = vec![0u8; (SIZE.0 * SIZE.1 * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buffer, SIZE).into_drawing_area();
+        bitmap(&root).with_context(|| format!("drawing {}", png_path.display()))?;
+        root.present()
+            .map_err(|e| anyhow!("rendering {}: {e}", png_path.display()))?;
+    }
+    write_png(&png_path, &buffer, SIZE)
+}
+
+/// One person's lagged process network: every variable a node on a circle,
+/// the strongest edges as arrows (blue helps, vermilion hurts the target at
+/// the next time point; width is the standardised weight; pale when its
+/// interval includes 0, i.e. the data do not yet say which way it goes).
+#[derive(Debug, Clone)]
+pub struct NetworkChart {
+    /// Title above the diagram.
+    pub title: String,
+    /// Node labels, in layout order (e.g. `affect +`, `affect −`, `outcome`).
+    pub nodes: Vec<String>,
+    /// `(source, target, weight, interval excludes 0)` by node index.
+    pub edges: Vec<(usize, usize, f64, bool)>,
+}
+
+impl NetworkChart {
+    /// Writes `<stem>.svg` and `<stem>.png` into `dir`.
+    pub fn write(&self, dir: &Path, stem: &str) -> anyhow::Result<()> {
+        write_both(dir, stem, |root| self.draw(root), |root| self.draw(root))
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("{e}");
+        root.fill(&WHITE).map_err(err)?;
+        root.draw(&Text::new(
+            self.title.clone(),
+            (16, 12),
+            ("sans-serif", 20).into_font(),
+        ))
+        .map_err(err)?;
+        let n = self.nodes.len().max(1);
+        let (cx, cy, r) = (
+            f64::from(SIZE.0) / 2.0,
+            f64::from(SIZE.1) / 2.0 + 16.0,
+            215.0,
+        );
+        let at = |i: usize| {
+            let a = -std::f64::consts::FRAC_PI_2 + std::f64::consts::TAU * i as f64 / n as f64;
+            (cx + r * a.cos(), cy + r * a.sin())
+        };
+        let max = self
+            .edges
+            .iter()
+            .map(|e| e.2.abs())
+            .fold(0.0_f64, f64::max)
+            .max(1e-9);
+        const NODE: f64 = 14.0;
+        let px = |(x, y): (f64, f64)| (x.round() as i32, y.round() as i32);
+        for &(s, t, w, certain) in &self.edges {
+            if s >= n || t >= n || s == t {
+                continue;
+            }
+            let (a, b) = (at(s), at(t));
+            let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+            let len = (dx * dx + dy * dy).sqrt().max(1e-9);
+            let (ux, uy) = (dx / len, dy / len);
+            let start = (a.0 + ux * NODE, a.1 + uy * NODE);
+            let end = (b.0 - ux * (NODE + 2.0), b.1 - uy * (NODE + 2.0));
+            let base = if w >= 0.0 { PALETTE[0] } else { PALETTE[3] };
+            let colour = if certain {
+                base.to_rgba()
+            } else {
+                base.mix(0.3)
+            };
+            let width = 1 + (5.0 * w.abs() / max).round() as u32;
+            root.draw(&PathElement::new(
+                vec![px(start), px(end)],
+                colour.stroke_width(width),
+            ))
+            .map_err(err)?;
+            let head = 10.0;
+            let back = (end.0 - ux * head, end.1 - uy * head);
+            let (nx, ny) = (-uy * head * 0.5, ux * head * 0.5);
+            root.draw(&Polygon::new(
+                vec![
+                    px(end),
+                    px((back.0 + nx, back.1 + ny)),
+                    px((back.0 - nx, back.1 - ny)),
+                ],
+                colour.filled(),
+            ))
+            .map_err(err)?;
+        }
+        for (i, label) in self.nodes.iter().enumerate() {
+            let p = at(i);
+            root.draw(&Circle::new(
+                px(p),
+                NODE as i32,
+                RGBColor(240, 240, 240).filled(),
+            ))
+            .map_err(err)?;
+            root.draw(&Circle::new(px(p), NODE as i32, BLACK.stroke_width(1)))
+                .map_err(err)?;
+            // Labels sit outside the circle, on the node's own radius.
+            let out = (p.0 - cx, p.1 - cy);
+            let norm = (out.0 * out.0 + out.1 * out.1).sqrt().max(1e-9);
+            let lp = (p.0 + out.0 / norm * 22.0, p.1 + out.1 / norm * 22.0);
+            // Anchored away from the circle, so a label never covers its node.
+            let h = if out.0 > 1.0 {
+                HPos::Left
+            } else if out.0 < -1.0 {
+                HPos::Right
+            } else {
+                HPos::Center
+            };
+            let style = ("sans-serif", 14)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(h, VPos::Center));
+            root.draw(&Text::new(label.clone(), px(lp), style))
+                .map_err(err)?;
+        }
+        Ok(())
+    }
+}
+
 fn write_png(path: &Path, rgb: &[u8], (w, h): (u32, u32)) -> anyhow::Result<()> {
     let file =
         std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
@@ -196,6 +325,28 @@ fn write_png(path: &Path, rgb: &[u8], (w, h): (u32, u32)) -> anyhow::Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_network_writes_both_formats_with_its_node_labels() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        NetworkChart {
+            title: "Network".into(),
+            nodes: vec!["affect +".into(), "affect -".into(), "outcome".into()],
+            edges: vec![(0, 2, 0.4, true), (1, 2, -0.2, false), (2, 2, 0.9, true)],
+        }
+        .write(dir.path(), "network")
+        .expect("draws");
+        let svg = std::fs::read_to_string(dir.path().join("network.svg")).expect("svg");
+        assert!(
+            svg.contains("affect +") && svg.contains("outcome"),
+            "labels missing"
+        );
+        let decoder = png::Decoder::new(std::io::BufReader::new(
+            std::fs::File::open(dir.path().join("network.png")).expect("png"),
+        ));
+        let reader = decoder.read_info().expect("valid png");
+        assert_eq!((reader.info().width, reader.info().height), SIZE);
+    }
 
     #[test]
     fn a_chart_writes_an_svg_with_its_labels_and_a_decodable_png() {

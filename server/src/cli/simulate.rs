@@ -13,22 +13,27 @@
 //! from (seed, person index), see [`tutti_engine::sim::runner`]).
 
 use super::output::{self, Cell, Table, text_table, with_interval};
-use super::plot::{LineChart, Series};
+use super::plot::{LineChart, NetworkChart, Series};
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 use rayon::prelude::*;
 use serde::Serialize;
+use std::cell::RefCell;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tutti_engine::Engine;
 use tutti_engine::config::EngineConfig;
+use tutti_engine::ids::{InterventionId, Timestamp};
+use tutti_engine::observe::{Assessment, Feedback};
 use tutti_engine::response::PopulationModel;
 use tutti_engine::sim::report::Estimate;
 use tutti_engine::sim::{
-    Catalogs, EnginePolicy, EpsilonGreedy, FixedProtocol, LinUcb, Metrics, Oracle, Random,
-    Scenario, SimReport, Simulation, Summary, paired_difference, summarise,
+    Catalogs, EnginePolicy, EpsilonGreedy, FixedProtocol, Intake, LinUcb, Metrics, Oracle,
+    PersonView, Policy, Random, Scenario, SimReport, SimRng, Simulation, Summary,
+    paired_difference, summarise,
 };
+use tutti_engine::state::PersonState;
 
 /// People per unit of parallel work. Fixed (not derived from the thread
 /// count) so that results are identical whatever `--threads` is.
@@ -123,6 +128,11 @@ pub struct SimulateArgs {
     /// Skip the SVG/PNG plots.
     #[arg(long)]
     pub no_plots: bool,
+    /// Whose process network to draw (`network.svg/png`): the index of a
+    /// simulated person of the first seed, followed under the engine
+    /// [default: of the first 20, the one with the most assessments].
+    #[arg(long)]
+    pub network_person: Option<u64>,
 }
 
 /// Loads a named scenario or a scenario file (the default scenario if neither).
@@ -236,6 +246,8 @@ pub struct Plan {
     pub epsilon: f64,
     /// Alpha of LinUCB.
     pub linucb_alpha: f64,
+    /// Whose network `network.svg/png` shows (`None`: see the argument).
+    pub network_person: Option<u64>,
 }
 
 impl Plan {
@@ -286,6 +298,7 @@ impl Plan {
             k: args.k,
             epsilon: args.epsilon,
             linucb_alpha: args.linucb_alpha,
+            network_person: args.network_person,
         })
     }
 }
@@ -636,6 +649,136 @@ fn plots(s: &SimulationSummary, dir: &Path) -> anyhow::Result<()> {
     .write(dir, "regret")
 }
 
+/// The engine policy, with the engine's view of the person mirrored into a
+/// state of our own so that it can be read after the run.
+struct Mirror<'e, 'c> {
+    inner: EnginePolicy<'e>,
+    engine: &'e Engine,
+    state: &'c RefCell<Option<PersonState>>,
+}
+
+impl Mirror<'_, '_> {
+    fn with_state(
+        &self,
+        f: impl FnOnce(&mut PersonState) -> tutti_engine::Result<()>,
+    ) -> tutti_engine::Result<()> {
+        match self.state.borrow_mut().as_mut() {
+            Some(s) => f(s),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Policy for Mirror<'_, '_> {
+    fn name(&self) -> &str {
+        "engine"
+    }
+
+    fn start(&mut self, intake: &Intake<'_>) -> tutti_engine::Result<()> {
+        *self.state.borrow_mut() = Some(self.engine.new_person(intake.conditions.to_vec()));
+        self.inner.start(intake)
+    }
+
+    fn observe_assessment(&mut self, assessment: &Assessment) -> tutti_engine::Result<()> {
+        self.with_state(|s| self.engine.observe_assessment(s, assessment))?;
+        self.inner.observe_assessment(assessment)
+    }
+
+    fn choose(
+        &mut self,
+        view: &PersonView<'_>,
+        rng: &mut SimRng,
+    ) -> tutti_engine::Result<InterventionId> {
+        self.inner.choose(view, rng)
+    }
+
+    fn observe_recommendation(
+        &mut self,
+        intervention: &InterventionId,
+        at: Timestamp,
+    ) -> tutti_engine::Result<()> {
+        self.with_state(|s| self.engine.observe_recommendation(s, intervention, at))?;
+        self.inner.observe_recommendation(intervention, at)
+    }
+
+    fn observe_feedback(&mut self, feedback: &Feedback) -> tutti_engine::Result<()> {
+        self.with_state(|s| self.engine.observe_feedback(s, feedback))?;
+        self.inner.observe_feedback(feedback)
+    }
+}
+
+/// Draws the engine's estimate of one simulated person's lagged network at
+/// the end of the run (`network.svg/png`): what a clinician would see in
+/// their insights.
+fn network_plot(plan: &Plan, person: Option<u64>, dir: &Path) -> anyhow::Result<()> {
+    let engine = engine_with_model(plan.engine_config.clone(), plan.population.as_ref())?;
+    let seed = plan.seeds.first().copied().unwrap_or(1);
+    let sim = Simulation::new(&plan.scenario, &Catalogs::of(&engine), seed)?;
+    let follow = |p: u64| -> anyhow::Result<PersonState> {
+        let cell = RefCell::new(None);
+        sim.run_people(p..p + 1, plan.weeks, || Mirror {
+            inner: EnginePolicy::new(&engine).with_k(plan.k),
+            engine: &engine,
+            state: &cell,
+        })?;
+        cell.into_inner()
+            .with_context(|| format!("person {p} was not simulated"))
+    };
+    // People who drop out early have little network to show; by default the
+    // best-observed of the first few is drawn.
+    let (person, state) = match person {
+        Some(p) => (p, follow(p)?),
+        None => {
+            let mut best: Option<(u64, PersonState)> = None;
+            for p in 0..plan.people.min(20) {
+                let s = follow(p)?;
+                if best
+                    .as_ref()
+                    .is_none_or(|(_, b)| s.assessment_count() > b.assessment_count())
+                {
+                    best = Some((p, s));
+                }
+            }
+            best.context("no simulated people")?
+        }
+    };
+    let now = state.last_assessment_at().unwrap_or_default();
+    let insights = engine.insights(&state, now);
+    let mut nodes = Vec::new();
+    let mut index = std::collections::HashMap::new();
+    for p in engine.processes().all() {
+        for (pole, sign) in [("adaptive", "+"), ("maladaptive", "-")] {
+            index.insert(format!("{}.{pole}", p.id), nodes.len());
+            nodes.push(format!("{} {sign}", p.id));
+        }
+    }
+    index.insert("outcome".to_owned(), nodes.len());
+    nodes.push("well-being".to_owned());
+    let edges = insights
+        .edges
+        .iter()
+        .filter_map(|e| {
+            let certain = e.weight.lower > 0.0 || e.weight.upper < 0.0;
+            Some((
+                *index.get(&e.source)?,
+                *index.get(&e.target)?,
+                e.weight.mean,
+                certain,
+            ))
+        })
+        .collect();
+    NetworkChart {
+        title: format!(
+            "Engine's estimate of simulated person {person}'s network after {} weeks ({} assessments, seed {seed})",
+            plan.weeks,
+            state.assessment_count()
+        ),
+        nodes,
+        edges,
+    }
+    .write(dir, "network")
+}
+
 /// The table printed on the terminal.
 pub fn render_table(s: &SimulationSummary) -> String {
     let rows: Vec<Vec<String>> = s
@@ -708,6 +851,9 @@ pub fn write_outputs(
     weekly_table(&summary, reports).write_csv(&dir.join("weekly.csv"))?;
     if draw {
         plots(&summary, &dir)?;
+        if plan.policies.contains(&PolicyKind::Engine) {
+            network_plot(plan, plan.network_person, &dir)?;
+        }
     }
     Ok(summary)
 }
@@ -741,7 +887,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         if args.no_plots {
             ""
         } else {
-            ", outcome.svg/png, regret.svg/png"
+            ", outcome.svg/png, regret.svg/png, network.svg/png"
         },
         args.out.display()
     );

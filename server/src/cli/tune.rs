@@ -723,6 +723,7 @@ fn sim_plan(args: &TuneArgs) -> anyhow::Result<Plan> {
         out: args.out.clone(),
         threads: args.threads,
         no_plots: true,
+        network_person: None,
     })
 }
 
