@@ -129,6 +129,17 @@ async fn an_export_round_trips_through_parquet_and_matches_the_csv_and_the_log()
                 (p - propensity).abs() < 1e-12,
                 "propensity {p} != {propensity}"
             );
+            // The whole first-place distribution: it sums to one and holds
+            // this item at the probability the client was given.
+            let first_place: Vec<(String, f64)> =
+                serde_json::from_str(&row[column(&h, "first_place")]).expect("first_place JSON");
+            let total: f64 = first_place.iter().map(|(_, p)| p).sum();
+            assert!((total - 1.0).abs() < 1e-9, "first-place total {total}");
+            let own = first_place
+                .iter()
+                .find(|(i, _)| i == intervention)
+                .map_or(0.0, |(_, p)| *p);
+            assert!((own - propensity).abs() < 1e-12, "{own} != {propensity}");
         }
     }
     for (id, helpfulness) in &logged.feedback {

@@ -244,6 +244,7 @@ pub fn build(
         ("outcome_after", Kind::Float),
         ("outcome_change", Kind::Float),
         ("request", Kind::Text),
+        ("first_place", Kind::Text),
     ]);
     for r in &recommendations {
         let Some(d) = decision_by_id.get(r.decision.as_str()) else {
@@ -344,6 +345,13 @@ pub fn build(
             Cell::opt_float(after),
             Cell::opt_float(before.zip(after).map(|(b, a)| a - b)),
             Cell::text(&d.query_json),
+            // JSON `[[intervention_id, probability], ...]`: the whole logging
+            // distribution, for one's own off-policy estimators.
+            Cell::opt_text(
+                d.first_place
+                    .as_ref()
+                    .and_then(|fp| serde_json::to_string(fp).ok()),
+            ),
         ]);
     }
 
