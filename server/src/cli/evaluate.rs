@@ -771,18 +771,18 @@ pub(crate) fn decode_feedback(
         .map_err(|e| anyhow::anyhow!("feedback {}: {e}", f.id))
 }
 
-/// A tenant's decision log, read once in one snapshot, that can be replayed
-/// with any number of target configurations (`tutti tune --db` replays it
-/// once per candidate).
+/// A tenant's decision log, read once in one snapshot (after its audit row),
+/// that can be replayed with any number of target configurations (`tutti
+/// tune --db` replays it once per candidate); `tutti train --db` reads it too.
 pub(crate) struct TenantLog {
     path: PathBuf,
     tenant: String,
-    people: Vec<crate::storage::decision_log::LogPerson>,
-    decisions: Vec<LogDecision>,
-    recommendations: Vec<LogRecommendation>,
-    feedback: Vec<LogFeedback>,
-    assessments: Vec<crate::storage::decision_log::LogAssessment>,
-    own: Vec<crate::storage::StoredIntervention>,
+    pub(crate) people: Vec<crate::storage::decision_log::LogPerson>,
+    pub(crate) decisions: Vec<LogDecision>,
+    pub(crate) recommendations: Vec<LogRecommendation>,
+    pub(crate) feedback: Vec<LogFeedback>,
+    pub(crate) assessments: Vec<crate::storage::decision_log::LogAssessment>,
+    pub(crate) own: Vec<crate::storage::StoredIntervention>,
 }
 
 /// A target configuration replayed over a tenant's log.

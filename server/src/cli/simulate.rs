@@ -649,38 +649,47 @@ fn plots(s: &SimulationSummary, dir: &Path) -> anyhow::Result<()> {
     .write(dir, "regret")
 }
 
-/// The engine policy, with the engine's view of the person mirrored into a
-/// state of our own so that it can be read after the run.
-struct Mirror<'e, 'c> {
-    inner: EnginePolicy<'e>,
-    engine: &'e Engine,
-    state: &'c RefCell<Option<PersonState>>,
-}
-
-impl Mirror<'_, '_> {
-    fn with_state(
-        &self,
-        f: impl FnOnce(&mut PersonState) -> tutti_engine::Result<()>,
+/// What a [`Tapped`] engine policy reports of each simulated person.
+pub(crate) trait Listener {
+    /// A new person.
+    fn start(&mut self, intake: &Intake<'_>) -> tutti_engine::Result<()>;
+    /// An answered assessment.
+    fn assessment(&mut self, assessment: &Assessment) -> tutti_engine::Result<()>;
+    /// A recommendation was shown.
+    fn recommendation(
+        &mut self,
+        intervention: &InterventionId,
+        at: Timestamp,
     ) -> tutti_engine::Result<()> {
-        match self.state.borrow_mut().as_mut() {
-            Some(s) => f(s),
-            None => Ok(()),
-        }
+        let _ = (intervention, at);
+        Ok(())
     }
+    /// Feedback came back.
+    fn feedback(&mut self, feedback: &Feedback) -> tutti_engine::Result<()>;
 }
 
-impl Policy for Mirror<'_, '_> {
+/// The engine policy, with every event it sees also passed to a listener
+/// (shared through a `RefCell` because the simulator builds one policy per
+/// person from a factory, while the listener outlives them).
+pub(crate) struct Tapped<'e, 'c, L> {
+    /// The engine policy that decides.
+    pub(crate) inner: EnginePolicy<'e>,
+    /// Who else hears the events.
+    pub(crate) listener: &'c RefCell<L>,
+}
+
+impl<L: Listener> Policy for Tapped<'_, '_, L> {
     fn name(&self) -> &str {
         "engine"
     }
 
     fn start(&mut self, intake: &Intake<'_>) -> tutti_engine::Result<()> {
-        *self.state.borrow_mut() = Some(self.engine.new_person(intake.conditions.to_vec()));
+        self.listener.borrow_mut().start(intake)?;
         self.inner.start(intake)
     }
 
     fn observe_assessment(&mut self, assessment: &Assessment) -> tutti_engine::Result<()> {
-        self.with_state(|s| self.engine.observe_assessment(s, assessment))?;
+        self.listener.borrow_mut().assessment(assessment)?;
         self.inner.observe_assessment(assessment)
     }
 
@@ -697,13 +706,57 @@ impl Policy for Mirror<'_, '_> {
         intervention: &InterventionId,
         at: Timestamp,
     ) -> tutti_engine::Result<()> {
-        self.with_state(|s| self.engine.observe_recommendation(s, intervention, at))?;
+        self.listener
+            .borrow_mut()
+            .recommendation(intervention, at)?;
         self.inner.observe_recommendation(intervention, at)
     }
 
     fn observe_feedback(&mut self, feedback: &Feedback) -> tutti_engine::Result<()> {
-        self.with_state(|s| self.engine.observe_feedback(s, feedback))?;
+        self.listener.borrow_mut().feedback(feedback)?;
         self.inner.observe_feedback(feedback)
+    }
+}
+
+/// Mirrors the engine's view of the person into a state of our own, so that
+/// it can be read after the run.
+struct Mirror<'e> {
+    engine: &'e Engine,
+    state: Option<PersonState>,
+}
+
+impl Mirror<'_> {
+    fn with_state(
+        &mut self,
+        f: impl FnOnce(&Engine, &mut PersonState) -> tutti_engine::Result<()>,
+    ) -> tutti_engine::Result<()> {
+        match self.state.as_mut() {
+            Some(s) => f(self.engine, s),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Listener for Mirror<'_> {
+    fn start(&mut self, intake: &Intake<'_>) -> tutti_engine::Result<()> {
+        self.state = Some(self.engine.new_person(intake.conditions.to_vec()));
+        Ok(())
+    }
+
+    fn assessment(&mut self, assessment: &Assessment) -> tutti_engine::Result<()> {
+        self.with_state(|e, s| e.observe_assessment(s, assessment))
+    }
+
+    fn recommendation(
+        &mut self,
+        intervention: &InterventionId,
+        at: Timestamp,
+    ) -> tutti_engine::Result<()> {
+        self.with_state(|e, s| e.observe_recommendation(s, intervention, at))
+    }
+
+    fn feedback(&mut self, feedback: &Feedback) -> tutti_engine::Result<()> {
+        self.with_state(|e, s| e.observe_feedback(s, feedback))
     }
 }
 
@@ -715,13 +768,17 @@ fn network_plot(plan: &Plan, person: Option<u64>, dir: &Path) -> anyhow::Result<
     let seed = plan.seeds.first().copied().unwrap_or(1);
     let sim = Simulation::new(&plan.scenario, &Catalogs::of(&engine), seed)?;
     let follow = |p: u64| -> anyhow::Result<PersonState> {
-        let cell = RefCell::new(None);
-        sim.run_people(p..p + 1, plan.weeks, || Mirror {
-            inner: EnginePolicy::new(&engine).with_k(plan.k),
+        let mirror = RefCell::new(Mirror {
             engine: &engine,
-            state: &cell,
+            state: None,
+        });
+        sim.run_people(p..p + 1, plan.weeks, || Tapped {
+            inner: EnginePolicy::new(&engine).with_k(plan.k),
+            listener: &mirror,
         })?;
-        cell.into_inner()
+        mirror
+            .into_inner()
+            .state
             .with_context(|| format!("person {p} was not simulated"))
     };
     // People who drop out early have little network to show; by default the

@@ -14,26 +14,26 @@
 //! so a model directory serves the newest run, and tied to the content, so two
 //! different models never share a name.
 
-use super::evaluate::decode_feedback;
-use super::simulate::{chunks, engine_with, load_engine_config, load_scenario, thread_pool};
-use crate::convert::FromWire as _;
-use crate::convert::ids::TenantId;
+use super::evaluate::{TenantLog, tenant_engine};
+use super::simulate::{
+    Listener, Tapped, chunks, engine_with, load_engine_config, load_scenario, thread_pool,
+};
+use crate::grpc::state::{Event, ordered_events};
 use crate::model::{FORMAT, ModelArtifact, valid_version};
-use crate::storage::decision_log::{DecisionLog, LogDecision};
+use crate::storage::decision_log::LogDecision;
+use crate::storage::{History, StoredAssessment, StoredFeedback};
 use anyhow::{Context as _, bail};
 use clap::Args;
-use prost::Message as _;
 use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use tutti_engine::Engine;
-use tutti_engine::ids::{InterventionId, Timestamp};
-use tutti_engine::observe::{Assessment, Feedback};
-use tutti_engine::sim::{Catalogs, EnginePolicy, Intake, PersonView, Policy, SimRng, Simulation};
+use tutti_engine::config::EngineConfig;
+use tutti_engine::observe::{Assessment, Context, Feedback};
+use tutti_engine::sim::{Catalogs, EnginePolicy, Intake, Simulation};
 use tutti_engine::train::{Collector, TrainingSet, train};
-use tutti_proto::v1 as pb;
 
 /// Arguments of `tutti train`.
 #[derive(Debug, Clone, Args)]
@@ -84,50 +84,27 @@ pub struct TrainArgs {
     pub operator: super::OperatorArgs,
 }
 
-/// The simulated engine, with every event also fed to a collector.
-struct Recording<'e, 'c> {
-    inner: EnginePolicy<'e>,
+/// Feeds the simulated engine's events to a collector.
+struct Collecting<'e> {
     engine: &'e Engine,
-    collector: &'c RefCell<Collector<'e>>,
+    collector: Collector<'e>,
 }
 
-impl Policy for Recording<'_, '_> {
-    fn name(&self) -> &str {
-        "engine"
-    }
-
+impl Listener for Collecting<'_> {
     fn start(&mut self, intake: &Intake<'_>) -> tutti_engine::Result<()> {
-        self.collector.borrow_mut().start_person(
+        self.collector.start_person(
             format!("sim-{}", intake.person),
             self.engine.new_person(intake.conditions.to_vec()),
         );
-        self.inner.start(intake)
+        Ok(())
     }
 
-    fn observe_assessment(&mut self, assessment: &Assessment) -> tutti_engine::Result<()> {
-        self.collector.borrow_mut().assessment(assessment)?;
-        self.inner.observe_assessment(assessment)
+    fn assessment(&mut self, assessment: &Assessment) -> tutti_engine::Result<()> {
+        self.collector.assessment(assessment)
     }
 
-    fn choose(
-        &mut self,
-        view: &PersonView<'_>,
-        rng: &mut SimRng,
-    ) -> tutti_engine::Result<InterventionId> {
-        self.inner.choose(view, rng)
-    }
-
-    fn observe_recommendation(
-        &mut self,
-        intervention: &InterventionId,
-        at: Timestamp,
-    ) -> tutti_engine::Result<()> {
-        self.inner.observe_recommendation(intervention, at)
-    }
-
-    fn observe_feedback(&mut self, feedback: &Feedback) -> tutti_engine::Result<()> {
-        self.collector.borrow_mut().feedback(feedback)?;
-        self.inner.observe_feedback(feedback)
+    fn feedback(&mut self, feedback: &Feedback) -> tutti_engine::Result<()> {
+        self.collector.feedback(feedback)
     }
 }
 
@@ -147,13 +124,15 @@ fn simulated_set(args: &TrainArgs) -> anyhow::Result<(TrainingSet, serde_json::V
         parts
             .par_iter()
             .map(|range| {
-                let collector = RefCell::new(Collector::new(&engine));
-                sim.run_people(range.clone(), args.weeks, || Recording {
-                    inner: EnginePolicy::new(&engine),
+                let listener = RefCell::new(Collecting {
                     engine: &engine,
-                    collector: &collector,
+                    collector: Collector::new(&engine),
+                });
+                sim.run_people(range.clone(), args.weeks, || Tapped {
+                    inner: EnginePolicy::new(&engine),
+                    listener: &listener,
                 })?;
-                Ok(collector.into_inner().finish())
+                Ok(listener.into_inner().collector.finish())
             })
             .collect()
     });
@@ -182,51 +161,34 @@ fn db_set(args: &TrainArgs) -> anyhow::Result<(TrainingSet, serde_json::Value)> 
     let (Some(path), Some(tenant_name)) = (&args.db, &args.tenant) else {
         bail!("--db needs --tenant");
     };
-    let tenant = TenantId::parse(tenant_name)
-        .map_err(|e| anyhow::anyhow!("--tenant `{tenant_name}`: {e}"))?;
-    let mut log = DecisionLog::open_audited(path, &args.operator.access("train", &tenant)?)?;
-    let (people, decisions, recommendations, feedback, assessments, own) = log.snapshot(|s| {
-        Ok((
-            s.people(&tenant)?,
-            s.decisions(&tenant)?,
-            s.recommendations(&tenant)?,
-            s.feedback(&tenant)?,
-            s.assessments(&tenant)?,
-            s.interventions(&tenant)?,
-        ))
-    })?;
+    let log = TenantLog::open(path, tenant_name, "train", &args.operator)?;
     // The tenant's own interventions count too: their rows train their effects.
-    let engine =
-        super::evaluate::tenant_engine(tutti_engine::config::EngineConfig::default(), own)?;
-    let decision_of_rec: HashMap<&str, &LogDecision> = {
+    let engine = tenant_engine(EngineConfig::default(), log.own.clone())?;
+    let context_of_rec: HashMap<&str, Context> = {
         let by_id: HashMap<&str, &LogDecision> =
-            decisions.iter().map(|d| (d.id.as_str(), d)).collect();
-        recommendations
+            log.decisions.iter().map(|d| (d.id.as_str(), d)).collect();
+        log.recommendations
             .iter()
-            .filter_map(|r| Some((r.id.as_str(), *by_id.get(r.decision.as_str())?)))
+            .filter_map(|r| Some((r.id.as_str(), by_id.get(r.decision.as_str())?.query.context)))
             .collect()
     };
-    /// One event in a person's time line; assessments sort before feedback
-    /// at the same instant, as in the server's replay.
-    enum Event {
-        Assessment(Assessment),
-        Feedback(Feedback),
-    }
-    let mut events: BTreeMap<&str, Vec<(Timestamp, u8, Event)>> = BTreeMap::new();
-    for a in &assessments {
-        let wire = pb::Assessment::decode(a.payload.as_slice())
-            .with_context(|| format!("decoding assessment {}", a.id))?;
-        let domain = Assessment::from_wire(&wire)
-            .map_err(|e| anyhow::anyhow!("assessment {}: {e}", a.id))?;
-        events.entry(a.person.as_str()).or_default().push((
-            domain.at,
-            0,
-            Event::Assessment(domain),
-        ));
+    // Per person, what the server's replay reads: assessments and feedback
+    // (with the context of the decision it answers), in the server's order.
+    let mut histories: BTreeMap<&str, History> = BTreeMap::new();
+    for a in &log.assessments {
+        histories
+            .entry(a.person.as_str())
+            .or_default()
+            .assessments
+            .push(StoredAssessment {
+                id: a.id.clone(),
+                observe_time: a.observe_time,
+                payload: a.payload.clone(),
+            });
     }
     let mut unmatched = 0usize;
-    for f in &feedback {
-        let Some(d) = decision_of_rec.get(f.recommendation.as_str()) else {
+    for f in &log.feedback {
+        let Some(context) = context_of_rec.get(f.recommendation.as_str()) else {
             unmatched += 1;
             continue;
         };
@@ -234,28 +196,34 @@ fn db_set(args: &TrainArgs) -> anyhow::Result<(TrainingSet, serde_json::Value)> 
             unmatched += 1;
             continue;
         }
-        let domain = decode_feedback(f, d.query.context)?;
-        events
+        histories
             .entry(f.person.as_str())
             .or_default()
-            .push((domain.at, 1, Event::Feedback(domain)));
+            .feedback
+            .push(StoredFeedback {
+                observe_time: f.observe_time,
+                intervention: f.intervention.clone(),
+                context: *context,
+                payload: f.payload.clone(),
+            });
     }
-    let conditions: HashMap<&str, _> = people
+    let conditions: HashMap<&str, _> = log
+        .people
         .iter()
         .map(|p| (p.id.as_str(), p.conditions.clone()))
         .collect();
     let mut collector = Collector::new(&engine);
-    for (person, mut list) in events {
-        list.sort_by_key(|(at, kind, _)| (*at, *kind));
+    for (person, history) in &histories {
         let conds = conditions.get(person).cloned().unwrap_or_default();
         // Pseudonymous ids stay in the tenant's database: the artifact only
         // needs to tell people apart.
         let key = format!("{:x}", Sha256::digest(person.as_bytes()))[..16].to_owned();
         collector.start_person(key, engine.new_person(conds));
-        for (_, _, event) in &list {
+        for (_, event) in ordered_events(history, Vec::new())? {
             match event {
-                Event::Assessment(a) => collector.assessment(a)?,
-                Event::Feedback(f) => collector.feedback(f)?,
+                Event::Assessment(a) => collector.assessment(&a)?,
+                Event::Feedback(f) => collector.feedback(&f)?,
+                Event::Recommendation(_) => {}
             }
         }
     }
@@ -273,18 +241,14 @@ fn db_set(args: &TrainArgs) -> anyhow::Result<(TrainingSet, serde_json::Value)> 
     let source = serde_json::json!({
         "kind": "decision_log",
         "tenant": tenant_name,
-        "people": people.len(),
-        "assessments": assessments.len(),
-        "feedback": feedback.len(),
+        "people": log.people.len(),
+        "assessments": log.assessments.len(),
+        "feedback": log.feedback.len(),
         "feedback_without_decision": unmatched,
         "rows_on_tenant_interventions": tenant_own_rows,
-        "decisions": decisions.len(),
+        "decisions": log.len(),
     });
     Ok((set, source))
-}
-
-fn utc_now() -> time::OffsetDateTime {
-    time::OffsetDateTime::now_utc()
 }
 
 /// Trains and writes the artifact; returns it and its path.
@@ -308,7 +272,7 @@ pub fn train_model(args: &TrainArgs) -> anyhow::Result<(ModelArtifact, PathBuf)>
         let json = serde_json::to_vec(&population).context("serialising the model")?;
         format!("{:x}", Sha256::digest(&json))[..8].to_owned()
     };
-    let now = utc_now();
+    let now = time::OffsetDateTime::now_utc();
     let version = args.version.clone().unwrap_or_else(|| {
         format!(
             "trained-{:04}{:02}{:02}T{:02}{:02}{:02}Z-{digest}",

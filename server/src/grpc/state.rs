@@ -17,9 +17,14 @@ use tutti_engine::observe::{Assessment, Feedback};
 use tutti_engine::state::PersonState;
 use tutti_proto::v1 as pb;
 
-enum Event {
+/// One replayed event.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// An assessment.
     Assessment(Assessment),
+    /// A recommendation the person was offered.
     Recommendation(InterventionId),
+    /// Feedback on an intervention.
     Feedback(Feedback),
 }
 
@@ -64,14 +69,14 @@ pub async fn rebuild_with(
     blocking(move || rebuild(&engine, conditions, &history, extra)).await
 }
 
-/// Replays every event in time order (ties: assessments, then
-/// recommendations, then feedback, each in insertion order) from a new person.
-pub fn rebuild(
-    engine: &Engine,
-    conditions: Vec<Condition>,
+/// A person's stored history decoded and in replay order: by time; ties:
+/// assessments, then recommendations, then feedback, each in insertion
+/// order. The one definition of that order, for the server's replay and the
+/// offline tools alike.
+pub fn ordered_events(
     history: &History,
     extra: Vec<Assessment>,
-) -> Result<PersonState> {
+) -> Result<Vec<(Timestamp, Event)>> {
     let corrupt = |what: &str, e: &dyn std::fmt::Display| {
         StorageError::Corrupt(format!("stored {what}: {e}"))
     };
@@ -103,8 +108,19 @@ pub fn rebuild(
     }
     // Stable: equal keys keep insertion order.
     events.sort_by_key(|(at, kind, _)| (*at, *kind));
+    Ok(events.into_iter().map(|(at, _, e)| (at, e)).collect())
+}
+
+/// Replays every event in time order (see [`ordered_events`]) from a new person.
+pub fn rebuild(
+    engine: &Engine,
+    conditions: Vec<Condition>,
+    history: &History,
+    extra: Vec<Assessment>,
+) -> Result<PersonState> {
+    let events = ordered_events(history, extra)?;
     let mut state = engine.new_person(conditions);
-    for (at, _, event) in &events {
+    for (at, event) in &events {
         match event {
             Event::Assessment(a) => engine.observe_assessment(&mut state, a)?,
             Event::Recommendation(iv) => {

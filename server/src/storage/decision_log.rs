@@ -475,21 +475,6 @@ impl Snapshot<'_> {
 
     /// The tenant's own interventions.
     pub fn interventions(&self, tenant: &TenantId) -> Result<Vec<StoredIntervention>> {
-        self.tx
-            .prepare(
-                "SELECT intervention_id, payload, version FROM interventions
-                 WHERE tenant = ?1 ORDER BY intervention_id",
-            )
-            .map_err(db)?
-            .query_map(params![tenant.as_str()], |r| {
-                Ok(StoredIntervention {
-                    id: InterventionId(r.get(0)?),
-                    payload: r.get(1)?,
-                    version: r.get(2)?,
-                })
-            })
-            .map_err(db)?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(db)
+        super::sqlite::select_interventions(self.tx, tenant)
     }
 }

@@ -168,6 +168,29 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection> {
     Ok(conn)
 }
 
+/// A tenant's own interventions, by id: for the server and the read-only
+/// decision log alike.
+pub(super) fn select_interventions(
+    conn: &Connection,
+    tenant: &TenantId,
+) -> Result<Vec<StoredIntervention>> {
+    conn.prepare_cached(
+        "SELECT intervention_id, payload, version FROM interventions
+         WHERE tenant = ?1 ORDER BY intervention_id",
+    )
+    .map_err(db)?
+    .query_map(params![tenant.as_str()], |r| {
+        Ok(StoredIntervention {
+            id: InterventionId(r.get(0)?),
+            payload: r.get(1)?,
+            version: r.get(2)?,
+        })
+    })
+    .map_err(db)?
+    .collect::<rusqlite::Result<Vec<_>>>()
+    .map_err(db)
+}
+
 fn db(e: rusqlite::Error) -> StorageError {
     match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
@@ -817,24 +840,7 @@ impl Storage for SqliteStorage {
 
     async fn list_interventions(&self, tenant: &TenantId) -> Result<Vec<StoredIntervention>> {
         let tenant = tenant.clone();
-        self.read(move |tx| {
-            tx.prepare_cached(
-                "SELECT intervention_id, payload, version FROM interventions
-                 WHERE tenant = ?1 ORDER BY intervention_id",
-            )
-            .map_err(db)?
-            .query_map(params![tenant.as_str()], |r| {
-                Ok(StoredIntervention {
-                    id: InterventionId(r.get(0)?),
-                    payload: r.get(1)?,
-                    version: r.get(2)?,
-                })
-            })
-            .map_err(db)?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(db)
-        })
-        .await
+        self.read(move |tx| select_interventions(tx, &tenant)).await
     }
 
     async fn create_intervention(
