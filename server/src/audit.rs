@@ -154,11 +154,7 @@ pub struct Audit<S> {
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    Timestamp(ms)
+    crate::convert::wall_clock()
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Audit<S>

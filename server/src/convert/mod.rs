@@ -70,6 +70,16 @@ pub fn hex(bytes: &[u8]) -> String {
 
 // ---------------------------------------------------------------- time
 
+/// The wall clock as a domain timestamp (milliseconds since the epoch).
+/// The server's one way to read the time; the engine never does.
+pub fn wall_clock() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    Timestamp(ms)
+}
+
 /// Milliseconds since the epoch from a protobuf timestamp. Rejects times before
 /// 1970 and out-of-range nanos.
 pub fn timestamp_from_pb(ts: &PbTimestamp, field: &str) -> Result<Timestamp> {

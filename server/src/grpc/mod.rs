@@ -40,11 +40,7 @@ pub struct App {
 impl App {
     /// Server time. The one place handlers read the clock (the engine never does).
     pub fn now(&self) -> Timestamp {
-        let ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
-        Timestamp(ms)
+        crate::convert::wall_clock()
     }
 
     /// The tenant's engine.

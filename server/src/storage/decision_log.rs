@@ -168,9 +168,7 @@ impl DecisionLog {
         // The server's durability settings: an acknowledged audit row survives a crash.
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(db)?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let now = crate::convert::wall_clock().0;
         conn.execute(
             "INSERT INTO audit (time, tenant, principal, method, resource, code, call_id, request_id)
              VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, NULL)",
