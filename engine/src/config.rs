@@ -10,13 +10,13 @@ use serde::{Deserialize, Serialize};
 #[serde(default, deny_unknown_fields)]
 pub struct EngineConfig {
     /// Exploration level: 0 is greedy (posterior means); 1 is plain Thompson
-    /// sampling; values in between scale the posterior spread used for sampling.
+    /// sampling; values in between scale the posterior spread used for
+    /// sampling. Never used in safety mode.
     pub exploration: f64,
-    /// Ridge strength pulling each person's network toward the population network,
-    /// in pseudo-observations. 0 turns shrinkage off (ordinary least squares).
+    /// Ridge strength pulling each person's lagged network (insights) toward
+    /// the population network, in pseudo-observations. 0 turns shrinkage off
+    /// (ordinary least squares).
     pub network_shrinkage: f64,
-    /// Strength of the population prior on intervention responses, in pseudo-observations.
-    pub prior_strength: f64,
     /// Weight of similar people (nearest neighbours) in the response prior, 0-1.
     pub neighbour_weight: f64,
     /// Number of nearest neighbours used for similar-person pooling.
@@ -25,8 +25,6 @@ pub struct EngineConfig {
     pub diversity: f64,
     /// Fraction of the response lost per recent repetition (habituation), 0-1.
     pub habituation: f64,
-    /// Monte Carlo draws used to estimate propensities.
-    pub propensity_draws: usize,
     /// Minimum propensity any candidate keeps when exploring (clipping), 0-0.5.
     pub propensity_floor: f64,
     /// Width (in posterior sd) under which top items are reported indistinguishable.
@@ -38,24 +36,26 @@ pub struct EngineConfig {
     pub level_half_life_days: f64,
     /// Half-life in days of the weights in the trend regression (points per week).
     pub trend_half_life_days: f64,
+    /// Half-life in days of a row in the person's process map, so the map
+    /// follows a person whose life changes; 0 keeps every row at full weight.
+    pub map_half_life_days: f64,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
-            exploration: 0.3,
+            exploration: 0.5,
             network_shrinkage: 20.0,
-            prior_strength: 5.0,
             neighbour_weight: 0.5,
             neighbours: 10,
             diversity: 0.5,
             habituation: 0.15,
-            propensity_draws: 200,
             propensity_floor: 0.0,
             indistinguishable_z: 1.0,
             max_gap_days: 14.0,
             level_half_life_days: 3.0,
             trend_half_life_days: 28.0,
+            map_half_life_days: 180.0,
         }
     }
 }
@@ -83,7 +83,6 @@ impl EngineConfig {
         };
         unit("exploration", self.exploration)?;
         non_neg("network_shrinkage", self.network_shrinkage)?;
-        non_neg("prior_strength", self.prior_strength)?;
         unit("neighbour_weight", self.neighbour_weight)?;
         unit("diversity", self.diversity)?;
         unit("habituation", self.habituation)?;
@@ -100,14 +99,10 @@ impl EngineConfig {
         positive("max_gap_days", self.max_gap_days)?;
         positive("level_half_life_days", self.level_half_life_days)?;
         positive("trend_half_life_days", self.trend_half_life_days)?;
+        non_neg("map_half_life_days", self.map_half_life_days)?;
         if !(self.propensity_floor.is_finite() && (0.0..=0.5).contains(&self.propensity_floor)) {
             return Err(EngineError::InvalidConfig(
                 "propensity_floor must be in [0, 0.5]".into(),
-            ));
-        }
-        if self.propensity_draws == 0 || self.propensity_draws > 100_000 {
-            return Err(EngineError::InvalidConfig(
-                "propensity_draws must be in 1..=100000".into(),
             ));
         }
         if self.neighbours == 0 {
@@ -167,7 +162,7 @@ mod tests {
                 ..EngineConfig::default()
             },
             EngineConfig {
-                propensity_draws: 0,
+                map_half_life_days: -1.0,
                 ..EngineConfig::default()
             },
             EngineConfig {

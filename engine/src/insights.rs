@@ -1,5 +1,7 @@
-//! What a person's data show, for clinicians: which processes drive their
-//! outcome, trends, follow-through, whether they are on track.
+//! What a person's data show, for clinicians: their process map (which
+//! processes move their well-being, in which direction, how sure we are and on
+//! how much data), trends, the lagged network, follow-through, whether they
+//! are on track.
 //!
 //! # Not on track
 //! The expected recovery curve is an exponential approach from the person's
@@ -19,22 +21,33 @@
 //! OQ-Analyst (risk, alliance, formulation, barriers, change of approach),
 //! ordered by what the person's own data suggest.
 //!
+//! # The map
+//! Each process's *drive* is the well-being change that goes with 10 points of
+//! improvement on it (adaptive up, maladaptive down) in the person's own
+//! ratings ([`crate::map`]), with its 90% interval, the correlation of the
+//! process with their well-being, and the share of the estimate that rests on
+//! their own data; processes are listed by how strongly they drive this person
+//! (interval-aware: a wide interval around a large value ranks below a firm
+//! one). The relative value adds what feedback taught (see [`crate::benefit`]).
+//!
 //! # Other views
 //! Levels are the smoothed (EWMA) levels, trends the discounted regression
-//! slopes in points per week (see [`crate::state`]); influences and edges come
-//! from the person's network with 90% intervals; edges are standardised by
-//! the person's within-person spread (blended with the population's for short
-//! series) and exclude each variable's own autoregression, which is rarely
-//! what a clinician is looking for.
+//! slopes in points per week (see [`crate::state`]); the lagged influences
+//! and edges come from the person's lagged network with 90% intervals; edges
+//! are standardised by the person's within-person spread (blended with the
+//! population's for short series) and exclude each variable's own
+//! autoregression, which is rarely what a clinician is looking for.
 
-use crate::engine::Engine;
-use crate::follow::{self, Z90};
+use crate::benefit;
+use crate::follow::{self, Situation};
 use crate::ids::{ProcessId, Timestamp};
+use crate::model::Model;
 use crate::network;
-use crate::rank::{Interval, Sufficiency};
-use crate::state::{OutcomeHistory, PersonState};
-use crate::view::PersonView;
+use crate::population::RecoveryPrior;
+use crate::state::{OutcomeHistory, PersonCache, PersonState};
+use crate::stats::{Interval, Sufficiency, Z90};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// Strongest edges reported.
 const EDGES_REPORTED: usize = 10;
@@ -43,41 +56,7 @@ const VERDICT_POINTS: usize = 3;
 /// Follow-through below which review steps start with barriers.
 const LOW_FOLLOW_THROUGH: f64 = 0.4;
 
-/// Parameters of the expected-recovery curve.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RecoveryPrior {
-    /// Well-being (0-100) that people in care approach.
-    pub asymptote: f64,
-    /// Time constant of the approach, weeks.
-    pub tau_weeks: f64,
-    /// Sd of one outcome measure around the person's true level.
-    pub noise_sd: f64,
-    /// Sd of a person's true curve around the expected one.
-    pub curve_sd: f64,
-    /// One-sided z for "clearly below" (1.645: 5% false alarms per check).
-    pub z: f64,
-}
-
-impl Default for RecoveryPrior {
-    fn default() -> Self {
-        Self {
-            asymptote: 65.0,
-            tau_weeks: 8.0,
-            noise_sd: 10.0,
-            curve_sd: 4.0,
-            z: 1.645,
-        }
-    }
-}
-
 impl RecoveryPrior {
-    /// Expected well-being `weeks` after a start at `w0`.
-    pub fn expected(&self, w0: f64, weeks: f64) -> f64 {
-        let target = self.asymptote.max(w0);
-        w0 + (target - w0) * (1.0 - (-weeks.max(0.0) / self.tau_weeks.max(1e-6)).exp())
-    }
-
     /// The verdict for an outcome history at `now`.
     pub fn track(
         &self,
@@ -174,8 +153,19 @@ pub struct ProcessInsight {
     pub adaptive_influence: Interval,
     /// Lagged influence of the maladaptive pole on well-being (per 10 points).
     pub maladaptive_influence: Interval,
-    /// What the estimates rest on.
+    /// What the lagged estimates rest on.
     pub sufficiency: Sufficiency,
+    /// The person's map: well-being change that goes with 10 points of
+    /// improvement on this process (adaptive up, maladaptive down), 90% interval.
+    pub drive: Interval,
+    /// Correlation of the process's pole contrast with well-being in their data.
+    pub correlation: f64,
+    /// Relative value of working on this process for them (1 = an average
+    /// process), from their map and their feedback, 90% interval.
+    pub relative_value: Interval,
+    /// What the map rests on: assessments with an outcome, and the share of
+    /// the estimate from the person's own data.
+    pub map_sufficiency: Sufficiency,
 }
 
 /// One lagged edge of the network.
@@ -249,12 +239,12 @@ pub struct Insights {
 }
 
 /// Name of network variable `i` for edges: `process.adaptive`, `process.maladaptive`, `outcome`.
-fn variable_name(engine: &Engine, i: usize) -> String {
-    let d = network::variable_count(engine.processes().len());
+fn variable_name(model: &Model, i: usize) -> String {
+    let d = model.variables();
     if i == network::outcome(d) {
         return "outcome".into();
     }
-    let p = &engine.processes().all()[i / 2];
+    let p = &model.processes().all()[i / 2];
     let pole = if i.is_multiple_of(2) {
         "adaptive"
     } else {
@@ -271,46 +261,62 @@ fn per_ten(coef: f64, se: f64) -> Interval {
     }
 }
 
-/// Builds the insights; the state's layout must match the engine's catalogue.
-pub(crate) fn build(engine: &Engine, state: &PersonState, now: Timestamp) -> Insights {
-    let view = PersonView::new(engine, state);
-    let est = view.estimate.as_ref();
-    let mut processes: Vec<(f64, ProcessInsight)> = engine
+/// Builds the insights; the state's layout must match the model's catalogue.
+pub(crate) fn build(model: &Model, state: &PersonState, now: Timestamp) -> Insights {
+    let post: Cow<'_, PersonCache> = match &state.cache {
+        Some(c) if c.key.revision == state.revision && c.key.model == model.cache_tag => {
+            Cow::Borrowed(c)
+        }
+        _ => Cow::Owned(benefit::posterior(model, state, &model.cache_tag)),
+    };
+    let d = model.variables();
+    let full = model.estimate_network(&state.network, &(0..d).collect::<Vec<_>>());
+    let outcome_row = full.row(network::outcome(d));
+    let observed = |i: usize| state.variables.get(i).and_then(|v| v.level);
+    let mut processes: Vec<(f64, ProcessInsight)> = model
         .processes()
         .all()
         .iter()
         .enumerate()
         .map(|(p, process)| {
-            let pv = &view.processes[p];
             let (ia, im) = (network::adaptive(p), network::maladaptive(p));
-            let pole = |i: usize| match view.row() {
+            let pole = |i: usize| match outcome_row {
                 Some(r) => per_ten(r.coef[i], r.se[i]),
                 None => Interval::default(),
             };
             let trend = |i: usize| state.variables.get(i).map_or(0.0, |v| v.trend.per_week());
+            let belief = &post.processes[p];
+            let drive = belief.map_value.interval().scaled(10.0);
+            // Interval-aware strength: how far from zero the interval stays.
+            let strength = drive.mean.abs() - 0.5 * (drive.upper - drive.lower).abs() / 2.0;
             (
-                pv.influence.mean.abs(),
+                strength,
                 ProcessInsight {
                     process: process.id.clone(),
-                    adaptive_level: pv.adaptive,
-                    maladaptive_level: pv.maladaptive,
+                    adaptive_level: observed(ia),
+                    maladaptive_level: observed(im),
                     adaptive_trend: trend(ia),
                     maladaptive_trend: trend(im),
                     adaptive_influence: pole(ia),
                     maladaptive_influence: pole(im),
                     sufficiency: Sufficiency {
-                        observations: est.n,
-                        own_weight: pv.own_weight,
+                        observations: full.n,
+                        own_weight: full.own_weight_by_process.get(p).copied().unwrap_or(0.0),
+                    },
+                    drive,
+                    correlation: belief.correlation,
+                    relative_value: belief.value.interval(),
+                    map_sufficiency: Sufficiency {
+                        observations: post.map_rows,
+                        own_weight: belief.own_weight,
                     },
                 },
             )
         })
         .collect();
     processes.sort_by(|a, b| b.0.total_cmp(&a.0));
-    let strongest = processes.first().map(|(_, p)| p.process.clone());
     let processes: Vec<ProcessInsight> = processes.into_iter().map(|(_, p)| p).collect();
 
-    let full = engine.estimate_rows(&state.network, &(0..view.levels.len()).collect::<Vec<_>>());
     let mut edges: Vec<Edge> = Vec::new();
     for row in &full.rows {
         let sd_t = full.sd[row.target].max(1e-9);
@@ -320,8 +326,8 @@ pub(crate) fn build(engine: &Engine, state: &PersonState, now: Timestamp) -> Ins
             }
             let k = full.sd[s] / sd_t;
             edges.push(Edge {
-                source: variable_name(engine, s),
-                target: variable_name(engine, row.target),
+                source: variable_name(model, s),
+                target: variable_name(model, row.target),
                 weight: Interval {
                     mean: b * k,
                     lower: (b - Z90 * se) * k,
@@ -333,8 +339,9 @@ pub(crate) fn build(engine: &Engine, state: &PersonState, now: Timestamp) -> Ins
     edges.sort_by(|a, b| b.weight.mean.abs().total_cmp(&a.weight.mean.abs()));
     edges.truncate(EDGES_REPORTED);
 
-    let prior = &engine.population().follow;
-    let probability = follow::predict(prior, &state.follow.person, None, 0.0).probability;
+    let prior = &model.population().follow;
+    let probability =
+        follow::predict(prior, &state.follow, None, &Situation::typical(Some(now))).probability;
     let follow_through = FollowThrough {
         reported: state.follow.reported,
         done: state.follow.done,
@@ -343,16 +350,16 @@ pub(crate) fn build(engine: &Engine, state: &PersonState, now: Timestamp) -> Ins
     };
     let follow_low = state.follow.reported >= 3 && probability.mean < LOW_FOLLOW_THROUGH;
     let risk_active = state.risk_active();
-    let track = engine
+    let track = model
         .population()
         .recovery
         .track(&state.outcome, now, follow_low, risk_active);
 
     let summary = summarise(
-        engine,
+        model,
         state,
+        &post,
         &processes,
-        strongest.as_ref(),
         &follow_through,
         &track,
         risk_active,
@@ -368,11 +375,14 @@ pub(crate) fn build(engine: &Engine, state: &PersonState, now: Timestamp) -> Ins
     }
 }
 
+/// Smallest own-data share at which the summary speaks of the person's own map.
+const OWN_MAP: f64 = 0.3;
+
 fn summarise(
-    engine: &Engine,
+    model: &Model,
     state: &PersonState,
+    post: &PersonCache,
     processes: &[ProcessInsight],
-    strongest: Option<&ProcessId>,
     follow: &FollowThrough,
     track: &Track,
     risk: bool,
@@ -386,22 +396,31 @@ fn summarise(
         let trend = state.variables.last().map_or(0.0, |v| v.trend.per_week());
         parts.push(format!("Well-being {w:.0}/100 ({trend:+.1} per week)."));
     }
-    let own = processes.first().map_or(0.0, |p| p.sufficiency.own_weight);
-    match strongest.and_then(|id| processes.iter().find(|p| &p.process == id)) {
-        Some(p) if own >= 0.25 => {
-            let name = engine
-                .processes()
-                .get(&p.process)
-                .map_or(p.process.as_str(), |x| x.display_name.as_str());
-            let infl = p.adaptive_influence.mean - p.maladaptive_influence.mean;
-            parts.push(format!(
-                "Strongest link in their data: {name} ({infl:+.1} well-being per 10 points, {} observations).",
-                p.sufficiency.observations
-            ));
-        }
-        _ => parts.push(
+    let name = |p: &ProcessInsight| {
+        model
+            .processes()
+            .get(&p.process)
+            .map_or(p.process.to_string(), |x| x.display_name.clone())
+    };
+    let firm: Vec<&ProcessInsight> = processes
+        .iter()
+        .filter(|p| p.map_sufficiency.own_weight >= OWN_MAP && p.drive.excludes_zero())
+        .take(3)
+        .collect();
+    if firm.is_empty() {
+        parts.push(
             "Too few observations for personal links yet; population evidence in use.".to_string(),
-        ),
+        );
+    } else {
+        let list: Vec<String> = firm
+            .iter()
+            .map(|p| format!("{} ({:+.1} per 10 points)", name(p), p.drive.mean))
+            .collect();
+        parts.push(format!(
+            "Strongest link in their data: {} over {} assessments with an outcome.",
+            list.join(", "),
+            post.map_rows
+        ));
     }
     if follow.reported > 0 {
         parts.push(format!(

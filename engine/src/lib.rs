@@ -9,23 +9,30 @@
 //! arguments, so the same state and seed always give the same answer (CI checks
 //! `cargo tree -p tutti-engine -e normal`).
 //!
-//! ## Layout
-//! - [`ids`]: newtypes for process and intervention ids, and [`ids::Timestamp`].
-//! - [`catalog`]: processes and intervention kernels, built-in data files and tenant additions.
-//! - [`observe`]: what the engine is told: assessments and feedback.
-//! - [`config`]: typed hyperparameters ([`config::EngineConfig`]).
-//! - [`network`]: the idiographic lagged process network (VAR(1) with shrinkage).
-//! - [`response`]: per-person, per-intervention response posteriors and population pooling.
-//! - [`follow`]: follow-through probability.
+//! ## Layout (lower layers first; a module imports only from layers below it)
+//! - [`stats`]: the leaf of shared numerics: [`stats::Interval`], `Z90`,
+//!   [`stats::Sufficiency`], Gaussian beliefs, normal functions, Cholesky.
+//! - [`ids`], [`error`]: id newtypes and time; the error type.
+//! - [`observe`], [`catalog`], [`config`]: what the engine is told,
+//!   processes and intervention kernels, typed hyperparameters.
+//! - [`follow`] (follow-through), [`map`] (the person's process map from their
+//!   ratings), [`network`] (the lagged process network, for insights).
+//! - [`population`]: the population model, the hierarchy person models shrink toward.
+//! - [`model`]: one tenant's configuration, catalogues and population model,
+//!   compiled once ([`model::Model`]).
 //! - [`state`]: [`state::PersonState`], everything the engine remembers about one person.
-//! - `view` (internal): a person as ranking and insights see them now (levels, leverage).
-//! - [`rank`]: ranking with exploration, diversity, safety, dose and explanations.
+//! - [`benefit`]: the person's posterior benefit of every intervention, pooled
+//!   through their map (internal).
+//! - `learn` (internal): folding assessments, recommendations and feedback into a state.
+//! - [`rank`]: ranking with exploration, exact propensities, diversity, safety,
+//!   dose and explanations.
 //! - [`insights`]: what a person's data show, for clinicians.
 //! - [`engine`]: the [`Engine`] facade the server, tools and benches call.
 //! - [`sim`]: a synthetic population with ground truth, and baseline policies.
 //! - [`ope`]: off-policy evaluation of logged decisions (IPS, SNIPS, DR, diagnostics).
-//! - [`train`]: fitting a population model (priors, reference profiles, follow-through) from logs.
+//! - [`train`]: fitting a population model from logs.
 
+pub mod benefit;
 pub mod catalog;
 pub mod config;
 pub mod engine;
@@ -33,17 +40,20 @@ pub mod error;
 pub mod follow;
 pub mod ids;
 pub mod insights;
+mod learn;
+pub mod map;
+pub mod model;
 pub mod network;
 pub mod observe;
 pub mod ope;
+pub mod population;
 pub mod rank;
-pub mod response;
 pub mod sim;
 pub mod state;
+pub mod stats;
 #[cfg(test)]
 mod testkit;
 pub mod train;
-mod view;
 
 pub use engine::Engine;
 pub use error::{EngineError, Result};

@@ -52,6 +52,7 @@
 //! estimated effects of rarely rated variables toward zero, which combined with
 //! shrinkage errs on the side of the population network.
 
+use crate::stats::{Cholesky, dot, packed};
 use serde::{Deserialize, Serialize};
 
 /// Scale midpoint subtracted before accumulating.
@@ -88,13 +89,6 @@ pub struct NetworkStats {
     sxy: Vec<f64>,
     /// Diagonal of `Y'Y`.
     syy: Vec<f64>,
-}
-
-/// Index of `(i, j)`, `i <= j`, in a packed upper triangle of a `k x k` matrix
-/// (row `i` starts after the `k + (k-1) + ... + (k-i+1)` entries of earlier rows).
-fn packed(k: usize, i: usize, j: usize) -> usize {
-    debug_assert!(i <= j && j < k);
-    i * (2 * k - i + 1) / 2 + (j - i)
 }
 
 impl NetworkStats {
@@ -301,7 +295,7 @@ pub fn estimate(
     for i in 0..d {
         m[i * d + i] += lambda * prior.variance[i];
     }
-    let Some((chol, jitter)) = factorise(&m, d) else {
+    let Some((chol, jitter)) = Cholesky::with_jitter(&m, d) else {
         return prior_estimate(stats.n, prior, targets);
     };
     let inv = chol.inverse();
@@ -377,125 +371,6 @@ pub fn estimate(
         sd,
         rows,
     }
-}
-
-/// A lower-triangular Cholesky factor `L` (row-major), `M = L L'`. Hand-written
-/// for the small dense systems here: about 4x faster than a generic dynamic
-/// matrix at d = 25, which is what keeps estimation off the latency budget.
-struct Cholesky {
-    l: Vec<f64>,
-    d: usize,
-}
-
-impl Cholesky {
-    /// Factorises a symmetric matrix; `None` unless positive definite.
-    fn new(m: &[f64], d: usize) -> Option<Self> {
-        let mut l = vec![0.0; d * d];
-        for i in 0..d {
-            for j in 0..=i {
-                let s = dot(&l[i * d..i * d + j], &l[j * d..j * d + j]);
-                if i == j {
-                    let v = m[i * d + i] - s;
-                    if !(v > 0.0 && v.is_finite()) {
-                        return None;
-                    }
-                    l[i * d + i] = v.sqrt();
-                } else {
-                    l[i * d + j] = (m[i * d + j] - s) / l[j * d + j];
-                }
-            }
-        }
-        Some(Self { l, d })
-    }
-
-    /// Solves `M x = b` in place.
-    fn solve(&self, b: &mut [f64]) {
-        let (l, d) = (&self.l, self.d);
-        for i in 0..d {
-            let s = dot(&l[i * d..i * d + i], &b[..i]);
-            b[i] = (b[i] - s) / l[i * d + i];
-        }
-        // Backward with L' column by column (row i of L), so memory is read in order.
-        for i in (0..d).rev() {
-            b[i] /= l[i * d + i];
-            let bi = b[i];
-            for (bk, lik) in b[..i].iter_mut().zip(&l[i * d..i * d + i]) {
-                *bk -= lik * bi;
-            }
-        }
-    }
-
-    /// `M^-1` (row-major, symmetric) as `L^-T L^-1`.
-    fn inverse(&self) -> Vec<f64> {
-        let (l, d) = (&self.l, self.d);
-        // `u` holds `L^-1` transposed (upper triangular), so that both the
-        // substitution and the product below read contiguous rows.
-        let mut u = vec![0.0; d * d];
-        for j in 0..d {
-            u[j * d + j] = 1.0 / l[j * d + j];
-            for i in j + 1..d {
-                let s = dot(&l[i * d + j..i * d + i], &u[j * d + j..j * d + i]);
-                u[j * d + i] = -s / l[i * d + i];
-            }
-        }
-        let mut inv = vec![0.0; d * d];
-        for i in 0..d {
-            for k in i..d {
-                let v = dot(&u[i * d + k..(i + 1) * d], &u[k * d + k..(k + 1) * d]);
-                inv[i * d + k] = v;
-                inv[k * d + i] = v;
-            }
-        }
-        inv
-    }
-}
-
-/// Dot product of two equally long slices, with four independent
-/// accumulators so the additions pipeline (a plain fold is one long
-/// dependency chain the compiler may not reorder).
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
-    let mut acc = [0.0f64; 4];
-    let mut ca = a.chunks_exact(4);
-    let mut cb = b.chunks_exact(4);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        acc[0] += x[0] * y[0];
-        acc[1] += x[1] * y[1];
-        acc[2] += x[2] * y[2];
-        acc[3] += x[3] * y[3];
-    }
-    let tail: f64 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
-}
-
-/// Cholesky of `m`, adding a growing ridge toward the prior when `m` is
-/// singular (no shrinkage and too few or collinear observations). Returns the
-/// factor and the jitter used, so the right-hand side can pull toward `b0`
-/// by the same amount.
-fn factorise(m: &[f64], d: usize) -> Option<(Cholesky, f64)> {
-    if let Some(ch) = Cholesky::new(m, d) {
-        return Some((ch, 0.0));
-    }
-    let trace: f64 = (0..d).map(|i| m[i * d + i]).sum();
-    let base = (trace.abs() / d.max(1) as f64).max(1.0);
-    let mut jitter = base * 1e-10;
-    for _ in 0..6 {
-        let mut mj = m.to_vec();
-        for i in 0..d {
-            mj[i * d + i] += jitter;
-        }
-        if let Some(ch) = Cholesky::new(&mj, d) {
-            return Some((ch, jitter));
-        }
-        jitter *= 1e3;
-    }
-    None
 }
 
 /// The population network with prior-only uncertainty; used when the system

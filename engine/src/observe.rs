@@ -186,4 +186,9 @@ pub struct Context {
     pub minutes_available: Option<u32>,
     /// Where it would happen, if known.
     pub setting: Option<Setting>,
+    /// How much room the person's life leaves now, 0-100 (50 typical), if
+    /// the platform knows (a check-in item, a load score): low capacity makes
+    /// any exercise less likely to happen.
+    #[serde(default)]
+    pub capacity: Option<f64>,
 }

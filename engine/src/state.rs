@@ -11,27 +11,39 @@
 //!   `level_half_life_days`, so daily and weekly schedules smooth alike) and a
 //!   discounted least-squares trend on time (half-life `trend_half_life_days`),
 //!   both `O(1)` per observation;
-//! - the network's sufficient statistics ([`crate::network::NetworkStats`]) and
-//!   the complete vector of the latest assessment to pair with the next one;
+//! - the sufficient statistics of the person's process map
+//!   ([`crate::map::MapStats`]), which ranking uses, and of the lagged network
+//!   ([`crate::network::NetworkStats`]), which insights show, plus the complete
+//!   vector of the latest assessment to pair with the next one;
 //! - the outcome trajectory for not-on-track checks (first point, count, last few);
 //! - per intervention, keyed by [`InterventionId`] (not catalogue position,
 //!   because tenant catalogues change): recommendation and completion history
-//!   for dose limits and habituation, benefit signal statistics, the
-//!   follow-through effect, helpfulness and clinician decisions;
+//!   for dose limits and habituation, the evidence of its benefit
+//!   ([`ItemEvidence`]: raw sums, so a new population model reads old
+//!   evidence on its own scales), the follow-through effect, helpfulness and
+//!   clinician decisions;
 //! - interventions awaiting the next outcome for the outcome-change signal;
 //! - the risk flags of the latest assessment;
-//! - an optional cache of the outcome row of the network estimate, tagged
-//!   with what it was computed from, so ranking can skip the `O(d^3)` step.
+//! - a revision counter, bumped by every change that moves the person's
+//!   posterior, and an optional cache of that posterior ([`PersonCache`]),
+//!   tagged with the revision and model it was computed from, so ranking can
+//!   skip the estimation (see `Engine::refresh`).
+//!
+//! [`STATE_FORMAT`] is written into every state; a state from an older engine
+//! lacks it and does not decode, and the server rebuilds it from events.
 
-use crate::catalog::Condition;
+use crate::catalog::{Condition, Intervention};
 use crate::follow::{FollowState, LogitEffect};
 use crate::ids::{InterventionId, ProcessId, Timestamp};
-use crate::network::{NetworkEstimate, NetworkStats};
+use crate::map::MapStats;
+use crate::network::NetworkStats;
 use crate::observe::RiskFlag;
-use crate::response::BenefitStats;
+use crate::stats::Gaussian;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// Version of the state's layout and meaning.
+pub const STATE_FORMAT: u32 = 2;
 /// Recent timestamps kept per intervention (dose limits look back a few days,
 /// habituation two weeks; a handful is enough for either).
 pub(crate) const RECENT_KEPT: usize = 8;
@@ -44,10 +56,13 @@ pub(crate) const PENDING_KEPT: usize = 8;
 /// server can persist it beside the raw events; the engine never stores it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PersonState {
+    /// Layout and meaning version ([`STATE_FORMAT`]).
+    pub format: u32,
     /// Standing conditions (contraindication matching).
     pub conditions: Vec<Condition>,
     pub(crate) layout: Vec<ProcessId>,
     pub(crate) assessments: u32,
+    pub(crate) revision: u64,
     pub(crate) first_at: Option<Timestamp>,
     pub(crate) last_at: Option<Timestamp>,
     /// Complete (imputed) vector of the latest assessment, empty before the first.
@@ -55,11 +70,12 @@ pub struct PersonState {
     pub(crate) risk_flags: Vec<RiskFlag>,
     pub(crate) variables: Vec<VariableTrack>,
     pub(crate) network: NetworkStats,
+    pub(crate) map: MapStats,
     pub(crate) outcome: OutcomeHistory,
     pub(crate) follow: FollowState,
     pub(crate) interventions: BTreeMap<InterventionId, InterventionRecord>,
     pub(crate) pending: Vec<PendingOutcome>,
-    pub(crate) cache: Option<NetworkCache>,
+    pub(crate) cache: Option<PersonCache>,
 }
 
 impl PersonState {
@@ -70,6 +86,10 @@ impl PersonState {
     /// Lagged pairs in the network.
     pub fn network_observations(&self) -> u32 {
         self.network.n()
+    }
+    /// Assessments with an outcome behind the process map.
+    pub fn map_observations(&self) -> u32 {
+        self.map.rows()
     }
     /// Time of the latest assessment.
     pub fn last_assessment_at(&self) -> Option<Timestamp> {
@@ -87,7 +107,7 @@ impl PersonState {
     pub fn layout(&self) -> &[ProcessId] {
         &self.layout
     }
-    /// Whether the cached network estimate is current (see `Engine::refresh`).
+    /// Whether the cached posterior is current (see `Engine::refresh`).
     pub fn has_fresh_cache(&self, key: &CacheKey) -> bool {
         self.cache.as_ref().is_some_and(|c| c.key == *key)
     }
@@ -232,8 +252,10 @@ pub struct InterventionRecord {
     pub helpfulness_sum: f64,
     /// Helpfulness ratings.
     pub helpfulness_n: u32,
-    /// Benefit signals.
-    pub benefit: BenefitStats,
+    /// The latest helpfulness rating.
+    pub last_helpfulness: Option<f64>,
+    /// Evidence of its benefit for this person.
+    pub evidence: ItemEvidence,
     /// Person x intervention follow-through effect.
     pub follow: LogitEffect,
     /// Clinician accepted it.
@@ -254,7 +276,8 @@ impl InterventionRecord {
             recent_done: Vec::new(),
             helpfulness_sum: 0.0,
             helpfulness_n: 0,
-            benefit: BenefitStats::default(),
+            last_helpfulness: None,
+            evidence: ItemEvidence::default(),
             follow: LogitEffect::prior(item_sd),
             clinician_accepted: 0,
             clinician_declined: 0,
@@ -265,6 +288,104 @@ impl InterventionRecord {
     pub fn mean_helpfulness(&self) -> Option<f64> {
         (self.helpfulness_n > 0).then(|| self.helpfulness_sum / f64::from(self.helpfulness_n))
     }
+}
+
+/// The evidence on one intervention's benefit `θ` for one person, as raw
+/// sufficient statistics of two observation channels (see [`crate::benefit`]):
+/// - benefit signals in well-being points, `o = d·θ + ε` with known variance
+///   (the outcome change after it, the process change through the map), `d`
+///   the dose (1 done, 0.5 partly);
+/// - helpfulness ratings `h = a + slope·d·θ + ε`, `a` the person's own rating
+///   level. Only sums of `d`, `d²`, `h` and `d·h` are kept, so the slope and
+///   noise are applied when the posterior is computed, by whatever population
+///   model is current.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct ItemEvidence {
+    /// `Σ d² / var` of the benefit signals.
+    pub precision: f64,
+    /// `Σ d·o / var`.
+    pub weighted_sum: f64,
+    /// Benefit signals.
+    pub signals: u32,
+    /// Helpfulness ratings.
+    pub ratings: u32,
+    /// `Σ d` over ratings.
+    pub sum_dose: f64,
+    /// `Σ d²` over ratings.
+    pub sum_dose_sq: f64,
+    /// `Σ h`.
+    pub sum_rating: f64,
+    /// `Σ d·h`.
+    pub sum_dose_rating: f64,
+    /// `Σ h²` (the spread of repeated ratings, for training).
+    pub sum_rating_sq: f64,
+}
+
+impl ItemEvidence {
+    /// Folds in one benefit signal `value` (points) with variance `var` at dose `dose`.
+    pub fn add_signal(&mut self, value: f64, var: f64, dose: f64) {
+        if !(value.is_finite() && var.is_finite() && var > 0.0 && dose > 0.0 && dose.is_finite())
+        {
+            return;
+        }
+        self.precision += dose * dose / var;
+        self.weighted_sum += dose * value / var;
+        self.signals += 1;
+    }
+
+    /// Folds in one helpfulness rating `h` (0-100) at dose `dose`.
+    pub fn add_rating(&mut self, h: f64, dose: f64) {
+        if !(h.is_finite() && dose.is_finite() && dose > 0.0) {
+            return;
+        }
+        let h = h.clamp(0.0, 100.0);
+        self.ratings += 1;
+        self.sum_dose += dose;
+        self.sum_dose_sq += dose * dose;
+        self.sum_rating += h;
+        self.sum_dose_rating += dose * h;
+        self.sum_rating_sq += h * h;
+    }
+
+    /// Whether anything was observed.
+    pub fn is_empty(&self) -> bool {
+        self.signals == 0 && self.ratings == 0
+    }
+
+    /// Observations of any kind.
+    pub fn count(&self) -> u32 {
+        self.signals + self.ratings
+    }
+}
+
+/// The person's record of each catalogue intervention, by catalogue position.
+/// Both the catalogue and the state's map are ordered by id, so one merge pass
+/// replaces a string-keyed lookup per intervention.
+pub(crate) fn records_by_position<'s>(
+    catalogue: &[Intervention],
+    state: &'s PersonState,
+) -> Vec<Option<&'s InterventionRecord>> {
+    debug_assert!(
+        catalogue.windows(2).all(|w| w[0].id < w[1].id),
+        "catalogue is ordered by id"
+    );
+    let mut out = vec![None; catalogue.len()];
+    let mut records = state.interventions.iter().peekable();
+    for (pos, iv) in catalogue.iter().enumerate() {
+        while let Some((id, _)) = records.peek() {
+            if *id < &iv.id {
+                records.next();
+            } else {
+                break;
+            }
+        }
+        if let Some((id, r)) = records.peek()
+            && *id == &iv.id
+        {
+            out[pos] = Some(*r);
+        }
+    }
+    out
 }
 
 /// Keeps the latest `RECENT_KEPT` timestamps, in time order.
@@ -286,27 +407,55 @@ pub struct PendingOutcome {
     /// Smoothed well-being then.
     pub baseline: f64,
     /// 1 done, 0.5 partly.
-    pub weight: f64,
+    pub dose: f64,
 }
 
-/// What a cached network estimate was computed from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What a cached posterior was computed from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CacheKey {
-    /// Network pairs.
-    pub pairs: u32,
-    /// `network_shrinkage`.
-    pub shrinkage: f64,
-    /// Population model version.
-    pub population: String,
+    /// The state's revision.
+    pub revision: u64,
+    /// The engine's model version (population model, configuration, catalogue).
+    pub model: String,
 }
 
-/// The cached outcome row of the network estimate.
+/// One process as the person's posterior sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct ProcessBelief {
+    /// Well-being points per point of improvement on this process, from the
+    /// person's ratings (the map alone).
+    pub map_value: Gaussian,
+    /// Relative value (1 = an average process), after feedback as well.
+    pub value: Gaussian,
+    /// Correlation of its pole contrast with well-being in their own data.
+    pub correlation: f64,
+    /// Share of the relative value's precision from the person's own data, 0-1.
+    pub own_weight: f64,
+}
+
+/// The person's posterior, cached by `Engine::refresh`: what ranking and
+/// insights read instead of estimating.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NetworkCache {
+pub struct PersonCache {
     /// What it was computed from.
     pub key: CacheKey,
-    /// The estimate (outcome row only).
-    pub estimate: NetworkEstimate,
+    /// Posterior benefit (well-being points when done) per catalogue position.
+    pub items: Vec<Gaussian>,
+    /// Share of each item's benefit precision from the person's own data.
+    pub item_own_weight: Vec<f64>,
+    /// Per process (catalogue order).
+    pub processes: Vec<ProcessBelief>,
+    /// Posterior mean of the pole coefficients (network layout; well-being
+    /// points per rating point), for process-change signals.
+    pub poles: Vec<f64>,
+    /// The person's rating level (helpfulness of an exercise that does nothing).
+    pub rater: f64,
+    /// Rows behind the map, and the days they span.
+    pub map_rows: u32,
+    /// Days the map's rows span.
+    pub map_span_days: f64,
+    /// Residual sd of well-being around the map.
+    pub map_residual_sd: f64,
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::engine::Engine;
 use crate::ids::{InterventionId, ProcessId, Timestamp};
 use crate::observe::{Assessment, Completion, Context, Feedback, Instrument, Outcome, Rating};
 use crate::rank::RecommendQuery;
-use crate::response::PopulationModel;
+use crate::population::PopulationModel;
 
 pub fn process(id: &str) -> Process {
     Process {
@@ -163,7 +163,7 @@ pub fn interventions(pc: &ProcessCatalog) -> InterventionCatalog {
 pub fn engine_with(config: EngineConfig) -> Engine {
     let pc = processes();
     let ic = interventions(&pc);
-    let pop = PopulationModel::from_catalog(&ic, &pc);
+    let pop = PopulationModel::from_catalog(&pc);
     Engine::new(config, pc, ic, pop).expect("valid engine")
 }
 

@@ -1,23 +1,30 @@
 //! Training a [`PopulationModel`] from logged events: what `tutti train` fits
 //! and the server loads as a versioned artifact.
 //!
-//! # What is learned, and why only this
+//! # What is learned
 //! The per-person models already learn from each person's own data; what a
-//! log of many people adds is a better *starting point* for the next person.
-//! Three parts of [`PopulationModel`] are fitted, each falling back to the
-//! catalogue prior where the log is thin:
+//! log of many people adds is the *hierarchy* they shrink toward, estimated
+//! by the method of moments from every person's own posterior (empirical
+//! Bayes). Each part falls back to its prior where the log is thin.
 //!
-//! - **Population response** per intervention: the mean benefit signal of
-//!   everyone who did it, shrunk toward the catalogue's `prior_effect` by five
-//!   pseudo-rows ([`PopulationModel::fit`]). The benefit signal is the one the
-//!   per-person model uses for helpfulness (`(h - 50) / 50 × 10` points, see
-//!   [`crate::response`]), so the trained mean and the person's own evidence
-//!   are on one scale.
-//! - **Reference profiles** for similar-person pooling: one per person in the
-//!   log (their mean process levels at feedback time and their mean benefit
-//!   per intervention). Together with the smartcore nearest-neighbour search in
-//!   [`crate::response`] this is the nomothetic response model: "people whose
-//!   processes looked like yours got this much from it".
+//! - **The population process map** ([`crate::population::MapPrior`]): the
+//!   mean of people's map coefficients, and their between-person sd by the
+//!   law of total variance (`Var β = Var E[β | data] + E Var[β | data]`), from
+//!   people with at least [`MIN_MAP_ROWS`] assessments with an outcome, once
+//!   [`MIN_MAP_PEOPLE`] people have them. The person's intercept is never
+//!   part of it (the map is a within-person regression).
+//! - **Population response per intervention**: the mean benefit people
+//!   reported for it (their helpfulness above their own rating level, on
+//!   the engine's scale), shrunk toward the current effect by five
+//!   pseudo-rows.
+//! - **Variances of the response model**: the helpfulness noise from
+//!   repeated ratings of one intervention by one person, the person x
+//!   intervention residual spread beyond what people's maps predicted, and
+//!   the spread of people's rating levels.
+//! - **Reference people** for similar-person pooling: per person, their map
+//!   (relative process values), mean levels and how each intervention worked
+//!   for them beyond what their map said; the engine compares people by map
+//!   first ([`crate::population::NeighbourIndex`]).
 //! - **Follow-through covariates**: a pooled logistic regression (smartcore)
 //!   of done / not done on the covariates of [`crate::follow::offset`]: log
 //!   effort, time pressure, in-session fit, app mismatch. Partly done counts as
@@ -26,40 +33,36 @@
 //!   coefficients, attenuated by about `1 / sqrt(1 + π σ²/8)` against the
 //!   conditional ones the engine needs (σ = the prior person sd); the fit is
 //!   de-attenuated by that factor. A covariate is only refitted when at least
-//!   [`MIN_COVARIATE_ROWS`] rows exercise it; otherwise the prior value stays,
-//!   because a ridge fit of an unexercised covariate returns zero, which
-//!   would silently erase the prior. The coefficients are also sign-constrained
-//!   (clamped at zero) to the direction [`crate::follow`] gives them: longer,
-//!   tighter-fitting and badly placed exercises are not *more* likely done. A
-//!   fit that says otherwise is confounded by the logging policy (the engine
-//!   suggests a long exercise mostly when the person has shown they do them),
-//!   not evidence, and a wrong-signed prior would steer every new person.
+//!   [`MIN_COVARIATE_ROWS`] rows exercise it, and the coefficients are
+//!   sign-constrained to the direction [`crate::follow`] gives them: a fit
+//!   that says longer exercises are *more* likely done is confounded by the
+//!   logging policy, not evidence.
 //! - **Population levels**: the mean and between-person sd of every variable
-//!   (cold-start imputation and neighbour scaling), from people with at least
-//!   one observation of it, once [`MIN_PEOPLE_FOR_LEVELS`] people have one.
+//!   (cold-start imputation, headroom reference, neighbour scaling).
 //!
-//! The population network and the recovery curve keep their catalogue values:
-//! estimating a pooled network well needs the per-person estimates' own
-//! uncertainty (a multilevel VAR), which is a project of its own.
+//! The lagged network (insights only) and the recovery curve keep their
+//! catalogue values.
 //!
 //! # Collecting rows
-//! [`Collector`] replays each person's events in time order through an engine
-//! (assessments update the person's levels; feedback becomes rows, read
-//! against the levels *before* the feedback's own post-ratings), so the
-//! simulator and the server's decision log produce rows the same way.
+//! [`Collector`] replays each person's events in time order through an engine,
+//! so the simulator and the server's decision log produce rows the same way;
+//! at the end of each person it reads their posterior.
 
 use crate::Engine;
 use crate::catalog::Modality;
 use crate::catalog::{InterventionCatalog, ProcessCatalog};
 use crate::error::{EngineError, Result};
-use crate::follow::{self, FollowPrior, REFERENCE_EFFORT_MINUTES};
+use crate::follow::{FollowPrior, REFERENCE_EFFORT_MINUTES};
 use crate::ids::InterventionId;
+use crate::map;
 use crate::observe::{Assessment, Completion, Context, Feedback, Setting};
-use crate::response::{PopulationModel, TrainingRow};
-use crate::state::PersonState;
+use crate::population::{EffectPrior, PopulationModel, ReferenceProfile};
+use crate::state::{ItemEvidence, PersonState};
+use crate::stats::sigmoid;
 use serde::{Deserialize, Serialize};
 use smartcore::linalg::basic::matrix::DenseMatrix;
 use smartcore::linear::logistic_regression::{LogisticRegression, LogisticRegressionParameters};
+use std::collections::BTreeMap;
 
 /// Rows a follow-through covariate needs (non-zero values) before it is refitted.
 pub const MIN_COVARIATE_ROWS: usize = 30;
@@ -67,6 +70,16 @@ pub const MIN_COVARIATE_ROWS: usize = 30;
 pub const MIN_FOLLOW_ROWS: usize = 50;
 /// People with an observation of a variable needed before its population level is refitted.
 pub const MIN_PEOPLE_FOR_LEVELS: usize = 10;
+/// Assessments with an outcome a person needs for their map to count.
+pub const MIN_MAP_ROWS: u32 = 20;
+/// People with such a map needed before the population map is refitted.
+pub const MIN_MAP_PEOPLE: usize = 20;
+/// Repeated-rating degrees of freedom needed to refit the helpfulness noise.
+pub const MIN_NOISE_DF: u32 = 30;
+/// (Person, intervention) pairs needed to refit the residual spread.
+pub const MIN_RESIDUAL_PAIRS: usize = 50;
+/// Pseudo-rows of the current effect when fitting population effects.
+const FIT_PRIOR_ROWS: f64 = 5.0;
 /// Ridge penalty of the follow-through regression (on the coefficients, not the intercept).
 const FOLLOW_RIDGE: f64 = 1.0;
 /// Bounds that keep a fitted logit coefficient within what a person-level
@@ -84,16 +97,57 @@ pub struct FollowRow {
     pub completion: Completion,
 }
 
+/// What one person's helpfulness ratings say about one intervention.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EffectRow {
+    /// Pseudonymous person key.
+    pub person: String,
+    /// The intervention.
+    pub intervention: InterventionId,
+    /// Benefit (points) the ratings imply: their mean above the person's own
+    /// rating level, over the helpfulness slope, per full dose.
+    pub benefit: f64,
+    /// That benefit minus what the person's map alone predicted.
+    pub residual: f64,
+    /// Ratings behind it.
+    pub ratings: u32,
+}
+
+/// One person's posterior, as the hierarchy sees them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PersonRow {
+    /// Pseudonymous person key.
+    pub person: String,
+    /// Posterior mean of their map coefficients (`3P`: poles, then lags).
+    pub map: Vec<f64>,
+    /// Posterior variance of each coefficient.
+    pub map_var: Vec<f64>,
+    /// Assessments with an outcome behind the map.
+    pub map_rows: u32,
+    /// Their relative process values (`P`).
+    pub values: Vec<f64>,
+    /// Their level of every network variable (population mean where never observed).
+    pub levels: Vec<f64>,
+    /// Their rating level, when they rated at least three times.
+    pub rater: Option<f64>,
+    /// Within-intervention sum of squared rating deviations, and its degrees of freedom.
+    pub rating_ss: f64,
+    /// See `rating_ss`.
+    pub rating_df: u32,
+}
+
 /// Everything [`train`] learns from.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TrainingSet {
-    /// Benefit rows (one per done or partly done report with a helpfulness rating).
-    pub effects: Vec<TrainingRow>,
+    /// Benefit rows (one per person and rated intervention).
+    pub effects: Vec<EffectRow>,
     /// Follow-through rows (one per report with a completion).
     pub follow: Vec<FollowRow>,
     /// Per person, the mean level of every variable over their assessments
     /// (`None` where never observed).
     pub levels: Vec<Vec<Option<f64>>>,
+    /// Per person, their posterior.
+    pub people: Vec<PersonRow>,
 }
 
 /// Replays people's events through an engine and collects training rows.
@@ -152,35 +206,18 @@ impl<'e> Collector<'e> {
     /// One feedback report of the current person.
     pub fn feedback(&mut self, feedback: &Feedback) -> Result<()> {
         let engine = self.engine;
-        let cur = self
-            .person
-            .as_mut()
-            .ok_or_else(|| EngineError::IncompatibleState("feedback before start_person".into()))?;
-        let pop = engine.population();
-        let profile: Vec<f64> = cur
-            .state
-            .variables
-            .iter()
-            .zip(&pop.variable_mean)
-            .map(|(v, m)| v.level.unwrap_or(*m).clamp(0.0, 100.0))
-            .collect();
+        self.current()?;
         if let Some(completion) = feedback.completion {
             self.set.follow.push(FollowRow {
                 intervention: feedback.intervention.clone(),
                 context: feedback.context,
                 completion,
             });
-            if completion != Completion::NotDone
-                && let Some(h) = feedback.helpfulness
-            {
-                self.set.effects.push(TrainingRow {
-                    person: cur.key.clone(),
-                    profile,
-                    intervention: feedback.intervention.clone(),
-                    benefit: (h - 50.0) / 50.0 * 10.0,
-                });
-            }
         }
+        let cur = self
+            .person
+            .as_mut()
+            .ok_or_else(|| EngineError::IncompatibleState("feedback before start_person".into()))?;
         engine.observe_feedback(&mut cur.state, feedback)
     }
 
@@ -197,14 +234,70 @@ impl<'e> Collector<'e> {
     }
 
     fn close_person(&mut self) {
-        if let Some(cur) = self.person.take() {
-            self.set.levels.push(
-                cur.sums
-                    .iter()
-                    .map(|&(s, n)| (n > 0).then(|| s / f64::from(n)))
-                    .collect(),
-            );
+        let Some(mut cur) = self.person.take() else {
+            return;
+        };
+        let engine = self.engine;
+        let pop = engine.population();
+        let slope = pop.response.helpfulness_slope;
+        self.set.levels.push(
+            cur.sums
+                .iter()
+                .map(|&(s, n)| (n > 0).then(|| s / f64::from(n)))
+                .collect(),
+        );
+        if engine.refresh(&mut cur.state).is_err() {
+            return;
         }
+        let Some(post) = cur.state.cache.clone() else {
+            return;
+        };
+        // What the map alone predicts: the same person without feedback evidence.
+        let mut bare = cur.state.clone();
+        for r in bare.interventions.values_mut() {
+            r.evidence = ItemEvidence::default();
+        }
+        bare.revision += 1;
+        bare.cache = None;
+        let map_only = engine.refresh(&mut bare).ok().and_then(|()| bare.cache);
+        let fit = map::fit(&cur.state.map, &pop.map);
+        let k = fit.coef.len();
+        let (mut ss, mut df, mut ratings) = (0.0, 0u32, 0u32);
+        let all = engine.interventions().all();
+        for (pos, iv) in all.iter().enumerate() {
+            let Some(r) = cur.state.interventions.get(&iv.id) else {
+                continue;
+            };
+            let ev = &r.evidence;
+            if ev.ratings == 0 || ev.sum_dose <= 0.0 {
+                continue;
+            }
+            let n = f64::from(ev.ratings);
+            ratings += ev.ratings;
+            ss += (ev.sum_rating_sq - ev.sum_rating * ev.sum_rating / n).max(0.0);
+            df += ev.ratings - 1;
+            let benefit = (ev.sum_rating - n * post.rater) / slope / ev.sum_dose;
+            let predicted = map_only.as_ref().map_or(0.0, |m| m.items[pos].mean);
+            self.set.effects.push(EffectRow {
+                person: cur.key.clone(),
+                intervention: iv.id.clone(),
+                benefit,
+                residual: benefit - predicted,
+                ratings: ev.ratings,
+            });
+        }
+        let levels = crate::benefit::levels(engine.model(), &cur.state);
+        self.set.people.push(PersonRow {
+            person: cur.key,
+            map: fit.coef.clone(),
+            map_var: (0..k).map(|i| fit.cov[i * k + i]).collect(),
+            map_rows: fit.rows,
+            values: post.processes.iter().map(|p| p.value.mean).collect(),
+            levels,
+            rater: (ratings >= 3).then_some(post.rater),
+            rating_ss: ss,
+            rating_df: df,
+        });
     }
 }
 
@@ -217,6 +310,14 @@ pub struct TrainReport {
     pub interventions_trained: usize,
     /// Reference profiles (people with benefit rows).
     pub reference_profiles: usize,
+    /// People whose maps shaped the population map (0 when it was kept).
+    pub map_people: usize,
+    /// People whose rating level shaped the rater prior (0 when kept).
+    pub rater_people: usize,
+    /// Degrees of freedom behind the helpfulness noise (0 when kept).
+    pub noise_df: u32,
+    /// (Person, intervention) pairs behind the residual spread (0 when kept).
+    pub residual_pairs: usize,
     /// Follow-through reports used.
     pub follow_rows: usize,
     /// The follow-through prior before and after.
@@ -236,16 +337,25 @@ pub fn train(
     interventions: &InterventionCatalog,
     processes: &ProcessCatalog,
 ) -> Result<(PopulationModel, TrainReport)> {
-    let mut model = PopulationModel::fit(version, &set.effects, interventions, processes)?;
+    let mut model = PopulationModel::from_catalog(processes);
+    model.version = version.into();
+    let level_people = fit_levels(&mut model, &set.levels);
+    let map_people = fit_map(&mut model, &set.people);
+    let (rater_people, noise_df) = fit_ratings(&mut model, &set.people);
+    let (interventions_trained, residual_pairs) = fit_effects(&mut model, &set.effects, interventions)?;
+    model.profiles = profiles(&set.people, &set.effects, interventions, processes.len());
     let follow_before = model.follow.clone();
     let (follow, kept) = fit_follow(&set.follow, interventions, &follow_before)?;
     model.follow = follow;
-    let level_people = fit_levels(&mut model, &set.levels);
     model.validate(processes)?;
     let report = TrainReport {
         effect_rows: set.effects.len(),
-        interventions_trained: model.effects.len(),
+        interventions_trained,
         reference_profiles: model.profiles.len(),
+        map_people,
+        rater_people,
+        noise_df,
+        residual_pairs,
         follow_rows: set.follow.len(),
         follow_before,
         follow_after: model.follow.clone(),
@@ -253,6 +363,159 @@ pub fn train(
         level_people,
     };
     Ok((model, report))
+}
+
+/// Mean and between-person sd of the map coefficients (law of total variance).
+fn fit_map(model: &mut PopulationModel, people: &[PersonRow]) -> usize {
+    let p = model.processes.len();
+    let k = 3 * p;
+    let rows: Vec<&PersonRow> = people
+        .iter()
+        .filter(|r| r.map_rows >= MIN_MAP_ROWS && r.map.len() == k && r.map_var.len() == k)
+        .collect();
+    if rows.len() < MIN_MAP_PEOPLE {
+        return 0;
+    }
+    let n = rows.len() as f64;
+    for i in 0..k {
+        let mean = rows.iter().map(|r| r.map[i]).sum::<f64>() / n;
+        let between = rows.iter().map(|r| (r.map[i] - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        let within = rows.iter().map(|r| r.map_var[i]).sum::<f64>() / n;
+        let prior_sd = if i < 2 * p {
+            model.map.pole_sd[i]
+        } else {
+            model.map.lag_sd[i - 2 * p]
+        };
+        // A floor: a population in which everyone looks alike still leaves
+        // room for the next person to differ.
+        let sd = (between + within).sqrt().max(0.25 * prior_sd);
+        if i < 2 * p {
+            model.map.pole_mean[i] = mean;
+            model.map.pole_sd[i] = sd;
+        } else {
+            model.map.lag_mean[i - 2 * p] = mean;
+            model.map.lag_sd[i - 2 * p] = sd;
+        }
+    }
+    rows.len()
+}
+
+/// The rating-level prior and the helpfulness noise.
+fn fit_ratings(model: &mut PopulationModel, people: &[PersonRow]) -> (usize, u32) {
+    let r = &mut model.response;
+    let raters: Vec<f64> = people.iter().filter_map(|p| p.rater).collect();
+    let mut rater_people = 0;
+    if raters.len() >= MIN_PEOPLE_FOR_LEVELS {
+        let n = raters.len() as f64;
+        let mean = raters.iter().sum::<f64>() / n;
+        let sd = (raters.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+        r.rater_mean = mean.clamp(0.0, 100.0);
+        r.rater_sd = sd.max(3.0);
+        rater_people = raters.len();
+    }
+    let (ss, df) = people
+        .iter()
+        .fold((0.0, 0u32), |(s, d), p| (s + p.rating_ss, d + p.rating_df));
+    let mut noise_df = 0;
+    if df >= MIN_NOISE_DF {
+        r.helpfulness_noise_sd = (ss / f64::from(df)).sqrt().clamp(2.0, 50.0);
+        noise_df = df;
+    }
+    (rater_people, noise_df)
+}
+
+/// Population effects per intervention and the residual spread.
+fn fit_effects(
+    model: &mut PopulationModel,
+    rows: &[EffectRow],
+    interventions: &InterventionCatalog,
+) -> Result<(usize, usize)> {
+    struct Acc {
+        sum: f64,
+        n: u32,
+    }
+    let mut totals: BTreeMap<&InterventionId, Acc> = BTreeMap::new();
+    for r in rows {
+        if interventions.get(&r.intervention).is_none() {
+            return Err(EngineError::UnknownIntervention(r.intervention.to_string()));
+        }
+        if !(r.benefit.is_finite() && r.residual.is_finite()) {
+            return Err(EngineError::InvalidObservation(format!(
+                "training row for `{}` has a non-finite benefit",
+                r.intervention
+            )));
+        }
+        let t = totals
+            .entry(&r.intervention)
+            .or_insert(Acc { sum: 0.0, n: 0 });
+        t.sum += r.benefit * f64::from(r.ratings);
+        t.n += r.ratings;
+    }
+    let trained = totals.len();
+    for (id, acc) in totals {
+        let prior = interventions.get(id).map_or(0.0, |iv| iv.prior_effect);
+        let mean = (FIT_PRIOR_ROWS * prior + acc.sum) / (FIT_PRIOR_ROWS + f64::from(acc.n));
+        model
+            .effects
+            .insert(id.clone(), EffectPrior { mean, n: acc.n });
+    }
+    // Residual spread beyond the map, net of rating noise, relative to the
+    // size of the effects (responses are multiplicative).
+    let noise = model.response.helpfulness_noise_sd / model.response.helpfulness_slope;
+    let mut pairs = 0;
+    if rows.len() >= MIN_RESIDUAL_PAIRS {
+        let n = rows.len() as f64;
+        let raw = rows.iter().map(|r| r.residual.powi(2)).sum::<f64>() / n;
+        let noise_var = rows
+            .iter()
+            .map(|r| noise * noise / f64::from(r.ratings.max(1)))
+            .sum::<f64>()
+            / n;
+        let size = rows
+            .iter()
+            .map(|r| model.population_effect(&r.intervention, 0.0).abs())
+            .sum::<f64>()
+            / n;
+        let resid = (raw - noise_var).max(0.0).sqrt();
+        if size > 1e-6 {
+            model.response.item_sd_share = (resid / size).clamp(0.1, 1.5);
+            pairs = rows.len();
+        }
+    }
+    Ok((trained, pairs))
+}
+
+/// One reference profile per person with benefit rows.
+fn profiles(
+    people: &[PersonRow],
+    effects: &[EffectRow],
+    interventions: &InterventionCatalog,
+    processes: usize,
+) -> Vec<ReferenceProfile> {
+    let mut by_person: BTreeMap<&str, BTreeMap<InterventionId, EffectPrior>> = BTreeMap::new();
+    for e in effects {
+        if interventions.get(&e.intervention).is_some() {
+            by_person.entry(e.person.as_str()).or_default().insert(
+                e.intervention.clone(),
+                EffectPrior {
+                    mean: e.residual,
+                    n: e.ratings,
+                },
+            );
+        }
+    }
+    people
+        .iter()
+        .filter(|p| p.values.len() == processes && p.values.iter().all(|v| v.is_finite()))
+        .filter_map(|p| {
+            let effects = by_person.remove(p.person.as_str())?;
+            Some(ReferenceProfile {
+                features: p.levels.clone(),
+                map: p.values.clone(),
+                effects,
+            })
+        })
+        .collect()
 }
 
 /// The covariates of [`follow::offset`], without their coefficients.
@@ -352,7 +615,7 @@ fn fit_follow(
     };
     let mut out = prior.clone();
     out.mean =
-        follow::sigmoid((intercept * attenuation).clamp(-MAX_ABS_COEFFICIENT, MAX_ABS_COEFFICIENT))
+        sigmoid((intercept * attenuation).clamp(-MAX_ABS_COEFFICIENT, MAX_ABS_COEFFICIENT))
             .clamp(0.02, 0.98);
     let mut kept = Vec::new();
     for (j, name) in COVARIATE_NAMES.iter().enumerate() {
@@ -408,7 +671,8 @@ fn fit_levels(model: &mut PopulationModel, levels: &[Vec<Option<f64>>]) -> usize
 mod tests {
     use super::*;
     use crate::config::EngineConfig;
-    use crate::follow::{logit, offset, sigmoid};
+    use crate::follow::offset;
+    use crate::stats::{logit, sigmoid};
     use crate::testkit::{self, assessment, feedback, id, query};
     use rand::{Rng as _, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -441,6 +705,7 @@ mod tests {
                 let context = Context {
                     minutes_available: minutes[rng.random_range(0..minutes.len())],
                     setting: settings[rng.random_range(0..settings.len())],
+                    capacity: None,
                 };
                 let p = sigmoid(logit(truth.mean) + u + offset(iv, &context, truth));
                 let completion = if rng.random::<f64>() < p {
@@ -518,42 +783,47 @@ mod tests {
         assert_eq!(fit.in_session_boost, prior.in_session_boost);
     }
 
-    /// People who report that one intervention helped a lot.
+    /// People whose well-being follows cognition, who report that one
+    /// intervention helped a lot.
     fn collect(engine: &Engine, people: usize, star: &str) -> TrainingSet {
         let mut c = Collector::new(engine);
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
         for p in 0..people {
             c.start_person(format!("p{p}"), engine.new_person(vec![]));
-            let w = 30.0 + (p % 10) as f64;
-            c.assessment(&assessment(
-                0.0,
-                &[("cognition", 40.0, 60.0), ("social", 50.0, 50.0)],
-                Some(w),
-            ))
-            .expect("assessment");
+            for d in 0..30 {
+                let cog: f64 = rng.random_range(20.0..80.0);
+                let soc: f64 = rng.random_range(20.0..80.0);
+                let w = 20.0 + (p % 10) as f64 + 0.4 * cog + rng.random_range(-3.0..3.0);
+                c.assessment(&assessment(
+                    f64::from(d),
+                    &[("cognition", cog, 100.0 - cog), ("social", soc, 100.0 - soc)],
+                    Some(w),
+                ))
+                .expect("assessment");
+            }
             for (d, iv, h) in [
-                (1.0, star, 95.0),
-                (2.0, "restructure", 40.0),
-                (3.0, "reach-out", 45.0),
+                (31.0, star, 95.0),
+                (32.0, star, 90.0),
+                (33.0, "restructure", 40.0),
+                (34.0, "reach-out", 45.0),
             ] {
                 c.feedback(&feedback(iv, d, Some(Completion::Done), Some(h)))
                     .expect("feedback");
             }
-            c.feedback(&feedback("wind-down", 4.0, Some(Completion::NotDone), None))
+            c.feedback(&feedback("wind-down", 35.0, Some(Completion::NotDone), None))
                 .expect("feedback");
         }
         c.finish()
     }
 
     #[test]
-    fn the_collector_turns_events_into_rows_and_levels() {
+    fn the_collector_turns_events_into_rows_and_the_hierarchy_is_estimated() {
         let engine = testkit::engine();
-        let set = collect(&engine, 12, "wind-down");
-        assert_eq!(set.effects.len(), 12 * 3, "done with a rating");
-        assert_eq!(set.follow.len(), 12 * 4, "every completion");
-        assert_eq!(set.levels.len(), 12);
-        let first = &set.effects[0];
-        assert_eq!(first.benefit, 9.0);
-        assert_eq!(first.profile.len(), engine.population().variable_mean.len());
+        let set = collect(&engine, 24, "wind-down");
+        assert_eq!(set.effects.len(), 24 * 3, "per person and rated intervention");
+        assert_eq!(set.follow.len(), 24 * 5, "every completion");
+        assert_eq!(set.levels.len(), 24);
+        assert_eq!(set.people.len(), 24);
         let (model, report) = train(
             "trained-test",
             &set,
@@ -561,41 +831,38 @@ mod tests {
             engine.processes(),
         )
         .expect("trains");
-        assert_eq!(report.reference_profiles, 12);
-        assert_eq!(report.level_people, 12);
+        assert_eq!(report.reference_profiles, 24);
+        assert_eq!(report.level_people, 24);
+        assert_eq!(report.map_people, 24);
+        assert_eq!(report.rater_people, 24);
         assert_eq!(model.version, "trained-test");
-        assert!(model.effects[&id("wind-down")].mean > 5.0);
-        assert!(
-            model.effects[&id("restructure")].mean
-                < engine
-                    .interventions()
-                    .get(&id("restructure"))
-                    .expect("known")
-                    .prior_effect
-        );
+        // Everyone's well-being follows cognition: the population map learns it.
+        let prior = crate::population::MapPrior::default_for(3);
+        assert!(model.map.pole_mean[0] > prior.pole_mean[0] + 0.1, "{:?}", model.map.pole_mean);
+        assert!(model.map.pole_mean[2].abs() < model.map.pole_mean[0].abs());
+        assert!(model.effects[&id("wind-down")].mean > 3.0);
+        assert!(model.effects[&id("restructure")].mean < model.effects[&id("wind-down")].mean);
     }
 
     #[test]
     fn a_trained_model_moves_what_the_log_found_helpful_up_the_ranking() {
         let base = testkit::engine();
-        let set = collect(&base, 40, "wind-down");
+        let set = collect(&base, 30, "wind-down");
         let (model, _) =
             train("trained-test", &set, base.interventions(), base.processes()).expect("trains");
+        let greedy = || EngineConfig {
+            exploration: 0.0,
+            ..EngineConfig::default()
+        };
         let trained = Engine::new(
-            EngineConfig {
-                exploration: 0.0,
-                ..EngineConfig::default()
-            },
+            greedy(),
             base.processes().clone(),
             base.interventions().clone(),
             model,
         )
         .expect("engine");
-        let greedy = Engine::new(
-            EngineConfig {
-                exploration: 0.0,
-                ..EngineConfig::default()
-            },
+        let plain = Engine::new(
+            greedy(),
             base.processes().clone(),
             base.interventions().clone(),
             base.population().clone(),
@@ -622,7 +889,7 @@ mod tests {
                 .position(|i| i.intervention == id("wind-down"))
                 .expect("ranked")
         };
-        let (before, after) = (rank_of(&greedy), rank_of(&trained));
+        let (before, after) = (rank_of(&plain), rank_of(&trained));
         assert!(
             after < before,
             "wind-down ranked {before} with the catalogue prior, {after} trained"

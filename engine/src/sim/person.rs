@@ -538,6 +538,7 @@ impl Person {
             } else {
                 Setting::BetweenSessions
             }),
+            capacity: None,
         };
         Situation {
             minutes,
