@@ -1,28 +1,36 @@
 //! Criterion benchmarks of the engine's hot paths on one core.
 //!
 //! - `engine/rank/{interventions}`: one `recommend` (k = 5, default
-//!   exploration with 200 propensity draws) for a person with a year of daily
-//!   assessments over the 12 built-in-sized processes, the network estimate
-//!   cached by `Engine::refresh` (the server refreshes after an assessment).
-//! - `engine/rank_uncached/{interventions}`: the same with the `O(d^3)` network
-//!   estimate done inside the call.
+//!   exploration, exact propensities) for a person with a year of daily
+//!   assessments and feedback over the 12 built-in-sized processes, their
+//!   posterior cached by `Engine::refresh` (the server refreshes after every
+//!   write).
+//! - `engine/rank_trained/50`: the same with a trained population model of
+//!   10,000 reference people.
+//! - `engine/rank_uncached/{interventions}`: the same with the posterior (map
+//!   fit and benefit model) computed inside the call.
 //! - `engine/update`: one incremental `observe_assessment` on that year-long state.
 //! - `engine/feedback`: one `observe_feedback`.
-//! - `engine/network/{processes}`: estimating the outcome row of the network
-//!   (what ranking needs) for 8 to 32 processes from a year of pairs.
-//! - `engine/insights`: the full insights view (every equation of the network).
+//! - `engine/refresh/{processes}`: computing and caching the person's
+//!   posterior (process map with per-person empirical Bayes, the benefit of
+//!   every intervention) for 8 to 32 processes; `engine/refresh_trained/12`
+//!   adds the similar-person search over 10,000 reference people.
+//! - `engine/insights`: the full insights view (map, every equation of the
+//!   lagged network).
 //!
-//! Targets (issue 3): ranking under 50 µs, update under 10 µs.
+//! Targets (issues 3 and 7): ranking under 50 µs, also with a 10,000-person
+//! trained model; update under 10 µs.
 
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_main};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::hint::black_box;
-use tutti_benches::{START, assessment, engine, person, query};
+use tutti_benches::{START, assessment, engine, person, query, trained_engine};
 use tutti_engine::observe::{Completion, Context, Feedback};
 
 const DAYS: usize = 365;
 const PROCESSES: usize = 12;
+const REFERENCE_PEOPLE: usize = 10_000;
 
 fn rank(c: &mut Criterion) {
     let mut group = c.benchmark_group("engine/rank");
@@ -35,6 +43,17 @@ fn rank(c: &mut Criterion) {
             b.iter(|| e.recommend(black_box(&s), black_box(&q)).expect("ranks"))
         });
     }
+    group.finish();
+
+    let mut group = c.benchmark_group("engine/rank_trained");
+    let n = 50usize;
+    let e = trained_engine(PROCESSES, n, REFERENCE_PEOPLE);
+    let mut s = person(&e, DAYS, 1);
+    e.refresh(&mut s).expect("compatible state");
+    let q = query(DAYS);
+    group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+        b.iter(|| e.recommend(black_box(&s), black_box(&q)).expect("ranks"))
+    });
     group.finish();
 
     let mut group = c.benchmark_group("engine/rank_uncached");
@@ -91,8 +110,8 @@ fn update(c: &mut Criterion) {
     });
 }
 
-fn network(c: &mut Criterion) {
-    let mut group = c.benchmark_group("engine/network");
+fn refresh(c: &mut Criterion) {
+    let mut group = c.benchmark_group("engine/refresh");
     for p in [8usize, 12, 16, 24, 32] {
         let e = engine(p, 20);
         let s = person(&e, DAYS, 2);
@@ -108,6 +127,18 @@ fn network(c: &mut Criterion) {
         });
     }
     group.finish();
+    let e = trained_engine(PROCESSES, 50, REFERENCE_PEOPLE);
+    let s = person(&e, DAYS, 2);
+    c.bench_function("engine/refresh_trained/12", |b| {
+        b.iter_batched(
+            || s.clone(),
+            |mut st| {
+                e.refresh(&mut st).expect("compatible state");
+                st
+            },
+            BatchSize::SmallInput,
+        )
+    });
 }
 
 fn insights(c: &mut Criterion) {
@@ -126,7 +157,7 @@ fn benches() {
     let mut c = Criterion::default().configure_from_args();
     rank(&mut c);
     update(&mut c);
-    network(&mut c);
+    refresh(&mut c);
     insights(&mut c);
 }
 

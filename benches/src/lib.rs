@@ -18,8 +18,8 @@ use tutti_engine::ids::{InterventionId, ProcessId, Timestamp};
 use tutti_engine::observe::{
     Assessment, Completion, Context, Feedback, Instrument, Outcome, Rating,
 };
+use tutti_engine::population::{EffectPrior, PopulationModel, ReferenceProfile};
 use tutti_engine::rank::RecommendQuery;
-use tutti_engine::response::PopulationModel;
 use tutti_engine::state::PersonState;
 
 /// Start of every synthetic history (2026-01-01T00:00:00Z).
@@ -102,8 +102,39 @@ pub fn engine(p: usize, n: usize) -> Engine {
 pub fn engine_with(config: EngineConfig, p: usize, n: usize) -> Engine {
     let pc = processes(p);
     let ic = interventions(&pc, n, 42);
-    let pop = PopulationModel::from_catalog(&ic, &pc);
+    let pop = PopulationModel::from_catalog(&pc);
     Engine::new(config, pc, ic, pop).expect("valid bench engine")
+}
+
+/// An engine whose population model was "trained" on `people` reference
+/// people (random maps, levels and per-intervention residuals), so that
+/// similar-person pooling searches a realistic index.
+pub fn trained_engine(p: usize, n: usize, people: usize) -> Engine {
+    let pc = processes(p);
+    let ic = interventions(&pc, n, 42);
+    let mut pop = PopulationModel::from_catalog(&pc);
+    pop.version = format!("bench-trained-{people}");
+    let mut rng = ChaCha8Rng::seed_from_u64(99);
+    let d = pop.variable_mean.len();
+    pop.profiles = (0..people)
+        .map(|_| ReferenceProfile {
+            features: (0..d).map(|_| rng.random_range(10.0..90.0)).collect(),
+            map: (0..p).map(|_| rng.random_range(-1.0..3.0)).collect(),
+            effects: (0..5)
+                .map(|_| {
+                    let iv = &ic.all()[rng.random_range(0..ic.len())];
+                    (
+                        iv.id.clone(),
+                        EffectPrior {
+                            mean: rng.random_range(-2.0..2.0),
+                            n: rng.random_range(1..4),
+                        },
+                    )
+                })
+                .collect(),
+        })
+        .collect();
+    Engine::new(EngineConfig::default(), pc, ic, pop).expect("valid trained bench engine")
 }
 
 /// One day's full assessment for every process in `engine` with a well-being score.

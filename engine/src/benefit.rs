@@ -105,9 +105,8 @@ pub(crate) fn posterior(model: &Model, state: &PersonState, tag: &str) -> Person
     // The map from the person's ratings.
     let fit = map::fit(&state.map, &pop.map);
     let unit = model.value_unit;
-    let forms: Vec<[(usize, f64); 3]> = (0..p)
-        .map(|q| MapFit::value_form(&pop.map, p, q))
-        .collect();
+    let forms: Vec<[(usize, f64); 3]> =
+        (0..p).map(|q| MapFit::value_form(&pop.map, p, q)).collect();
     let k = fit.coef.len();
     let map_value: Vec<Gaussian> = forms
         .iter()
@@ -349,6 +348,7 @@ pub(crate) fn posterior(model: &Model, state: &PersonState, tag: &str) -> Person
         item_own_weight,
         processes,
         poles: fit.coef[..2 * p].to_vec(),
+        poles_var: (0..2 * p).map(|i| fit.cov[i * k + i]).collect(),
         rater: mu[a_idx],
         map_rows: fit.rows,
         map_span_days: fit.span_days,
@@ -403,12 +403,18 @@ mod tests {
     fn one_helpful_rating_raises_every_intervention_on_the_same_process() {
         let e = engine_with(EngineConfig::default());
         let mut s = e.new_person(vec![]);
-        e.observe_assessment(&mut s, &assessment(0.0, &[("cognition", 45.0, 55.0)], Some(50.0)))
-            .expect("valid");
+        e.observe_assessment(
+            &mut s,
+            &assessment(0.0, &[("cognition", 45.0, 55.0)], Some(50.0)),
+        )
+        .expect("valid");
         let before = cache(&e, &s);
         for (d, h) in [(1.0, 95.0), (2.0, 90.0), (3.0, 95.0)] {
-            e.observe_feedback(&mut s, &feedback("defuse", d, Some(Completion::Done), Some(h)))
-                .expect("valid");
+            e.observe_feedback(
+                &mut s,
+                &feedback("defuse", d, Some(Completion::Done), Some(h)),
+            )
+            .expect("valid");
         }
         let after = cache(&e, &s);
         // The other cognition kernel rises, a social one barely moves.
@@ -426,8 +432,11 @@ mod tests {
             let mut s = e.new_person(vec![]);
             for i in 0..4 {
                 let d = f64::from(i);
-                e.observe_feedback(&mut s, &feedback("defuse", d, Some(Completion::Done), Some(a)))
-                    .expect("valid");
+                e.observe_feedback(
+                    &mut s,
+                    &feedback("defuse", d, Some(Completion::Done), Some(a)),
+                )
+                .expect("valid");
                 e.observe_feedback(
                     &mut s,
                     &feedback("reach-out", d + 0.5, Some(Completion::Done), Some(b)),
@@ -441,6 +450,9 @@ mod tests {
         let generous = run(95.0, 80.0);
         let strict = run(40.0, 25.0);
         assert!(generous > 0.5 && strict > 0.5);
-        assert!((generous - strict).abs() < 0.35 * generous, "{generous} vs {strict}");
+        assert!(
+            (generous - strict).abs() < 0.35 * generous,
+            "{generous} vs {strict}"
+        );
     }
 }

@@ -97,7 +97,12 @@ impl Engine {
         PersonState {
             format: STATE_FORMAT,
             conditions,
-            layout: self.processes().all().iter().map(|p| p.id.clone()).collect(),
+            layout: self
+                .processes()
+                .all()
+                .iter()
+                .map(|p| p.id.clone())
+                .collect(),
             assessments: 0,
             revision: 0,
             first_at: None,
@@ -179,7 +184,11 @@ impl Engine {
         if state.has_fresh_cache(&key) {
             return Ok(());
         }
-        state.cache = Some(benefit::posterior(&self.model, state, &self.model.cache_tag));
+        state.cache = Some(benefit::posterior(
+            &self.model,
+            state,
+            &self.model.cache_tag,
+        ));
         Ok(())
     }
 

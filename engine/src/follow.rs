@@ -278,8 +278,7 @@ pub fn predict(
     let item = item.copied().unwrap_or(LogitEffect::prior(prior.item_sd));
     let c = person.cov_at(prior, sit.at);
     let x = sit.effort;
-    let mu =
-        logit(prior.mean) + sit.offset + person.person[0] + person.person[1] * x + item.mean;
+    let mu = logit(prior.mean) + sit.offset + person.person[0] + person.person[1] * x + item.mean;
     let var = (c[0] + 2.0 * x * c[1] + x * x * c[2] + item.var).max(0.0);
     let sd = var.sqrt();
     let lower = sigmoid(mu - Z90 * sd);
@@ -305,8 +304,7 @@ pub fn update(
     let y = y.clamp(0.0, 1.0);
     let c = person.cov_at(prior, sit.at);
     let x = sit.effort;
-    let eta =
-        logit(prior.mean) + sit.offset + person.person[0] + person.person[1] * x + item.mean;
+    let eta = logit(prior.mean) + sit.offset + person.person[0] + person.person[1] * x + item.mean;
     let p = sigmoid(eta);
     // Curvature floor: a near-certain prediction still learns a little from a surprise.
     let h = (p * (1.0 - p)).max(1e-4);
@@ -478,7 +476,12 @@ mod tests {
             predict(&prior, s, None, &short).probability.mean
                 - predict(&prior, s, None, &long).probability.mean
         };
-        assert!(gap(&st) > gap(&fresh) + 0.1, "{} vs {}", gap(&st), gap(&fresh));
+        assert!(
+            gap(&st) > gap(&fresh) + 0.1,
+            "{} vs {}",
+            gap(&st),
+            gap(&fresh)
+        );
     }
 
     #[test]

@@ -21,7 +21,9 @@
 //!   rating's scale are applied by [`crate::benefit`];
 //! - the change of the targeted processes' post ratings against the person's
 //!   smoothed level, mapped to well-being through the person's current map,
-//!   with a variance that propagates rating noise;
+//!   with a variance that propagates rating noise and the map's uncertainty;
+//!   the map's error is shared by every such signal on the intervention, so
+//!   the k-th one counts 1/k;
 //! - the change of well-being at the next assessment within 7 days, against
 //!   the smoothed level when the feedback came, split between the
 //!   interventions done in between (`outcome_change_sd`: everything else in a
@@ -177,13 +179,21 @@ pub(crate) fn observe_assessment(
     if let Some(w) = wellbeing {
         // Lags: the previous assessment's contrasts when it was recent, else
         // the person's smoothed contrasts (mean imputation).
-        let source = if paired { &state.last_values } else { &smoothed };
+        let source = if paired {
+            &state.last_values
+        } else {
+            &smoothed
+        };
         let lag: Vec<f64> = (0..p)
             .map(|q| source[network::adaptive(q)] - source[network::maladaptive(q)])
             .collect();
-        state
-            .map
-            .push(&values[..2 * p], &lag, w, assessment.at, config.map_half_life_days);
+        state.map.push(
+            &values[..2 * p],
+            &lag,
+            w,
+            assessment.at,
+            config.map_half_life_days,
+        );
     }
 
     let origin = *state.first_at.get_or_insert(assessment.at);
@@ -303,7 +313,12 @@ pub(crate) fn observe_feedback(
                 r.evidence.add_rating(h, dose);
             }
             if let Some((v, var)) = change {
-                r.evidence.add_signal(v, var, dose);
+                // The map's error is common to every process-change signal on
+                // this intervention: the k-th counts 1/k as much, so their
+                // total weight grows like log k, not k.
+                let k = f64::from(r.evidence.process_signals + 1);
+                r.evidence.add_signal(v, var * k, dose);
+                r.evidence.process_signals += 1;
             }
         }
         match &feedback.clinician {
@@ -384,16 +399,25 @@ fn process_change(
     }
     let r = &model.population.response;
     // The map's pole coefficients: the cache when it fits this model, else the fit now.
-    let poles: Vec<f64> = match &state.cache {
-        Some(c) if c.key.model == model.cache_tag && c.poles.len() == 2 * model.processes.len() => {
-            c.poles.clone()
+    let np = 2 * model.processes.len();
+    let (poles, poles_var): (Vec<f64>, Vec<f64>) = match &state.cache {
+        Some(c)
+            if c.key.model == model.cache_tag && c.poles.len() == np && c.poles_var.len() == np =>
+        {
+            (c.poles.clone(), c.poles_var.clone())
         }
         _ => {
             let fit = crate::map::fit(&state.map, &model.population.map);
-            fit.coef[..2 * model.processes.len()].to_vec()
+            let k = fit.coef.len();
+            (
+                fit.coef[..np].to_vec(),
+                (0..np).map(|i| fit.cov[i * k + i]).collect(),
+            )
         }
     };
-    let (mut value, mut weight_sq, mut any) = (0.0, 0.0, false);
+    // Rating noise through the map, plus the map's own uncertainty times the
+    // size of the change: an uncertain map makes a large change weak evidence.
+    let (mut value, mut var, mut any) = (0.0, 0.0, false);
     for rating in &feedback.post_ratings {
         if !iv.targets.iter().any(|t| t.process == rating.process) {
             continue;
@@ -404,8 +428,10 @@ fn process_change(
             (network::maladaptive(q), rating.maladaptive),
         ] {
             if let (Some(v), Some(level)) = (v, state.variables[i].level) {
-                value += poles[i] * (v - level);
-                weight_sq += poles[i] * poles[i];
+                let change = v - level;
+                value += poles[i] * change;
+                var += poles[i] * poles[i] * r.rating_noise_sd.powi(2)
+                    + change * change * poles_var[i];
                 any = true;
             }
         }
@@ -413,8 +439,7 @@ fn process_change(
     if !any {
         return Ok(None);
     }
-    let var = (weight_sq * r.rating_noise_sd.powi(2)).max(r.process_change_min_sd.powi(2));
-    Ok(Some((value, var)))
+    Ok(Some((value, var.max(r.process_change_min_sd.powi(2)))))
 }
 
 /// Turns interventions awaiting an outcome into outcome-change signals.

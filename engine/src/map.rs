@@ -236,11 +236,7 @@ impl MapFit {
     /// as a linear form over the coefficients: `(index, weight)` triples.
     pub fn value_form(prior: &MapPrior, processes: usize, p: usize) -> [(usize, f64); 3] {
         let k = prior.maladaptive_share;
-        [
-            (2 * p, 1.0),
-            (2 * p + 1, -k),
-            (2 * processes + p, 1.0 + k),
-        ]
+        [(2 * p, 1.0), (2 * p + 1, -k), (2 * processes + p, 1.0 + k)]
     }
 
     /// Mean and variance of a linear form over the coefficients.
@@ -322,7 +318,9 @@ fn solve(cen: &Centred, mu: &[f64], var: &[f64], scale: f64, s2: f64) -> Option<
     }
     let (chol, _) = Cholesky::with_jitter(&a, k)?;
     // Residual from the prior mean: r = y - Zμ0, in cross-products.
-    let cmu: Vec<f64> = (0..k).map(|i| dot(&cen.c[i * k..(i + 1) * k], mu)).collect();
+    let cmu: Vec<f64> = (0..k)
+        .map(|i| dot(&cen.c[i * k..(i + 1) * k], mu))
+        .collect();
     let rz: Vec<f64> = (0..k).map(|i| (cen.cy[i] - cmu[i]) / s2).collect();
     let rr = (cen.cyy - 2.0 * dot(mu, &cen.cy) + dot(mu, &cmu)).max(0.0);
     let mut delta = rz.clone();
@@ -330,9 +328,8 @@ fn solve(cen: &Centred, mu: &[f64], var: &[f64], scale: f64, s2: f64) -> Option<
     let coef: Vec<f64> = mu.iter().zip(&delta).map(|(m, d)| m + d).collect();
     // log N(r; 0, s2 I + Z S Z') by Woodbury and the matrix determinant lemma.
     let quad = rr / s2 - dot(&rz, &delta);
-    let log_det = cen.n * s2.ln()
-        + var.iter().map(|v| (scale * v).ln()).sum::<f64>()
-        + chol.log_det();
+    let log_det =
+        cen.n * s2.ln() + var.iter().map(|v| (scale * v).ln()).sum::<f64>() + chol.log_det();
     let hyper = -0.5 * (scale.ln() / SCALE_LOG_SD).powi(2);
     Some(Solved {
         chol,
@@ -352,7 +349,9 @@ pub fn fit(stats: &MapStats, prior: &MapPrior) -> MapFit {
     let cen = centre(stats);
     let s0 = prior.residual_sd.powi(2);
     let rss = |coef: &[f64]| {
-        let cb: Vec<f64> = (0..k).map(|i| dot(&cen.c[i * k..(i + 1) * k], coef)).collect();
+        let cb: Vec<f64> = (0..k)
+            .map(|i| dot(&cen.c[i * k..(i + 1) * k], coef))
+            .collect();
         (cen.cyy - 2.0 * dot(coef, &cen.cy) + dot(coef, &cb)).max(0.0)
     };
     // Residual variance at the population's scale, pooled with the prior guess.
@@ -456,8 +455,14 @@ mod tests {
     #[test]
     fn the_between_person_level_does_not_leak_into_the_slopes() {
         let prior = MapPrior::default_for(3);
-        let low = fit(&simulate([0.3, -0.3, 0.0, 0.0, 0.0, 0.0], 20.0, 80, 2), &prior);
-        let high = fit(&simulate([0.3, -0.3, 0.0, 0.0, 0.0, 0.0], 85.0, 80, 2), &prior);
+        let low = fit(
+            &simulate([0.3, -0.3, 0.0, 0.0, 0.0, 0.0], 20.0, 80, 2),
+            &prior,
+        );
+        let high = fit(
+            &simulate([0.3, -0.3, 0.0, 0.0, 0.0, 0.0], 85.0, 80, 2),
+            &prior,
+        );
         for (a, b) in low.coef.iter().zip(&high.coef) {
             assert!((a - b).abs() < 1e-9, "{a} vs {b}");
         }
@@ -466,8 +471,14 @@ mod tests {
     #[test]
     fn with_few_rows_the_prior_dominates_and_uncertainty_is_wide() {
         let prior = MapPrior::default_for(3);
-        let few = fit(&simulate([0.4, -0.3, 0.0, 0.0, 0.0, 0.0], 50.0, 4, 3), &prior);
-        let many = fit(&simulate([0.4, -0.3, 0.0, 0.0, 0.0, 0.0], 50.0, 200, 3), &prior);
+        let few = fit(
+            &simulate([0.4, -0.3, 0.0, 0.0, 0.0, 0.0], 50.0, 4, 3),
+            &prior,
+        );
+        let many = fit(
+            &simulate([0.4, -0.3, 0.0, 0.0, 0.0, 0.0], 50.0, 200, 3),
+            &prior,
+        );
         let (_, v_few) = value(&few, &prior, 0);
         let (_, v_many) = value(&many, &prior, 0);
         assert!(v_few > 5.0 * v_many);
@@ -477,9 +488,17 @@ mod tests {
     #[test]
     fn a_strongly_driven_person_is_shrunk_less_than_a_flat_one() {
         let prior = MapPrior::default_for(3);
-        let strong = fit(&simulate([0.6, -0.5, 0.0, 0.0, -0.4, 0.4], 50.0, 150, 4), &prior);
+        let strong = fit(
+            &simulate([0.6, -0.5, 0.0, 0.0, -0.4, 0.4], 50.0, 150, 4),
+            &prior,
+        );
         let flat = fit(&simulate([0.0; 6], 50.0, 150, 4), &prior);
-        assert!(strong.scale > flat.scale, "{} vs {}", strong.scale, flat.scale);
+        assert!(
+            strong.scale > flat.scale,
+            "{} vs {}",
+            strong.scale,
+            flat.scale
+        );
     }
 
     #[test]

@@ -120,7 +120,11 @@ impl Model {
             innovation_variance: population.innovation_variance(),
             neighbours: NeighbourIndex::new(&population).map(Arc::new),
             value_unit: population.map.value_unit(),
-            compiled: Arc::new(CompiledCatalog::new(&interventions, &processes, &population)),
+            compiled: Arc::new(CompiledCatalog::new(
+                &interventions,
+                &processes,
+                &population,
+            )),
             cache_tag: format!("{version}/{fingerprint:016x}"),
             version,
             config,
@@ -156,7 +160,11 @@ impl Model {
         network::variable_count(self.processes.len())
     }
     /// The lagged network rows `targets` of `stats` under the population prior.
-    pub(crate) fn estimate_network(&self, stats: &NetworkStats, targets: &[usize]) -> NetworkEstimate {
+    pub(crate) fn estimate_network(
+        &self,
+        stats: &NetworkStats,
+        targets: &[usize],
+    ) -> NetworkEstimate {
         network::estimate(
             stats,
             NetworkPrior {

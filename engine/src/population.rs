@@ -570,10 +570,7 @@ mod tests {
             map: map.to_vec(),
             effects: [(
                 InterventionId::from("defuse"),
-                EffectPrior {
-                    mean: effect,
-                    n: 2,
-                },
+                EffectPrior { mean: effect, n: 2 },
             )]
             .into_iter()
             .collect(),

@@ -307,6 +307,9 @@ pub struct ItemEvidence {
     pub weighted_sum: f64,
     /// Benefit signals.
     pub signals: u32,
+    /// Of those, process-change signals (they share the map's error, so each
+    /// further one teaches less; see `crate::learn`).
+    pub process_signals: u32,
     /// Helpfulness ratings.
     pub ratings: u32,
     /// `Σ d` over ratings.
@@ -324,8 +327,7 @@ pub struct ItemEvidence {
 impl ItemEvidence {
     /// Folds in one benefit signal `value` (points) with variance `var` at dose `dose`.
     pub fn add_signal(&mut self, value: f64, var: f64, dose: f64) {
-        if !(value.is_finite() && var.is_finite() && var > 0.0 && dose > 0.0 && dose.is_finite())
-        {
+        if !(value.is_finite() && var.is_finite() && var > 0.0 && dose > 0.0 && dose.is_finite()) {
             return;
         }
         self.precision += dose * dose / var;
@@ -448,6 +450,8 @@ pub struct PersonCache {
     /// Posterior mean of the pole coefficients (network layout; well-being
     /// points per rating point), for process-change signals.
     pub poles: Vec<f64>,
+    /// Their posterior variances.
+    pub poles_var: Vec<f64>,
     /// The person's rating level (helpfulness of an exercise that does nothing).
     pub rater: f64,
     /// Rows behind the map, and the days they span.

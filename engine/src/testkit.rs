@@ -9,8 +9,8 @@ use crate::config::EngineConfig;
 use crate::engine::Engine;
 use crate::ids::{InterventionId, ProcessId, Timestamp};
 use crate::observe::{Assessment, Completion, Context, Feedback, Instrument, Outcome, Rating};
-use crate::rank::RecommendQuery;
 use crate::population::PopulationModel;
+use crate::rank::RecommendQuery;
 
 pub fn process(id: &str) -> Process {
     Process {

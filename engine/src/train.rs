@@ -259,7 +259,7 @@ impl<'e> Collector<'e> {
         }
         bare.revision += 1;
         bare.cache = None;
-        let map_only = engine.refresh(&mut bare).ok().and_then(|()| bare.cache);
+        let map_only = engine.refresh(&mut bare).ok().and(bare.cache);
         let fit = map::fit(&cur.state.map, &pop.map);
         let k = fit.coef.len();
         let (mut ss, mut df, mut ratings) = (0.0, 0u32, 0u32);
@@ -342,7 +342,8 @@ pub fn train(
     let level_people = fit_levels(&mut model, &set.levels);
     let map_people = fit_map(&mut model, &set.people);
     let (rater_people, noise_df) = fit_ratings(&mut model, &set.people);
-    let (interventions_trained, residual_pairs) = fit_effects(&mut model, &set.effects, interventions)?;
+    let (interventions_trained, residual_pairs) =
+        fit_effects(&mut model, &set.effects, interventions)?;
     model.profiles = profiles(&set.people, &set.effects, interventions, processes.len());
     let follow_before = model.follow.clone();
     let (follow, kept) = fit_follow(&set.follow, interventions, &follow_before)?;
@@ -614,9 +615,8 @@ fn fit_follow(
             .clamp(-MAX_ABS_COEFFICIENT, MAX_ABS_COEFFICIENT)
     };
     let mut out = prior.clone();
-    out.mean =
-        sigmoid((intercept * attenuation).clamp(-MAX_ABS_COEFFICIENT, MAX_ABS_COEFFICIENT))
-            .clamp(0.02, 0.98);
+    out.mean = sigmoid((intercept * attenuation).clamp(-MAX_ABS_COEFFICIENT, MAX_ABS_COEFFICIENT))
+        .clamp(0.02, 0.98);
     let mut kept = Vec::new();
     for (j, name) in COVARIATE_NAMES.iter().enumerate() {
         match used.iter().position(|&u| u == j) {
@@ -796,7 +796,10 @@ mod tests {
                 let w = 20.0 + (p % 10) as f64 + 0.4 * cog + rng.random_range(-3.0..3.0);
                 c.assessment(&assessment(
                     f64::from(d),
-                    &[("cognition", cog, 100.0 - cog), ("social", soc, 100.0 - soc)],
+                    &[
+                        ("cognition", cog, 100.0 - cog),
+                        ("social", soc, 100.0 - soc),
+                    ],
                     Some(w),
                 ))
                 .expect("assessment");
@@ -810,8 +813,13 @@ mod tests {
                 c.feedback(&feedback(iv, d, Some(Completion::Done), Some(h)))
                     .expect("feedback");
             }
-            c.feedback(&feedback("wind-down", 35.0, Some(Completion::NotDone), None))
-                .expect("feedback");
+            c.feedback(&feedback(
+                "wind-down",
+                35.0,
+                Some(Completion::NotDone),
+                None,
+            ))
+            .expect("feedback");
         }
         c.finish()
     }
@@ -820,7 +828,11 @@ mod tests {
     fn the_collector_turns_events_into_rows_and_the_hierarchy_is_estimated() {
         let engine = testkit::engine();
         let set = collect(&engine, 24, "wind-down");
-        assert_eq!(set.effects.len(), 24 * 3, "per person and rated intervention");
+        assert_eq!(
+            set.effects.len(),
+            24 * 3,
+            "per person and rated intervention"
+        );
         assert_eq!(set.follow.len(), 24 * 5, "every completion");
         assert_eq!(set.levels.len(), 24);
         assert_eq!(set.people.len(), 24);
@@ -838,7 +850,11 @@ mod tests {
         assert_eq!(model.version, "trained-test");
         // Everyone's well-being follows cognition: the population map learns it.
         let prior = crate::population::MapPrior::default_for(3);
-        assert!(model.map.pole_mean[0] > prior.pole_mean[0] + 0.1, "{:?}", model.map.pole_mean);
+        assert!(
+            model.map.pole_mean[0] > prior.pole_mean[0] + 0.1,
+            "{:?}",
+            model.map.pole_mean
+        );
         assert!(model.map.pole_mean[2].abs() < model.map.pole_mean[0].abs());
         assert!(model.effects[&id("wind-down")].mean > 3.0);
         assert!(model.effects[&id("restructure")].mean < model.effects[&id("wind-down")].mean);

@@ -20,7 +20,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use tutti_engine::Engine;
 use tutti_engine::catalog::Intervention;
 use tutti_engine::config::EngineConfig;
-use tutti_engine::response::PopulationModel;
+use tutti_engine::population::PopulationModel;
 use tutti_proto::v1 as pb;
 
 /// Per-tenant engines.

@@ -2,7 +2,7 @@
 //! loads, and the watcher that swaps a new one in without a restart.
 //!
 //! An artifact is one JSON file, `<version>.json`, holding a
-//! [`tutti_engine::response::PopulationModel`] plus what made it (format tag,
+//! [`tutti_engine::population::PopulationModel`] plus what made it (format tag,
 //! creation time, source, training report). `[model] path` names either such
 //! a file or a directory of them; in a directory the greatest file name wins,
 //! and `tutti train` names versions `trained-<UTC time>-<digest>`, so the
@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tutti_engine::catalog::ProcessCatalog;
-use tutti_engine::response::PopulationModel;
+use tutti_engine::population::PopulationModel;
 use tutti_engine::train::TrainReport;
 
 /// Format tag of the artifacts this build reads and writes.

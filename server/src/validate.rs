@@ -684,6 +684,11 @@ pub fn recommend(
                 format!("must be at most {MAX_MINUTES} (0 means unknown)"),
             );
         }
+        if let Some(cap) = c.capacity
+            && !(cap.is_finite() && (0.0..=100.0).contains(&cap))
+        {
+            v.add("context.capacity", "must be within 0-100 when given");
+        }
         record_convert(
             &mut v,
             "context",
@@ -1064,6 +1069,7 @@ mod tests {
             context: Some(pb::RecommendationContext {
                 minutes_available: 601,
                 setting: 42,
+                capacity: Some(-1.0),
             }),
             exclude_intervention_ids: vec![known.clone(), "unknown-one".into()],
             pinned_intervention_ids: vec![known],
@@ -1075,6 +1081,7 @@ mod tests {
             vec![
                 "max_results",
                 "context.minutes_available",
+                "context.capacity",
                 "context.setting",
                 "exclude_intervention_ids[1]",
                 "pinned_intervention_ids[0]",

@@ -47,7 +47,7 @@ fn the_same_arguments_give_identical_trials_and_best_whatever_the_thread_count()
     let dir = tempfile::tempdir().expect("temp dir");
     let space = space_file(
         dir.path(),
-        "exploration = { min = 0.0, max = 1.0 }\nprior_strength = { min = 1, max = 50, log = true }\n",
+        "exploration = { min = 0.0, max = 1.0 }\nmap_half_life_days = { min = 30, max = 720, log = true }\n",
     );
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
     let extra = [
@@ -132,8 +132,8 @@ fn a_space_with_an_unknown_field_or_an_invalid_range_is_rejected_clearly() {
     for (text, needle) in [
         ("exploraton = [0.1, 0.2]\n", "unknown field `exploraton`"),
         (
-            "prior_strength = { min = 50, max = 1 }\n",
-            "`prior_strength`: invalid range, min 50 > max 1",
+            "map_half_life_days = { min = 50, max = 1 }\n",
+            "`map_half_life_days`: invalid range, min 50 > max 1",
         ),
         (
             "exploration = { min = 0.0, max = 2.0 }\n",

@@ -9,9 +9,9 @@ use std::time::Duration;
 use tutti_proto::v1::{Completion, Feedback, Intervention, Recommendation};
 use tutti_tests::TestServer;
 use tutti_tests::fixtures::{
-    assessment_series, backfill, builtin_intervention_ids, create_intervention, feedback,
+    assessment_series, backfill, builtin_intervention_ids, create_intervention, days_ago, feedback,
     hours_ago, new_intervention_id, new_person, rating, recommend, recommend_request,
-    record_feedback, valid_intervention,
+    record_feedback, ts, valid_intervention,
 };
 
 const ROUNDS: u32 = 6;
@@ -30,12 +30,13 @@ async fn setup() -> Setup {
     let server = TestServer::start().await.expect("server starts");
     let mut catalog = server.catalog();
     let builtins = builtin_intervention_ids(&mut catalog).await;
-    let a = create_intervention(
-        &mut catalog,
-        valid_intervention(&new_intervention_id("t-a")),
-    )
-    .await;
+    // A typical effect size: the rating of a kernel expected to do almost
+    // nothing mostly tells how this person rates, not how it worked.
+    let mut first = valid_intervention(&new_intervention_id("t-a"));
+    first.prior_effect = 2.5;
+    let a = create_intervention(&mut catalog, first).await;
     let mut twin = valid_intervention(&new_intervention_id("t-b"));
+    twin.prior_effect = 2.5;
     twin.display_name = a.display_name.clone();
     let b = create_intervention(&mut catalog, twin).await;
     let mut people = server.people();
@@ -97,11 +98,20 @@ async fn helpful_done_feedback_lifts_an_intervention_above_one_not_done() {
     let s = setup().await;
     let (a0, b0) = s.both(false).await;
     let mut recs = s.server.recommendations();
-    for _ in 0..ROUNDS {
+    for round in 0..ROUNDS {
         let (a, b) = s.both(true).await;
-        record_feedback(&mut recs, helpful_done(&a.recommendation_id, 90.0)).await;
+        // Reported as having happened weeks apart, more than two weeks ago:
+        // what is compared is what was learnt, not how a kernel done six
+        // times this week has worn off (habituation).
+        let at = Some(ts(days_ago(u64::from(15 + 3 * (ROUNDS - round)))));
+        let done = Feedback {
+            observe_time: at,
+            ..helpful_done(&a.recommendation_id, 90.0)
+        };
+        record_feedback(&mut recs, done).await;
         let not_done = Feedback {
             barrier: "No time this week.".to_owned(),
+            observe_time: at,
             ..feedback(&b.recommendation_id, Completion::NotDone)
         };
         record_feedback(&mut recs, not_done).await;
@@ -128,9 +138,11 @@ async fn helpful_done_feedback_lifts_an_intervention_above_one_not_done() {
     );
     assert!(
         benefit(&a1) > benefit(&b1),
-        "expected benefit of A (helpful) {} not above B {}",
+        "expected benefit of A (helpful) {} not above B {} (before: {} and {})",
         benefit(&a1),
-        benefit(&b1)
+        benefit(&b1),
+        benefit(&a0),
+        benefit(&b0)
     );
     assert!(
         a1.score > b1.score,

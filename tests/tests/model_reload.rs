@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 use tutti_engine::Engine;
-use tutti_engine::response::{EffectPrior, PopulationModel};
+use tutti_engine::population::{EffectPrior, PopulationModel};
 use tutti_engine::train::{TrainingSet, train};
 use tutti_proto::v1::RecommendResponse;
 use tutti_server::model::{FORMAT, ModelArtifact};

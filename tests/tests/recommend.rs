@@ -362,7 +362,7 @@ async fn recommend_only_returns_what_fits_the_minutes_available() {
         req.max_results = 20;
         req.context = Some(RecommendationContext {
             minutes_available: minutes,
-            setting: 0,
+            ..Default::default()
         });
         let resp = recommend(&mut server.recommendations(), req).await;
         assert!(

@@ -801,7 +801,19 @@ async fn recommend_rejects_each_invalid_field_and_logs_no_decision() {
         case("601 minutes", "context.minutes_available", &base, |r| {
             r.context = Some(RecommendationContext {
                 minutes_available: 601,
-                setting: 0,
+                ..Default::default()
+            })
+        }),
+        case("capacity 101", "context.capacity", &base, |r| {
+            r.context = Some(RecommendationContext {
+                capacity: Some(101.0),
+                ..Default::default()
+            })
+        }),
+        case("capacity NaN", "context.capacity", &base, |r| {
+            r.context = Some(RecommendationContext {
+                capacity: Some(f64::NAN),
+                ..Default::default()
             })
         }),
         case(
@@ -848,8 +860,8 @@ async fn recommend_rejects_each_invalid_field_and_logs_no_decision() {
         ),
         case("unknown setting", "context.setting", &base, |r| {
             r.context = Some(RecommendationContext {
-                minutes_available: 0,
                 setting: 42,
+                ..Default::default()
             })
         }),
     ];
@@ -1121,7 +1133,8 @@ async fn values_at_the_edges_of_their_ranges_are_accepted() {
     req.max_results = 20;
     req.context = Some(RecommendationContext {
         minutes_available: 600,
-        setting: 0,
+        capacity: Some(100.0),
+        ..Default::default()
     });
     req.request_time = Some(ts(now()));
     let resp = recommend(&mut recs, req).await;

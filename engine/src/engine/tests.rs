@@ -154,16 +154,31 @@ fn a_person_whose_well_being_follows_cognition_gets_cognition_kernels_first() {
         item(r, "restructure").expect("listed").benefit.mean
             / item(r, "reach-out").expect("listed").benefit.mean
     };
-    assert!(ratio(&rd) > 2.0 * ratio(&rf), "{} vs {}", ratio(&rd), ratio(&rf));
+    assert!(
+        ratio(&rd) > 2.0 * ratio(&rf),
+        "{} vs {}",
+        ratio(&rd),
+        ratio(&rf)
+    );
     assert!(position(&rd, "restructure") < position(&rd, "reach-out"));
     let defuse = item(&rd, "defuse").expect("listed");
     assert!(
-        defuse.summary.contains("Cognition has moved with their well-being: r = 0."),
+        defuse
+            .summary
+            .contains("Cognition has moved with their well-being: r = 0."),
         "{}",
         defuse.summary
     );
-    assert!(defuse.targets[0].influence.lower > 0.0, "{:?}", defuse.targets[0].influence);
-    assert!(defuse.sufficiency.own_weight > 0.3, "{:?}", defuse.sufficiency);
+    assert!(
+        defuse.targets[0].influence.lower > 0.0,
+        "{:?}",
+        defuse.targets[0].influence
+    );
+    assert!(
+        defuse.sufficiency.own_weight > 0.3,
+        "{:?}",
+        defuse.sufficiency
+    );
 }
 
 #[test]
@@ -176,7 +191,11 @@ fn a_reversed_sign_process_is_learned_from_the_person_s_ratings() {
     assert!(reach.benefit.mean < 0.0, "{:?}", reach.benefit);
     assert!(reach.targets[0].influence.upper < 0.0);
     assert!(position(&r, "reach-out") > position(&r, "wind-down"));
-    assert!(reach.summary.contains("gone with lower well-being"), "{}", reach.summary);
+    assert!(
+        reach.summary.contains("gone with lower well-being"),
+        "{}",
+        reach.summary
+    );
     let ins = e.insights(&s, day(81.0));
     let social = ins
         .processes
@@ -184,7 +203,11 @@ fn a_reversed_sign_process_is_learned_from_the_person_s_ratings() {
         .find(|p| p.process.as_str() == "social")
         .expect("listed");
     assert!(social.drive.upper < 0.0, "{:?}", social.drive);
-    assert_eq!(ins.processes[0].process.as_str(), "social", "the strongest link comes first");
+    assert_eq!(
+        ins.processes[0].process.as_str(),
+        "social",
+        "the strongest link comes first"
+    );
 }
 
 #[test]
@@ -202,7 +225,10 @@ fn a_backfiring_intervention_is_demoted_after_three_bad_reports() {
         .expect("valid");
     }
     let before = all(&e, &s, 10.0);
-    let b0 = item(&before, "shared-activity").expect("listed").benefit.mean;
+    let b0 = item(&before, "shared-activity")
+        .expect("listed")
+        .benefit
+        .mean;
     for d in [11.0, 18.0, 25.0] {
         e.observe_feedback(
             &mut s,
@@ -213,8 +239,16 @@ fn a_backfiring_intervention_is_demoted_after_three_bad_reports() {
     e.refresh(&mut s).expect("compatible");
     let after = all(&e, &s, 40.0);
     let it = item(&after, "shared-activity").expect("listed");
-    assert!(it.benefit.mean < 0.0 && it.benefit.mean < b0 - 2.0, "{} from {b0}", it.benefit.mean);
-    assert!(position(&after, "shared-activity") >= 4, "{}", position(&after, "shared-activity"));
+    assert!(
+        it.benefit.mean < 0.0 && it.benefit.mean < b0 - 2.0,
+        "{} from {b0}",
+        it.benefit.mean
+    );
+    assert!(
+        position(&after, "shared-activity") >= 4,
+        "{}",
+        position(&after, "shared-activity")
+    );
     // Not offered again without a reason: it practically never comes first.
     let (_, props) = e
         .recommend_with_propensities(&s, &query(3, 40.0, 1))
@@ -224,14 +258,20 @@ fn a_backfiring_intervention_is_demoted_after_three_bad_reports() {
         .find(|(id, _)| id.as_str() == "shared-activity")
         .map_or(0.0, |x| x.1);
     assert!(p < 0.01, "{p}");
-    assert!(it.summary.contains("rated 5 helpful last time"), "{}", it.summary);
+    assert!(
+        it.summary.contains("rated 5 helpful last time"),
+        "{}",
+        it.summary
+    );
 }
 
 #[test]
 fn exploration_falls_as_the_person_s_data_accrue() {
     let e = engine();
     let top_share = |s: &PersonState, d: f64| {
-        let (_, p) = e.recommend_with_propensities(s, &query(1, d, 3)).expect("ranks");
+        let (_, p) = e
+            .recommend_with_propensities(s, &query(1, d, 3))
+            .expect("ranks");
         p.iter().map(|x| x.1).fold(0.0, f64::max)
     };
     let fresh = e.new_person(vec![]);
@@ -250,7 +290,10 @@ fn exploration_falls_as_the_person_s_data_accrue() {
         .expect("valid");
     }
     let warm = top_share(&s, 130.0);
-    assert!(warm > cold + 0.2, "greedy choice's propensity {cold} -> {warm}");
+    assert!(
+        warm > cold + 0.2,
+        "greedy choice's propensity {cold} -> {warm}"
+    );
 }
 
 #[test]
@@ -271,8 +314,9 @@ fn logged_propensities_match_how_often_the_policy_puts_an_item_first() {
             let (r, all_p) = e
                 .recommend_with_propensities(&s, &query(1, 1.0, seed))
                 .expect("ranks");
-            *first.entry(r.items[0].intervention.to_string()).or_default() +=
-                1.0 / seeds as f64;
+            *first
+                .entry(r.items[0].intervention.to_string())
+                .or_default() += 1.0 / seeds as f64;
             for (id, p) in all_p {
                 *logged.entry(id.to_string()).or_default() += p / seeds as f64;
             }
@@ -280,7 +324,10 @@ fn logged_propensities_match_how_often_the_policy_puts_an_item_first() {
         for (id, p) in &logged {
             let f = first.get(id).copied().unwrap_or(0.0);
             // Binomial sd at 4000 draws is at most 0.008.
-            assert!((f - p).abs() < 0.03, "floor {floor}: {id} first {f:.3}, logged {p:.3}");
+            assert!(
+                (f - p).abs() < 0.03,
+                "floor {floor}: {id} first {f:.3}, logged {p:.3}"
+            );
         }
     }
 }
@@ -380,8 +427,11 @@ fn low_follow_through_lifts_follow_through_aids_and_low_effort_variants() {
             .take(9)
             .enumerate()
         {
-            e.observe_feedback(&mut s, &feedback(id, 1.0 + i as f64, Some(completion), None))
-                .expect("valid");
+            e.observe_feedback(
+                &mut s,
+                &feedback(id, 1.0 + i as f64, Some(completion), None),
+            )
+            .expect("valid");
         }
         all(&e, &s, 30.0)
     };
@@ -431,14 +481,22 @@ fn a_risk_flag_puts_safety_first_turns_exploration_off_and_removes_contraindicat
     let r = e.recommend(&s, &q).expect("ranks");
     assert!(r.safety_mode);
     assert_eq!(r.exploration, 0.0);
-    assert_eq!(r.items[0].intervention.as_str(), "safety-plan", "safety first even if long");
+    assert_eq!(
+        r.items[0].intervention.as_str(),
+        "safety-plan",
+        "safety first even if long"
+    );
     assert_eq!(r.items[0].propensity, 1.0);
     assert!(r.items[0].summary.starts_with("Safety first"));
     assert_eq!(r.items[1].intervention.as_str(), "wind-down");
     assert!(r.items[1].pinned);
     assert!(item(&r, "exposure").is_none());
     assert!(r.note.contains("Pinned `exposure` dropped"));
-    assert!(r.items.iter().all(|i| i.requires_clinician_review && !i.exploratory));
+    assert!(
+        r.items
+            .iter()
+            .all(|i| i.requires_clinician_review && !i.exploratory)
+    );
     assert!(r.items[1..].iter().all(|i| i.propensity == 0.0));
     e.observe_assessment(&mut s, &assessment(1.0, FLAT, Some(30.0)))
         .expect("valid");
@@ -469,9 +527,17 @@ fn contraindicated_items_are_never_first_and_only_for_clinician_review() {
         assert_ne!(r.items[0].intervention.as_str(), "strong");
         let strong = item(&r, "strong").expect("listed for review");
         assert!(strong.requires_clinician_review);
-        assert!(strong.summary.contains("caution with trauma history"), "{}", strong.summary);
+        assert!(
+            strong.summary.contains("caution with trauma history"),
+            "{}",
+            strong.summary
+        );
         assert_eq!(strong.propensity, 0.0);
-        assert!(props.iter().any(|(id, p)| id.as_str() == "strong" && *p == 0.0));
+        assert!(
+            props
+                .iter()
+                .any(|(id, p)| id.as_str() == "strong" && *p == 0.0)
+        );
         assert!(r.note.contains("clinician review only"), "{}", r.note);
     }
     // Only contraindicated items fit: nothing is suggested directly.
@@ -479,7 +545,11 @@ fn contraindicated_items_are_never_first_and_only_for_clinician_review() {
     q.exclude = vec![id("mild"), id("other")];
     let r = e.recommend(&s, &q).expect("ranks");
     assert!(r.items.is_empty());
-    assert!(r.note.contains("needs clinician review first"), "{}", r.note);
+    assert!(
+        r.note.contains("needs clinician review first"),
+        "{}",
+        r.note
+    );
 }
 
 #[test]
@@ -499,7 +569,11 @@ fn pins_come_first_in_order_and_exclusions_always_win() {
     q.context.minutes_available = Some(12);
     let r = e.recommend(&s, &q).expect("ranks");
     let ids: Vec<&str> = r.items.iter().map(|i| i.intervention.as_str()).collect();
-    assert_eq!(&ids[..2], ["shared-activity", "wind-down"], "pins bypass the time filter");
+    assert_eq!(
+        &ids[..2],
+        ["shared-activity", "wind-down"],
+        "pins bypass the time filter"
+    );
     assert!(!ids.contains(&"defuse"));
     assert!(r.items[0].pinned && r.items[1].pinned && !r.items[2].pinned);
     assert_eq!(r.items[0].propensity, 1.0);
@@ -549,7 +623,10 @@ fn dose_limits_stop_three_days_running_and_respect_min_days_between() {
         .expect("known");
     assert!(item(&all(&e, &s, 2.5), "reach-out").is_none());
     assert!(all(&e, &s, 2.5).note.contains("dose limits"));
-    assert!(item(&all(&e, &s, 3.5), "reach-out").is_some(), "yesterday only");
+    assert!(
+        item(&all(&e, &s, 3.5), "reach-out").is_some(),
+        "yesterday only"
+    );
     assert_eq!(
         item(&all(&e, &s, 3.5), "reach-out")
             .expect("listed")
@@ -581,8 +658,11 @@ fn repetitions_habituate_the_expected_benefit() {
         .benefit
         .mean;
     for d in [0.0, 4.0, 8.0] {
-        e.observe_feedback(&mut s, &feedback("wind-down", d, Some(Completion::Done), None))
-            .expect("valid");
+        e.observe_feedback(
+            &mut s,
+            &feedback("wind-down", d, Some(Completion::Done), None),
+        )
+        .expect("valid");
     }
     let used = item(&all(&e, &s, 10.0), "wind-down")
         .expect("listed")
@@ -609,8 +689,11 @@ fn a_plateau_rotates_away_from_recently_used_families() {
         .expect("listed")
         .benefit
         .mean;
-    e.observe_feedback(&mut s, &feedback("wind-down", 12.0, Some(Completion::Done), None))
-        .expect("valid");
+    e.observe_feedback(
+        &mut s,
+        &feedback("wind-down", 12.0, Some(Completion::Done), None),
+    )
+    .expect("valid");
     let r = all(&e, &s, 30.0);
     assert!(r.note.contains("levelled off"), "{}", r.note);
     let after = item(&r, "wind-down").expect("listed").benefit.mean;
@@ -628,7 +711,11 @@ fn the_top_items_are_called_indistinguishable_at_cold_start_but_not_after_clear_
     assert!(r.note.contains("cannot be told apart"));
     for i in 0..20 {
         let d = 1.0 + 2.0 * f64::from(i);
-        let (iv, h) = if i % 2 == 0 { ("reach-out", 100.0) } else { ("wind-down", 20.0) };
+        let (iv, h) = if i % 2 == 0 {
+            ("reach-out", 100.0)
+        } else {
+            ("wind-down", 20.0)
+        };
         e.observe_feedback(&mut s, &feedback(iv, d, Some(Completion::Done), Some(h)))
             .expect("valid");
     }
@@ -638,7 +725,11 @@ fn the_top_items_are_called_indistinguishable_at_cold_start_but_not_after_clear_
     let r = e.recommend(&s, &q).expect("ranks");
     assert_eq!(r.items[0].intervention.as_str(), "reach-out");
     assert!(!r.indistinguishable, "{r:?}");
-    assert!(r.items[0].sufficiency.own_weight > 0.5, "{:?}", r.items[0].sufficiency);
+    assert!(
+        r.items[0].sufficiency.own_weight > 0.5,
+        "{:?}",
+        r.items[0].sufficiency
+    );
 }
 
 #[test]
@@ -652,10 +743,16 @@ fn refresh_caches_the_posterior_without_changing_the_ranking() {
     assert_eq!(e.recommend(&s, &q).expect("ranks"), uncached);
     e.observe_assessment(&mut s, &assessment(41.0, FLAT, Some(50.0)))
         .expect("valid");
-    assert!(!s.has_fresh_cache(&e.cache_key(&s)), "a new assessment makes it stale");
+    assert!(
+        !s.has_fresh_cache(&e.cache_key(&s)),
+        "a new assessment makes it stale"
+    );
     e.refresh(&mut s).expect("compatible");
-    e.observe_feedback(&mut s, &feedback("defuse", 41.5, Some(Completion::Done), Some(80.0)))
-        .expect("valid");
+    e.observe_feedback(
+        &mut s,
+        &feedback("defuse", 41.5, Some(Completion::Done), Some(80.0)),
+    )
+    .expect("valid");
     assert!(!s.has_fresh_cache(&e.cache_key(&s)), "so does feedback");
     // A cache from another configuration is never used.
     let other = engine_with(greedy());
@@ -675,7 +772,11 @@ fn assessments_update_levels_network_map_and_risk_and_gaps_break_pairs() {
     assert_eq!(s.map_observations(), 1, "only assessments with an outcome");
     e.observe_assessment(&mut s, &assessment(30.0, FLAT, Some(60.0)))
         .expect("valid");
-    assert_eq!(s.network_observations(), 1, "a 29-day gap is not a lag-1 step");
+    assert_eq!(
+        s.network_observations(),
+        1,
+        "a 29-day gap is not a lag-1 step"
+    );
     assert_eq!(s.map_observations(), 2, "but the same-day map row counts");
     e.observe_assessment(&mut s, &assessment(31.0, FLAT, Some(60.0)))
         .expect("valid");
@@ -684,7 +785,11 @@ fn assessments_update_levels_network_map_and_risk_and_gaps_break_pairs() {
     let snapshot = s.clone();
     e.observe_assessment(&mut s, &assessment(10.0, FLAT, Some(0.0)))
         .expect("valid");
-    assert_eq!(s.wellbeing(), snapshot.wellbeing(), "late data do not move the filter");
+    assert_eq!(
+        s.wellbeing(),
+        snapshot.wellbeing(),
+        "late data do not move the filter"
+    );
     assert_eq!(s.assessment_count(), 5);
 }
 
@@ -713,8 +818,14 @@ fn invalid_observations_are_rejected_and_leave_the_state_untouched() {
     let mut cap = feedback("reach-out", 0.0, Some(Completion::Done), None);
     cap.context.capacity = Some(f64::NAN);
     assert!(e.observe_feedback(&mut s, &cap).is_err());
-    assert!(e.observe_feedback(&mut s, &feedback("zzz", 0.0, None, None)).is_err());
-    assert!(e.observe_recommendation(&mut s, &id("zzz"), day(0.0)).is_err());
+    assert!(
+        e.observe_feedback(&mut s, &feedback("zzz", 0.0, None, None))
+            .is_err()
+    );
+    assert!(
+        e.observe_recommendation(&mut s, &id("zzz"), day(0.0))
+            .is_err()
+    );
     assert_eq!(s, before);
 }
 
@@ -768,7 +879,12 @@ fn the_next_outcome_and_process_change_after_feedback_become_benefit_evidence() 
             .benefit
             .mean
     };
-    assert!(benefit(&done) > benefit(&skipped) + 0.1, "{} vs {}", benefit(&done), benefit(&skipped));
+    assert!(
+        benefit(&done) > benefit(&skipped) + 0.1,
+        "{} vs {}",
+        benefit(&done),
+        benefit(&skipped)
+    );
 }
 
 #[test]
@@ -809,16 +925,27 @@ fn the_most_stuck_process_is_named_and_strengths_are_built_on() {
     )
     .expect("valid");
     let r = all(&e, &s, 1.0);
-    assert!(r.note.contains("Most stuck: Cognition (30 adaptive, 80 maladaptive)"), "{}", r.note);
+    assert!(
+        r.note
+            .contains("Most stuck: Cognition (30 adaptive, 80 maladaptive)"),
+        "{}",
+        r.note
+    );
     let defuse = item(&r, "defuse").expect("listed");
     assert!(
-        defuse.summary.starts_with("Targets Cognition, their most stuck process"),
+        defuse
+            .summary
+            .starts_with("Targets Cognition, their most stuck process"),
         "{}",
         defuse.summary
     );
     let reach = item(&r, "reach-out").expect("listed");
     assert!(reach.builds_on_strength);
-    assert!(reach.summary.starts_with("Builds on Social"), "{}", reach.summary);
+    assert!(
+        reach.summary.starts_with("Builds on Social"),
+        "{}",
+        reach.summary
+    );
     // The room is where the person is stuck: cognition first.
     assert!(position(&r, "restructure") < position(&r, "reach-out"));
 }

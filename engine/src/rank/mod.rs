@@ -321,11 +321,7 @@ fn rank_inner(
         only_review: head.is_empty() && eligible.is_empty() && !reviewed.is_empty(),
         any_exploratory,
     });
-    let all = cands
-        .iter()
-        .zip(&prop)
-        .map(|(c, p)| (c.pos, *p))
-        .collect();
+    let all = cands.iter().zip(&prop).map(|(c, p)| (c.pos, *p)).collect();
     Ok((
         Ranking {
             items,

@@ -144,7 +144,17 @@ fn adaptive(means: &[f64], s: &[f64], live: &[usize], i: usize) -> f64 {
             let b = a + PANEL;
             let (fa, fm, fb) = (f(a), f(0.5 * (a + b)), f(b));
             let whole = simpson_rule(a, b, fa, fm, fb);
-            simpson(&f, a, b, fa, fm, fb, whole, FALLBACK_TOL / panels as f64, 40)
+            simpson(
+                &f,
+                a,
+                b,
+                fa,
+                fm,
+                fb,
+                whole,
+                FALLBACK_TOL / panels as f64,
+                40,
+            )
         })
         .sum()
 }
@@ -187,7 +197,10 @@ mod tests {
     /// Independent reference: each probability by adaptive quadrature alone.
     fn reference(means: &[f64], sds: &[f64]) -> Vec<f64> {
         let live: Vec<usize> = (0..means.len()).collect();
-        let p: Vec<f64> = live.iter().map(|&i| adaptive(means, sds, &live, i)).collect();
+        let p: Vec<f64> = live
+            .iter()
+            .map(|&i| adaptive(means, sds, &live, i))
+            .collect();
         let t: f64 = p.iter().sum();
         p.iter().map(|x| x / t).collect()
     }
@@ -224,7 +237,9 @@ mod tests {
     #[test]
     fn many_candidates_with_unequal_spreads_match_the_reference() {
         let means: Vec<f64> = (0..50).map(|i| (f64::from(i) * 0.37).sin() * 2.0).collect();
-        let sds: Vec<f64> = (0..50).map(|i| 0.3 + (f64::from(i) * 0.71).cos().abs()).collect();
+        let sds: Vec<f64> = (0..50)
+            .map(|i| 0.3 + (f64::from(i) * 0.71).cos().abs())
+            .collect();
         let p = first_place(&means, &sds);
         let r = reference(&means, &sds);
         for (a, b) in p.iter().zip(&r) {

@@ -1,8 +1,8 @@
 //! Ranking rules that must hold for any person, query and seed.
 
 use super::*;
-use crate::catalog::Condition;
 use crate::Engine;
+use crate::catalog::Condition;
 use crate::config::EngineConfig;
 use crate::observe::{Completion, RiskFlag, Setting};
 use crate::testkit::*;

@@ -105,9 +105,8 @@ impl Policy for EnginePolicy<'_> {
         let engine = self.engine;
         let state = self.state_mut()?;
         engine.observe_assessment(state, assessment)?;
-        // What the server does off the request path after an assessment: cache
-        // the network estimate, so ranking and feedback reuse it. It changes
-        // the cost, never the result.
+        // What the server does after every write: cache the person's
+        // posterior, so ranking reuses it. It changes the cost, never the result.
         engine.refresh(state)
     }
 
@@ -168,6 +167,9 @@ impl Policy for EnginePolicy<'_> {
 
     fn observe_feedback(&mut self, feedback: &Feedback) -> Result<()> {
         let engine = self.engine;
-        engine.observe_feedback(self.state_mut()?, feedback)
+        let state = self.state_mut()?;
+        engine.observe_feedback(state, feedback)?;
+        // As the server does after every write.
+        engine.refresh(state)
     }
 }

@@ -123,7 +123,7 @@ pub struct EvaluateArgs {
     #[arg(long, value_name = "FILE")]
     pub target_config: Option<PathBuf>,
     /// Simulated logging engine configuration (TOML) [default: the default
-    /// configuration with exploration 1.0 and 2000 propensity replays].
+    /// configuration with exploration 1.0 and exact propensities].
     #[arg(long, value_name = "FILE")]
     pub logging_config: Option<PathBuf>,
     /// Simulated: named scenario.
@@ -300,15 +300,13 @@ pub(crate) struct Row {
 }
 
 /// The simulated logging policy by default: full Thompson sampling
-/// (exploration 1.0) with 2000 propensity replays. With ~50 near-equal
-/// candidates the default 200 replays leave several of them at count 0 in a
-/// decision, and an action that was in fact chosen 2-3% of the time is then
-/// logged at the pseudo-draw floor (~1e-4): its weight explodes and IPS is
-/// biased upward (E[1/p^] > 1/p). 2000 replays make that rare.
+/// (exploration 1.0), so every candidate has a real chance of being logged
+/// and off-policy estimates of other configurations have support. Its
+/// propensities are exact first-place probabilities, so no logged weight is
+/// inflated by replay noise.
 pub fn default_logging_config() -> EngineConfig {
     EngineConfig {
         exploration: 1.0,
-        propensity_draws: 2000,
         ..EngineConfig::default()
     }
 }

@@ -26,7 +26,7 @@ use tutti_engine::Engine;
 use tutti_engine::config::EngineConfig;
 use tutti_engine::ids::{InterventionId, Timestamp};
 use tutti_engine::observe::{Assessment, Feedback};
-use tutti_engine::response::PopulationModel;
+use tutti_engine::population::PopulationModel;
 use tutti_engine::sim::report::Estimate;
 use tutti_engine::sim::{
     Catalogs, EnginePolicy, EpsilonGreedy, FixedProtocol, Intake, LinUcb, Metrics, Oracle,

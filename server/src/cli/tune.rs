@@ -1,5 +1,5 @@
 //! `tutti tune`: searches engine hyperparameters ([`EngineConfig`] fields such
-//! as `prior_strength`, `exploration`, `network_shrinkage`, `diversity`) on
+//! as `exploration`, `map_half_life_days`, `diversity`, `habituation`) on
 //! the simulator or on a tenant's decision log, and writes a ranked table of
 //! the configurations tried with their intervals, `trials.csv`,
 //! `summary.json`, `best.toml` and a plot (`trials.{svg,png}`).
@@ -11,7 +11,7 @@
 //!
 //! # Search space
 //! `--space FILE` is TOML with one key per `EngineConfig` field: a list of
-//! values (`exploration = [0.1, 0.3]`) or a range (`prior_strength = { min =
+//! values (`exploration = [0.1, 0.3]`) or a range (`map_half_life_days = { min =
 //! 1, max = 50, log = true }`); fields left out keep the baseline's value.
 //! Unknown fields, empty lists, `min > max`, a log range through 0, and
 //! values the engine would reject are errors naming the field. Without a
@@ -90,13 +90,15 @@ use tutti_engine::ope::{
 use tutti_engine::sim::report::Estimate;
 use tutti_engine::sim::{Catalogs, EnginePolicy, SimReport, SimRng, Simulation};
 
-/// The space searched without `--space`: the four hyperparameters the issue
-/// names, over ranges wide enough to include clearly bad values.
+/// The space searched without `--space`: the hyperparameters that move the
+/// ranking (how much to explore, how fast a person's map forgets, how much
+/// to diversify the list and to discount repeats), over ranges wide enough to
+/// include clearly bad values.
 pub const DEFAULT_SPACE: &str = r#"
-prior_strength = { min = 1.0, max = 50.0, log = true }
 exploration = { min = 0.0, max = 1.0 }
-network_shrinkage = { min = 2.0, max = 100.0, log = true }
+map_half_life_days = { min = 30.0, max = 720.0, log = true }
 diversity = { min = 0.0, max = 1.0 }
+habituation = { min = 0.0, max = 0.5 }
 "#;
 
 /// The objective on a decision log.
@@ -125,7 +127,7 @@ pub struct TuneArgs {
     #[arg(long)]
     pub tenant: Option<String>,
     /// Search space (TOML: per `EngineConfig` field a list or `{ min, max, log }`)
-    /// [default: prior_strength, exploration, network_shrinkage, diversity].
+    /// [default: exploration, map_half_life_days, diversity, habituation].
     #[arg(long, value_name = "FILE")]
     pub space: Option<PathBuf>,
     /// Configuration the trials start from and are compared with (TOML)
@@ -1547,7 +1549,7 @@ mod tests {
             cand.config
                 .validate()
                 .expect("every draw is a valid configuration");
-            assert!((1.0..=50.0).contains(&cand.config.prior_strength));
+            assert!((30.0..=720.0).contains(&cand.config.map_half_life_days));
         }
         let (_, again) = candidates(&space, &base(), 30, 7).expect("draws");
         assert_eq!(
@@ -1558,7 +1560,7 @@ mod tests {
 
     #[test]
     fn a_small_list_space_is_run_as_a_whole_grid_without_duplicating_the_baseline() {
-        let space = Space::from_toml("exploration = [0.3, 0.0]\nneighbours = [10, 20]\n", &base())
+        let space = Space::from_toml("exploration = [0.5, 0.0]\nneighbours = [10, 20]\n", &base())
             .expect("valid");
         let (strategy, c) = candidates(&space, &base(), 20, 0).expect("grid");
         assert_eq!(strategy, "grid");
@@ -1571,9 +1573,12 @@ mod tests {
     fn bad_spaces_are_rejected_with_the_field_named() {
         for (text, needle) in [
             ("explorashun = [0.1]", "unknown field `explorashun`"),
-            ("prior_strength = { min = 10, max = 1 }", "min 10 > max 1"),
             (
-                "prior_strength = { min = 0, max = 1, log = true }",
+                "map_half_life_days = { min = 10, max = 1 }",
+                "min 10 > max 1",
+            ),
+            (
+                "map_half_life_days = { min = 0, max = 1, log = true }",
                 "min > 0",
             ),
             ("exploration = [0.5, 1.5]", "exploration"),

@@ -396,6 +396,7 @@ pub fn context_from_pb(c: Option<&pb::RecommendationContext>) -> Result<Context>
     Ok(Context {
         minutes_available: (c.minutes_available > 0).then_some(c.minutes_available),
         setting: setting_from_pb(c.setting, "context.setting")?,
+        capacity: c.capacity,
     })
 }
 
@@ -573,6 +574,10 @@ pub fn insights_to_pb(
                 adaptive_influence: Some(p.adaptive_influence.to_wire()),
                 maladaptive_influence: Some(p.maladaptive_influence.to_wire()),
                 sufficiency: Some(p.sufficiency.to_wire()),
+                drive: Some(p.drive.to_wire()),
+                correlation: p.correlation,
+                relative_value: Some(p.relative_value.to_wire()),
+                map_sufficiency: Some(p.map_sufficiency.to_wire()),
             })
             .collect(),
         edges: i

@@ -209,8 +209,8 @@ async fn record<R: Message + Default + Clone>(
                     for a in &domain {
                         engine.observe_assessment(&mut s, a)?;
                     }
-                    // Cache the network estimate in the stored state so ranking
-                    // does not re-estimate it on every Recommend.
+                    // Cache the person's posterior in the stored state so
+                    // ranking does not re-estimate it on every Recommend.
                     engine.refresh(&mut s)?;
                     Ok(s)
                 })

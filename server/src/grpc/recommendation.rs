@@ -286,6 +286,9 @@ async fn record_feedback(
             if e.interventions().get(&domain.intervention).is_some() {
                 e.observe_feedback(&mut s, &domain)?;
             }
+            // Feedback moves the person's posterior: cache it in the stored
+            // state so the next Recommend does not re-estimate it.
+            e.refresh(&mut s)?;
             Ok(s)
         })
         .await?;
