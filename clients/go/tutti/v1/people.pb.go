@@ -972,14 +972,29 @@ type ProcessInsight struct {
 	// Trend of the maladaptive pole, points per week (positive: rising).
 	MaladaptiveTrend float64 `protobuf:"fixed64,5,opt,name=maladaptive_trend,json=maladaptiveTrend,proto3" json:"maladaptive_trend,omitempty"`
 	// Lagged influence of the adaptive pole on the outcome: change in next
-	// well-being per 10 points of this pole, with interval.
+	// well-being per 10 points of this pole, with interval (the lagged network).
 	AdaptiveInfluence *Estimate `protobuf:"bytes,6,opt,name=adaptive_influence,json=adaptiveInfluence,proto3" json:"adaptive_influence,omitempty"`
 	// Lagged influence of the maladaptive pole on the outcome, as above.
 	MaladaptiveInfluence *Estimate `protobuf:"bytes,7,opt,name=maladaptive_influence,json=maladaptiveInfluence,proto3" json:"maladaptive_influence,omitempty"`
-	// What the estimates rest on.
-	Sufficiency   *DataSufficiency `protobuf:"bytes,8,opt,name=sufficiency,proto3" json:"sufficiency,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// What the lagged estimates rest on.
+	Sufficiency *DataSufficiency `protobuf:"bytes,8,opt,name=sufficiency,proto3" json:"sufficiency,omitempty"`
+	// The person's process map: the well-being change that goes with 10 points
+	// of improvement on this process (adaptive up, maladaptive down) in their
+	// own ratings, with 90% interval. Negative when better ratings of this
+	// process go with lower well-being for them. Processes are listed by how
+	// firmly and strongly they drive this person's well-being.
+	Drive *Estimate `protobuf:"bytes,9,opt,name=drive,proto3" json:"drive,omitempty"`
+	// Correlation of the process (adaptive minus maladaptive) with well-being
+	// in the person's own data, -1 to 1.
+	Correlation float64 `protobuf:"fixed64,10,opt,name=correlation,proto3" json:"correlation,omitempty"`
+	// Relative value of working on this process for this person (1 is an
+	// average process), from their map and their feedback, with 90% interval.
+	RelativeValue *Estimate `protobuf:"bytes,11,opt,name=relative_value,json=relativeValue,proto3" json:"relative_value,omitempty"`
+	// What the map rests on: assessments with an outcome, and the share of the
+	// estimate from the person's own data.
+	MapSufficiency *DataSufficiency `protobuf:"bytes,12,opt,name=map_sufficiency,json=mapSufficiency,proto3" json:"map_sufficiency,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ProcessInsight) Reset() {
@@ -1064,6 +1079,34 @@ func (x *ProcessInsight) GetMaladaptiveInfluence() *Estimate {
 func (x *ProcessInsight) GetSufficiency() *DataSufficiency {
 	if x != nil {
 		return x.Sufficiency
+	}
+	return nil
+}
+
+func (x *ProcessInsight) GetDrive() *Estimate {
+	if x != nil {
+		return x.Drive
+	}
+	return nil
+}
+
+func (x *ProcessInsight) GetCorrelation() float64 {
+	if x != nil {
+		return x.Correlation
+	}
+	return 0
+}
+
+func (x *ProcessInsight) GetRelativeValue() *Estimate {
+	if x != nil {
+		return x.RelativeValue
+	}
+	return nil
+}
+
+func (x *ProcessInsight) GetMapSufficiency() *DataSufficiency {
+	if x != nil {
+		return x.MapSufficiency
 	}
 	return nil
 }
@@ -1477,7 +1520,7 @@ const file_tutti_v1_people_proto_rawDesc = "" +
 	"\n" +
 	"total_size\x18\x03 \x01(\rR\ttotalSize\"2\n" +
 	"\x18GetPersonInsightsRequest\x12\x16\n" +
-	"\x06person\x18\x01 \x01(\tR\x06person\"\xd3\x03\n" +
+	"\x06person\x18\x01 \x01(\tR\x06person\"\x9e\x05\n" +
 	"\x0eProcessInsight\x12\x1d\n" +
 	"\n" +
 	"process_id\x18\x01 \x01(\tR\tprocessId\x12*\n" +
@@ -1487,7 +1530,12 @@ const file_tutti_v1_people_proto_rawDesc = "" +
 	"\x11maladaptive_trend\x18\x05 \x01(\x01R\x10maladaptiveTrend\x12A\n" +
 	"\x12adaptive_influence\x18\x06 \x01(\v2\x12.tutti.v1.EstimateR\x11adaptiveInfluence\x12G\n" +
 	"\x15maladaptive_influence\x18\a \x01(\v2\x12.tutti.v1.EstimateR\x14maladaptiveInfluence\x12;\n" +
-	"\vsufficiency\x18\b \x01(\v2\x19.tutti.v1.DataSufficiencyR\vsufficiencyB\x11\n" +
+	"\vsufficiency\x18\b \x01(\v2\x19.tutti.v1.DataSufficiencyR\vsufficiency\x12(\n" +
+	"\x05drive\x18\t \x01(\v2\x12.tutti.v1.EstimateR\x05drive\x12 \n" +
+	"\vcorrelation\x18\n" +
+	" \x01(\x01R\vcorrelation\x129\n" +
+	"\x0erelative_value\x18\v \x01(\v2\x12.tutti.v1.EstimateR\rrelativeValue\x12B\n" +
+	"\x0fmap_sufficiency\x18\f \x01(\v2\x19.tutti.v1.DataSufficiencyR\x0emapSufficiencyB\x11\n" +
 	"\x0f_adaptive_levelB\x14\n" +
 	"\x12_maladaptive_level\"i\n" +
 	"\vNetworkEdge\x12\x16\n" +
@@ -1592,32 +1640,35 @@ var file_tutti_v1_people_proto_depIdxs = []int32{
 	26, // 13: tutti.v1.ProcessInsight.adaptive_influence:type_name -> tutti.v1.Estimate
 	26, // 14: tutti.v1.ProcessInsight.maladaptive_influence:type_name -> tutti.v1.Estimate
 	27, // 15: tutti.v1.ProcessInsight.sufficiency:type_name -> tutti.v1.DataSufficiency
-	26, // 16: tutti.v1.NetworkEdge.weight:type_name -> tutti.v1.Estimate
-	0,  // 17: tutti.v1.TrackAssessment.status:type_name -> tutti.v1.TrackStatus
-	26, // 18: tutti.v1.FollowThroughSummary.probability:type_name -> tutti.v1.Estimate
-	16, // 19: tutti.v1.GetPersonInsightsResponse.processes:type_name -> tutti.v1.ProcessInsight
-	17, // 20: tutti.v1.GetPersonInsightsResponse.edges:type_name -> tutti.v1.NetworkEdge
-	18, // 21: tutti.v1.GetPersonInsightsResponse.track:type_name -> tutti.v1.TrackAssessment
-	19, // 22: tutti.v1.GetPersonInsightsResponse.follow_through:type_name -> tutti.v1.FollowThroughSummary
-	3,  // 23: tutti.v1.PeopleService.CreatePerson:input_type -> tutti.v1.CreatePersonRequest
-	5,  // 24: tutti.v1.PeopleService.GetPerson:input_type -> tutti.v1.GetPersonRequest
-	7,  // 25: tutti.v1.PeopleService.DeletePerson:input_type -> tutti.v1.DeletePersonRequest
-	9,  // 26: tutti.v1.PeopleService.RecordAssessment:input_type -> tutti.v1.RecordAssessmentRequest
-	11, // 27: tutti.v1.PeopleService.BatchRecordAssessments:input_type -> tutti.v1.BatchRecordAssessmentsRequest
-	13, // 28: tutti.v1.PeopleService.ListAssessments:input_type -> tutti.v1.ListAssessmentsRequest
-	15, // 29: tutti.v1.PeopleService.GetPersonInsights:input_type -> tutti.v1.GetPersonInsightsRequest
-	4,  // 30: tutti.v1.PeopleService.CreatePerson:output_type -> tutti.v1.CreatePersonResponse
-	6,  // 31: tutti.v1.PeopleService.GetPerson:output_type -> tutti.v1.GetPersonResponse
-	8,  // 32: tutti.v1.PeopleService.DeletePerson:output_type -> tutti.v1.DeletePersonResponse
-	10, // 33: tutti.v1.PeopleService.RecordAssessment:output_type -> tutti.v1.RecordAssessmentResponse
-	12, // 34: tutti.v1.PeopleService.BatchRecordAssessments:output_type -> tutti.v1.BatchRecordAssessmentsResponse
-	14, // 35: tutti.v1.PeopleService.ListAssessments:output_type -> tutti.v1.ListAssessmentsResponse
-	20, // 36: tutti.v1.PeopleService.GetPersonInsights:output_type -> tutti.v1.GetPersonInsightsResponse
-	30, // [30:37] is the sub-list for method output_type
-	23, // [23:30] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	26, // 16: tutti.v1.ProcessInsight.drive:type_name -> tutti.v1.Estimate
+	26, // 17: tutti.v1.ProcessInsight.relative_value:type_name -> tutti.v1.Estimate
+	27, // 18: tutti.v1.ProcessInsight.map_sufficiency:type_name -> tutti.v1.DataSufficiency
+	26, // 19: tutti.v1.NetworkEdge.weight:type_name -> tutti.v1.Estimate
+	0,  // 20: tutti.v1.TrackAssessment.status:type_name -> tutti.v1.TrackStatus
+	26, // 21: tutti.v1.FollowThroughSummary.probability:type_name -> tutti.v1.Estimate
+	16, // 22: tutti.v1.GetPersonInsightsResponse.processes:type_name -> tutti.v1.ProcessInsight
+	17, // 23: tutti.v1.GetPersonInsightsResponse.edges:type_name -> tutti.v1.NetworkEdge
+	18, // 24: tutti.v1.GetPersonInsightsResponse.track:type_name -> tutti.v1.TrackAssessment
+	19, // 25: tutti.v1.GetPersonInsightsResponse.follow_through:type_name -> tutti.v1.FollowThroughSummary
+	3,  // 26: tutti.v1.PeopleService.CreatePerson:input_type -> tutti.v1.CreatePersonRequest
+	5,  // 27: tutti.v1.PeopleService.GetPerson:input_type -> tutti.v1.GetPersonRequest
+	7,  // 28: tutti.v1.PeopleService.DeletePerson:input_type -> tutti.v1.DeletePersonRequest
+	9,  // 29: tutti.v1.PeopleService.RecordAssessment:input_type -> tutti.v1.RecordAssessmentRequest
+	11, // 30: tutti.v1.PeopleService.BatchRecordAssessments:input_type -> tutti.v1.BatchRecordAssessmentsRequest
+	13, // 31: tutti.v1.PeopleService.ListAssessments:input_type -> tutti.v1.ListAssessmentsRequest
+	15, // 32: tutti.v1.PeopleService.GetPersonInsights:input_type -> tutti.v1.GetPersonInsightsRequest
+	4,  // 33: tutti.v1.PeopleService.CreatePerson:output_type -> tutti.v1.CreatePersonResponse
+	6,  // 34: tutti.v1.PeopleService.GetPerson:output_type -> tutti.v1.GetPersonResponse
+	8,  // 35: tutti.v1.PeopleService.DeletePerson:output_type -> tutti.v1.DeletePersonResponse
+	10, // 36: tutti.v1.PeopleService.RecordAssessment:output_type -> tutti.v1.RecordAssessmentResponse
+	12, // 37: tutti.v1.PeopleService.BatchRecordAssessments:output_type -> tutti.v1.BatchRecordAssessmentsResponse
+	14, // 38: tutti.v1.PeopleService.ListAssessments:output_type -> tutti.v1.ListAssessmentsResponse
+	20, // 39: tutti.v1.PeopleService.GetPersonInsights:output_type -> tutti.v1.GetPersonInsightsResponse
+	33, // [33:40] is the sub-list for method output_type
+	26, // [26:33] is the sub-list for method input_type
+	26, // [26:26] is the sub-list for extension type_name
+	26, // [26:26] is the sub-list for extension extendee
+	0,  // [0:26] is the sub-list for field type_name
 }
 
 func init() { file_tutti_v1_people_proto_init() }

@@ -199,7 +199,12 @@ type RecommendationContext struct {
 	// Minutes the person has now, 0 means unknown; at most 600.
 	MinutesAvailable uint32 `protobuf:"varint,1,opt,name=minutes_available,json=minutesAvailable,proto3" json:"minutes_available,omitempty"`
 	// Where it would happen.
-	Setting       Setting `protobuf:"varint,2,opt,name=setting,proto3,enum=tutti.v1.Setting" json:"setting,omitempty"`
+	Setting Setting `protobuf:"varint,2,opt,name=setting,proto3,enum=tutti.v1.Setting" json:"setting,omitempty"`
+	// How much room the person's life leaves them now, 0-100 (50 is typical),
+	// when the platform knows it (a check-in item, a load or stress score,
+	// inverted): low capacity makes any exercise less likely to happen, and the
+	// ranking favours small steps. Absent means unknown.
+	Capacity      *float64 `protobuf:"fixed64,3,opt,name=capacity,proto3,oneof" json:"capacity,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -246,6 +251,13 @@ func (x *RecommendationContext) GetSetting() Setting {
 		return x.Setting
 	}
 	return Setting_SETTING_UNSPECIFIED
+}
+
+func (x *RecommendationContext) GetCapacity() float64 {
+	if x != nil && x.Capacity != nil {
+		return *x.Capacity
+	}
+	return 0
 }
 
 // Request for RecommendationService.Recommend.
@@ -1147,10 +1159,12 @@ var File_tutti_v1_recommendation_proto protoreflect.FileDescriptor
 
 const file_tutti_v1_recommendation_proto_rawDesc = "" +
 	"\n" +
-	"\x1dtutti/v1/recommendation.proto\x12\btutti.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16tutti/v1/catalog.proto\x1a\x14tutti/v1/types.proto\"q\n" +
+	"\x1dtutti/v1/recommendation.proto\x12\btutti.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16tutti/v1/catalog.proto\x1a\x14tutti/v1/types.proto\"\x9f\x01\n" +
 	"\x15RecommendationContext\x12+\n" +
 	"\x11minutes_available\x18\x01 \x01(\rR\x10minutesAvailable\x12+\n" +
-	"\asetting\x18\x02 \x01(\x0e2\x11.tutti.v1.SettingR\asetting\"\x90\x03\n" +
+	"\asetting\x18\x02 \x01(\x0e2\x11.tutti.v1.SettingR\asetting\x12\x1f\n" +
+	"\bcapacity\x18\x03 \x01(\x01H\x00R\bcapacity\x88\x01\x01B\v\n" +
+	"\t_capacity\"\x90\x03\n" +
 	"\x10RecommendRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x16\n" +
@@ -1336,6 +1350,7 @@ func file_tutti_v1_recommendation_proto_init() {
 	}
 	file_tutti_v1_catalog_proto_init()
 	file_tutti_v1_types_proto_init()
+	file_tutti_v1_recommendation_proto_msgTypes[0].OneofWrappers = []any{}
 	file_tutti_v1_recommendation_proto_msgTypes[2].OneofWrappers = []any{}
 	file_tutti_v1_recommendation_proto_msgTypes[3].OneofWrappers = []any{}
 	file_tutti_v1_recommendation_proto_msgTypes[7].OneofWrappers = []any{}

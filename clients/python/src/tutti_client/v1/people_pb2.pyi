@@ -155,7 +155,7 @@ class GetPersonInsightsRequest(_message.Message):
     def __init__(self, person: _Optional[str] = ...) -> None: ...
 
 class ProcessInsight(_message.Message):
-    __slots__ = ("process_id", "adaptive_level", "maladaptive_level", "adaptive_trend", "maladaptive_trend", "adaptive_influence", "maladaptive_influence", "sufficiency")
+    __slots__ = ("process_id", "adaptive_level", "maladaptive_level", "adaptive_trend", "maladaptive_trend", "adaptive_influence", "maladaptive_influence", "sufficiency", "drive", "correlation", "relative_value", "map_sufficiency")
     PROCESS_ID_FIELD_NUMBER: _ClassVar[int]
     ADAPTIVE_LEVEL_FIELD_NUMBER: _ClassVar[int]
     MALADAPTIVE_LEVEL_FIELD_NUMBER: _ClassVar[int]
@@ -164,6 +164,10 @@ class ProcessInsight(_message.Message):
     ADAPTIVE_INFLUENCE_FIELD_NUMBER: _ClassVar[int]
     MALADAPTIVE_INFLUENCE_FIELD_NUMBER: _ClassVar[int]
     SUFFICIENCY_FIELD_NUMBER: _ClassVar[int]
+    DRIVE_FIELD_NUMBER: _ClassVar[int]
+    CORRELATION_FIELD_NUMBER: _ClassVar[int]
+    RELATIVE_VALUE_FIELD_NUMBER: _ClassVar[int]
+    MAP_SUFFICIENCY_FIELD_NUMBER: _ClassVar[int]
     process_id: str
     adaptive_level: float
     maladaptive_level: float
@@ -172,7 +176,11 @@ class ProcessInsight(_message.Message):
     adaptive_influence: _types_pb2.Estimate
     maladaptive_influence: _types_pb2.Estimate
     sufficiency: _types_pb2.DataSufficiency
-    def __init__(self, process_id: _Optional[str] = ..., adaptive_level: _Optional[float] = ..., maladaptive_level: _Optional[float] = ..., adaptive_trend: _Optional[float] = ..., maladaptive_trend: _Optional[float] = ..., adaptive_influence: _Optional[_Union[_types_pb2.Estimate, _Mapping]] = ..., maladaptive_influence: _Optional[_Union[_types_pb2.Estimate, _Mapping]] = ..., sufficiency: _Optional[_Union[_types_pb2.DataSufficiency, _Mapping]] = ...) -> None: ...
+    drive: _types_pb2.Estimate
+    correlation: float
+    relative_value: _types_pb2.Estimate
+    map_sufficiency: _types_pb2.DataSufficiency
+    def __init__(self, process_id: _Optional[str] = ..., adaptive_level: _Optional[float] = ..., maladaptive_level: _Optional[float] = ..., adaptive_trend: _Optional[float] = ..., maladaptive_trend: _Optional[float] = ..., adaptive_influence: _Optional[_Union[_types_pb2.Estimate, _Mapping]] = ..., maladaptive_influence: _Optional[_Union[_types_pb2.Estimate, _Mapping]] = ..., sufficiency: _Optional[_Union[_types_pb2.DataSufficiency, _Mapping]] = ..., drive: _Optional[_Union[_types_pb2.Estimate, _Mapping]] = ..., correlation: _Optional[float] = ..., relative_value: _Optional[_Union[_types_pb2.Estimate, _Mapping]] = ..., map_sufficiency: _Optional[_Union[_types_pb2.DataSufficiency, _Mapping]] = ...) -> None: ...
 
 class NetworkEdge(_message.Message):
     __slots__ = ("source", "target", "weight")

@@ -46,12 +46,14 @@ CLINICIAN_DECISION_OVERRIDDEN: ClinicianDecision
 CLINICIAN_DECISION_REJECTED: ClinicianDecision
 
 class RecommendationContext(_message.Message):
-    __slots__ = ("minutes_available", "setting")
+    __slots__ = ("minutes_available", "setting", "capacity")
     MINUTES_AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     SETTING_FIELD_NUMBER: _ClassVar[int]
+    CAPACITY_FIELD_NUMBER: _ClassVar[int]
     minutes_available: int
     setting: Setting
-    def __init__(self, minutes_available: _Optional[int] = ..., setting: _Optional[_Union[Setting, str]] = ...) -> None: ...
+    capacity: float
+    def __init__(self, minutes_available: _Optional[int] = ..., setting: _Optional[_Union[Setting, str]] = ..., capacity: _Optional[float] = ...) -> None: ...
 
 class RecommendRequest(_message.Message):
     __slots__ = ("request_id", "person", "max_results", "context", "exclude_intervention_ids", "pinned_intervention_ids", "request_time", "platform_intervention_id")

@@ -181,7 +181,7 @@ public final class PeopleProto extends com.google.protobuf.GeneratedFile {
       "R\013assessments\022&\n\017next_page_token\030\002 \001(\tR\r" +
       "nextPageToken\022\035\n\ntotal_size\030\003 \001(\rR\ttotal" +
       "Size\"2\n\030GetPersonInsightsRequest\022\026\n\006pers" +
-      "on\030\001 \001(\tR\006person\"\323\003\n\016ProcessInsight\022\035\n\np" +
+      "on\030\001 \001(\tR\006person\"\236\005\n\016ProcessInsight\022\035\n\np" +
       "rocess_id\030\001 \001(\tR\tprocessId\022*\n\016adaptive_l" +
       "evel\030\002 \001(\001H\000R\radaptiveLevel\210\001\001\0220\n\021malada" +
       "ptive_level\030\003 \001(\001H\001R\020maladaptiveLevel\210\001\001" +
@@ -192,52 +192,57 @@ public final class PeopleProto extends com.google.protobuf.GeneratedFile {
       "aptive_influence\030\007 \001(\0132\022.tutti.v1.Estima" +
       "teR\024maladaptiveInfluence\022;\n\013sufficiency\030" +
       "\010 \001(\0132\031.tutti.v1.DataSufficiencyR\013suffic" +
-      "iencyB\021\n\017_adaptive_levelB\024\n\022_maladaptive" +
-      "_level\"i\n\013NetworkEdge\022\026\n\006source\030\001 \001(\tR\006s" +
-      "ource\022\026\n\006target\030\002 \001(\tR\006target\022*\n\006weight\030" +
-      "\003 \001(\0132\022.tutti.v1.EstimateR\006weight\"\353\001\n\017Tr" +
-      "ackAssessment\022-\n\006status\030\001 \001(\0162\025.tutti.v1" +
-      ".TrackStatusR\006status\022\"\n\rweeks_in_care\030\002 " +
-      "\001(\001R\013weeksInCare\022-\n\022expected_wellbeing\030\003" +
-      " \001(\001R\021expectedWellbeing\022-\n\022observed_well" +
-      "being\030\004 \001(\001R\021observedWellbeing\022\'\n\017sugges" +
-      "ted_steps\030\005 \003(\tR\016suggestedSteps\"\224\001\n\024Foll" +
-      "owThroughSummary\022\032\n\010reported\030\001 \001(\rR\010repo" +
-      "rted\022\022\n\004done\030\002 \001(\rR\004done\022\026\n\006partly\030\003 \001(\r" +
-      "R\006partly\0224\n\013probability\030\004 \001(\0132\022.tutti.v1" +
-      ".EstimateR\013probability\"\233\003\n\031GetPersonInsi" +
-      "ghtsResponse\022\026\n\006person\030\001 \001(\tR\006person\022)\n\020" +
-      "assessment_count\030\002 \001(\rR\017assessmentCount\022" +
-      "6\n\tprocesses\030\003 \003(\0132\030.tutti.v1.ProcessIns" +
-      "ightR\tprocesses\022+\n\005edges\030\004 \003(\0132\025.tutti.v" +
-      "1.NetworkEdgeR\005edges\022/\n\005track\030\005 \001(\0132\031.tu" +
-      "tti.v1.TrackAssessmentR\005track\022E\n\016follow_" +
-      "through\030\006 \001(\0132\036.tutti.v1.FollowThroughSu" +
-      "mmaryR\rfollowThrough\022\037\n\013risk_active\030\007 \001(" +
-      "\010R\nriskActive\022\030\n\007summary\030\010 \001(\tR\007summary\022" +
-      "#\n\rmodel_version\030\t \001(\tR\014modelVersion*\211\001\n" +
-      "\013TrackStatus\022\034\n\030TRACK_STATUS_UNSPECIFIED" +
-      "\020\000\022\"\n\036TRACK_STATUS_INSUFFICIENT_DATA\020\001\022\031" +
-      "\n\025TRACK_STATUS_ON_TRACK\020\002\022\035\n\031TRACK_STATU" +
-      "S_NOT_ON_TRACK\020\0032\361\004\n\rPeopleService\022M\n\014Cr" +
-      "eatePerson\022\035.tutti.v1.CreatePersonReques" +
-      "t\032\036.tutti.v1.CreatePersonResponse\022D\n\tGet" +
-      "Person\022\032.tutti.v1.GetPersonRequest\032\033.tut" +
-      "ti.v1.GetPersonResponse\022M\n\014DeletePerson\022" +
-      "\035.tutti.v1.DeletePersonRequest\032\036.tutti.v" +
-      "1.DeletePersonResponse\022Y\n\020RecordAssessme" +
-      "nt\022!.tutti.v1.RecordAssessmentRequest\032\"." +
-      "tutti.v1.RecordAssessmentResponse\022k\n\026Bat" +
-      "chRecordAssessments\022\'.tutti.v1.BatchReco" +
-      "rdAssessmentsRequest\032(.tutti.v1.BatchRec" +
-      "ordAssessmentsResponse\022V\n\017ListAssessment" +
-      "s\022 .tutti.v1.ListAssessmentsRequest\032!.tu" +
-      "tti.v1.ListAssessmentsResponse\022\\\n\021GetPer" +
-      "sonInsights\022\".tutti.v1.GetPersonInsights" +
-      "Request\032#.tutti.v1.GetPersonInsightsResp" +
-      "onseBf\n\017health.tutti.v1B\013PeopleProtoP\001Z9" +
-      "github.com/tutti-health/tutti/clients/go" +
-      "/tutti/v1;tuttiv1\252\002\010Tutti.V1b\006proto3"
+      "iency\022(\n\005drive\030\t \001(\0132\022.tutti.v1.Estimate" +
+      "R\005drive\022 \n\013correlation\030\n \001(\001R\013correlatio" +
+      "n\0229\n\016relative_value\030\013 \001(\0132\022.tutti.v1.Est" +
+      "imateR\rrelativeValue\022B\n\017map_sufficiency\030" +
+      "\014 \001(\0132\031.tutti.v1.DataSufficiencyR\016mapSuf" +
+      "ficiencyB\021\n\017_adaptive_levelB\024\n\022_maladapt" +
+      "ive_level\"i\n\013NetworkEdge\022\026\n\006source\030\001 \001(\t" +
+      "R\006source\022\026\n\006target\030\002 \001(\tR\006target\022*\n\006weig" +
+      "ht\030\003 \001(\0132\022.tutti.v1.EstimateR\006weight\"\353\001\n" +
+      "\017TrackAssessment\022-\n\006status\030\001 \001(\0162\025.tutti" +
+      ".v1.TrackStatusR\006status\022\"\n\rweeks_in_care" +
+      "\030\002 \001(\001R\013weeksInCare\022-\n\022expected_wellbein" +
+      "g\030\003 \001(\001R\021expectedWellbeing\022-\n\022observed_w" +
+      "ellbeing\030\004 \001(\001R\021observedWellbeing\022\'\n\017sug" +
+      "gested_steps\030\005 \003(\tR\016suggestedSteps\"\224\001\n\024F" +
+      "ollowThroughSummary\022\032\n\010reported\030\001 \001(\rR\010r" +
+      "eported\022\022\n\004done\030\002 \001(\rR\004done\022\026\n\006partly\030\003 " +
+      "\001(\rR\006partly\0224\n\013probability\030\004 \001(\0132\022.tutti" +
+      ".v1.EstimateR\013probability\"\233\003\n\031GetPersonI" +
+      "nsightsResponse\022\026\n\006person\030\001 \001(\tR\006person\022" +
+      ")\n\020assessment_count\030\002 \001(\rR\017assessmentCou" +
+      "nt\0226\n\tprocesses\030\003 \003(\0132\030.tutti.v1.Process" +
+      "InsightR\tprocesses\022+\n\005edges\030\004 \003(\0132\025.tutt" +
+      "i.v1.NetworkEdgeR\005edges\022/\n\005track\030\005 \001(\0132\031" +
+      ".tutti.v1.TrackAssessmentR\005track\022E\n\016foll" +
+      "ow_through\030\006 \001(\0132\036.tutti.v1.FollowThroug" +
+      "hSummaryR\rfollowThrough\022\037\n\013risk_active\030\007" +
+      " \001(\010R\nriskActive\022\030\n\007summary\030\010 \001(\tR\007summa" +
+      "ry\022#\n\rmodel_version\030\t \001(\tR\014modelVersion*" +
+      "\211\001\n\013TrackStatus\022\034\n\030TRACK_STATUS_UNSPECIF" +
+      "IED\020\000\022\"\n\036TRACK_STATUS_INSUFFICIENT_DATA\020" +
+      "\001\022\031\n\025TRACK_STATUS_ON_TRACK\020\002\022\035\n\031TRACK_ST" +
+      "ATUS_NOT_ON_TRACK\020\0032\361\004\n\rPeopleService\022M\n" +
+      "\014CreatePerson\022\035.tutti.v1.CreatePersonReq" +
+      "uest\032\036.tutti.v1.CreatePersonResponse\022D\n\t" +
+      "GetPerson\022\032.tutti.v1.GetPersonRequest\032\033." +
+      "tutti.v1.GetPersonResponse\022M\n\014DeletePers" +
+      "on\022\035.tutti.v1.DeletePersonRequest\032\036.tutt" +
+      "i.v1.DeletePersonResponse\022Y\n\020RecordAsses" +
+      "sment\022!.tutti.v1.RecordAssessmentRequest" +
+      "\032\".tutti.v1.RecordAssessmentResponse\022k\n\026" +
+      "BatchRecordAssessments\022\'.tutti.v1.BatchR" +
+      "ecordAssessmentsRequest\032(.tutti.v1.Batch" +
+      "RecordAssessmentsResponse\022V\n\017ListAssessm" +
+      "ents\022 .tutti.v1.ListAssessmentsRequest\032!" +
+      ".tutti.v1.ListAssessmentsResponse\022\\\n\021Get" +
+      "PersonInsights\022\".tutti.v1.GetPersonInsig" +
+      "htsRequest\032#.tutti.v1.GetPersonInsightsR" +
+      "esponseBf\n\017health.tutti.v1B\013PeopleProtoP" +
+      "\001Z9github.com/tutti-health/tutti/clients" +
+      "/go/tutti/v1;tuttiv1\252\002\010Tutti.V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -340,7 +345,7 @@ public final class PeopleProto extends com.google.protobuf.GeneratedFile {
     internal_static_tutti_v1_ProcessInsight_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tutti_v1_ProcessInsight_descriptor,
-        new java.lang.String[] { "ProcessId", "AdaptiveLevel", "MaladaptiveLevel", "AdaptiveTrend", "MaladaptiveTrend", "AdaptiveInfluence", "MaladaptiveInfluence", "Sufficiency", });
+        new java.lang.String[] { "ProcessId", "AdaptiveLevel", "MaladaptiveLevel", "AdaptiveTrend", "MaladaptiveTrend", "AdaptiveInfluence", "MaladaptiveInfluence", "Sufficiency", "Drive", "Correlation", "RelativeValue", "MapSufficiency", });
     internal_static_tutti_v1_NetworkEdge_descriptor =
       getDescriptor().getMessageType(16);
     internal_static_tutti_v1_NetworkEdge_fieldAccessorTable = new

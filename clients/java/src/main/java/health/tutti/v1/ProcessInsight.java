@@ -190,7 +190,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Lagged influence of the adaptive pole on the outcome: change in next
-   * well-being per 10 points of this pole, with interval.
+   * well-being per 10 points of this pole, with interval (the lagged network).
    * </pre>
    *
    * <code>.tutti.v1.Estimate adaptive_influence = 6 [json_name = "adaptiveInfluence"];</code>
@@ -203,7 +203,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Lagged influence of the adaptive pole on the outcome: change in next
-   * well-being per 10 points of this pole, with interval.
+   * well-being per 10 points of this pole, with interval (the lagged network).
    * </pre>
    *
    * <code>.tutti.v1.Estimate adaptive_influence = 6 [json_name = "adaptiveInfluence"];</code>
@@ -216,7 +216,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Lagged influence of the adaptive pole on the outcome: change in next
-   * well-being per 10 points of this pole, with interval.
+   * well-being per 10 points of this pole, with interval (the lagged network).
    * </pre>
    *
    * <code>.tutti.v1.Estimate adaptive_influence = 6 [json_name = "adaptiveInfluence"];</code>
@@ -268,7 +268,7 @@ private static final long serialVersionUID = 0L;
   private health.tutti.v1.DataSufficiency sufficiency_;
   /**
    * <pre>
-   * What the estimates rest on.
+   * What the lagged estimates rest on.
    * </pre>
    *
    * <code>.tutti.v1.DataSufficiency sufficiency = 8 [json_name = "sufficiency"];</code>
@@ -280,7 +280,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * What the estimates rest on.
+   * What the lagged estimates rest on.
    * </pre>
    *
    * <code>.tutti.v1.DataSufficiency sufficiency = 8 [json_name = "sufficiency"];</code>
@@ -292,7 +292,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * What the estimates rest on.
+   * What the lagged estimates rest on.
    * </pre>
    *
    * <code>.tutti.v1.DataSufficiency sufficiency = 8 [json_name = "sufficiency"];</code>
@@ -300,6 +300,154 @@ private static final long serialVersionUID = 0L;
   @java.lang.Override
   public health.tutti.v1.DataSufficiencyOrBuilder getSufficiencyOrBuilder() {
     return sufficiency_ == null ? health.tutti.v1.DataSufficiency.getDefaultInstance() : sufficiency_;
+  }
+
+  public static final int DRIVE_FIELD_NUMBER = 9;
+  private health.tutti.v1.Estimate drive_;
+  /**
+   * <pre>
+   * The person's process map: the well-being change that goes with 10 points
+   * of improvement on this process (adaptive up, maladaptive down) in their
+   * own ratings, with 90% interval. Negative when better ratings of this
+   * process go with lower well-being for them. Processes are listed by how
+   * firmly and strongly they drive this person's well-being.
+   * </pre>
+   *
+   * <code>.tutti.v1.Estimate drive = 9 [json_name = "drive"];</code>
+   * @return Whether the drive field is set.
+   */
+  @java.lang.Override
+  public boolean hasDrive() {
+    return ((bitField0_ & 0x00000020) != 0);
+  }
+  /**
+   * <pre>
+   * The person's process map: the well-being change that goes with 10 points
+   * of improvement on this process (adaptive up, maladaptive down) in their
+   * own ratings, with 90% interval. Negative when better ratings of this
+   * process go with lower well-being for them. Processes are listed by how
+   * firmly and strongly they drive this person's well-being.
+   * </pre>
+   *
+   * <code>.tutti.v1.Estimate drive = 9 [json_name = "drive"];</code>
+   * @return The drive.
+   */
+  @java.lang.Override
+  public health.tutti.v1.Estimate getDrive() {
+    return drive_ == null ? health.tutti.v1.Estimate.getDefaultInstance() : drive_;
+  }
+  /**
+   * <pre>
+   * The person's process map: the well-being change that goes with 10 points
+   * of improvement on this process (adaptive up, maladaptive down) in their
+   * own ratings, with 90% interval. Negative when better ratings of this
+   * process go with lower well-being for them. Processes are listed by how
+   * firmly and strongly they drive this person's well-being.
+   * </pre>
+   *
+   * <code>.tutti.v1.Estimate drive = 9 [json_name = "drive"];</code>
+   */
+  @java.lang.Override
+  public health.tutti.v1.EstimateOrBuilder getDriveOrBuilder() {
+    return drive_ == null ? health.tutti.v1.Estimate.getDefaultInstance() : drive_;
+  }
+
+  public static final int CORRELATION_FIELD_NUMBER = 10;
+  private double correlation_ = 0D;
+  /**
+   * <pre>
+   * Correlation of the process (adaptive minus maladaptive) with well-being
+   * in the person's own data, -1 to 1.
+   * </pre>
+   *
+   * <code>double correlation = 10 [json_name = "correlation"];</code>
+   * @return The correlation.
+   */
+  @java.lang.Override
+  public double getCorrelation() {
+    return correlation_;
+  }
+
+  public static final int RELATIVE_VALUE_FIELD_NUMBER = 11;
+  private health.tutti.v1.Estimate relativeValue_;
+  /**
+   * <pre>
+   * Relative value of working on this process for this person (1 is an
+   * average process), from their map and their feedback, with 90% interval.
+   * </pre>
+   *
+   * <code>.tutti.v1.Estimate relative_value = 11 [json_name = "relativeValue"];</code>
+   * @return Whether the relativeValue field is set.
+   */
+  @java.lang.Override
+  public boolean hasRelativeValue() {
+    return ((bitField0_ & 0x00000040) != 0);
+  }
+  /**
+   * <pre>
+   * Relative value of working on this process for this person (1 is an
+   * average process), from their map and their feedback, with 90% interval.
+   * </pre>
+   *
+   * <code>.tutti.v1.Estimate relative_value = 11 [json_name = "relativeValue"];</code>
+   * @return The relativeValue.
+   */
+  @java.lang.Override
+  public health.tutti.v1.Estimate getRelativeValue() {
+    return relativeValue_ == null ? health.tutti.v1.Estimate.getDefaultInstance() : relativeValue_;
+  }
+  /**
+   * <pre>
+   * Relative value of working on this process for this person (1 is an
+   * average process), from their map and their feedback, with 90% interval.
+   * </pre>
+   *
+   * <code>.tutti.v1.Estimate relative_value = 11 [json_name = "relativeValue"];</code>
+   */
+  @java.lang.Override
+  public health.tutti.v1.EstimateOrBuilder getRelativeValueOrBuilder() {
+    return relativeValue_ == null ? health.tutti.v1.Estimate.getDefaultInstance() : relativeValue_;
+  }
+
+  public static final int MAP_SUFFICIENCY_FIELD_NUMBER = 12;
+  private health.tutti.v1.DataSufficiency mapSufficiency_;
+  /**
+   * <pre>
+   * What the map rests on: assessments with an outcome, and the share of the
+   * estimate from the person's own data.
+   * </pre>
+   *
+   * <code>.tutti.v1.DataSufficiency map_sufficiency = 12 [json_name = "mapSufficiency"];</code>
+   * @return Whether the mapSufficiency field is set.
+   */
+  @java.lang.Override
+  public boolean hasMapSufficiency() {
+    return ((bitField0_ & 0x00000080) != 0);
+  }
+  /**
+   * <pre>
+   * What the map rests on: assessments with an outcome, and the share of the
+   * estimate from the person's own data.
+   * </pre>
+   *
+   * <code>.tutti.v1.DataSufficiency map_sufficiency = 12 [json_name = "mapSufficiency"];</code>
+   * @return The mapSufficiency.
+   */
+  @java.lang.Override
+  public health.tutti.v1.DataSufficiency getMapSufficiency() {
+    return mapSufficiency_ == null ? health.tutti.v1.DataSufficiency.getDefaultInstance() : mapSufficiency_;
+  }
+  /**
+   * <pre>
+   * What the map rests on: assessments with an outcome, and the share of the
+   * estimate from the person's own data.
+   * </pre>
+   *
+   * <code>.tutti.v1.DataSufficiency map_sufficiency = 12 [json_name = "mapSufficiency"];</code>
+   */
+  @java.lang.Override
+  public health.tutti.v1.DataSufficiencyOrBuilder getMapSufficiencyOrBuilder() {
+    return mapSufficiency_ == null ? health.tutti.v1.DataSufficiency.getDefaultInstance() : mapSufficiency_;
   }
 
   private byte memoizedIsInitialized = -1;
@@ -340,6 +488,18 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000010) != 0)) {
       output.writeMessage(8, getSufficiency());
     }
+    if (((bitField0_ & 0x00000020) != 0)) {
+      output.writeMessage(9, getDrive());
+    }
+    if (java.lang.Double.doubleToRawLongBits(correlation_) != 0) {
+      output.writeDouble(10, correlation_);
+    }
+    if (((bitField0_ & 0x00000040) != 0)) {
+      output.writeMessage(11, getRelativeValue());
+    }
+    if (((bitField0_ & 0x00000080) != 0)) {
+      output.writeMessage(12, getMapSufficiency());
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -374,6 +534,22 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000010) != 0)) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(8, getSufficiency());
+    }
+    if (((bitField0_ & 0x00000020) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(9, getDrive());
+    }
+    if (java.lang.Double.doubleToRawLongBits(correlation_) != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeDoubleSize(10, correlation_);
+    }
+    if (((bitField0_ & 0x00000040) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(11, getRelativeValue());
+    }
+    if (((bitField0_ & 0x00000080) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(12, getMapSufficiency());
     }
     return size;
   }
@@ -434,6 +610,24 @@ private static final long serialVersionUID = 0L;
       if (!getSufficiency()
           .equals(other.getSufficiency())) return false;
     }
+    if (hasDrive() != other.hasDrive()) return false;
+    if (hasDrive()) {
+      if (!getDrive()
+          .equals(other.getDrive())) return false;
+    }
+    if (java.lang.Double.doubleToLongBits(getCorrelation())
+        != java.lang.Double.doubleToLongBits(
+            other.getCorrelation())) return false;
+    if (hasRelativeValue() != other.hasRelativeValue()) return false;
+    if (hasRelativeValue()) {
+      if (!getRelativeValue()
+          .equals(other.getRelativeValue())) return false;
+    }
+    if (hasMapSufficiency() != other.hasMapSufficiency()) return false;
+    if (hasMapSufficiency()) {
+      if (!getMapSufficiency()
+          .equals(other.getMapSufficiency())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -474,6 +668,21 @@ private static final long serialVersionUID = 0L;
     if (hasSufficiency()) {
       hash = (37 * hash) + SUFFICIENCY_FIELD_NUMBER;
       hash = (53 * hash) + getSufficiency().hashCode();
+    }
+    if (hasDrive()) {
+      hash = (37 * hash) + DRIVE_FIELD_NUMBER;
+      hash = (53 * hash) + getDrive().hashCode();
+    }
+    hash = (37 * hash) + CORRELATION_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        java.lang.Double.doubleToLongBits(getCorrelation()));
+    if (hasRelativeValue()) {
+      hash = (37 * hash) + RELATIVE_VALUE_FIELD_NUMBER;
+      hash = (53 * hash) + getRelativeValue().hashCode();
+    }
+    if (hasMapSufficiency()) {
+      hash = (37 * hash) + MAP_SUFFICIENCY_FIELD_NUMBER;
+      hash = (53 * hash) + getMapSufficiency().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -612,6 +821,9 @@ private static final long serialVersionUID = 0L;
         internalGetAdaptiveInfluenceFieldBuilder();
         internalGetMaladaptiveInfluenceFieldBuilder();
         internalGetSufficiencyFieldBuilder();
+        internalGetDriveFieldBuilder();
+        internalGetRelativeValueFieldBuilder();
+        internalGetMapSufficiencyFieldBuilder();
       }
     }
     @java.lang.Override
@@ -637,6 +849,22 @@ private static final long serialVersionUID = 0L;
       if (sufficiencyBuilder_ != null) {
         sufficiencyBuilder_.dispose();
         sufficiencyBuilder_ = null;
+      }
+      drive_ = null;
+      if (driveBuilder_ != null) {
+        driveBuilder_.dispose();
+        driveBuilder_ = null;
+      }
+      correlation_ = 0D;
+      relativeValue_ = null;
+      if (relativeValueBuilder_ != null) {
+        relativeValueBuilder_.dispose();
+        relativeValueBuilder_ = null;
+      }
+      mapSufficiency_ = null;
+      if (mapSufficiencyBuilder_ != null) {
+        mapSufficiencyBuilder_.dispose();
+        mapSufficiencyBuilder_ = null;
       }
       return this;
     }
@@ -707,6 +935,27 @@ private static final long serialVersionUID = 0L;
             : sufficiencyBuilder_.build();
         to_bitField0_ |= 0x00000010;
       }
+      if (((from_bitField0_ & 0x00000100) != 0)) {
+        result.drive_ = driveBuilder_ == null
+            ? drive_
+            : driveBuilder_.build();
+        to_bitField0_ |= 0x00000020;
+      }
+      if (((from_bitField0_ & 0x00000200) != 0)) {
+        result.correlation_ = correlation_;
+      }
+      if (((from_bitField0_ & 0x00000400) != 0)) {
+        result.relativeValue_ = relativeValueBuilder_ == null
+            ? relativeValue_
+            : relativeValueBuilder_.build();
+        to_bitField0_ |= 0x00000040;
+      }
+      if (((from_bitField0_ & 0x00000800) != 0)) {
+        result.mapSufficiency_ = mapSufficiencyBuilder_ == null
+            ? mapSufficiency_
+            : mapSufficiencyBuilder_.build();
+        to_bitField0_ |= 0x00000080;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -747,6 +996,18 @@ private static final long serialVersionUID = 0L;
       }
       if (other.hasSufficiency()) {
         mergeSufficiency(other.getSufficiency());
+      }
+      if (other.hasDrive()) {
+        mergeDrive(other.getDrive());
+      }
+      if (java.lang.Double.doubleToRawLongBits(other.getCorrelation()) != 0) {
+        setCorrelation(other.getCorrelation());
+      }
+      if (other.hasRelativeValue()) {
+        mergeRelativeValue(other.getRelativeValue());
+      }
+      if (other.hasMapSufficiency()) {
+        mergeMapSufficiency(other.getMapSufficiency());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -818,6 +1079,32 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000080;
               break;
             } // case 66
+            case 74: {
+              input.readMessage(
+                  internalGetDriveFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000100;
+              break;
+            } // case 74
+            case 81: {
+              correlation_ = input.readDouble();
+              bitField0_ |= 0x00000200;
+              break;
+            } // case 81
+            case 90: {
+              input.readMessage(
+                  internalGetRelativeValueFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000400;
+              break;
+            } // case 90
+            case 98: {
+              input.readMessage(
+                  internalGetMapSufficiencyFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000800;
+              break;
+            } // case 98
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1133,7 +1420,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Lagged influence of the adaptive pole on the outcome: change in next
-     * well-being per 10 points of this pole, with interval.
+     * well-being per 10 points of this pole, with interval (the lagged network).
      * </pre>
      *
      * <code>.tutti.v1.Estimate adaptive_influence = 6 [json_name = "adaptiveInfluence"];</code>
@@ -1145,7 +1432,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Lagged influence of the adaptive pole on the outcome: change in next
-     * well-being per 10 points of this pole, with interval.
+     * well-being per 10 points of this pole, with interval (the lagged network).
      * </pre>
      *
      * <code>.tutti.v1.Estimate adaptive_influence = 6 [json_name = "adaptiveInfluence"];</code>
@@ -1161,7 +1448,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Lagged influence of the adaptive pole on the outcome: change in next
-     * well-being per 10 points of this pole, with interval.
+     * well-being per 10 points of this pole, with interval (the lagged network).
      * </pre>
      *
      * <code>.tutti.v1.Estimate adaptive_influence = 6 [json_name = "adaptiveInfluence"];</code>
@@ -1180,7 +1467,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Lagged influence of the adaptive pole on the outcome: change in next
-     * well-being per 10 points of this pole, with interval.
+     * well-being per 10 points of this pole, with interval (the lagged network).
      * </pre>
      *
      * <code>.tutti.v1.Estimate adaptive_influence = 6 [json_name = "adaptiveInfluence"];</code>
@@ -1199,7 +1486,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Lagged influence of the adaptive pole on the outcome: change in next
-     * well-being per 10 points of this pole, with interval.
+     * well-being per 10 points of this pole, with interval (the lagged network).
      * </pre>
      *
      * <code>.tutti.v1.Estimate adaptive_influence = 6 [json_name = "adaptiveInfluence"];</code>
@@ -1225,7 +1512,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Lagged influence of the adaptive pole on the outcome: change in next
-     * well-being per 10 points of this pole, with interval.
+     * well-being per 10 points of this pole, with interval (the lagged network).
      * </pre>
      *
      * <code>.tutti.v1.Estimate adaptive_influence = 6 [json_name = "adaptiveInfluence"];</code>
@@ -1243,7 +1530,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Lagged influence of the adaptive pole on the outcome: change in next
-     * well-being per 10 points of this pole, with interval.
+     * well-being per 10 points of this pole, with interval (the lagged network).
      * </pre>
      *
      * <code>.tutti.v1.Estimate adaptive_influence = 6 [json_name = "adaptiveInfluence"];</code>
@@ -1256,7 +1543,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Lagged influence of the adaptive pole on the outcome: change in next
-     * well-being per 10 points of this pole, with interval.
+     * well-being per 10 points of this pole, with interval (the lagged network).
      * </pre>
      *
      * <code>.tutti.v1.Estimate adaptive_influence = 6 [json_name = "adaptiveInfluence"];</code>
@@ -1272,7 +1559,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Lagged influence of the adaptive pole on the outcome: change in next
-     * well-being per 10 points of this pole, with interval.
+     * well-being per 10 points of this pole, with interval (the lagged network).
      * </pre>
      *
      * <code>.tutti.v1.Estimate adaptive_influence = 6 [json_name = "adaptiveInfluence"];</code>
@@ -1451,7 +1738,7 @@ private static final long serialVersionUID = 0L;
         health.tutti.v1.DataSufficiency, health.tutti.v1.DataSufficiency.Builder, health.tutti.v1.DataSufficiencyOrBuilder> sufficiencyBuilder_;
     /**
      * <pre>
-     * What the estimates rest on.
+     * What the lagged estimates rest on.
      * </pre>
      *
      * <code>.tutti.v1.DataSufficiency sufficiency = 8 [json_name = "sufficiency"];</code>
@@ -1462,7 +1749,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What the estimates rest on.
+     * What the lagged estimates rest on.
      * </pre>
      *
      * <code>.tutti.v1.DataSufficiency sufficiency = 8 [json_name = "sufficiency"];</code>
@@ -1477,7 +1764,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What the estimates rest on.
+     * What the lagged estimates rest on.
      * </pre>
      *
      * <code>.tutti.v1.DataSufficiency sufficiency = 8 [json_name = "sufficiency"];</code>
@@ -1495,7 +1782,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What the estimates rest on.
+     * What the lagged estimates rest on.
      * </pre>
      *
      * <code>.tutti.v1.DataSufficiency sufficiency = 8 [json_name = "sufficiency"];</code>
@@ -1513,7 +1800,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What the estimates rest on.
+     * What the lagged estimates rest on.
      * </pre>
      *
      * <code>.tutti.v1.DataSufficiency sufficiency = 8 [json_name = "sufficiency"];</code>
@@ -1538,7 +1825,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What the estimates rest on.
+     * What the lagged estimates rest on.
      * </pre>
      *
      * <code>.tutti.v1.DataSufficiency sufficiency = 8 [json_name = "sufficiency"];</code>
@@ -1555,7 +1842,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What the estimates rest on.
+     * What the lagged estimates rest on.
      * </pre>
      *
      * <code>.tutti.v1.DataSufficiency sufficiency = 8 [json_name = "sufficiency"];</code>
@@ -1567,7 +1854,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What the estimates rest on.
+     * What the lagged estimates rest on.
      * </pre>
      *
      * <code>.tutti.v1.DataSufficiency sufficiency = 8 [json_name = "sufficiency"];</code>
@@ -1582,7 +1869,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * What the estimates rest on.
+     * What the lagged estimates rest on.
      * </pre>
      *
      * <code>.tutti.v1.DataSufficiency sufficiency = 8 [json_name = "sufficiency"];</code>
@@ -1599,6 +1886,572 @@ private static final long serialVersionUID = 0L;
         sufficiency_ = null;
       }
       return sufficiencyBuilder_;
+    }
+
+    private health.tutti.v1.Estimate drive_;
+    private com.google.protobuf.SingleFieldBuilder<
+        health.tutti.v1.Estimate, health.tutti.v1.Estimate.Builder, health.tutti.v1.EstimateOrBuilder> driveBuilder_;
+    /**
+     * <pre>
+     * The person's process map: the well-being change that goes with 10 points
+     * of improvement on this process (adaptive up, maladaptive down) in their
+     * own ratings, with 90% interval. Negative when better ratings of this
+     * process go with lower well-being for them. Processes are listed by how
+     * firmly and strongly they drive this person's well-being.
+     * </pre>
+     *
+     * <code>.tutti.v1.Estimate drive = 9 [json_name = "drive"];</code>
+     * @return Whether the drive field is set.
+     */
+    public boolean hasDrive() {
+      return ((bitField0_ & 0x00000100) != 0);
+    }
+    /**
+     * <pre>
+     * The person's process map: the well-being change that goes with 10 points
+     * of improvement on this process (adaptive up, maladaptive down) in their
+     * own ratings, with 90% interval. Negative when better ratings of this
+     * process go with lower well-being for them. Processes are listed by how
+     * firmly and strongly they drive this person's well-being.
+     * </pre>
+     *
+     * <code>.tutti.v1.Estimate drive = 9 [json_name = "drive"];</code>
+     * @return The drive.
+     */
+    public health.tutti.v1.Estimate getDrive() {
+      if (driveBuilder_ == null) {
+        return drive_ == null ? health.tutti.v1.Estimate.getDefaultInstance() : drive_;
+      } else {
+        return driveBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * The person's process map: the well-being change that goes with 10 points
+     * of improvement on this process (adaptive up, maladaptive down) in their
+     * own ratings, with 90% interval. Negative when better ratings of this
+     * process go with lower well-being for them. Processes are listed by how
+     * firmly and strongly they drive this person's well-being.
+     * </pre>
+     *
+     * <code>.tutti.v1.Estimate drive = 9 [json_name = "drive"];</code>
+     */
+    public Builder setDrive(health.tutti.v1.Estimate value) {
+      if (driveBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        drive_ = value;
+      } else {
+        driveBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The person's process map: the well-being change that goes with 10 points
+     * of improvement on this process (adaptive up, maladaptive down) in their
+     * own ratings, with 90% interval. Negative when better ratings of this
+     * process go with lower well-being for them. Processes are listed by how
+     * firmly and strongly they drive this person's well-being.
+     * </pre>
+     *
+     * <code>.tutti.v1.Estimate drive = 9 [json_name = "drive"];</code>
+     */
+    public Builder setDrive(
+        health.tutti.v1.Estimate.Builder builderForValue) {
+      if (driveBuilder_ == null) {
+        drive_ = builderForValue.build();
+      } else {
+        driveBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The person's process map: the well-being change that goes with 10 points
+     * of improvement on this process (adaptive up, maladaptive down) in their
+     * own ratings, with 90% interval. Negative when better ratings of this
+     * process go with lower well-being for them. Processes are listed by how
+     * firmly and strongly they drive this person's well-being.
+     * </pre>
+     *
+     * <code>.tutti.v1.Estimate drive = 9 [json_name = "drive"];</code>
+     */
+    public Builder mergeDrive(health.tutti.v1.Estimate value) {
+      if (driveBuilder_ == null) {
+        if (((bitField0_ & 0x00000100) != 0) &&
+          drive_ != null &&
+          drive_ != health.tutti.v1.Estimate.getDefaultInstance()) {
+          getDriveBuilder().mergeFrom(value);
+        } else {
+          drive_ = value;
+        }
+      } else {
+        driveBuilder_.mergeFrom(value);
+      }
+      if (drive_ != null) {
+        bitField0_ |= 0x00000100;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * The person's process map: the well-being change that goes with 10 points
+     * of improvement on this process (adaptive up, maladaptive down) in their
+     * own ratings, with 90% interval. Negative when better ratings of this
+     * process go with lower well-being for them. Processes are listed by how
+     * firmly and strongly they drive this person's well-being.
+     * </pre>
+     *
+     * <code>.tutti.v1.Estimate drive = 9 [json_name = "drive"];</code>
+     */
+    public Builder clearDrive() {
+      bitField0_ = (bitField0_ & ~0x00000100);
+      drive_ = null;
+      if (driveBuilder_ != null) {
+        driveBuilder_.dispose();
+        driveBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The person's process map: the well-being change that goes with 10 points
+     * of improvement on this process (adaptive up, maladaptive down) in their
+     * own ratings, with 90% interval. Negative when better ratings of this
+     * process go with lower well-being for them. Processes are listed by how
+     * firmly and strongly they drive this person's well-being.
+     * </pre>
+     *
+     * <code>.tutti.v1.Estimate drive = 9 [json_name = "drive"];</code>
+     */
+    public health.tutti.v1.Estimate.Builder getDriveBuilder() {
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return internalGetDriveFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * The person's process map: the well-being change that goes with 10 points
+     * of improvement on this process (adaptive up, maladaptive down) in their
+     * own ratings, with 90% interval. Negative when better ratings of this
+     * process go with lower well-being for them. Processes are listed by how
+     * firmly and strongly they drive this person's well-being.
+     * </pre>
+     *
+     * <code>.tutti.v1.Estimate drive = 9 [json_name = "drive"];</code>
+     */
+    public health.tutti.v1.EstimateOrBuilder getDriveOrBuilder() {
+      if (driveBuilder_ != null) {
+        return driveBuilder_.getMessageOrBuilder();
+      } else {
+        return drive_ == null ?
+            health.tutti.v1.Estimate.getDefaultInstance() : drive_;
+      }
+    }
+    /**
+     * <pre>
+     * The person's process map: the well-being change that goes with 10 points
+     * of improvement on this process (adaptive up, maladaptive down) in their
+     * own ratings, with 90% interval. Negative when better ratings of this
+     * process go with lower well-being for them. Processes are listed by how
+     * firmly and strongly they drive this person's well-being.
+     * </pre>
+     *
+     * <code>.tutti.v1.Estimate drive = 9 [json_name = "drive"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        health.tutti.v1.Estimate, health.tutti.v1.Estimate.Builder, health.tutti.v1.EstimateOrBuilder> 
+        internalGetDriveFieldBuilder() {
+      if (driveBuilder_ == null) {
+        driveBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            health.tutti.v1.Estimate, health.tutti.v1.Estimate.Builder, health.tutti.v1.EstimateOrBuilder>(
+                getDrive(),
+                getParentForChildren(),
+                isClean());
+        drive_ = null;
+      }
+      return driveBuilder_;
+    }
+
+    private double correlation_ ;
+    /**
+     * <pre>
+     * Correlation of the process (adaptive minus maladaptive) with well-being
+     * in the person's own data, -1 to 1.
+     * </pre>
+     *
+     * <code>double correlation = 10 [json_name = "correlation"];</code>
+     * @return The correlation.
+     */
+    @java.lang.Override
+    public double getCorrelation() {
+      return correlation_;
+    }
+    /**
+     * <pre>
+     * Correlation of the process (adaptive minus maladaptive) with well-being
+     * in the person's own data, -1 to 1.
+     * </pre>
+     *
+     * <code>double correlation = 10 [json_name = "correlation"];</code>
+     * @param value The correlation to set.
+     * @return This builder for chaining.
+     */
+    public Builder setCorrelation(double value) {
+
+      correlation_ = value;
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Correlation of the process (adaptive minus maladaptive) with well-being
+     * in the person's own data, -1 to 1.
+     * </pre>
+     *
+     * <code>double correlation = 10 [json_name = "correlation"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearCorrelation() {
+      bitField0_ = (bitField0_ & ~0x00000200);
+      correlation_ = 0D;
+      onChanged();
+      return this;
+    }
+
+    private health.tutti.v1.Estimate relativeValue_;
+    private com.google.protobuf.SingleFieldBuilder<
+        health.tutti.v1.Estimate, health.tutti.v1.Estimate.Builder, health.tutti.v1.EstimateOrBuilder> relativeValueBuilder_;
+    /**
+     * <pre>
+     * Relative value of working on this process for this person (1 is an
+     * average process), from their map and their feedback, with 90% interval.
+     * </pre>
+     *
+     * <code>.tutti.v1.Estimate relative_value = 11 [json_name = "relativeValue"];</code>
+     * @return Whether the relativeValue field is set.
+     */
+    public boolean hasRelativeValue() {
+      return ((bitField0_ & 0x00000400) != 0);
+    }
+    /**
+     * <pre>
+     * Relative value of working on this process for this person (1 is an
+     * average process), from their map and their feedback, with 90% interval.
+     * </pre>
+     *
+     * <code>.tutti.v1.Estimate relative_value = 11 [json_name = "relativeValue"];</code>
+     * @return The relativeValue.
+     */
+    public health.tutti.v1.Estimate getRelativeValue() {
+      if (relativeValueBuilder_ == null) {
+        return relativeValue_ == null ? health.tutti.v1.Estimate.getDefaultInstance() : relativeValue_;
+      } else {
+        return relativeValueBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Relative value of working on this process for this person (1 is an
+     * average process), from their map and their feedback, with 90% interval.
+     * </pre>
+     *
+     * <code>.tutti.v1.Estimate relative_value = 11 [json_name = "relativeValue"];</code>
+     */
+    public Builder setRelativeValue(health.tutti.v1.Estimate value) {
+      if (relativeValueBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        relativeValue_ = value;
+      } else {
+        relativeValueBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000400;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Relative value of working on this process for this person (1 is an
+     * average process), from their map and their feedback, with 90% interval.
+     * </pre>
+     *
+     * <code>.tutti.v1.Estimate relative_value = 11 [json_name = "relativeValue"];</code>
+     */
+    public Builder setRelativeValue(
+        health.tutti.v1.Estimate.Builder builderForValue) {
+      if (relativeValueBuilder_ == null) {
+        relativeValue_ = builderForValue.build();
+      } else {
+        relativeValueBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000400;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Relative value of working on this process for this person (1 is an
+     * average process), from their map and their feedback, with 90% interval.
+     * </pre>
+     *
+     * <code>.tutti.v1.Estimate relative_value = 11 [json_name = "relativeValue"];</code>
+     */
+    public Builder mergeRelativeValue(health.tutti.v1.Estimate value) {
+      if (relativeValueBuilder_ == null) {
+        if (((bitField0_ & 0x00000400) != 0) &&
+          relativeValue_ != null &&
+          relativeValue_ != health.tutti.v1.Estimate.getDefaultInstance()) {
+          getRelativeValueBuilder().mergeFrom(value);
+        } else {
+          relativeValue_ = value;
+        }
+      } else {
+        relativeValueBuilder_.mergeFrom(value);
+      }
+      if (relativeValue_ != null) {
+        bitField0_ |= 0x00000400;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Relative value of working on this process for this person (1 is an
+     * average process), from their map and their feedback, with 90% interval.
+     * </pre>
+     *
+     * <code>.tutti.v1.Estimate relative_value = 11 [json_name = "relativeValue"];</code>
+     */
+    public Builder clearRelativeValue() {
+      bitField0_ = (bitField0_ & ~0x00000400);
+      relativeValue_ = null;
+      if (relativeValueBuilder_ != null) {
+        relativeValueBuilder_.dispose();
+        relativeValueBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Relative value of working on this process for this person (1 is an
+     * average process), from their map and their feedback, with 90% interval.
+     * </pre>
+     *
+     * <code>.tutti.v1.Estimate relative_value = 11 [json_name = "relativeValue"];</code>
+     */
+    public health.tutti.v1.Estimate.Builder getRelativeValueBuilder() {
+      bitField0_ |= 0x00000400;
+      onChanged();
+      return internalGetRelativeValueFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Relative value of working on this process for this person (1 is an
+     * average process), from their map and their feedback, with 90% interval.
+     * </pre>
+     *
+     * <code>.tutti.v1.Estimate relative_value = 11 [json_name = "relativeValue"];</code>
+     */
+    public health.tutti.v1.EstimateOrBuilder getRelativeValueOrBuilder() {
+      if (relativeValueBuilder_ != null) {
+        return relativeValueBuilder_.getMessageOrBuilder();
+      } else {
+        return relativeValue_ == null ?
+            health.tutti.v1.Estimate.getDefaultInstance() : relativeValue_;
+      }
+    }
+    /**
+     * <pre>
+     * Relative value of working on this process for this person (1 is an
+     * average process), from their map and their feedback, with 90% interval.
+     * </pre>
+     *
+     * <code>.tutti.v1.Estimate relative_value = 11 [json_name = "relativeValue"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        health.tutti.v1.Estimate, health.tutti.v1.Estimate.Builder, health.tutti.v1.EstimateOrBuilder> 
+        internalGetRelativeValueFieldBuilder() {
+      if (relativeValueBuilder_ == null) {
+        relativeValueBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            health.tutti.v1.Estimate, health.tutti.v1.Estimate.Builder, health.tutti.v1.EstimateOrBuilder>(
+                getRelativeValue(),
+                getParentForChildren(),
+                isClean());
+        relativeValue_ = null;
+      }
+      return relativeValueBuilder_;
+    }
+
+    private health.tutti.v1.DataSufficiency mapSufficiency_;
+    private com.google.protobuf.SingleFieldBuilder<
+        health.tutti.v1.DataSufficiency, health.tutti.v1.DataSufficiency.Builder, health.tutti.v1.DataSufficiencyOrBuilder> mapSufficiencyBuilder_;
+    /**
+     * <pre>
+     * What the map rests on: assessments with an outcome, and the share of the
+     * estimate from the person's own data.
+     * </pre>
+     *
+     * <code>.tutti.v1.DataSufficiency map_sufficiency = 12 [json_name = "mapSufficiency"];</code>
+     * @return Whether the mapSufficiency field is set.
+     */
+    public boolean hasMapSufficiency() {
+      return ((bitField0_ & 0x00000800) != 0);
+    }
+    /**
+     * <pre>
+     * What the map rests on: assessments with an outcome, and the share of the
+     * estimate from the person's own data.
+     * </pre>
+     *
+     * <code>.tutti.v1.DataSufficiency map_sufficiency = 12 [json_name = "mapSufficiency"];</code>
+     * @return The mapSufficiency.
+     */
+    public health.tutti.v1.DataSufficiency getMapSufficiency() {
+      if (mapSufficiencyBuilder_ == null) {
+        return mapSufficiency_ == null ? health.tutti.v1.DataSufficiency.getDefaultInstance() : mapSufficiency_;
+      } else {
+        return mapSufficiencyBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * What the map rests on: assessments with an outcome, and the share of the
+     * estimate from the person's own data.
+     * </pre>
+     *
+     * <code>.tutti.v1.DataSufficiency map_sufficiency = 12 [json_name = "mapSufficiency"];</code>
+     */
+    public Builder setMapSufficiency(health.tutti.v1.DataSufficiency value) {
+      if (mapSufficiencyBuilder_ == null) {
+        java.util.Objects.requireNonNull(value);
+        mapSufficiency_ = value;
+      } else {
+        mapSufficiencyBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000800;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * What the map rests on: assessments with an outcome, and the share of the
+     * estimate from the person's own data.
+     * </pre>
+     *
+     * <code>.tutti.v1.DataSufficiency map_sufficiency = 12 [json_name = "mapSufficiency"];</code>
+     */
+    public Builder setMapSufficiency(
+        health.tutti.v1.DataSufficiency.Builder builderForValue) {
+      if (mapSufficiencyBuilder_ == null) {
+        mapSufficiency_ = builderForValue.build();
+      } else {
+        mapSufficiencyBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000800;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * What the map rests on: assessments with an outcome, and the share of the
+     * estimate from the person's own data.
+     * </pre>
+     *
+     * <code>.tutti.v1.DataSufficiency map_sufficiency = 12 [json_name = "mapSufficiency"];</code>
+     */
+    public Builder mergeMapSufficiency(health.tutti.v1.DataSufficiency value) {
+      if (mapSufficiencyBuilder_ == null) {
+        if (((bitField0_ & 0x00000800) != 0) &&
+          mapSufficiency_ != null &&
+          mapSufficiency_ != health.tutti.v1.DataSufficiency.getDefaultInstance()) {
+          getMapSufficiencyBuilder().mergeFrom(value);
+        } else {
+          mapSufficiency_ = value;
+        }
+      } else {
+        mapSufficiencyBuilder_.mergeFrom(value);
+      }
+      if (mapSufficiency_ != null) {
+        bitField0_ |= 0x00000800;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * What the map rests on: assessments with an outcome, and the share of the
+     * estimate from the person's own data.
+     * </pre>
+     *
+     * <code>.tutti.v1.DataSufficiency map_sufficiency = 12 [json_name = "mapSufficiency"];</code>
+     */
+    public Builder clearMapSufficiency() {
+      bitField0_ = (bitField0_ & ~0x00000800);
+      mapSufficiency_ = null;
+      if (mapSufficiencyBuilder_ != null) {
+        mapSufficiencyBuilder_.dispose();
+        mapSufficiencyBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * What the map rests on: assessments with an outcome, and the share of the
+     * estimate from the person's own data.
+     * </pre>
+     *
+     * <code>.tutti.v1.DataSufficiency map_sufficiency = 12 [json_name = "mapSufficiency"];</code>
+     */
+    public health.tutti.v1.DataSufficiency.Builder getMapSufficiencyBuilder() {
+      bitField0_ |= 0x00000800;
+      onChanged();
+      return internalGetMapSufficiencyFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * What the map rests on: assessments with an outcome, and the share of the
+     * estimate from the person's own data.
+     * </pre>
+     *
+     * <code>.tutti.v1.DataSufficiency map_sufficiency = 12 [json_name = "mapSufficiency"];</code>
+     */
+    public health.tutti.v1.DataSufficiencyOrBuilder getMapSufficiencyOrBuilder() {
+      if (mapSufficiencyBuilder_ != null) {
+        return mapSufficiencyBuilder_.getMessageOrBuilder();
+      } else {
+        return mapSufficiency_ == null ?
+            health.tutti.v1.DataSufficiency.getDefaultInstance() : mapSufficiency_;
+      }
+    }
+    /**
+     * <pre>
+     * What the map rests on: assessments with an outcome, and the share of the
+     * estimate from the person's own data.
+     * </pre>
+     *
+     * <code>.tutti.v1.DataSufficiency map_sufficiency = 12 [json_name = "mapSufficiency"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        health.tutti.v1.DataSufficiency, health.tutti.v1.DataSufficiency.Builder, health.tutti.v1.DataSufficiencyOrBuilder> 
+        internalGetMapSufficiencyFieldBuilder() {
+      if (mapSufficiencyBuilder_ == null) {
+        mapSufficiencyBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            health.tutti.v1.DataSufficiency, health.tutti.v1.DataSufficiency.Builder, health.tutti.v1.DataSufficiencyOrBuilder>(
+                getMapSufficiency(),
+                getParentForChildren(),
+                isClean());
+        mapSufficiency_ = null;
+      }
+      return mapSufficiencyBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:tutti.v1.ProcessInsight)

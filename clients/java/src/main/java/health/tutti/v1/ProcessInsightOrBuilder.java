@@ -91,7 +91,7 @@ public interface ProcessInsightOrBuilder extends
   /**
    * <pre>
    * Lagged influence of the adaptive pole on the outcome: change in next
-   * well-being per 10 points of this pole, with interval.
+   * well-being per 10 points of this pole, with interval (the lagged network).
    * </pre>
    *
    * <code>.tutti.v1.Estimate adaptive_influence = 6 [json_name = "adaptiveInfluence"];</code>
@@ -101,7 +101,7 @@ public interface ProcessInsightOrBuilder extends
   /**
    * <pre>
    * Lagged influence of the adaptive pole on the outcome: change in next
-   * well-being per 10 points of this pole, with interval.
+   * well-being per 10 points of this pole, with interval (the lagged network).
    * </pre>
    *
    * <code>.tutti.v1.Estimate adaptive_influence = 6 [json_name = "adaptiveInfluence"];</code>
@@ -111,7 +111,7 @@ public interface ProcessInsightOrBuilder extends
   /**
    * <pre>
    * Lagged influence of the adaptive pole on the outcome: change in next
-   * well-being per 10 points of this pole, with interval.
+   * well-being per 10 points of this pole, with interval (the lagged network).
    * </pre>
    *
    * <code>.tutti.v1.Estimate adaptive_influence = 6 [json_name = "adaptiveInfluence"];</code>
@@ -147,7 +147,7 @@ public interface ProcessInsightOrBuilder extends
 
   /**
    * <pre>
-   * What the estimates rest on.
+   * What the lagged estimates rest on.
    * </pre>
    *
    * <code>.tutti.v1.DataSufficiency sufficiency = 8 [json_name = "sufficiency"];</code>
@@ -156,7 +156,7 @@ public interface ProcessInsightOrBuilder extends
   boolean hasSufficiency();
   /**
    * <pre>
-   * What the estimates rest on.
+   * What the lagged estimates rest on.
    * </pre>
    *
    * <code>.tutti.v1.DataSufficiency sufficiency = 8 [json_name = "sufficiency"];</code>
@@ -165,10 +165,120 @@ public interface ProcessInsightOrBuilder extends
   health.tutti.v1.DataSufficiency getSufficiency();
   /**
    * <pre>
-   * What the estimates rest on.
+   * What the lagged estimates rest on.
    * </pre>
    *
    * <code>.tutti.v1.DataSufficiency sufficiency = 8 [json_name = "sufficiency"];</code>
    */
   health.tutti.v1.DataSufficiencyOrBuilder getSufficiencyOrBuilder();
+
+  /**
+   * <pre>
+   * The person's process map: the well-being change that goes with 10 points
+   * of improvement on this process (adaptive up, maladaptive down) in their
+   * own ratings, with 90% interval. Negative when better ratings of this
+   * process go with lower well-being for them. Processes are listed by how
+   * firmly and strongly they drive this person's well-being.
+   * </pre>
+   *
+   * <code>.tutti.v1.Estimate drive = 9 [json_name = "drive"];</code>
+   * @return Whether the drive field is set.
+   */
+  boolean hasDrive();
+  /**
+   * <pre>
+   * The person's process map: the well-being change that goes with 10 points
+   * of improvement on this process (adaptive up, maladaptive down) in their
+   * own ratings, with 90% interval. Negative when better ratings of this
+   * process go with lower well-being for them. Processes are listed by how
+   * firmly and strongly they drive this person's well-being.
+   * </pre>
+   *
+   * <code>.tutti.v1.Estimate drive = 9 [json_name = "drive"];</code>
+   * @return The drive.
+   */
+  health.tutti.v1.Estimate getDrive();
+  /**
+   * <pre>
+   * The person's process map: the well-being change that goes with 10 points
+   * of improvement on this process (adaptive up, maladaptive down) in their
+   * own ratings, with 90% interval. Negative when better ratings of this
+   * process go with lower well-being for them. Processes are listed by how
+   * firmly and strongly they drive this person's well-being.
+   * </pre>
+   *
+   * <code>.tutti.v1.Estimate drive = 9 [json_name = "drive"];</code>
+   */
+  health.tutti.v1.EstimateOrBuilder getDriveOrBuilder();
+
+  /**
+   * <pre>
+   * Correlation of the process (adaptive minus maladaptive) with well-being
+   * in the person's own data, -1 to 1.
+   * </pre>
+   *
+   * <code>double correlation = 10 [json_name = "correlation"];</code>
+   * @return The correlation.
+   */
+  double getCorrelation();
+
+  /**
+   * <pre>
+   * Relative value of working on this process for this person (1 is an
+   * average process), from their map and their feedback, with 90% interval.
+   * </pre>
+   *
+   * <code>.tutti.v1.Estimate relative_value = 11 [json_name = "relativeValue"];</code>
+   * @return Whether the relativeValue field is set.
+   */
+  boolean hasRelativeValue();
+  /**
+   * <pre>
+   * Relative value of working on this process for this person (1 is an
+   * average process), from their map and their feedback, with 90% interval.
+   * </pre>
+   *
+   * <code>.tutti.v1.Estimate relative_value = 11 [json_name = "relativeValue"];</code>
+   * @return The relativeValue.
+   */
+  health.tutti.v1.Estimate getRelativeValue();
+  /**
+   * <pre>
+   * Relative value of working on this process for this person (1 is an
+   * average process), from their map and their feedback, with 90% interval.
+   * </pre>
+   *
+   * <code>.tutti.v1.Estimate relative_value = 11 [json_name = "relativeValue"];</code>
+   */
+  health.tutti.v1.EstimateOrBuilder getRelativeValueOrBuilder();
+
+  /**
+   * <pre>
+   * What the map rests on: assessments with an outcome, and the share of the
+   * estimate from the person's own data.
+   * </pre>
+   *
+   * <code>.tutti.v1.DataSufficiency map_sufficiency = 12 [json_name = "mapSufficiency"];</code>
+   * @return Whether the mapSufficiency field is set.
+   */
+  boolean hasMapSufficiency();
+  /**
+   * <pre>
+   * What the map rests on: assessments with an outcome, and the share of the
+   * estimate from the person's own data.
+   * </pre>
+   *
+   * <code>.tutti.v1.DataSufficiency map_sufficiency = 12 [json_name = "mapSufficiency"];</code>
+   * @return The mapSufficiency.
+   */
+  health.tutti.v1.DataSufficiency getMapSufficiency();
+  /**
+   * <pre>
+   * What the map rests on: assessments with an outcome, and the share of the
+   * estimate from the person's own data.
+   * </pre>
+   *
+   * <code>.tutti.v1.DataSufficiency map_sufficiency = 12 [json_name = "mapSufficiency"];</code>
+   */
+  health.tutti.v1.DataSufficiencyOrBuilder getMapSufficiencyOrBuilder();
 }

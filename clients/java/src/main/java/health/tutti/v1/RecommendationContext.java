@@ -53,6 +53,7 @@ private static final long serialVersionUID = 0L;
             health.tutti.v1.RecommendationContext.class, health.tutti.v1.RecommendationContext.Builder.class);
   }
 
+  private int bitField0_;
   public static final int MINUTES_AVAILABLE_FIELD_NUMBER = 1;
   private int minutesAvailable_ = 0;
   /**
@@ -94,6 +95,39 @@ private static final long serialVersionUID = 0L;
     return result == null ? health.tutti.v1.Setting.UNRECOGNIZED : result;
   }
 
+  public static final int CAPACITY_FIELD_NUMBER = 3;
+  private double capacity_ = 0D;
+  /**
+   * <pre>
+   * How much room the person's life leaves them now, 0-100 (50 is typical),
+   * when the platform knows it (a check-in item, a load or stress score,
+   * inverted): low capacity makes any exercise less likely to happen, and the
+   * ranking favours small steps. Absent means unknown.
+   * </pre>
+   *
+   * <code>optional double capacity = 3 [json_name = "capacity"];</code>
+   * @return Whether the capacity field is set.
+   */
+  @java.lang.Override
+  public boolean hasCapacity() {
+    return ((bitField0_ & 0x00000001) != 0);
+  }
+  /**
+   * <pre>
+   * How much room the person's life leaves them now, 0-100 (50 is typical),
+   * when the platform knows it (a check-in item, a load or stress score,
+   * inverted): low capacity makes any exercise less likely to happen, and the
+   * ranking favours small steps. Absent means unknown.
+   * </pre>
+   *
+   * <code>optional double capacity = 3 [json_name = "capacity"];</code>
+   * @return The capacity.
+   */
+  @java.lang.Override
+  public double getCapacity() {
+    return capacity_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -114,6 +148,9 @@ private static final long serialVersionUID = 0L;
     if (setting_ != health.tutti.v1.Setting.SETTING_UNSPECIFIED.getNumber()) {
       output.writeEnum(2, setting_);
     }
+    if (((bitField0_ & 0x00000001) != 0)) {
+      output.writeDouble(3, capacity_);
+    }
     getUnknownFields().writeTo(output);
   }
   private int computeSerializedSize_0() {
@@ -125,6 +162,10 @@ private static final long serialVersionUID = 0L;
     if (setting_ != health.tutti.v1.Setting.SETTING_UNSPECIFIED.getNumber()) {
       size += com.google.protobuf.CodedOutputStream
         .computeEnumSize(2, setting_);
+    }
+    if (((bitField0_ & 0x00000001) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeDoubleSize(3, capacity_);
     }
     return size;
   }
@@ -153,6 +194,12 @@ private static final long serialVersionUID = 0L;
     if (getMinutesAvailable()
         != other.getMinutesAvailable()) return false;
     if (setting_ != other.setting_) return false;
+    if (hasCapacity() != other.hasCapacity()) return false;
+    if (hasCapacity()) {
+      if (java.lang.Double.doubleToLongBits(getCapacity())
+          != java.lang.Double.doubleToLongBits(
+              other.getCapacity())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -168,6 +215,11 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getMinutesAvailable();
     hash = (37 * hash) + SETTING_FIELD_NUMBER;
     hash = (53 * hash) + setting_;
+    if (hasCapacity()) {
+      hash = (37 * hash) + CAPACITY_FIELD_NUMBER;
+      hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+          java.lang.Double.doubleToLongBits(getCapacity()));
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -305,6 +357,7 @@ private static final long serialVersionUID = 0L;
       bitField0_ = 0;
       minutesAvailable_ = 0;
       setting_ = 0;
+      capacity_ = 0D;
       return this;
     }
 
@@ -344,6 +397,12 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000002) != 0)) {
         result.setting_ = setting_;
       }
+      int to_bitField0_ = 0;
+      if (((from_bitField0_ & 0x00000004) != 0)) {
+        result.capacity_ = capacity_;
+        to_bitField0_ |= 0x00000001;
+      }
+      result.bitField0_ |= to_bitField0_;
     }
 
     @java.lang.Override
@@ -363,6 +422,9 @@ private static final long serialVersionUID = 0L;
       }
       if (other.setting_ != 0) {
         setSettingValue(other.getSettingValue());
+      }
+      if (other.hasCapacity()) {
+        setCapacity(other.getCapacity());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -398,6 +460,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000002;
               break;
             } // case 16
+            case 25: {
+              capacity_ = input.readDouble();
+              bitField0_ |= 0x00000004;
+              break;
+            } // case 25
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -527,6 +594,74 @@ private static final long serialVersionUID = 0L;
     public Builder clearSetting() {
       bitField0_ = (bitField0_ & ~0x00000002);
       setting_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private double capacity_ ;
+    /**
+     * <pre>
+     * How much room the person's life leaves them now, 0-100 (50 is typical),
+     * when the platform knows it (a check-in item, a load or stress score,
+     * inverted): low capacity makes any exercise less likely to happen, and the
+     * ranking favours small steps. Absent means unknown.
+     * </pre>
+     *
+     * <code>optional double capacity = 3 [json_name = "capacity"];</code>
+     * @return Whether the capacity field is set.
+     */
+    @java.lang.Override
+    public boolean hasCapacity() {
+      return ((bitField0_ & 0x00000004) != 0);
+    }
+    /**
+     * <pre>
+     * How much room the person's life leaves them now, 0-100 (50 is typical),
+     * when the platform knows it (a check-in item, a load or stress score,
+     * inverted): low capacity makes any exercise less likely to happen, and the
+     * ranking favours small steps. Absent means unknown.
+     * </pre>
+     *
+     * <code>optional double capacity = 3 [json_name = "capacity"];</code>
+     * @return The capacity.
+     */
+    @java.lang.Override
+    public double getCapacity() {
+      return capacity_;
+    }
+    /**
+     * <pre>
+     * How much room the person's life leaves them now, 0-100 (50 is typical),
+     * when the platform knows it (a check-in item, a load or stress score,
+     * inverted): low capacity makes any exercise less likely to happen, and the
+     * ranking favours small steps. Absent means unknown.
+     * </pre>
+     *
+     * <code>optional double capacity = 3 [json_name = "capacity"];</code>
+     * @param value The capacity to set.
+     * @return This builder for chaining.
+     */
+    public Builder setCapacity(double value) {
+
+      capacity_ = value;
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * How much room the person's life leaves them now, 0-100 (50 is typical),
+     * when the platform knows it (a check-in item, a load or stress score,
+     * inverted): low capacity makes any exercise less likely to happen, and the
+     * ranking favours small steps. Absent means unknown.
+     * </pre>
+     *
+     * <code>optional double capacity = 3 [json_name = "capacity"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearCapacity() {
+      bitField0_ = (bitField0_ & ~0x00000004);
+      capacity_ = 0D;
       onChanged();
       return this;
     }

@@ -38,4 +38,29 @@ public interface RecommendationContextOrBuilder extends
    * @return The setting.
    */
   health.tutti.v1.Setting getSetting();
+
+  /**
+   * <pre>
+   * How much room the person's life leaves them now, 0-100 (50 is typical),
+   * when the platform knows it (a check-in item, a load or stress score,
+   * inverted): low capacity makes any exercise less likely to happen, and the
+   * ranking favours small steps. Absent means unknown.
+   * </pre>
+   *
+   * <code>optional double capacity = 3 [json_name = "capacity"];</code>
+   * @return Whether the capacity field is set.
+   */
+  boolean hasCapacity();
+  /**
+   * <pre>
+   * How much room the person's life leaves them now, 0-100 (50 is typical),
+   * when the platform knows it (a check-in item, a load or stress score,
+   * inverted): low capacity makes any exercise less likely to happen, and the
+   * ranking favours small steps. Absent means unknown.
+   * </pre>
+   *
+   * <code>optional double capacity = 3 [json_name = "capacity"];</code>
+   * @return The capacity.
+   */
+  double getCapacity();
 }

@@ -88,101 +88,102 @@ public final class RecommendationProto extends com.google.protobuf.GeneratedFile
       "\n\035tutti/v1/recommendation.proto\022\010tutti.v" +
       "1\032\037google/protobuf/timestamp.proto\032\026tutt" +
       "i/v1/catalog.proto\032\024tutti/v1/types.proto" +
-      "\"q\n\025RecommendationContext\022+\n\021minutes_ava" +
-      "ilable\030\001 \001(\rR\020minutesAvailable\022+\n\007settin" +
-      "g\030\002 \001(\0162\021.tutti.v1.SettingR\007setting\"\220\003\n\020" +
-      "RecommendRequest\022\035\n\nrequest_id\030\001 \001(\tR\tre" +
-      "questId\022\026\n\006person\030\002 \001(\tR\006person\022\037\n\013max_r" +
-      "esults\030\003 \001(\rR\nmaxResults\0229\n\007context\030\004 \001(" +
-      "\0132\037.tutti.v1.RecommendationContextR\007cont" +
-      "ext\0228\n\030exclude_intervention_ids\030\005 \003(\tR\026e" +
-      "xcludeInterventionIds\0226\n\027pinned_interven" +
-      "tion_ids\030\006 \003(\tR\025pinnedInterventionIds\022=\n" +
-      "\014request_time\030\007 \001(\0132\032.google.protobuf.Ti" +
-      "mestampR\013requestTime\0228\n\030platform_interve" +
-      "ntion_id\030\010 \001(\tR\026platformInterventionId\"\372" +
-      "\002\n\tRationale\0223\n\007targets\030\001 \003(\0132\031.tutti.v1" +
-      ".TargetRationaleR\007targets\022+\n\021times_recom" +
-      "mended\030\002 \001(\rR\020timesRecommended\022\035\n\ntimes_" +
-      "done\030\003 \001(\rR\ttimesDone\022.\n\020mean_helpfulnes" +
-      "s\030\004 \001(\001H\000R\017meanHelpfulness\210\001\001\022\032\n\010evidenc" +
-      "e\030\005 \001(\tR\010evidence\022,\n\022builds_on_strength\030" +
-      "\006 \001(\010R\020buildsOnStrength\022 \n\013exploratory\030\007" +
-      " \001(\010R\013exploratory\022;\n\013sufficiency\030\010 \001(\0132\031" +
-      ".tutti.v1.DataSufficiencyR\013sufficiencyB\023" +
-      "\n\021_mean_helpfulness\"\235\002\n\017TargetRationale\022" +
-      "\035\n\nprocess_id\030\001 \001(\tR\tprocessId\022\026\n\006weight" +
-      "\030\002 \001(\001R\006weight\0220\n\tinfluence\030\003 \001(\0132\022.tutt" +
-      "i.v1.EstimateR\tinfluence\022*\n\016adaptive_lev" +
-      "el\030\004 \001(\001H\000R\radaptiveLevel\210\001\001\0220\n\021maladapt" +
-      "ive_level\030\005 \001(\001H\001R\020maladaptiveLevel\210\001\001\022\032" +
-      "\n\010headroom\030\006 \001(\001R\010headroomB\021\n\017_adaptive_" +
-      "levelB\024\n\022_maladaptive_level\"\220\004\n\016Recommen" +
-      "dation\022+\n\021recommendation_id\030\001 \001(\tR\020recom" +
-      "mendationId\022\022\n\004rank\030\002 \001(\rR\004rank\022:\n\014inter" +
-      "vention\030\003 \001(\0132\026.tutti.v1.InterventionR\014i" +
-      "ntervention\022\024\n\005score\030\004 \001(\001R\005score\022=\n\020exp" +
-      "ected_benefit\030\005 \001(\0132\022.tutti.v1.EstimateR" +
-      "\017expectedBenefit\0229\n\016follow_through\030\006 \001(\013" +
-      "2\022.tutti.v1.EstimateR\rfollowThrough\0220\n\024t" +
-      "argeted_process_ids\030\007 \003(\tR\022targetedProce" +
-      "ssIds\0221\n\trationale\030\010 \001(\0132\023.tutti.v1.Rati" +
-      "onaleR\trationale\022\030\n\007summary\030\t \001(\tR\007summa" +
-      "ry\022\036\n\npropensity\030\n \001(\001R\npropensity\022\026\n\006pi" +
-      "nned\030\013 \001(\010R\006pinned\022:\n\031requires_clinician" +
-      "_review\030\014 \001(\010R\027requiresClinicianReview\"\307" +
-      "\003\n\021RecommendResponse\022\037\n\013decision_id\030\001 \001(" +
-      "\tR\ndecisionId\022B\n\017recommendations\030\002 \003(\0132\030" +
-      ".tutti.v1.RecommendationR\017recommendation" +
-      "s\022>\n\033top_items_indistinguishable\030\003 \001(\010R\031" +
-      "topItemsIndistinguishable\022\037\n\013safety_mode" +
-      "\030\004 \001(\010R\nsafetyMode\022 \n\013exploration\030\005 \001(\001R" +
-      "\013exploration\022#\n\rmodel_version\030\006 \001(\tR\014mod" +
-      "elVersion\022\022\n\004note\030\007 \001(\tR\004note\022;\n\013decide_" +
-      "time\030\010 \001(\0132\032.google.protobuf.TimestampR\n" +
-      "decideTime\022\026\n\006shadow\030\t \001(\010R\006shadow\022<\n\032pl" +
-      "atform_recommendation_id\030\n \001(\tR\030platform" +
-      "RecommendationId\"\242\001\n\017ClinicianReview\0227\n\010" +
-      "decision\030\001 \001(\0162\033.tutti.v1.ClinicianDecis" +
-      "ionR\010decision\022\026\n\006reason\030\002 \001(\tR\006reason\022>\n" +
-      "\033replacement_intervention_id\030\003 \001(\tR\031repl" +
-      "acementInterventionId\"\277\004\n\010Feedback\022\016\n\002id" +
-      "\030\001 \001(\tR\002id\022+\n\021recommendation_id\030\002 \001(\tR\020r" +
-      "ecommendationId\0224\n\ncompletion\030\003 \001(\0162\024.tu" +
-      "tti.v1.CompletionR\ncompletion\022(\n\rminutes" +
-      "_spent\030\004 \001(\rH\000R\014minutesSpent\210\001\001\022%\n\013helpf" +
-      "ulness\030\005 \001(\001H\001R\013helpfulness\210\001\001\022,\n\017distre" +
-      "ss_before\030\006 \001(\001H\002R\016distressBefore\210\001\001\022*\n\016" +
-      "distress_after\030\007 \001(\001H\003R\rdistressAfter\210\001\001" +
-      "\022\030\n\007barrier\030\010 \001(\tR\007barrier\022:\n\014post_ratin" +
-      "gs\030\t \003(\0132\027.tutti.v1.ProcessRatingR\013postR" +
-      "atings\0227\n\tclinician\030\n \001(\0132\031.tutti.v1.Cli" +
-      "nicianReviewR\tclinician\022=\n\014observe_time\030" +
-      "\013 \001(\0132\032.google.protobuf.TimestampR\013obser" +
-      "veTimeB\020\n\016_minutes_spentB\016\n\014_helpfulness" +
-      "B\022\n\020_distress_beforeB\021\n\017_distress_after\"" +
-      "f\n\025RecordFeedbackRequest\022\035\n\nrequest_id\030\001" +
-      " \001(\tR\trequestId\022.\n\010feedback\030\002 \001(\0132\022.tutt" +
-      "i.v1.FeedbackR\010feedback\"H\n\026RecordFeedbac" +
-      "kResponse\022.\n\010feedback\030\001 \001(\0132\022.tutti.v1.F" +
-      "eedbackR\010feedback*i\n\007Setting\022\027\n\023SETTING_" +
-      "UNSPECIFIED\020\000\022\026\n\022SETTING_IN_SESSION\020\001\022\034\n" +
-      "\030SETTING_BETWEEN_SESSIONS\020\002\022\017\n\013SETTING_A" +
-      "PP\020\003*m\n\nCompletion\022\032\n\026COMPLETION_UNSPECI" +
-      "FIED\020\000\022\023\n\017COMPLETION_DONE\020\001\022\025\n\021COMPLETIO" +
-      "N_PARTLY\020\002\022\027\n\023COMPLETION_NOT_DONE\020\003*\234\001\n\021" +
-      "ClinicianDecision\022\"\n\036CLINICIAN_DECISION_" +
-      "UNSPECIFIED\020\000\022\037\n\033CLINICIAN_DECISION_ACCE" +
-      "PTED\020\001\022!\n\035CLINICIAN_DECISION_OVERRIDDEN\020" +
-      "\002\022\037\n\033CLINICIAN_DECISION_REJECTED\020\0032\262\001\n\025R" +
-      "ecommendationService\022D\n\tRecommend\022\032.tutt" +
-      "i.v1.RecommendRequest\032\033.tutti.v1.Recomme" +
-      "ndResponse\022S\n\016RecordFeedback\022\037.tutti.v1." +
-      "RecordFeedbackRequest\032 .tutti.v1.RecordF" +
-      "eedbackResponseBn\n\017health.tutti.v1B\023Reco" +
-      "mmendationProtoP\001Z9github.com/tutti-heal" +
-      "th/tutti/clients/go/tutti/v1;tuttiv1\252\002\010T" +
-      "utti.V1b\006proto3"
+      "\"\237\001\n\025RecommendationContext\022+\n\021minutes_av" +
+      "ailable\030\001 \001(\rR\020minutesAvailable\022+\n\007setti" +
+      "ng\030\002 \001(\0162\021.tutti.v1.SettingR\007setting\022\037\n\010" +
+      "capacity\030\003 \001(\001H\000R\010capacity\210\001\001B\013\n\t_capaci" +
+      "ty\"\220\003\n\020RecommendRequest\022\035\n\nrequest_id\030\001 " +
+      "\001(\tR\trequestId\022\026\n\006person\030\002 \001(\tR\006person\022\037" +
+      "\n\013max_results\030\003 \001(\rR\nmaxResults\0229\n\007conte" +
+      "xt\030\004 \001(\0132\037.tutti.v1.RecommendationContex" +
+      "tR\007context\0228\n\030exclude_intervention_ids\030\005" +
+      " \003(\tR\026excludeInterventionIds\0226\n\027pinned_i" +
+      "ntervention_ids\030\006 \003(\tR\025pinnedInterventio" +
+      "nIds\022=\n\014request_time\030\007 \001(\0132\032.google.prot" +
+      "obuf.TimestampR\013requestTime\0228\n\030platform_" +
+      "intervention_id\030\010 \001(\tR\026platformIntervent" +
+      "ionId\"\372\002\n\tRationale\0223\n\007targets\030\001 \003(\0132\031.t" +
+      "utti.v1.TargetRationaleR\007targets\022+\n\021time" +
+      "s_recommended\030\002 \001(\rR\020timesRecommended\022\035\n" +
+      "\ntimes_done\030\003 \001(\rR\ttimesDone\022.\n\020mean_hel" +
+      "pfulness\030\004 \001(\001H\000R\017meanHelpfulness\210\001\001\022\032\n\010" +
+      "evidence\030\005 \001(\tR\010evidence\022,\n\022builds_on_st" +
+      "rength\030\006 \001(\010R\020buildsOnStrength\022 \n\013explor" +
+      "atory\030\007 \001(\010R\013exploratory\022;\n\013sufficiency\030" +
+      "\010 \001(\0132\031.tutti.v1.DataSufficiencyR\013suffic" +
+      "iencyB\023\n\021_mean_helpfulness\"\235\002\n\017TargetRat" +
+      "ionale\022\035\n\nprocess_id\030\001 \001(\tR\tprocessId\022\026\n" +
+      "\006weight\030\002 \001(\001R\006weight\0220\n\tinfluence\030\003 \001(\013" +
+      "2\022.tutti.v1.EstimateR\tinfluence\022*\n\016adapt" +
+      "ive_level\030\004 \001(\001H\000R\radaptiveLevel\210\001\001\0220\n\021m" +
+      "aladaptive_level\030\005 \001(\001H\001R\020maladaptiveLev" +
+      "el\210\001\001\022\032\n\010headroom\030\006 \001(\001R\010headroomB\021\n\017_ad" +
+      "aptive_levelB\024\n\022_maladaptive_level\"\220\004\n\016R" +
+      "ecommendation\022+\n\021recommendation_id\030\001 \001(\t" +
+      "R\020recommendationId\022\022\n\004rank\030\002 \001(\rR\004rank\022:" +
+      "\n\014intervention\030\003 \001(\0132\026.tutti.v1.Interven" +
+      "tionR\014intervention\022\024\n\005score\030\004 \001(\001R\005score" +
+      "\022=\n\020expected_benefit\030\005 \001(\0132\022.tutti.v1.Es" +
+      "timateR\017expectedBenefit\0229\n\016follow_throug" +
+      "h\030\006 \001(\0132\022.tutti.v1.EstimateR\rfollowThrou" +
+      "gh\0220\n\024targeted_process_ids\030\007 \003(\tR\022target" +
+      "edProcessIds\0221\n\trationale\030\010 \001(\0132\023.tutti." +
+      "v1.RationaleR\trationale\022\030\n\007summary\030\t \001(\t" +
+      "R\007summary\022\036\n\npropensity\030\n \001(\001R\npropensit" +
+      "y\022\026\n\006pinned\030\013 \001(\010R\006pinned\022:\n\031requires_cl" +
+      "inician_review\030\014 \001(\010R\027requiresClinicianR" +
+      "eview\"\307\003\n\021RecommendResponse\022\037\n\013decision_" +
+      "id\030\001 \001(\tR\ndecisionId\022B\n\017recommendations\030" +
+      "\002 \003(\0132\030.tutti.v1.RecommendationR\017recomme" +
+      "ndations\022>\n\033top_items_indistinguishable\030" +
+      "\003 \001(\010R\031topItemsIndistinguishable\022\037\n\013safe" +
+      "ty_mode\030\004 \001(\010R\nsafetyMode\022 \n\013exploration" +
+      "\030\005 \001(\001R\013exploration\022#\n\rmodel_version\030\006 \001" +
+      "(\tR\014modelVersion\022\022\n\004note\030\007 \001(\tR\004note\022;\n\013" +
+      "decide_time\030\010 \001(\0132\032.google.protobuf.Time" +
+      "stampR\ndecideTime\022\026\n\006shadow\030\t \001(\010R\006shado" +
+      "w\022<\n\032platform_recommendation_id\030\n \001(\tR\030p" +
+      "latformRecommendationId\"\242\001\n\017ClinicianRev" +
+      "iew\0227\n\010decision\030\001 \001(\0162\033.tutti.v1.Clinici" +
+      "anDecisionR\010decision\022\026\n\006reason\030\002 \001(\tR\006re" +
+      "ason\022>\n\033replacement_intervention_id\030\003 \001(" +
+      "\tR\031replacementInterventionId\"\277\004\n\010Feedbac" +
+      "k\022\016\n\002id\030\001 \001(\tR\002id\022+\n\021recommendation_id\030\002" +
+      " \001(\tR\020recommendationId\0224\n\ncompletion\030\003 \001" +
+      "(\0162\024.tutti.v1.CompletionR\ncompletion\022(\n\r" +
+      "minutes_spent\030\004 \001(\rH\000R\014minutesSpent\210\001\001\022%" +
+      "\n\013helpfulness\030\005 \001(\001H\001R\013helpfulness\210\001\001\022,\n" +
+      "\017distress_before\030\006 \001(\001H\002R\016distressBefore" +
+      "\210\001\001\022*\n\016distress_after\030\007 \001(\001H\003R\rdistressA" +
+      "fter\210\001\001\022\030\n\007barrier\030\010 \001(\tR\007barrier\022:\n\014pos" +
+      "t_ratings\030\t \003(\0132\027.tutti.v1.ProcessRating" +
+      "R\013postRatings\0227\n\tclinician\030\n \001(\0132\031.tutti" +
+      ".v1.ClinicianReviewR\tclinician\022=\n\014observ" +
+      "e_time\030\013 \001(\0132\032.google.protobuf.Timestamp" +
+      "R\013observeTimeB\020\n\016_minutes_spentB\016\n\014_help" +
+      "fulnessB\022\n\020_distress_beforeB\021\n\017_distress" +
+      "_after\"f\n\025RecordFeedbackRequest\022\035\n\nreque" +
+      "st_id\030\001 \001(\tR\trequestId\022.\n\010feedback\030\002 \001(\013" +
+      "2\022.tutti.v1.FeedbackR\010feedback\"H\n\026Record" +
+      "FeedbackResponse\022.\n\010feedback\030\001 \001(\0132\022.tut" +
+      "ti.v1.FeedbackR\010feedback*i\n\007Setting\022\027\n\023S" +
+      "ETTING_UNSPECIFIED\020\000\022\026\n\022SETTING_IN_SESSI" +
+      "ON\020\001\022\034\n\030SETTING_BETWEEN_SESSIONS\020\002\022\017\n\013SE" +
+      "TTING_APP\020\003*m\n\nCompletion\022\032\n\026COMPLETION_" +
+      "UNSPECIFIED\020\000\022\023\n\017COMPLETION_DONE\020\001\022\025\n\021CO" +
+      "MPLETION_PARTLY\020\002\022\027\n\023COMPLETION_NOT_DONE" +
+      "\020\003*\234\001\n\021ClinicianDecision\022\"\n\036CLINICIAN_DE" +
+      "CISION_UNSPECIFIED\020\000\022\037\n\033CLINICIAN_DECISI" +
+      "ON_ACCEPTED\020\001\022!\n\035CLINICIAN_DECISION_OVER" +
+      "RIDDEN\020\002\022\037\n\033CLINICIAN_DECISION_REJECTED\020" +
+      "\0032\262\001\n\025RecommendationService\022D\n\tRecommend" +
+      "\022\032.tutti.v1.RecommendRequest\032\033.tutti.v1." +
+      "RecommendResponse\022S\n\016RecordFeedback\022\037.tu" +
+      "tti.v1.RecordFeedbackRequest\032 .tutti.v1." +
+      "RecordFeedbackResponseBn\n\017health.tutti.v" +
+      "1B\023RecommendationProtoP\001Z9github.com/tut" +
+      "ti-health/tutti/clients/go/tutti/v1;tutt" +
+      "iv1\252\002\010Tutti.V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -196,7 +197,7 @@ public final class RecommendationProto extends com.google.protobuf.GeneratedFile
     internal_static_tutti_v1_RecommendationContext_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tutti_v1_RecommendationContext_descriptor,
-        new java.lang.String[] { "MinutesAvailable", "Setting", });
+        new java.lang.String[] { "MinutesAvailable", "Setting", "Capacity", });
     internal_static_tutti_v1_RecommendRequest_descriptor =
       getDescriptor().getMessageType(1);
     internal_static_tutti_v1_RecommendRequest_fieldAccessorTable = new
