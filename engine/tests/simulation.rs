@@ -236,7 +236,7 @@ fn engine_policy_runs_on_the_builtin_catalogue() {
 /// Ignored since issue 7 made the simulator an independent judge (true
 /// effects no longer follow the catalogue, sparse contemporaneous maps): the
 /// engine before its rewrite does not beat the fixed protocol on
-/// `homogeneous` (measured: -0.58 [-6.80, 5.63]). The claim is rewritten with
+/// `homogeneous` (measured: -0.11 [-6.57, 6.35]). The claim is rewritten with
 /// the engine's issue-7 work; needs 5 seeds x 200 people x 26 weeks, run with
 /// `--release -- --ignored`.
 #[test]
@@ -368,14 +368,17 @@ fn scenario_table() {
         }
         eprintln!("\n## {name} ({seeds} seeds x {n} people x {weeks} weeks)");
         eprintln!(
-            "| policy | improvement | regret | follow-through | drop-out | missing | deteriorated | risk flagged decisions |"
+            "| policy | captured share | improvement | regret | follow-through | drop-out | missing | deteriorated | risk flagged decisions |"
         );
-        eprintln!("|---|---|---|---|---|---|---|---|");
+        eprintln!("|---|---|---|---|---|---|---|---|---|");
         for row in summarise(&reports).rows {
             let m = &row.metrics;
             eprintln!(
-                "| {} | {:.1} [{:.1}, {:.1}] | {:.1} | {:.2} | {:.2} | {:.2} | {:.3} | {:.3} |",
+                "| {} | {:.3} [{:.3}, {:.3}] | {:.1} [{:.1}, {:.1}] | {:.1} | {:.2} | {:.2} | {:.2} | {:.3} | {:.3} |",
                 row.policy,
+                m.captured_share.mean,
+                m.captured_share.lower,
+                m.captured_share.upper,
                 m.mean_improvement.mean,
                 m.mean_improvement.lower,
                 m.mean_improvement.upper,
@@ -395,11 +398,14 @@ fn scenario_table() {
             "fixed_protocol",
             "epsilon_greedy",
             "linucb",
+            "structured",
+            "map_oracle",
             "oracle",
         ] {
-            let d = paired_difference(&pick("engine"), &pick(other), "mean_improvement")
-                .expect("paired");
-            eprintln!("engine - {other}: {}", show(&d));
+            for metric in ["mean_improvement", "captured_share"] {
+                let d = paired_difference(&pick("engine"), &pick(other), metric).expect("paired");
+                eprintln!("engine - {other}, {metric}: {}", show(&d));
+            }
         }
     }
 }

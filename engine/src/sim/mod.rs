@@ -57,7 +57,11 @@
 //!   loading x (pole now - set point) + residual`, the residual an AR(1)
 //!   (`wellbeing_persistence`); poles "now" include the momentary state, so
 //!   a shock to a driver moves well-being at the same occasion.
-//!   `outcome_lag_share = 1` restores the earlier lagged form. *Why:*
+//!   `outcome_lag_share = 1` restores the earlier lagged form. The same
+//!   formula on the levels (no momentary states) is the person's *true*
+//!   well-being, which outcomes, drop-out and risk answer to, so that a good
+//!   or bad day is not counted as change; instruments measure the moment.
+//!   *Why:*
 //!   experience-sampling data show process-outcome relations mostly within
 //!   the moment; a simulator where outcomes follow processes only with a lag
 //!   rewards lagged models by construction.
@@ -137,8 +141,8 @@
 //! and mean allowed gain (the last is what a uniformly random allowed choice
 //! gets in expectation), follow-through, safety-rule violations (a flag
 //! without a safety intervention), contraindicated choices, and missed risk.
-//! The outcome is true well-being at the horizon minus at the start, for
-//! everyone who started (drop-outs included).
+//! The outcome is true well-being (its level) at the horizon minus at the
+//! start, for everyone who started (drop-outs included).
 //!
 //! The headline is the **captured share**, `(sum chosen - sum random) / (sum
 //! best - sum random)` over decisions (per week for the learning curve): 0

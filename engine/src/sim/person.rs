@@ -171,7 +171,13 @@ pub(crate) struct Person {
     pub x_now: Vec<f64>,
     pub x_next: Vec<f64>,
     pub c: Vec<f64>,
+    /// Well-being at this occasion (what the instruments measure), from the
+    /// poles now, momentary states included.
     pub w: f64,
+    /// Well-being from the poles' levels (no momentary states): the person's
+    /// true well-being, which outcomes, drop-out and risk answer to, so that
+    /// a good or bad day is not counted as change.
+    pub w_level: f64,
     /// Well-being's own AR(1) residual.
     pub w_resid: f64,
     /// The lagged part of well-being (`outcome_lag_share > 0`).
@@ -445,9 +451,9 @@ impl Person {
         self.c.extend_from_slice(&self.c0);
         self.in_risk = false;
         self.w_resid = d.wellbeing_noise_sd * normal(rng);
-        self.w_lag = self.implied_wellbeing(world);
-        self.w = self.wellbeing_now(world);
-        self.w_start = self.w;
+        self.w_lag = self.implied_wellbeing(world, &self.x_now);
+        self.set_wellbeing(world);
+        self.w_start = self.w_level;
         self.load = typical_load + l.noise_sd * normal(rng);
         let nk = world.kernels.len();
         self.hab.clear();
@@ -476,13 +482,13 @@ impl Person {
         self.eligible.resize(nk, false);
     }
 
-    /// Well-being the current process levels imply through the person's map
-    /// (less a risk episode's drop).
+    /// Well-being the poles imply through the person's map (less a risk
+    /// episode's drop): from the poles now (`x_now`) or their levels (`x`).
     #[inline]
-    fn implied_wellbeing(&self, world: &World) -> f64 {
+    fn implied_wellbeing(&self, world: &World, poles: &[f64]) -> f64 {
         let mut implied = self.w_base;
-        for (p, b) in self.beta.iter().enumerate() {
-            implied += b * (self.x_now[p] - self.mu0[p]);
+        for ((b, x), mu) in self.beta.iter().zip(poles).zip(&self.mu0) {
+            implied += b * (x - mu);
         }
         if self.in_risk {
             implied -= world.scenario.risk.wellbeing_drop;
@@ -490,17 +496,22 @@ impl Person {
         implied
     }
 
-    /// True well-being now: the contemporaneous and lagged parts mixed by
-    /// `outcome_lag_share`, plus the residual.
+    /// Sets well-being now and its level: the contemporaneous and lagged
+    /// parts mixed by `outcome_lag_share`, plus the residual.
     #[inline]
-    fn wellbeing_now(&self, world: &World) -> f64 {
+    fn set_wellbeing(&mut self, world: &World) {
         let lag = world.scenario.dynamics.outcome_lag_share;
-        let now = if lag < 1.0 {
-            self.implied_wellbeing(world)
+        let (now, level) = if lag < 1.0 {
+            (
+                self.implied_wellbeing(world, &self.x_now),
+                self.implied_wellbeing(world, &self.x),
+            )
         } else {
-            0.0
+            (0.0, 0.0)
         };
-        ((1.0 - lag) * now + lag * self.w_lag + self.w_resid).clamp(0.0, 100.0)
+        let rest = lag * self.w_lag + self.w_resid;
+        self.w = ((1.0 - lag) * now + rest).clamp(0.0, 100.0);
+        self.w_level = ((1.0 - lag) * level + rest).clamp(0.0, 100.0);
     }
 
     /// Habituation factor of kernel `j` now.
@@ -538,7 +549,7 @@ impl Person {
         // implied at the last occasion; the residual is an AR(1).
         let aw = tp.wellbeing_persistence;
         if world.scenario.dynamics.outcome_lag_share > 0.0 {
-            self.w_lag = aw * self.w_lag + (1.0 - aw) * self.implied_wellbeing(world);
+            self.w_lag = aw * self.w_lag + (1.0 - aw) * self.implied_wellbeing(world, &self.x_now);
         }
         self.w_resid = aw * self.w_resid + tp.wellbeing_noise * draws.wellbeing;
 
@@ -584,7 +595,7 @@ impl Person {
         }
         // Well-being at this occasion, from the processes at this occasion
         // (and the risk state that held while they moved).
-        self.w = self.wellbeing_now(world);
+        self.set_wellbeing(world);
         for h in &mut self.hab {
             *h *= tp.hab_decay;
         }
@@ -617,8 +628,8 @@ impl Person {
             }
             self.risk_started = false;
         } else {
-            let week =
-                rk.weekly_rate * (self.risk_log + rk.low_wellbeing * (40.0 - self.w) / 10.0).exp();
+            let week = rk.weekly_rate
+                * (self.risk_log + rk.low_wellbeing * (40.0 - self.w_level) / 10.0).exp();
             let p = per_tick_prob(week.min(1.0), f64::from(world.ticks_per_week));
             self.in_risk = draws.risk_onset < p;
             self.risk_started = self.in_risk;

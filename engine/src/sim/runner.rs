@@ -225,7 +225,7 @@ impl Simulation {
                 if t > 0 && active {
                     let o = &sc.dropout;
                     let short = if week as u32 > o.grace_weeks {
-                        ((p.w_start + 3.0 - p.w) / 10.0).clamp(0.0, 3.0)
+                        ((p.w_start + 3.0 - p.w_level) / 10.0).clamp(0.0, 3.0)
                     } else {
                         0.0
                     };
@@ -241,7 +241,7 @@ impl Simulation {
                     }
                 }
                 let wk = &mut rep.weekly[week];
-                wk.wellbeing_sum += p.w;
+                wk.wellbeing_sum += p.w_level;
                 wk.regret_sum += regret;
                 wk.active += u64::from(active);
             }
@@ -401,7 +401,7 @@ impl Simulation {
         }
 
         let tot = &mut rep.totals;
-        let improvement = p.w - p.w_start;
+        let improvement = p.w_level - p.w_start;
         tot.people += 1;
         tot.improvement_sum += improvement;
         tot.improvement_sq_sum += improvement * improvement;

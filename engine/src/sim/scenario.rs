@@ -467,7 +467,7 @@ impl Default for Dynamics {
             pole_coupling: 0.15,
             network_heterogeneity: 0.5,
             innovation_sd: 5.0,
-            state_sd: 14.0,
+            state_sd: 12.0,
             wellbeing_persistence: 0.5,
             wellbeing_noise_sd: 3.0,
             outcome_lag_share: 0.0,

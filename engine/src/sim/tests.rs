@@ -495,6 +495,64 @@ fn habituation_shrinks_the_gain_of_a_repeated_kernel() {
     assert!(p.gain[j] < 0.75 * before, "{} vs {before}", p.gain[j]);
 }
 
+/// The truth the oracles and regret use is what the dynamics deliver: one
+/// full dose of a kernel changes well-being in the long run by exactly its
+/// expected lasting gain per dose (the truth divided by follow-through, dose
+/// and habituation), through the person's map, network and room to move.
+#[test]
+fn truth_is_the_lasting_gain_the_dynamics_deliver() {
+    let s = scenario(
+        "conditions = []\n[dynamics]\nforgetting = 0.0\nstate_sd = 0.0\ninnovation_sd = 1.0\n[life_load]\nevent_rate = 0.0\n[risk]\nweekly_rate = 0.0\n[follow_through]\naid_carryover = 0.0",
+    );
+    let world = World::new(&s, &catalogs(), &mut rng(1)).expect("world");
+    let mut checked = 0;
+    for seed in 0..6 {
+        let mut treated = Person::default();
+        treated.reset(&world, &mut rng(seed));
+        let dd = DecisionDraws::draw(&mut rng(seed + 50));
+        let sit = treated.situation(&world, &dd);
+        treated.truth(&world, &sit, false);
+        for (j, k) in world.kernels.iter().enumerate() {
+            if k.safety || treated.follow[j] <= 0.0 {
+                continue;
+            }
+            let per_dose: f64 = (k.entries.0..k.entries.1)
+                .map(|i| treated.kcoef[i] * headroom(treated.x[world.entries[i].pole]))
+                .sum();
+            let mut a = treated.clone();
+            let mut b = treated.clone();
+            let mut nature = super::person::NatureDraws::default();
+            let mut nature_rng = rng(seed + 100);
+            let (mut diff, mut clamped) = (0.0, false);
+            for t in 0..300 {
+                nature.fill(&world, &mut nature_rng);
+                a.evolve(&world, &nature, None);
+                b.evolve(&world, &nature, (t == 0).then_some((j, 1.0)));
+                if t >= 200 {
+                    diff += (b.w - a.w) / 100.0;
+                }
+                // Bounds (levels or well-being at 0 or 100) bend the
+                // linear dynamics; such paths say nothing about the truth.
+                clamped |= [a.w, b.w]
+                    .iter()
+                    .chain(&a.x)
+                    .chain(&b.x)
+                    .any(|&v| v <= 0.0 || v >= 100.0);
+            }
+            if clamped || per_dose.abs() < 0.05 {
+                continue;
+            }
+            assert!(
+                (diff - per_dose).abs() < 0.02 * per_dose.abs() + 1e-6,
+                "seed {seed} kernel {}: delivered {diff} vs truth {per_dose}",
+                k.id
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 10, "{checked} kernels checked");
+}
+
 #[test]
 fn a_done_aid_raises_later_follow_through() {
     let s = scenario("[follow_through]\naid_carryover = 0.8");
