@@ -323,6 +323,13 @@ fn timing() {
     time("linucb", &|| {
         sim.run_people(0..n, 52, LinUcb::default).expect("run")
     });
+    time("structured", &|| {
+        sim.run_people(0..n, 52, StructuredLearner::default)
+            .expect("run")
+    });
+    time("map_oracle", &|| {
+        sim.run_people(0..n, 52, || MapOracle).expect("run")
+    });
     time("oracle", &|| {
         sim.run_people(0..n, 52, || Oracle).expect("run")
     });
