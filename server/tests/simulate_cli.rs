@@ -1,6 +1,7 @@
 //! Behaviour: `tutti simulate` is reproducible from its seed through the CLI
 //! code path (argument parsing, parallel chunks, merge, files), whatever the
-//! number of threads, and writes every table and plot it promises.
+//! number of threads, and writes every table and plot it promises (captured
+//! share with its interval and learning curve among them).
 
 use clap::Parser as _;
 use std::path::Path;
@@ -67,6 +68,8 @@ fn a_run_writes_its_tables_and_both_plot_formats() {
         "outcome.png",
         "regret.svg",
         "regret.png",
+        "captured_share.svg",
+        "captured_share.png",
         "network.svg",
         "network.png",
     ] {
@@ -77,6 +80,11 @@ fn a_run_writes_its_tables_and_both_plot_formats() {
     let lines: Vec<&str> = summary.lines().collect();
     assert_eq!(lines.len(), 1 + 4, "header plus one row per policy");
     assert!(lines[0].starts_with("scenario,policy,seeds,people,mean_improvement,"));
+    assert!(
+        lines[0].contains(",captured_share,captured_share_lower,captured_share_upper,"),
+        "captured share with its interval: {}",
+        lines[0]
+    );
     for policy in ["engine", "random", "fixed_protocol", "oracle"] {
         assert!(
             lines
@@ -93,6 +101,11 @@ fn a_run_writes_its_tables_and_both_plot_formats() {
     );
     let svg = std::fs::read_to_string(dir.path().join("regret.svg")).expect("svg");
     assert!(svg.contains("oracle"), "legend names the policies");
+    let json = std::fs::read_to_string(dir.path().join("summary.json")).expect("json");
+    assert!(
+        json.contains("captured_share_curve"),
+        "the learning curve is in summary.json"
+    );
     let network = std::fs::read_to_string(dir.path().join("network.svg")).expect("svg");
     assert!(
         network.contains("well-being") && network.contains("affect +"),

@@ -1,10 +1,12 @@
 //! Baseline policies the engine is measured against, from the floor (random)
-//! to the ceiling (an oracle that knows the truth).
+//! to the ceiling (an oracle that knows the truth), with a map oracle and a
+//! structured learner in between.
 //!
 //! All of them follow the production safety rules through
 //! [`PersonView::candidates`]: contraindicated interventions are never chosen,
 //! and an active risk flag means a safety intervention. Learning baselines
-//! learn from the same feedback the engine gets, and from nothing else.
+//! learn from the same assessments and feedback the engine gets, and from
+//! nothing else; only [`Oracle`] and [`MapOracle`] read the ground truth.
 //!
 //! Reward for the learning baselines is what a platform can observe:
 //! `dose x helpfulness / 100` from feedback (done = 1, partly = 0.5, not done =
@@ -13,11 +15,11 @@
 
 use super::SimRng;
 use super::policy::{PersonView, Policy};
-use crate::catalog::InterventionCatalog;
+use crate::catalog::{InterventionCatalog, Modality};
 use crate::error::{EngineError, Result};
-use crate::ids::InterventionId;
-use crate::observe::{Assessment, Completion, Feedback};
-use nalgebra::{SMatrix, SVector};
+use crate::ids::{InterventionId, ProcessId, Timestamp};
+use crate::observe::{Assessment, Completion, Feedback, Setting};
+use nalgebra::{DMatrix, DVector, SMatrix, SVector};
 use rand::Rng;
 
 /// Error for a view with no allowed intervention (an empty or fully
@@ -83,6 +85,34 @@ impl Policy for Oracle {
         let mut best: Option<(usize, f64)> = None;
         for i in view.candidates() {
             let g = view.truth.expected_gain[i];
+            if best.is_none_or(|(_, b)| g > b) {
+                best = Some((i, g));
+            }
+        }
+        let (i, _) = best.ok_or_else(|| no_candidate(view))?;
+        Ok(view.id(i))
+    }
+}
+
+/// Knows each person's map (which poles drive their well-being, how much,
+/// through their own network) and the world's true kernel effects, room to
+/// move, follow-through and habituation, but not how this person responds to
+/// each kernel or family (their multipliers, null responses, backfires); it
+/// picks the largest expected gain on that knowledge
+/// ([`super::GroundTruth::map_expected_gain`]). *Why:* it separates what
+/// knowing the person's map is worth from what learning their individual
+/// responses is worth; a learner that only estimates maps can at best reach it.
+#[derive(Debug, Clone, Default)]
+pub struct MapOracle;
+
+impl Policy for MapOracle {
+    fn name(&self) -> &str {
+        "map_oracle"
+    }
+    fn choose(&mut self, view: &PersonView<'_>, _rng: &mut SimRng) -> Result<InterventionId> {
+        let mut best: Option<(usize, f64)> = None;
+        for i in view.candidates() {
+            let g = view.truth.map_expected_gain[i];
             if best.is_none_or(|(_, b)| g > b) {
                 best = Some((i, g));
             }
@@ -382,6 +412,351 @@ impl Policy for LinUcb {
             let denom = 1.0 + x.dot(&ax);
             *a_inv -= (ax * ax.transpose()) / denom;
             *b += x * r;
+        }
+        Ok(())
+    }
+}
+
+/// Log-odds a kernel that needs a clinician or a session loses outside one
+/// (what any platform knows about homework that needs a therapist).
+const OUT_OF_SESSION: f64 = -2.0;
+
+/// The strong simple baseline the engine has to beat: a person's map
+/// estimated by regression, kernels scored through the catalogue's targets,
+/// follow-through learned per person.
+///
+/// - **Map**: within the person, a ridge regression (toward 0) of observed
+///   well-being (the mean of the assessment's outcome instruments on the
+///   0-100 scale, [`crate::observe::Instrument::to_wellbeing`]) on the pole
+///   ratings of the same assessment, centred on the person's own means; a
+///   blank item counts as the pole's running mean.
+/// - **Benefit** of kernel `j`: `sum over its catalogue targets of weight x
+///   (beta_adaptive - beta_maladaptive)`, plus a small common term so the
+///   cold start follows the catalogue, times `sqrt(prior_effect / mean
+///   prior_effect)` (the catalogue as a mild scale only); then nudged by the
+///   person's mean helpfulness for `j` and discounted for recent repeats.
+/// - **Follow-through**: a per-person logistic regression of done (fully or
+///   partly) on `ln(effort / minutes available)` (the person's usual minutes
+///   when unknown), intercept and slope with weak priors, refitted from the
+///   completion reports.
+/// - **Choice**: greedy on benefit x P(do), uniform with probability `epsilon`.
+#[derive(Debug, Clone)]
+pub struct StructuredLearner {
+    epsilon: f64,
+    /// Ridge penalty, in observations of typical within-person rating variance.
+    ridge_obs: f64,
+    /// Processes in the order of the first assessment's ratings (pole `2k`
+    /// is process `k`'s adaptive pole, `2k + 1` its maladaptive one).
+    order: Vec<ProcessId>,
+    /// Poles (2 x processes), set at the first assessment.
+    d: usize,
+    n: f64,
+    sx: Vec<f64>,
+    sy: f64,
+    sxx: Vec<f64>,
+    sxy: Vec<f64>,
+    pole_sum: Vec<f64>,
+    pole_n: Vec<f64>,
+    x: Vec<f64>,
+    beta: Vec<f64>,
+    fitted: bool,
+    /// Follow-through observations: (ln effort/minutes, done 0/1, offset).
+    ft: Vec<(f64, f64, f64)>,
+    ft_coef: (f64, f64),
+    ln_minutes_sum: f64,
+    ln_minutes_n: f64,
+    help_sum: Vec<f64>,
+    help_n: Vec<f64>,
+    /// Recent recommendations per kernel (decayed with a 14-day half-life) and when.
+    recent: Vec<(f64, Timestamp)>,
+    /// The last choice: index, id, and its follow-through inputs.
+    last: Option<(usize, InterventionId, f64, f64)>,
+}
+
+impl StructuredLearner {
+    /// Explores uniformly with probability `epsilon` (clamped to 0-1).
+    pub fn new(epsilon: f64) -> Self {
+        Self {
+            epsilon: epsilon.clamp(0.0, 1.0),
+            ridge_obs: 20.0,
+            order: Vec::new(),
+            d: 0,
+            n: 0.0,
+            sx: Vec::new(),
+            sy: 0.0,
+            sxx: Vec::new(),
+            sxy: Vec::new(),
+            pole_sum: Vec::new(),
+            pole_n: Vec::new(),
+            x: Vec::new(),
+            beta: Vec::new(),
+            fitted: true,
+            ft: Vec::new(),
+            ft_coef: (FT_PRIOR.0, FT_PRIOR.1),
+            ln_minutes_sum: 0.0,
+            ln_minutes_n: 0.0,
+            help_sum: Vec::new(),
+            help_n: Vec::new(),
+            recent: Vec::new(),
+            last: None,
+        }
+    }
+
+    /// Sets the ridge penalty, in observations' worth of typical
+    /// within-person rating variance (default 20; larger shrinks the map
+    /// toward 0 for longer).
+    pub fn with_ridge(mut self, observations: f64) -> Self {
+        self.ridge_obs = observations.max(0.0);
+        self
+    }
+
+    /// The estimated map (well-being points per rating point, adaptive and
+    /// maladaptive pole of each process in catalogue order).
+    pub fn map(&self) -> &[f64] {
+        &self.beta
+    }
+
+    fn fit_map(&mut self) -> Result<()> {
+        if self.fitted || self.d == 0 {
+            return Ok(());
+        }
+        self.fitted = true;
+        let d = self.d;
+        if self.n < 3.0 {
+            self.beta.iter_mut().for_each(|b| *b = 0.0);
+            return Ok(());
+        }
+        // Centred cross-products plus the ridge (within-person rating
+        // variance is of the order of 100 points squared).
+        let n = self.n;
+        let lambda = self.ridge_obs * 100.0;
+        let a = DMatrix::from_fn(d, d, |i, j| {
+            self.sxx[i * d + j] - self.sx[i] * self.sx[j] / n + if i == j { lambda } else { 0.0 }
+        });
+        let b = DVector::from_fn(d, |i, _| self.sxy[i] - self.sx[i] * self.sy / n);
+        let chol = a.cholesky().ok_or_else(|| {
+            EngineError::InvalidConfig("structured learner: ridge system not positive".into())
+        })?;
+        let beta = chol.solve(&b);
+        self.beta.copy_from_slice(beta.as_slice());
+        Ok(())
+    }
+
+    fn fit_follow_through(&mut self) {
+        // A few Newton steps on the penalised log-likelihood (2 parameters).
+        let (mut a, mut b) = self.ft_coef;
+        for _ in 0..4 {
+            let (mut ga, mut gb) = (
+                -(a - FT_PRIOR.0) / FT_PRIOR_SD.0.powi(2),
+                -(b - FT_PRIOR.1) / FT_PRIOR_SD.1.powi(2),
+            );
+            let (mut haa, mut hab, mut hbb) = (
+                1.0 / FT_PRIOR_SD.0.powi(2),
+                0.0,
+                1.0 / FT_PRIOR_SD.1.powi(2),
+            );
+            for &(f, y, off) in &self.ft {
+                let p = sigmoid(a + b * f + off);
+                let w = p * (1.0 - p);
+                ga += y - p;
+                gb += (y - p) * f;
+                haa += w;
+                hab += w * f;
+                hbb += w * f * f;
+            }
+            let det = haa * hbb - hab * hab;
+            if det <= 1e-12 {
+                break;
+            }
+            a += (hbb * ga - hab * gb) / det;
+            b += (haa * gb - hab * ga) / det;
+        }
+        self.ft_coef = (a, b);
+    }
+}
+
+/// The follow-through model's inputs for one kernel: `ln(effort / minutes)`
+/// and the out-of-session offset.
+fn follow_inputs(
+    iv: &crate::catalog::Intervention,
+    ln_minutes: f64,
+    in_session: bool,
+) -> (f64, f64) {
+    let f = f64::from(iv.effort_minutes.max(1)).ln() - ln_minutes;
+    let needs_session = iv.requires_clinician || iv.modality == Modality::InSession;
+    let off = if needs_session && !in_session {
+        OUT_OF_SESSION
+    } else {
+        0.0
+    };
+    (f, off)
+}
+
+/// Prior mean of the follow-through intercept (logit 0.6) and slope.
+const FT_PRIOR: (f64, f64) = (0.405, -0.8);
+/// Prior sd of the intercept and slope.
+const FT_PRIOR_SD: (f64, f64) = (1.0, 0.5);
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+impl Default for StructuredLearner {
+    fn default() -> Self {
+        Self::new(0.05)
+    }
+}
+
+impl Policy for StructuredLearner {
+    fn name(&self) -> &str {
+        "structured"
+    }
+
+    fn observe_assessment(&mut self, a: &Assessment) -> Result<()> {
+        if self.d == 0 {
+            // The first assessment (the runner creates one learner per person).
+            let d = 2 * a.ratings.len();
+            self.order = a.ratings.iter().map(|r| r.process.clone()).collect();
+            self.d = d;
+            self.n = 0.0;
+            self.sy = 0.0;
+            self.sx = vec![0.0; d];
+            self.sxx = vec![0.0; d * d];
+            self.sxy = vec![0.0; d];
+            self.pole_sum = vec![0.0; d];
+            self.pole_n = vec![0.0; d];
+            self.x = vec![0.0; d];
+            self.beta = vec![0.0; d];
+        }
+        let d = self.d;
+        for (i, r) in a.ratings.iter().enumerate() {
+            // Ratings come in the same order each time; look up otherwise.
+            let k = if self.order.get(i) == Some(&r.process) {
+                i
+            } else {
+                match self.order.iter().position(|id| *id == r.process) {
+                    Some(k) => k,
+                    None => continue,
+                }
+            };
+            for (p, v) in [(2 * k, r.adaptive), (2 * k + 1, r.maladaptive)] {
+                self.x[p] = match v {
+                    Some(v) => {
+                        self.pole_sum[p] += v;
+                        self.pole_n[p] += 1.0;
+                        v
+                    }
+                    // A blank item counts as the pole's usual level.
+                    None if self.pole_n[p] > 0.0 => self.pole_sum[p] / self.pole_n[p],
+                    None => 50.0,
+                };
+            }
+        }
+        if a.outcomes.is_empty() {
+            return Ok(());
+        }
+        let y = a
+            .outcomes
+            .iter()
+            .map(|o| o.instrument.to_wellbeing(o.score))
+            .sum::<f64>()
+            / a.outcomes.len() as f64;
+        self.n += 1.0;
+        self.sy += y;
+        for i in 0..d {
+            let xi = self.x[i];
+            self.sx[i] += xi;
+            self.sxy[i] += xi * y;
+            for j in 0..d {
+                self.sxx[i * d + j] += xi * self.x[j];
+            }
+        }
+        self.fitted = false;
+        Ok(())
+    }
+
+    fn choose(&mut self, view: &PersonView<'_>, rng: &mut SimRng) -> Result<InterventionId> {
+        let all = view.interventions.all();
+        let k = all.len();
+        if self.help_sum.len() != k {
+            self.help_sum = vec![0.0; k];
+            self.help_n = vec![0.0; k];
+            self.recent = vec![(0.0, view.now); k];
+        }
+        self.fit_map()?;
+        if let Some(m) = view.context.minutes_available {
+            self.ln_minutes_sum += f64::from(m.max(1)).ln();
+            self.ln_minutes_n += 1.0;
+        }
+        let ln_minutes = match view.context.minutes_available {
+            Some(m) => f64::from(m.max(1)).ln(),
+            None if self.ln_minutes_n > 0.0 => self.ln_minutes_sum / self.ln_minutes_n,
+            None => 20f64.ln(),
+        };
+        let in_session = matches!(view.context.setting, Some(Setting::InSession));
+        let mean_prior = all.iter().map(|iv| iv.prior_effect).sum::<f64>() / k.max(1) as f64;
+        let (fa, fb) = self.ft_coef;
+
+        let explore = rng.random::<f64>() < self.epsilon;
+        let mut best: Option<(usize, f64)> = None;
+        for i in view.candidates() {
+            let iv = &all[i];
+            let mut benefit = 0.01;
+            for t in &iv.targets {
+                if let Some(k) = self.order.iter().position(|id| *id == t.process) {
+                    benefit += t.weight * (self.beta[2 * k] - self.beta[2 * k + 1]);
+                }
+            }
+            benefit *= (iv.prior_effect.max(0.0) / mean_prior.max(1e-9)).sqrt();
+            let hn = self.help_n[i];
+            if hn > 0.0 {
+                let h = (self.help_sum[i] / hn - 50.0) / 50.0;
+                benefit += benefit.abs() * 0.5 * h * hn / (hn + 2.0);
+            }
+            let (n_recent, at) = self.recent[i];
+            let recent = n_recent * 0.5f64.powf(view.now.days_since(at).max(0.0) / 14.0);
+            if benefit > 0.0 {
+                benefit *= 0.7f64.powf(recent);
+            }
+            let (f, off) = follow_inputs(iv, ln_minutes, in_session);
+            let score = sigmoid(fa + fb * f + off) * benefit;
+            if best.is_none_or(|(_, b)| score > b) {
+                best = Some((i, score));
+            }
+        }
+        let i = if explore {
+            uniform_candidate(view, rng)
+        } else {
+            best.map(|(i, _)| i)
+        }
+        .ok_or_else(|| no_candidate(view))?;
+        let (f, off) = follow_inputs(&all[i], ln_minutes, in_session);
+        let (n_recent, at) = self.recent[i];
+        self.recent[i] = (
+            1.0 + n_recent * 0.5f64.powf(view.now.days_since(at).max(0.0) / 14.0),
+            view.now,
+        );
+        let id = view.id(i);
+        self.last = Some((i, id.clone(), f, off));
+        Ok(id)
+    }
+
+    fn observe_feedback(&mut self, feedback: &Feedback) -> Result<()> {
+        let Some((i, id, f, off)) = &self.last else {
+            return Ok(());
+        };
+        if *id != feedback.intervention {
+            return Ok(());
+        }
+        let (i, f, off) = (*i, *f, *off);
+        if let Some(h) = feedback.helpfulness {
+            self.help_sum[i] += h;
+            self.help_n[i] += 1.0;
+        }
+        if let Some(c) = feedback.completion {
+            let done = if c == Completion::NotDone { 0.0 } else { 1.0 };
+            self.ft.push((f, done, off));
+            self.fit_follow_through();
         }
         Ok(())
     }

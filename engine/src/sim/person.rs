@@ -7,7 +7,7 @@
 
 use super::SimRng;
 use super::world::{
-    Edge, KAPPA_HI, KAPPA_LO, World, add_sibling_edges, cond_bit, headroom, logit,
+    Edge, KAPPA_HI, KAPPA_LO, ProcessMap, World, add_sibling_edges, cond_bit, headroom, logit,
     long_run_loadings, normal, per_tick_prob, per_tick_sd, pole_sign, sibling, sigmoid, stabilise,
     uniform,
 };
@@ -20,6 +20,7 @@ use rand::Rng;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct NatureDraws {
     pub innovation: Vec<f64>,
+    pub state: Vec<f64>,
     pub rating_noise: Vec<f64>,
     pub item_u: Vec<f64>,
     pub outcome_noise: Vec<f64>,
@@ -37,11 +38,15 @@ impl NatureDraws {
     pub fn fill(&mut self, world: &World, rng: &mut SimRng) {
         let n = world.n_poles;
         self.innovation.resize(n, 0.0);
+        self.state.resize(n, 0.0);
         self.rating_noise.resize(n, 0.0);
         self.item_u.resize(n, 0.0);
         self.outcome_noise
             .resize(world.scenario.measurement.outcomes.len(), 0.0);
         for v in &mut self.innovation {
+            *v = normal(rng);
+        }
+        for v in &mut self.state {
             *v = normal(rng);
         }
         for v in &mut self.rating_noise {
@@ -129,15 +134,26 @@ pub(crate) struct Person {
     pub c0: Vec<f64>,
     pub a: Vec<f64>,
     pub edges: Vec<Edge>,
+    /// The person's map: well-being points per point of each pole, at the
+    /// same occasion (sparse: drivers, small non-driver loadings, reversed
+    /// signs for some processes).
     pub beta: Vec<f64>,
+    /// Whether each pole carries a driver's loading.
+    pub driver: Vec<bool>,
+    /// Whether each process's loadings are reversed for this person.
+    pub flipped: Vec<bool>,
     pub load_push: Vec<f64>,
     pub noise_sd: Vec<f64>,
     pub w_base: f64,
     pub retention: f64,
     /// Signed response multiplier per entry (incl. pole coupling and contraindication harm).
     pub mult: Vec<f64>,
-    /// Lasting well-being gain per full dose at headroom 1, per entry.
+    /// Lasting well-being gain per full dose at room 1, per entry.
     pub kcoef: Vec<f64>,
+    /// The same with the population's response instead of the person's
+    /// multipliers (what a policy that knew the map, but not how this person
+    /// responds to each kernel, would expect).
+    pub map_kcoef: Vec<f64>,
     pub hab_rate: f64,
     pub ft_logit: f64,
     pub effort_sens: f64,
@@ -148,10 +164,24 @@ pub(crate) struct Person {
     pub risk_log: f64,
     pub load_mean: f64,
     // --- state ---
+    /// Each pole's level (what interventions move and networks propagate).
     pub x: Vec<f64>,
+    /// Each pole at this occasion: the level plus the momentary state,
+    /// clamped to 0-100 (what is rated, and what well-being answers to now).
+    pub x_now: Vec<f64>,
     pub x_next: Vec<f64>,
     pub c: Vec<f64>,
+    /// Well-being at this occasion (what the instruments measure), from the
+    /// poles now, momentary states included.
     pub w: f64,
+    /// Well-being from the poles' levels (no momentary states): the person's
+    /// true well-being, which outcomes, drop-out and risk answer to, so that
+    /// a good or bad day is not counted as change.
+    pub w_level: f64,
+    /// Well-being's own AR(1) residual.
+    pub w_resid: f64,
+    /// The lagged part of well-being (`outcome_lag_share > 0`).
+    pub w_lag: f64,
     pub w_start: f64,
     pub load: f64,
     pub hab: Vec<f64>,
@@ -172,6 +202,8 @@ pub(crate) struct Person {
     follow_logit: Vec<f64>,
     expected_dose: Vec<f64>,
     pub gain: Vec<f64>,
+    /// Expected gain with the population's response per kernel (see `map_kcoef`).
+    pub map_gain: Vec<f64>,
     pub eligible: Vec<bool>,
     fam_size: Vec<f64>,
     fam_class: Vec<f64>,
@@ -254,17 +286,56 @@ impl Person {
             e.coef /= s;
         }
 
-        // Which poles matter for this person's well-being, and how much.
+        // The person's map: which processes drive their well-being (sparse,
+        // at least one), sometimes through one pole only, sometimes in the
+        // unexpected direction; lognormal loadings around the population's
+        // uneven profile. Every draw is made whatever its outcome, so the
+        // stream stays aligned.
         let sh = d.loading_heterogeneity;
         self.beta.clear();
-        for p in 0..n {
-            let r = world.pop_relevance[p] * (sh * normal(rng) - 0.5 * sh * sh).exp();
-            let flip = if uniform(rng) < d.loading_sign_flip {
-                -1.0
+        self.driver.clear();
+        self.flipped.clear();
+        let mut any_driver = false;
+        let mut closest = (0usize, f64::INFINITY);
+        for k in 0..world.n_proc {
+            let q = world.driver_prob[k];
+            let own = ProcessMap::draw(rng);
+            let m = if uniform(rng) < d.map_heterogeneity {
+                own
             } else {
-                1.0
+                world.pop_map[k]
             };
-            self.beta.push(flip * pole_sign(p) * d.outcome_loading * r);
+            let is_driver = m.u < q;
+            any_driver |= is_driver;
+            if m.u / q.max(1e-9) < closest.1 {
+                closest = (k, m.u / q.max(1e-9));
+            }
+            let single = m.single < d.single_pole_share;
+            let flip = m.flip < d.loading_sign_flip;
+            self.flipped.push(flip);
+            for p in [2 * k, 2 * k + 1] {
+                let z = normal(rng);
+                let pole_drives = is_driver && (!single || (p % 2 == 0) == m.keep_adaptive);
+                self.driver.push(pole_drives);
+                let size = d.outcome_loading
+                    * world.loading_norm
+                    * world.pop_relevance[p]
+                    * (sh * z - 0.5 * sh * sh).exp();
+                let sign = if flip { -pole_sign(p) } else { pole_sign(p) };
+                self.beta.push(sign * size);
+            }
+        }
+        if !any_driver {
+            // Everyone's well-being depends on something: the process that
+            // came closest to being drawn becomes a driver (both poles).
+            let k = closest.0;
+            self.driver[2 * k] = true;
+            self.driver[2 * k + 1] = true;
+        }
+        for (b, &drives) in self.beta.iter_mut().zip(&self.driver) {
+            if !drives {
+                *b *= d.nondriver_loading;
+            }
         }
         let y = long_run_loadings(&self.a, &self.edges, &self.beta);
 
@@ -324,9 +395,11 @@ impl Person {
                 .push(KAPPA_LO + (KAPPA_HI - KAPPA_LO) * uniform(rng));
         }
         let (fam, fam_class, kappa) = (&self.fam_size, &self.fam_class, &self.kappa);
+        let kappa_mean = 0.5 * (KAPPA_LO + KAPPA_HI);
         self.mult.clear();
         self.kcoef.clear();
-        for (j, kern) in world.kernels.iter().enumerate() {
+        self.map_kcoef.clear();
+        for kern in &world.kernels {
             let z = normal(rng);
             let f = kern.family;
             let m = if kern.contra & self.cond_mask != 0 {
@@ -338,12 +411,13 @@ impl Person {
             } else {
                 -r.backfire_size * (0.3 * fam[f] + 0.2 * z).exp()
             };
-            let m = m * world.pop_mult[j];
             for e in &world.entries[kern.entries.0..kern.entries.1] {
                 let mm = if e.adaptive { m } else { m * kappa[e.process] };
+                let per_push = self.retention * (1.0 - self.a[e.pole]) * y[e.pole] * e.base;
                 self.mult.push(mm);
-                self.kcoef
-                    .push(self.retention * (1.0 - self.a[e.pole]) * y[e.pole] * e.base * mm);
+                self.kcoef.push(per_push * mm);
+                self.map_kcoef
+                    .push(per_push * if e.adaptive { 1.0 } else { kappa_mean });
             }
         }
 
@@ -367,10 +441,19 @@ impl Person {
         }
         self.x_next.clear();
         self.x_next.resize(n, 0.0);
+        let state_sd = world.tick.state_sd;
+        self.x_now.clear();
+        for p in 0..n {
+            let v = self.x[p] + state_sd * normal(rng);
+            self.x_now.push(v.clamp(0.0, 100.0));
+        }
         self.c.clear();
         self.c.extend_from_slice(&self.c0);
-        self.w = (self.w_base + d.wellbeing_noise_sd * normal(rng)).clamp(0.0, 100.0);
-        self.w_start = self.w;
+        self.in_risk = false;
+        self.w_resid = d.wellbeing_noise_sd * normal(rng);
+        self.w_lag = self.implied_wellbeing(world, &self.x_now);
+        self.set_wellbeing(world);
+        self.w_start = self.w_level;
         self.load = typical_load + l.noise_sd * normal(rng);
         let nk = world.kernels.len();
         self.hab.clear();
@@ -393,8 +476,42 @@ impl Person {
         self.expected_dose.resize(nk, 0.0);
         self.gain.clear();
         self.gain.resize(nk, 0.0);
+        self.map_gain.clear();
+        self.map_gain.resize(nk, 0.0);
         self.eligible.clear();
         self.eligible.resize(nk, false);
+    }
+
+    /// Well-being the poles imply through the person's map (less a risk
+    /// episode's drop): from the poles now (`x_now`) or their levels (`x`).
+    #[inline]
+    fn implied_wellbeing(&self, world: &World, poles: &[f64]) -> f64 {
+        let mut implied = self.w_base;
+        for ((b, x), mu) in self.beta.iter().zip(poles).zip(&self.mu0) {
+            implied += b * (x - mu);
+        }
+        if self.in_risk {
+            implied -= world.scenario.risk.wellbeing_drop;
+        }
+        implied
+    }
+
+    /// Sets well-being now and its level: the contemporaneous and lagged
+    /// parts mixed by `outcome_lag_share`, plus the residual.
+    #[inline]
+    fn set_wellbeing(&mut self, world: &World) {
+        let lag = world.scenario.dynamics.outcome_lag_share;
+        let (now, level) = if lag < 1.0 {
+            (
+                self.implied_wellbeing(world, &self.x_now),
+                self.implied_wellbeing(world, &self.x),
+            )
+        } else {
+            (0.0, 0.0)
+        };
+        let rest = lag * self.w_lag + self.w_resid;
+        self.w = ((1.0 - lag) * now + rest).clamp(0.0, 100.0);
+        self.w_level = ((1.0 - lag) * level + rest).clamp(0.0, 100.0);
     }
 
     /// Habituation factor of kernel `j` now.
@@ -428,17 +545,13 @@ impl Person {
         for e in &self.edges {
             self.x_next[e.target] += e.coef * self.x[e.source];
         }
-        // Well-being follows the processes with a lag.
-        let mut implied = self.w_base;
-        for p in 0..n {
-            implied += self.beta[p] * (self.x[p] - self.mu0[p]);
-        }
-        if self.in_risk {
-            implied -= world.scenario.risk.wellbeing_drop;
-        }
+        // The lagged part of well-being moves toward what the processes
+        // implied at the last occasion; the residual is an AR(1).
         let aw = tp.wellbeing_persistence;
-        self.w = (aw * self.w + (1.0 - aw) * implied + tp.wellbeing_noise * draws.wellbeing)
-            .clamp(0.0, 100.0);
+        if world.scenario.dynamics.outcome_lag_share > 0.0 {
+            self.w_lag = aw * self.w_lag + (1.0 - aw) * self.implied_wellbeing(world, &self.x_now);
+        }
+        self.w_resid = aw * self.w_resid + tp.wellbeing_noise * draws.wellbeing;
 
         // Learned change fades slowly (relapse).
         if tp.forget > 0.0 {
@@ -458,8 +571,7 @@ impl Person {
                 .enumerate()
             {
                 let m = self.mult[kern.entries.0 + i];
-                let up = e.base * m > 0.0;
-                let push = amount * hab * e.base * m * headroom(self.x[e.pole], up);
+                let push = amount * hab * e.base * m * headroom(self.x[e.pole]);
                 self.x_next[e.pole] += push;
                 // The lasting part moves the pole's intercept.
                 self.c[e.pole] += self.retention * (1.0 - self.a[e.pole]) * push;
@@ -479,7 +591,11 @@ impl Person {
             let lim = 100.0 * (1.0 - self.a[p]);
             self.c[p] = self.c[p].clamp(-lim, 2.0 * lim);
             self.x[p] = self.x_next[p].clamp(0.0, 100.0);
+            self.x_now[p] = (self.x[p] + tp.state_sd * draws.state[p]).clamp(0.0, 100.0);
         }
+        // Well-being at this occasion, from the processes at this occasion
+        // (and the risk state that held while they moved).
+        self.set_wellbeing(world);
         for h in &mut self.hab {
             *h *= tp.hab_decay;
         }
@@ -512,8 +628,8 @@ impl Person {
             }
             self.risk_started = false;
         } else {
-            let week =
-                rk.weekly_rate * (self.risk_log + rk.low_wellbeing * (40.0 - self.w) / 10.0).exp();
+            let week = rk.weekly_rate
+                * (self.risk_log + rk.low_wellbeing * (40.0 - self.w_level) / 10.0).exp();
             let p = per_tick_prob(week.min(1.0), f64::from(world.ticks_per_week));
             self.in_risk = draws.risk_onset < p;
             self.risk_started = self.in_risk;
@@ -579,8 +695,8 @@ impl Person {
         (z, partly)
     }
 
-    /// Fills `follow`, `gain` and `eligible` for every kernel: the truth the
-    /// oracle acts on and regret is measured against.
+    /// Fills `follow`, `gain`, `map_gain` and `eligible` for every kernel:
+    /// the truth the oracles act on and regret is measured against.
     pub fn truth(&mut self, world: &World, sit: &Situation, flagged: bool) {
         let acute = if flagged {
             cond_bit(Condition::AcuteSuicidality)
@@ -588,49 +704,26 @@ impl Person {
             0
         };
         let mask = self.cond_mask | acute;
-        // Best ordinary kernel now, for the value of an aid's carry-over.
-        let mut best: Option<usize> = None;
         for j in 0..world.kernels.len() {
             let k = &world.kernels[j];
             let (z, partly) = self.follow_through(world, j, sit);
             let pf = sigmoid(z);
-            let mut lasting = 0.0;
+            let (mut lasting, mut map_lasting) = (0.0, 0.0);
             for i in k.entries.0..k.entries.1 {
-                let e = &world.entries[i];
-                let up = e.base * self.mult[i] > 0.0;
-                lasting += self.kcoef[i] * headroom(self.x[e.pole], up);
+                let room = headroom(self.x[world.entries[i].pole]);
+                lasting += self.kcoef[i] * room;
+                map_lasting += self.map_kcoef[i] * room;
             }
             self.follow[j] = pf;
             self.follow_logit[j] = z;
             self.expected_dose[j] = 1.0 - 0.5 * partly;
-            self.gain[j] = pf * self.expected_dose[j] * self.habituation(world, j) * lasting;
+            let common = pf * self.expected_dose[j] * self.habituation(world, j);
+            self.gain[j] = common * lasting;
+            self.map_gain[j] = common * map_lasting;
             self.eligible[j] = k.contra & mask == 0;
-            if self.eligible[j]
-                && !k.aid
-                && !k.safety
-                && best.is_none_or(|b| self.gain[j] > self.gain[b])
-            {
-                best = Some(j);
-            }
         }
-        // An aid is also worth the follow-through it adds to the next
-        // decisions: approximated as the lift on the best ordinary kernel
-        // over the carry-over's expected lifetime in decisions.
-        let carry = world.scenario.follow_through.aid_carryover;
-        if let Some(b) = best
-            && carry > 0.0
-            && self.gain[b] > 0.0
-        {
-            let lift = (2.0 * carry - self.aid_boost).clamp(0.0, carry);
-            let zb = self.follow_logit[b];
-            let per_follow = self.gain[b] / self.follow[b].max(1e-9);
-            let value = world.tick.aid_horizon * (sigmoid(zb + lift) - sigmoid(zb)) * per_follow;
-            for j in 0..world.kernels.len() {
-                if world.kernels[j].aid {
-                    self.gain[j] += self.follow[j] * self.expected_dose[j] * value;
-                }
-            }
-        }
+        add_aid_value(world, self, Which::Person);
+        add_aid_value(world, self, Which::Map);
     }
 
     /// Whether the person does kernel `j` now: the dose (0, 0.5 or 1).
@@ -640,6 +733,50 @@ impl Person {
             if draws.partly < partly { 0.5 } else { 1.0 }
         } else {
             0.0
+        }
+    }
+}
+
+/// Which expected gains [`add_aid_value`] works on.
+#[derive(Clone, Copy)]
+enum Which {
+    Person,
+    Map,
+}
+
+/// An aid is also worth the follow-through it adds to the next decisions:
+/// approximated as the lift on the best ordinary kernel (by the same gains)
+/// over the carry-over's expected lifetime in decisions.
+fn add_aid_value(world: &World, p: &mut Person, which: Which) {
+    let carry = world.scenario.follow_through.aid_carryover;
+    if carry <= 0.0 {
+        return;
+    }
+    let gain = match which {
+        Which::Person => &p.gain,
+        Which::Map => &p.map_gain,
+    };
+    let mut best: Option<usize> = None;
+    for (j, k) in world.kernels.iter().enumerate() {
+        if p.eligible[j] && !k.aid && !k.safety && best.is_none_or(|b| gain[j] > gain[b]) {
+            best = Some(j);
+        }
+    }
+    let Some(b) = best else { return };
+    if gain[b] <= 0.0 {
+        return;
+    }
+    let lift = (2.0 * carry - p.aid_boost).clamp(0.0, carry);
+    let zb = p.follow_logit[b];
+    let per_follow = gain[b] / p.follow[b].max(1e-9);
+    let value = world.tick.aid_horizon * (sigmoid(zb + lift) - sigmoid(zb)) * per_follow;
+    let gain = match which {
+        Which::Person => &mut p.gain,
+        Which::Map => &mut p.map_gain,
+    };
+    for (j, k) in world.kernels.iter().enumerate() {
+        if k.aid {
+            gain[j] += p.follow[j] * p.expected_dose[j] * value;
         }
     }
 }

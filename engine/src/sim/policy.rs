@@ -30,14 +30,24 @@ pub struct Intake<'a> {
     pub now: Timestamp,
 }
 
-/// Ground truth at a decision. Only the [`super::baselines::Oracle`] may read
-/// it; a learning policy that does is cheating.
+/// Ground truth at a decision. Only the two oracles may read it:
+/// [`super::baselines::Oracle`] (`expected_gain`) and
+/// [`super::baselines::MapOracle`] (`map_expected_gain`); a learning policy
+/// that does is cheating.
 #[derive(Debug, Clone, Copy)]
 pub struct GroundTruth<'a> {
     /// True expected lasting well-being gain of recommending each intervention
     /// now (follow-through x dose x habituation x the person's true response
-    /// through their own network), by catalogue index.
+    /// through their own map and network), by catalogue index. Regret and
+    /// captured share are measured in it.
     pub expected_gain: &'a [f64],
+    /// The same expectation for someone who knows the person's map (which
+    /// poles drive their well-being, how much, through their network) and
+    /// the world's true kernel effects (sizes, target weights, room to
+    /// move), follow-through and habituation, but not how *this* person
+    /// responds to each kernel or family (their multipliers, null responses
+    /// and backfires): what the map oracle maximises.
+    pub map_expected_gain: &'a [f64],
     /// True probability of following through on each intervention now.
     pub follow_through: &'a [f64],
 }

@@ -33,6 +33,11 @@ pub struct Totals {
     pub chosen_gain_sum: f64,
     /// Sum of the best true expected gain at each decision made.
     pub best_gain_sum: f64,
+    /// Sum over decisions made of the mean true expected gain over the
+    /// allowed interventions: what a uniformly random allowed choice gets in
+    /// expectation (the floor of [`Metrics::captured_share`]).
+    #[serde(default)]
+    pub random_gain_sum: f64,
     /// Decisions made (while people were in care).
     pub decisions: u64,
     /// Decisions followed through fully.
@@ -72,6 +77,15 @@ pub struct WeekTotals {
     pub decisions: u64,
     /// Of those, followed through (fully or partly).
     pub followed: u64,
+    /// Sum of the true expected gain of the interventions chosen this week.
+    #[serde(default)]
+    pub chosen_gain_sum: f64,
+    /// Sum of the best allowed true expected gain at this week's decisions.
+    #[serde(default)]
+    pub best_gain_sum: f64,
+    /// Sum of the mean allowed true expected gain at this week's decisions.
+    #[serde(default)]
+    pub random_gain_sum: f64,
 }
 
 /// Totals for one (scenario, policy, seed) over some people.
@@ -142,6 +156,12 @@ metrics! {
     mean_chosen_gain,
     /// Mean best true expected gain at a decision.
     mean_best_gain,
+    /// Mean true expected gain of a uniformly random allowed choice.
+    mean_random_gain,
+    /// Share of what the oracle gains over random that the policy gains:
+    /// (chosen - random) / (best - random), summed over decisions; 0 for
+    /// random, 1 for the oracle, negative below random.
+    captured_share,
     /// Share of decisions followed through (fully or partly).
     follow_through_rate,
     /// Share of decisions done fully.
@@ -166,6 +186,17 @@ metrics! {
 
 fn ratio(a: f64, b: f64) -> f64 {
     if b > 0.0 { a / b } else { f64::NAN }
+}
+
+/// (chosen - random) / (best - random); NaN when the oracle has nothing over
+/// random (no decisions, or every allowed choice equal).
+fn captured(chosen: f64, best: f64, random: f64) -> f64 {
+    let room = best - random;
+    if room > 1e-12 {
+        (chosen - random) / room
+    } else {
+        f64::NAN
+    }
 }
 
 impl SimReport {
@@ -210,6 +241,7 @@ impl SimReport {
         t.regret_sum += o.regret_sum;
         t.chosen_gain_sum += o.chosen_gain_sum;
         t.best_gain_sum += o.best_gain_sum;
+        t.random_gain_sum += o.random_gain_sum;
         t.decisions += o.decisions;
         t.done += o.done;
         t.partly += o.partly;
@@ -228,6 +260,9 @@ impl SimReport {
             w.active += o.active;
             w.decisions += o.decisions;
             w.followed += o.followed;
+            w.chosen_gain_sum += o.chosen_gain_sum;
+            w.best_gain_sum += o.best_gain_sum;
+            w.random_gain_sum += o.random_gain_sum;
         }
         Ok(())
     }
@@ -252,6 +287,8 @@ impl SimReport {
             mean_regret: ratio(t.regret_sum, n),
             mean_chosen_gain: ratio(t.chosen_gain_sum, d),
             mean_best_gain: ratio(t.best_gain_sum, d),
+            mean_random_gain: ratio(t.random_gain_sum, d),
+            captured_share: captured(t.chosen_gain_sum, t.best_gain_sum, t.random_gain_sum),
             follow_through_rate: ratio((t.done + t.partly) as f64, d),
             done_rate: ratio(t.done as f64, d),
             missing_rate: ratio(t.assessments_missing as f64, t.assessments_due as f64),
@@ -286,6 +323,15 @@ impl SimReport {
         self.weekly
             .iter()
             .map(|w| ratio(w.active as f64, n))
+            .collect()
+    }
+
+    /// Captured share of the decisions made in each week (NaN for a week
+    /// without decisions, e.g. the last entry).
+    pub fn captured_share_curve(&self) -> Vec<f64> {
+        self.weekly
+            .iter()
+            .map(|w| captured(w.chosen_gain_sum, w.best_gain_sum, w.random_gain_sum))
             .collect()
     }
 
@@ -385,6 +431,9 @@ pub struct PolicySummary {
     pub wellbeing_curve: Vec<Estimate>,
     /// Mean cumulative regret per week, over seeds.
     pub regret_curve: Vec<Estimate>,
+    /// Captured share of each week's decisions, over seeds (a learning
+    /// curve: a policy that learns rises from near 0).
+    pub captured_share_curve: Vec<Estimate>,
 }
 
 /// Every (scenario, policy) in a set of reports, in first-seen order.
@@ -438,6 +487,7 @@ pub fn summarise(reports: &[SimReport]) -> Summary {
                 metrics,
                 wellbeing_curve: curve(SimReport::wellbeing_curve),
                 regret_curve: curve(SimReport::regret_curve),
+                captured_share_curve: curve(SimReport::captured_share_curve),
             }
         })
         .collect();

@@ -225,7 +225,7 @@ impl Simulation {
                 if t > 0 && active {
                     let o = &sc.dropout;
                     let short = if week as u32 > o.grace_weeks {
-                        ((p.w_start + 3.0 - p.w) / 10.0).clamp(0.0, 3.0)
+                        ((p.w_start + 3.0 - p.w_level) / 10.0).clamp(0.0, 3.0)
                     } else {
                         0.0
                     };
@@ -241,7 +241,7 @@ impl Simulation {
                     }
                 }
                 let wk = &mut rep.weekly[week];
-                wk.wellbeing_sum += p.w;
+                wk.wellbeing_sum += p.w_level;
                 wk.regret_sum += regret;
                 wk.active += u64::from(active);
             }
@@ -311,14 +311,22 @@ impl Simulation {
                         .iter()
                         .zip(&p.eligible)
                         .any(|(k, &e)| e && k.safety);
-                let best = world
-                    .kernels
-                    .iter()
-                    .enumerate()
-                    .filter(|&(j, k)| p.eligible[j] && k.safety == safety_mode)
-                    .map(|(j, _)| p.gain[j])
-                    .fold(f64::NEG_INFINITY, f64::max)
-                    .max(0.0);
+                // The best allowed expected gain, and what a uniformly random
+                // allowed choice gets in expectation (the captured share's floor).
+                let (mut best, mut random_sum, mut allowed) = (f64::NEG_INFINITY, 0.0, 0u32);
+                for (j, k) in world.kernels.iter().enumerate() {
+                    if p.eligible[j] && k.safety == safety_mode {
+                        best = best.max(p.gain[j]);
+                        random_sum += p.gain[j];
+                        allowed += 1;
+                    }
+                }
+                let best = best.max(0.0);
+                let random_gain = if allowed > 0 {
+                    random_sum / f64::from(allowed)
+                } else {
+                    0.0
+                };
                 if !active {
                     // A person who left gets nothing; the oracle's gain is lost.
                     regret += best;
@@ -341,6 +349,7 @@ impl Simulation {
                     safety_mode,
                     truth: GroundTruth {
                         expected_gain: &p.gain,
+                        map_expected_gain: &p.map_gain,
                         follow_through: &p.follow,
                     },
                 };
@@ -355,6 +364,7 @@ impl Simulation {
                 tot.decisions += 1;
                 tot.chosen_gain_sum += p.gain[j];
                 tot.best_gain_sum += best;
+                tot.random_gain_sum += random_gain;
                 regret += (best - p.gain[j]).max(0.0);
                 if flagged {
                     tot.risk_flagged_decisions += 1;
@@ -376,6 +386,9 @@ impl Simulation {
                 }
                 let wk = &mut rep.weekly[(t / s) as usize];
                 wk.decisions += 1;
+                wk.chosen_gain_sum += p.gain[j];
+                wk.best_gain_sum += best;
+                wk.random_gain_sum += random_gain;
                 wk.followed += u64::from(dose > 0.0);
                 p.ft_recent += 0.3 * (if dose > 0.0 { 1.0 } else { 0.0 } - p.ft_recent);
                 pending = Some(Pending {
@@ -388,7 +401,7 @@ impl Simulation {
         }
 
         let tot = &mut rep.totals;
-        let improvement = p.w - p.w_start;
+        let improvement = p.w_level - p.w_start;
         tot.people += 1;
         tot.improvement_sum += improvement;
         tot.improvement_sq_sum += improvement * improvement;
@@ -411,7 +424,8 @@ fn fill_post_ratings(
 ) {
     let m = &world.scenario.measurement;
     let kern = &world.kernels[d.kernel];
-    let n_targets = (kern.entries.1 - kern.entries.0) / 2;
+    // Only the catalogue's targets are asked about; a hidden one is hidden.
+    let n_targets = kern.listed;
     let wanted = if d.dose > 0.0 && d.draws.post_ratings < m.post_ratings {
         n_targets
     } else {
@@ -422,7 +436,7 @@ fn fill_post_ratings(
         let e = &world.entries[kern.entries.0 + 2 * t];
         let rate = |pole: usize, i: usize| {
             let noise = d.draws.post_noise.get(i).copied().unwrap_or(0.0);
-            (p.x[pole] + m.rating_noise_sd * noise)
+            (p.x_now[pole] + m.rating_noise_sd * noise)
                 .clamp(0.0, 100.0)
                 .round()
         };
@@ -467,7 +481,7 @@ fn fill_assessment(
     a.at = now;
     let rate = |pole: usize| {
         (draws.item_u[pole] >= item).then(|| {
-            (p.x[pole] + m.rating_noise_sd * draws.rating_noise[pole])
+            (p.x_now[pole] + m.rating_noise_sd * draws.rating_noise[pole])
                 .clamp(0.0, 100.0)
                 .round()
         })

@@ -139,17 +139,56 @@ pub struct Dynamics {
     pub network_heterogeneity: f64,
     /// Weekly innovation sd of each pole (0-100 scale).
     pub innovation_sd: f64,
-    /// Weekly persistence of well-being around what the processes imply.
+    /// Sd of each pole's momentary state around its level at a daily
+    /// occasion (the day's mood, last night's sleep, a quarrel): it moves
+    /// well-being at the same occasion through the person's map, then passes
+    /// without trace (it does not carry over and interventions do not move
+    /// it). A "past week" rating averages seven days, so at weekly cadence
+    /// it is `state_sd / sqrt(7)`. *Why:* in experience sampling most of a
+    /// process's variation is day to day, and it is what reveals a person's
+    /// contemporaneous map.
+    pub state_sd: f64,
+    /// Weekly persistence of well-being's own residual (the part the
+    /// processes do not explain), an AR(1).
     pub wellbeing_persistence: f64,
-    /// Weekly innovation sd of well-being.
+    /// Weekly innovation sd of well-being's residual.
     pub wellbeing_noise_sd: f64,
-    /// Mean absolute well-being points per process point, per pole.
+    /// How well-being follows the processes: 0 = contemporaneously (at each
+    /// occasion, `w = base + sum loading x (pole - set point) + residual`);
+    /// 1 = with a lag (the implied level is approached with
+    /// `wellbeing_persistence`, the simulator's behaviour before issue 7);
+    /// in between, a mix of the two.
+    pub outcome_lag_share: f64,
+    /// Mean absolute well-being points per process point, per pole, summed
+    /// over the person's map: the loadings are scaled so that the expected
+    /// total over all poles is `2 x processes x outcome_loading` whatever
+    /// the map's density.
     pub outcome_loading: f64,
+    /// Probability that a process is a *driver* of a person's well-being (at
+    /// least one per person); scaled per process by the population's
+    /// relevance, so some processes drive more people than others. 1 = every
+    /// process matters for everyone.
+    pub map_density: f64,
+    /// How personal the map is: for each process, the probability that a
+    /// person draws their own place in the map (driver or not, which pole,
+    /// reversed or not) rather than sharing the population's. 0 = everyone
+    /// has the same map (up to `loading_heterogeneity`).
+    pub map_heterogeneity: f64,
+    /// Loading of a non-driver pole relative to a driver's (it still
+    /// correlates a little with well-being).
+    pub nondriver_loading: f64,
+    /// Probability that only one pole of a driver process matters (the other
+    /// gets the non-driver loading): for some people it is the absence of
+    /// the adaptive behaviour that hurts, for others the presence of the
+    /// maladaptive one.
+    pub single_pole_share: f64,
     /// Unevenness of the population's average loadings across poles (log sd).
     pub population_loading_sd: f64,
     /// Between-person log sd of loadings (which processes matter for *this* person).
     pub loading_heterogeneity: f64,
-    /// Probability a pole's loading has the unexpected sign for a person.
+    /// Probability that a process's loadings have the unexpected sign for a
+    /// person (both poles reversed: more of the "adaptive" pole goes with
+    /// lower well-being for them).
     pub loading_sign_flip: f64,
     /// Mean starting well-being (0-100; ~40 is a moderately depressed clinical sample).
     pub baseline_wellbeing_mean: f64,
@@ -170,13 +209,27 @@ pub struct Dynamics {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Response {
-    /// Multiplies every true effect per dose. The catalogue's `prior_effect`
-    /// is per dose of an exercise done about weekly; a daily micro-decision
-    /// should carry less (set ~0.25 with daily decisions).
+    /// Multiplies every true effect per dose. Kernel pushes are scaled once,
+    /// globally, so that the average person's lasting gain from one dose,
+    /// averaged over the catalogue, equals the catalogue's mean
+    /// `prior_effect` (an exercise done about weekly); a daily
+    /// micro-decision should carry less (set ~0.25 with daily decisions).
     pub effect_scale: f64,
-    /// Log sd of the population's true effect around the catalogue's
-    /// `prior_effect` (evidence comes from other populations).
-    pub catalog_miscalibration_sd: f64,
+    /// Correlation (on the log scale, across kernels) between a kernel's true
+    /// push size on its processes and the catalogue's `prior_effect`: 0 = the
+    /// catalogue's ranking of sizes says nothing, 1 = sizes follow it
+    /// exactly (up to `effect_size_sd`). The catalogue is evidence from other
+    /// people, not the truth.
+    pub effect_prior_correlation: f64,
+    /// Log sd of true push sizes across kernels.
+    pub effect_size_sd: f64,
+    /// Log sd of the error on each catalogue target weight (the true weights
+    /// are the catalogue's times a lognormal factor, renormalised).
+    pub target_weight_error: f64,
+    /// Probability that a kernel also moves one process the catalogue does
+    /// not list for it, with a weight drawn from U(0.2, 0.6) before
+    /// renormalising.
+    pub hidden_target_share: f64,
     /// Log sd of a person's response multiplier among responders.
     pub heterogeneity_sd: f64,
     /// Share of that variance shared within a kernel family (a person who
@@ -414,12 +467,18 @@ impl Default for Dynamics {
             pole_coupling: 0.15,
             network_heterogeneity: 0.5,
             innovation_sd: 5.0,
+            state_sd: 12.0,
             wellbeing_persistence: 0.5,
             wellbeing_noise_sd: 3.0,
+            outcome_lag_share: 0.0,
             outcome_loading: 0.1,
+            map_density: 0.5,
+            map_heterogeneity: 1.0,
+            nondriver_loading: 0.1,
+            single_pole_share: 0.25,
             population_loading_sd: 0.4,
             loading_heterogeneity: 0.6,
-            loading_sign_flip: 0.02,
+            loading_sign_flip: 0.04,
             baseline_wellbeing_mean: 40.0,
             baseline_wellbeing_sd: 12.0,
             severity_coupling: 0.5,
@@ -434,7 +493,10 @@ impl Default for Response {
     fn default() -> Self {
         Self {
             effect_scale: 1.0,
-            catalog_miscalibration_sd: 0.3,
+            effect_prior_correlation: 0.25,
+            effect_size_sd: 0.35,
+            target_weight_error: 0.3,
+            hidden_target_share: 0.2,
             heterogeneity_sd: 0.5,
             family_share: 0.7,
             null_share: 0.15,
@@ -525,8 +587,8 @@ const NAMED: &[(&str, &str)] = &[
         include_str!("../../data/scenarios/homogeneous.toml"),
     ),
     (
-        "highly_individual",
-        include_str!("../../data/scenarios/highly_individual.toml"),
+        "individual",
+        include_str!("../../data/scenarios/individual.toml"),
     ),
     (
         "low_follow_through",
@@ -542,14 +604,22 @@ const NAMED: &[(&str, &str)] = &[
     ),
 ];
 
+/// Old names that still load a shipped scenario (alias, name).
+const ALIASES: &[(&str, &str)] = &[("highly_individual", "individual")];
+
 impl Scenario {
     /// Names of the scenarios shipped with the crate.
     pub fn names() -> impl Iterator<Item = &'static str> {
         NAMED.iter().map(|(n, _)| *n)
     }
 
-    /// A scenario shipped with the crate.
+    /// A scenario shipped with the crate. `highly_individual`, its name
+    /// before issue 7, is an alias of `individual`.
     pub fn named(name: &str) -> Result<Self> {
+        let name = ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == name)
+            .map_or(name, |(_, to)| to);
         let (_, text) = NAMED.iter().find(|(n, _)| *n == name).ok_or_else(|| {
             let known: Vec<&str> = Self::names().collect();
             EngineError::InvalidConfig(format!(
@@ -629,6 +699,7 @@ impl Scenario {
         c.range("dynamics.pole_coupling", d.pole_coupling, 0.0, 0.9)?;
         c.prob("dynamics.network_heterogeneity", d.network_heterogeneity)?;
         c.range("dynamics.innovation_sd", d.innovation_sd, 0.0, 50.0)?;
+        c.range("dynamics.state_sd", d.state_sd, 0.0, 50.0)?;
         c.range(
             "dynamics.wellbeing_persistence",
             d.wellbeing_persistence,
@@ -641,7 +712,12 @@ impl Scenario {
             0.0,
             50.0,
         )?;
+        c.prob("dynamics.outcome_lag_share", d.outcome_lag_share)?;
         c.range("dynamics.outcome_loading", d.outcome_loading, 0.0, 2.0)?;
+        c.range("dynamics.map_density", d.map_density, 0.01, 1.0)?;
+        c.prob("dynamics.map_heterogeneity", d.map_heterogeneity)?;
+        c.prob("dynamics.nondriver_loading", d.nondriver_loading)?;
+        c.prob("dynamics.single_pole_share", d.single_pole_share)?;
         c.range(
             "dynamics.population_loading_sd",
             d.population_loading_sd,
@@ -674,12 +750,18 @@ impl Scenario {
 
         let r = &self.response;
         c.range("response.effect_scale", r.effect_scale, 0.0, 10.0)?;
+        c.prob(
+            "response.effect_prior_correlation",
+            r.effect_prior_correlation,
+        )?;
+        c.range("response.effect_size_sd", r.effect_size_sd, 0.0, 3.0)?;
         c.range(
-            "response.catalog_miscalibration_sd",
-            r.catalog_miscalibration_sd,
+            "response.target_weight_error",
+            r.target_weight_error,
             0.0,
             3.0,
         )?;
+        c.prob("response.hidden_target_share", r.hidden_target_share)?;
         c.range("response.heterogeneity_sd", r.heterogeneity_sd, 0.0, 3.0)?;
         c.prob("response.family_share", r.family_share)?;
         c.prob("response.null_share", r.null_share)?;

@@ -1,6 +1,7 @@
 //! The shared half of the generative model: the [`World`] every person in one
-//! run shares (kernel effect structure calibrated to the catalogue, population
-//! truths drawn once per seed, per-tick constants) and the network helpers
+//! run shares (true kernel effects drawn once per seed, independent of the
+//! catalogue up to the configured correlation; the population's average
+//! process-to-outcome map; per-tick constants) and the network helpers
 //! persons are built with. See [`crate::sim`] for the model in words.
 
 use super::scenario::Scenario;
@@ -40,13 +41,18 @@ pub(crate) struct Kernel {
     pub safety: bool,
     /// Bit mask of contraindicating conditions.
     pub contra: u32,
-    /// Range into [`World::entries`].
+    /// Range into [`World::entries`]: the true targets, the catalogue's
+    /// first (two entries, adaptive then maladaptive, per process), then a
+    /// hidden one if any.
     pub entries: (usize, usize),
+    /// Processes among the true targets that the catalogue lists (the first
+    /// ones): what a platform asks about after the exercise.
+    pub listed: usize,
 }
 
 /// One pole a kernel moves: `base` is the push (0-100 points) per full dose at
-/// multiplier 1 and headroom 1; positive on adaptive poles, negative on
-/// maladaptive ones.
+/// multiplier 1 and room 1; positive on adaptive poles, negative on
+/// maladaptive ones. True weights and sizes, not the catalogue's.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Entry {
     pub pole: usize,
@@ -55,9 +61,37 @@ pub(crate) struct Entry {
     pub adaptive: bool,
 }
 
+/// The uniform draws that place one process in a person's map (compared
+/// with the scenario's probabilities when the map is built): a person draws
+/// their own, or shares the population's (`Dynamics::map_heterogeneity`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ProcessMap {
+    /// Driver if below the process's driver probability.
+    pub u: f64,
+    /// Only one pole matters if below `single_pole_share`.
+    pub single: f64,
+    /// Which pole, if only one.
+    pub keep_adaptive: bool,
+    /// Reversed if below `loading_sign_flip`.
+    pub flip: f64,
+}
+
+impl ProcessMap {
+    pub fn draw(rng: &mut SimRng) -> Self {
+        Self {
+            u: uniform(rng),
+            single: uniform(rng),
+            keep_adaptive: uniform(rng) < 0.5,
+            flip: uniform(rng),
+        }
+    }
+}
+
 /// Per-tick constants derived from the weekly scenario parameters.
 #[derive(Debug, Clone)]
 pub(crate) struct TickParams {
+    /// Sd of the momentary state at one occasion (see `Dynamics::state_sd`).
+    pub state_sd: f64,
     pub wellbeing_persistence: f64,
     pub wellbeing_noise: f64,
     pub load_persistence: f64,
@@ -81,10 +115,17 @@ pub(crate) struct World {
     pub entries: Vec<Entry>,
     pub n_families: usize,
     pub process_ids: Vec<ProcessId>,
-    /// Population truth: true mean effect of each kernel relative to the catalogue's.
-    pub pop_mult: Vec<f64>,
     /// Population truth: mean relevance of each pole for well-being (mean 1).
     pub pop_relevance: Vec<f64>,
+    /// Population truth: probability that each process drives a person's
+    /// well-being (mean `map_density`, uneven like the relevance).
+    pub driver_prob: Vec<f64>,
+    /// The population's own map draws, shared by people to the extent
+    /// `map_heterogeneity < 1`.
+    pub pop_map: Vec<ProcessMap>,
+    /// Scale on every loading so the expected total over a sparse map stays
+    /// `n_poles x outcome_loading` (see `Dynamics::outcome_loading`).
+    pub loading_norm: f64,
     /// Population network (weekly coefficients, without the diagonal).
     pub pop_edges: Vec<Edge>,
     pub prior_mean: Vec<f64>,
@@ -117,14 +158,17 @@ pub(crate) fn logit(p: f64) -> f64 {
     (p / (1.0 - p)).ln()
 }
 
-/// Room a pole has to move in the push's direction, 1 at mid-scale, 0 at the bound.
+/// Room a pole has to move, 1 at mid-scale and falling smoothly to 0 at
+/// either bound: `4 p (1 - p)` with `p = level / 100`, the slope of
+/// `100 sigmoid(z)` in `z`, i.e. a push acts on the logit of the level.
+/// *Why this form:* extremes are sticky in both directions (a pole pinned
+/// near 0 or 100 is an entrenched habit), and it is deliberately not the
+/// engine's linear `(100 - level) / 100`, so a policy is not rewarded for
+/// sharing the simulator's assumptions.
 #[inline]
-pub(crate) fn headroom(level: f64, up: bool) -> f64 {
-    if up {
-        (100.0 - level) * 0.02
-    } else {
-        level * 0.02
-    }
+pub(crate) fn headroom(level: f64) -> f64 {
+    let p = (level * 0.01).clamp(0.0, 1.0);
+    4.0 * p * (1.0 - p)
 }
 
 /// Per-tick version of a weekly probability.
@@ -167,6 +211,21 @@ impl World {
         let pop_relevance: Vec<f64> = (0..n_poles)
             .map(|_| (sl * normal(rng) - 0.5 * sl * sl).exp())
             .collect();
+        // Processes that matter more on average are drivers for more people.
+        let rel: Vec<f64> = (0..n_proc)
+            .map(|k| 0.5 * (pop_relevance[2 * k] + pop_relevance[2 * k + 1]))
+            .collect();
+        let rel_mean = rel.iter().sum::<f64>() / n_proc.max(1) as f64;
+        let driver_prob: Vec<f64> = rel
+            .iter()
+            .map(|r| (d.map_density * r / rel_mean).clamp(0.02_f64.min(d.map_density), 1.0))
+            .collect();
+        let pop_map: Vec<ProcessMap> = (0..n_proc).map(|_| ProcessMap::draw(rng)).collect();
+        // Share of poles that carry a driver's loading, on average.
+        let driver_share = driver_prob.iter().sum::<f64>() / n_proc.max(1) as f64
+            * (1.0 - 0.5 * d.single_pole_share);
+        let loading_norm =
+            1.0 / (driver_share + d.nondriver_loading * (1.0 - driver_share)).max(1e-6);
 
         // Population network: a few random lagged cross-edges per pole.
         let mut pop_edges = Vec::new();
@@ -186,23 +245,66 @@ impl World {
             }
         }
 
-        // Population long-run loadings through the network, used to calibrate
-        // kernels so that the catalogue's prior_effect is the average person's
-        // lasting gain (before miscalibration and heterogeneity).
+        // The average person's long-run loadings through the population
+        // network: the expected loading of each pole over maps (drivers,
+        // non-drivers, single poles, sign flips). Used only to set the one
+        // global scale of all pushes.
         let mut pop_diag = vec![d.persistence; n_poles];
         let mut edges0 = pop_edges.clone();
         add_sibling_edges(&mut edges0, n_poles, d.pole_coupling);
         stabilise(&mut edges0, &mut pop_diag);
+        let h = d.map_heterogeneity;
         let beta0: Vec<f64> = (0..n_poles)
-            .map(|p| pole_sign(p) * d.outcome_loading * pop_relevance[p])
+            .map(|p| {
+                // Own maps: the expectation; the shared population map: its draw.
+                let q = driver_prob[p / 2] * (1.0 - 0.5 * d.single_pole_share);
+                let own = (q + d.nondriver_loading * (1.0 - q)) * (1.0 - 2.0 * d.loading_sign_flip);
+                let m = &pop_map[p / 2];
+                let single = m.single < d.single_pole_share;
+                let drives =
+                    m.u < driver_prob[p / 2] && (!single || (p % 2 == 0) == m.keep_adaptive);
+                let shared = if drives { 1.0 } else { d.nondriver_loading }
+                    * if m.flip < d.loading_sign_flip {
+                        -1.0
+                    } else {
+                        1.0
+                    };
+                pole_sign(p)
+                    * d.outcome_loading
+                    * loading_norm
+                    * pop_relevance[p]
+                    * (h * own + (1.0 - h) * shared)
+            })
             .collect();
         let y0 = long_run_loadings(&pop_diag, &edges0, &beta0);
 
-        let mut families: Vec<&str> = Vec::new();
-        let mut kernels = Vec::with_capacity(catalogs.interventions.len());
-        let mut entries = Vec::new();
+        // True kernel effects, independent of the catalogue by default: a
+        // push size per kernel whose log correlates `effect_prior_correlation`
+        // with the log of the catalogue's prior_effect, true target weights
+        // that are the catalogue's with lognormal error, sometimes a process
+        // the catalogue does not list. *Why:* a catalogue is evidence from
+        // other people and other measures; a simulator that rewards
+        // believing it exactly rewards sharing its assumptions.
+        let r = &scenario.response;
+        let ivs = catalogs.interventions.all();
+        let log_prior: Vec<f64> = ivs
+            .iter()
+            .map(|iv| iv.prior_effect.max(0.01).ln())
+            .collect();
+        let nk = ivs.len().max(1) as f64;
+        let lp_mean = log_prior.iter().sum::<f64>() / nk;
+        let lp_sd = (log_prior.iter().map(|l| (l - lp_mean).powi(2)).sum::<f64>() / nk).sqrt();
+        let rho = r.effect_prior_correlation;
+        let urho = (1.0 - rho * rho).sqrt();
         let kappa_mean = 0.5 * (KAPPA_LO + KAPPA_HI);
-        for iv in catalogs.interventions.all() {
+
+        let mut families: Vec<&str> = Vec::new();
+        let mut kernels = Vec::with_capacity(ivs.len());
+        let mut entries = Vec::new();
+        // Per kernel: (process, true weight) and the average person's gain per unit push.
+        let mut targets: Vec<(usize, f64)> = Vec::new();
+        let mut unit_gain = Vec::with_capacity(ivs.len());
+        for (j, iv) in ivs.iter().enumerate() {
             let family = match families.iter().position(|f| *f == iv.family) {
                 Some(f) => f,
                 None => {
@@ -210,75 +312,116 @@ impl World {
                     families.len() - 1
                 }
             };
-            // Lasting gain per unit push, at the prior levels, for the average person.
-            let mut g1 = 0.0;
-            let mut g1_naive = 0.0;
-            for t in &iv.targets {
-                let k = catalogs
-                    .processes
-                    .index_of(&t.process)
-                    .ok_or_else(|| crate::EngineError::UnknownProcess(t.process.to_string()))?;
-                let (pa, pm) = (2 * k, 2 * k + 1);
-                let ha = headroom(prior_mean[pa], true);
-                let hm = headroom(prior_mean[pm], false);
-                g1 += t.weight
-                    * ((1.0 - pop_diag[pa]) * y0[pa] * ha
-                        - kappa_mean * (1.0 - pop_diag[pm]) * y0[pm] * hm);
-                g1_naive += t.weight * (beta0[pa].abs() * ha + kappa_mean * beta0[pm].abs() * hm);
-            }
-            g1 *= d.retention;
-            g1_naive *= d.retention;
-            // A population network can, rarely, route a kernel's push against
-            // well-being; fall back to the direct path so calibration stays sane.
-            let g = if g1 > 0.2 * g1_naive { g1 } else { g1_naive };
-            let c = if g > 1e-9 {
-                scenario.response.effect_scale * iv.prior_effect / g
+            let u = if lp_sd > 1e-9 {
+                (log_prior[j] - lp_mean) / lp_sd
             } else {
                 0.0
             };
-            let start = entries.len();
+            let z_size = normal(rng);
+            let size = (r.effect_size_sd * (rho * u + urho * z_size)).exp();
+
+            targets.clear();
+            let sw = r.target_weight_error;
             for t in &iv.targets {
                 let k = catalogs
                     .processes
                     .index_of(&t.process)
                     .ok_or_else(|| crate::EngineError::UnknownProcess(t.process.to_string()))?;
+                let err = (sw * normal(rng) - 0.5 * sw * sw).exp();
+                targets.push((k, t.weight * err));
+            }
+            let listed = targets.len();
+            // Always drawn, so the stream does not depend on the outcome.
+            let (u_hidden, u_proc, u_weight) = (uniform(rng), uniform(rng), uniform(rng));
+            if u_hidden < r.hidden_target_share && n_proc > listed {
+                let free = n_proc - listed;
+                let mut pick = ((u_proc * free as f64) as usize).min(free - 1);
+                // The pick-th process not already a target.
+                let mut hidden = None;
+                for k in 0..n_proc {
+                    if targets.iter().any(|&(t, _)| t == k) {
+                        continue;
+                    }
+                    if pick == 0 {
+                        hidden = Some(k);
+                        break;
+                    }
+                    pick -= 1;
+                }
+                if let Some(k) = hidden {
+                    let listed_sum: f64 = targets.iter().map(|&(_, w)| w).sum();
+                    targets.push((k, (0.2 + 0.4 * u_weight) * listed_sum.max(1e-9)));
+                }
+            }
+            // Renormalise to the catalogue's total weight.
+            let cat_sum: f64 = iv.targets.iter().map(|t| t.weight).sum();
+            let true_sum: f64 = targets.iter().map(|&(_, w)| w).sum();
+            let scale = if true_sum > 0.0 {
+                cat_sum / true_sum
+            } else {
+                0.0
+            };
+
+            // Lasting gain per unit push, at the prior levels, for the average person.
+            let mut g1 = 0.0;
+            let mut g1_naive = 0.0;
+            let start = entries.len();
+            for &(k, w) in &targets {
+                let w = w * scale;
+                let (pa, pm) = (2 * k, 2 * k + 1);
+                let ha = headroom(prior_mean[pa]);
+                let hm = headroom(prior_mean[pm]);
+                g1 += w
+                    * ((1.0 - pop_diag[pa]) * y0[pa] * ha
+                        - kappa_mean * (1.0 - pop_diag[pm]) * y0[pm] * hm);
+                g1_naive += w * (beta0[pa].abs() * ha + kappa_mean * beta0[pm].abs() * hm);
                 entries.push(Entry {
-                    pole: 2 * k,
+                    pole: pa,
                     process: k,
-                    base: c * t.weight,
+                    base: size * w,
                     adaptive: true,
                 });
                 entries.push(Entry {
-                    pole: 2 * k + 1,
+                    pole: pm,
                     process: k,
-                    base: -c * t.weight,
+                    base: -size * w,
                     adaptive: false,
                 });
             }
+            // A population network can, rarely, route a push against
+            // well-being; fall back to the direct path so the scale stays sane.
+            let g = if g1 > 0.2 * g1_naive { g1 } else { g1_naive };
+            unit_gain.push(d.retention * g * size);
+
             let contra = iv
                 .contraindications
                 .iter()
                 .fold(0u32, |m, c| m | cond_bit(*c));
-            let effort = f64::from(iv.effort_minutes);
             kernels.push(Kernel {
                 id: iv.id.clone(),
                 family,
-                effort,
+                effort: f64::from(iv.effort_minutes),
                 needs_session: iv.requires_clinician || iv.modality == Modality::InSession,
                 aid: iv.follow_through_aid,
                 safety: iv.safety,
                 contra,
                 entries: (start, entries.len()),
+                listed,
             });
         }
-
-        // The catalogue's evidence comes from other people: the population's
-        // true mean effect differs from it by a kernel-specific factor.
-        let sc = scenario.response.catalog_miscalibration_sd;
-        let pop_mult = kernels
-            .iter()
-            .map(|_| (sc * normal(rng) - 0.5 * sc * sc).exp())
-            .collect();
+        // One global scale: the average person's lasting gain from a dose,
+        // averaged over the catalogue, is the catalogue's mean prior_effect
+        // (times effect_scale). Which kernel gets how much is the world's.
+        let mean_prior = ivs.iter().map(|iv| iv.prior_effect).sum::<f64>() / nk;
+        let mean_gain = unit_gain.iter().sum::<f64>() / nk;
+        let c = if mean_gain > 1e-12 {
+            r.effect_scale * mean_prior / mean_gain
+        } else {
+            0.0
+        };
+        for e in &mut entries {
+            e.base *= c;
+        }
 
         let m = &scenario.measurement;
         let apw = m.assessments_per_week as usize;
@@ -292,6 +435,7 @@ impl World {
         let l = &scenario.life_load;
         let lp_t = l.persistence.powf(1.0 / s);
         let tick = TickParams {
+            state_sd: d.state_sd * (s.min(7.0) / 7.0).sqrt(),
             wellbeing_persistence: aw_t,
             wellbeing_noise: per_tick_sd(d.wellbeing_noise_sd, aw, aw_t),
             load_persistence: lp_t,
@@ -323,8 +467,10 @@ impl World {
             entries,
             n_families: families.len(),
             process_ids: procs.iter().map(|p| p.id.clone()).collect(),
-            pop_mult,
             pop_relevance,
+            driver_prob,
+            pop_map,
+            loading_norm,
             pop_edges,
             prior_mean,
             prior_sd,

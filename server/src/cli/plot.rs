@@ -42,8 +42,9 @@ pub struct LineChart {
     pub series: Vec<Series>,
 }
 
-/// Colour-blind-safe palette (Okabe-Ito), cycled.
-const PALETTE: [RGBColor; 7] = [
+/// Colour-blind-safe palette (Okabe-Ito, with grey for the eighth line in
+/// place of its yellow, which is hard to see on white), cycled.
+const PALETTE: [RGBColor; 8] = [
     RGBColor(0, 114, 178),
     RGBColor(230, 159, 0),
     RGBColor(0, 158, 115),
@@ -51,6 +52,7 @@ const PALETTE: [RGBColor; 7] = [
     RGBColor(204, 121, 167),
     RGBColor(86, 180, 233),
     RGBColor(0, 0, 0),
+    RGBColor(128, 128, 128),
 ];
 
 fn register_fonts() {

@@ -2,8 +2,17 @@
 //! ground truth ([`tutti_engine::sim`]) and writes what a data scientist reads
 //! first: a table on the terminal, `summary.json`/`summary.csv` (means and 95%
 //! intervals over seeds), `metrics.csv` and `seeds.csv` (every metric, tidy),
-//! `weekly.csv` (curves) and two plots, `outcome.{svg,png}` and
-//! `regret.{svg,png}`.
+//! `weekly.csv` (curves) and plots: `outcome.{svg,png}`, `regret.{svg,png}`,
+//! `captured_share.{svg,png}` (the learning curve) and, with the engine,
+//! `network.{svg,png}`.
+//!
+//! The headline is the **captured share**: of what the oracle gains over a
+//! uniformly random allowed choice (true expected gain per decision), the
+//! share a policy gains; 0 for random, 1 for the oracle. Beside the engine it
+//! runs the floor (`random`), the ceiling (`oracle`), a map oracle that knows
+//! each person's process-to-outcome map but not their individual responses,
+//! and a structured learner (per-person ridge map plus follow-through), the
+//! strong simple baseline.
 //!
 //! It owns the command line, the parallel schedule and the files; the
 //! simulation itself is the engine's. People are simulated in fixed chunks of
@@ -29,9 +38,9 @@ use tutti_engine::observe::{Assessment, Feedback};
 use tutti_engine::population::PopulationModel;
 use tutti_engine::sim::report::Estimate;
 use tutti_engine::sim::{
-    Catalogs, EnginePolicy, EpsilonGreedy, FixedProtocol, Intake, LinUcb, Metrics, Oracle,
-    PersonView, Policy, Random, Scenario, SimReport, SimRng, Simulation, Summary,
-    paired_difference, summarise,
+    Catalogs, EnginePolicy, EpsilonGreedy, FixedProtocol, Intake, LinUcb, MapOracle, Metrics,
+    Oracle, PersonView, Policy, Random, Scenario, SimReport, SimRng, Simulation, StructuredLearner,
+    Summary, paired_difference, summarise,
 };
 use tutti_engine::state::PersonState;
 
@@ -53,6 +62,12 @@ pub enum PolicyKind {
     Epsilon,
     /// Disjoint LinUCB on a small person profile.
     Linucb,
+    /// Per-person ridge map of well-being on the processes, catalogue
+    /// targets, learned follow-through (the strong simple baseline).
+    Structured,
+    /// Knows each person's map and the true population effects, not their
+    /// individual responses.
+    MapOracle,
     /// Knows the truth (the ceiling regret is measured against).
     Oracle,
 }
@@ -66,6 +81,8 @@ impl PolicyKind {
             PolicyKind::Fixed => "fixed_protocol",
             PolicyKind::Epsilon => "epsilon_greedy",
             PolicyKind::Linucb => "linucb",
+            PolicyKind::Structured => "structured",
+            PolicyKind::MapOracle => "map_oracle",
             PolicyKind::Oracle => "oracle",
         }
     }
@@ -75,7 +92,7 @@ impl PolicyKind {
 #[derive(Debug, Clone, Args)]
 pub struct SimulateArgs {
     /// Named scenario shipped with the engine: default, homogeneous,
-    /// highly_individual, low_follow_through, risk_episodes, daily_sampling.
+    /// individual, low_follow_through, risk_episodes, daily_sampling.
     #[arg(long, value_name = "NAME", conflicts_with = "scenario_file")]
     pub scenario: Option<String>,
     /// Scenario TOML file (fields left out keep their defaults).
@@ -99,7 +116,7 @@ pub struct SimulateArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "engine,random,fixed,epsilon,linucb,oracle"
+        default_value = "engine,random,fixed,epsilon,linucb,structured,map-oracle,oracle"
     )]
     pub policies: Vec<PolicyKind>,
     /// Engine configuration (TOML, the fields of `[engine]` in the server config).
@@ -320,6 +337,8 @@ fn run_part(
         PolicyKind::Fixed => sim.run_people(people, weeks, FixedProtocol::cbt),
         PolicyKind::Epsilon => sim.run_people(people, weeks, || EpsilonGreedy::new(plan.epsilon)),
         PolicyKind::Linucb => sim.run_people(people, weeks, || LinUcb::new(plan.linucb_alpha)),
+        PolicyKind::Structured => sim.run_people(people, weeks, StructuredLearner::default),
+        PolicyKind::MapOracle => sim.run_people(people, weeks, || MapOracle),
         PolicyKind::Oracle => sim.run_people(people, weeks, || Oracle),
     }
 }
@@ -403,6 +422,7 @@ pub struct SimulationSummary {
 /// The metrics shown in `summary.csv` and on the terminal.
 pub const HEADLINE: &[&str] = &[
     "mean_improvement",
+    "captured_share",
     "mean_regret",
     "follow_through_rate",
     "risk_episodes_per_person",
@@ -427,7 +447,12 @@ fn summary_of(plan: &Plan, reports: &[SimReport]) -> anyhow::Result<SimulationSu
         let engine = by_policy("engine");
         for p in plan.policies.iter().filter(|p| **p != PolicyKind::Engine) {
             let base = by_policy(p.report_name());
-            for metric in ["mean_improvement", "mean_regret", "follow_through_rate"] {
+            for metric in [
+                "mean_improvement",
+                "captured_share",
+                "mean_regret",
+                "follow_through_rate",
+            ] {
                 if let Some(d) = paired_difference(&engine, &base, metric) {
                     differences.push(Difference {
                         baseline: p.report_name().to_owned(),
@@ -565,19 +590,23 @@ fn weekly_table(s: &SimulationSummary, reports: &[SimReport]) -> Table {
         "cumulative_regret_upper",
         "in_care",
         "follow_through",
+        "captured_share",
+        "captured_share_lower",
+        "captured_share_upper",
     ]);
     for row in &s.summary.rows {
         let group: Vec<&SimReport> = reports.iter().filter(|r| r.policy == row.policy).collect();
         let retention = curve_over_seeds(&group, SimReport::retention_curve);
         let follow = curve_over_seeds(&group, SimReport::follow_through_curve);
         let start = row.wellbeing_curve.first().map_or(f64::NAN, |e| e.mean);
+        let nan = Estimate::from_values([]);
         for (week, (w, r)) in row
             .wellbeing_curve
             .iter()
             .zip(&row.regret_curve)
             .enumerate()
         {
-            t.push(vec![
+            let mut cells = vec![
                 Cell::text(&row.scenario),
                 Cell::text(&row.policy),
                 Cell::Int(week as i64),
@@ -590,7 +619,11 @@ fn weekly_table(s: &SimulationSummary, reports: &[SimReport]) -> Table {
                 Cell::Float(r.upper),
                 Cell::Float(retention.get(week).map_or(f64::NAN, |e| e.mean)),
                 Cell::Float(follow.get(week).map_or(f64::NAN, |e| e.mean)),
-            ]);
+            ];
+            cells.extend(estimate_cells(
+                row.captured_share_curve.get(week).unwrap_or(&nan),
+            ));
+            t.push(cells);
         }
     }
     t
@@ -599,9 +632,11 @@ fn weekly_table(s: &SimulationSummary, reports: &[SimReport]) -> Table {
 fn curve_series(name: &str, curve: &[Estimate]) -> Series {
     Series {
         name: name.to_owned(),
+        // A week without decisions (the horizon) has no captured share.
         points: curve
             .iter()
             .enumerate()
+            .filter(|(_, e)| e.mean.is_finite())
             .map(|(w, e)| (w as f64, e.mean))
             .collect(),
         band: curve
@@ -646,7 +681,22 @@ fn plots(s: &SimulationSummary, dir: &Path) -> anyhow::Result<()> {
             .map(|r| curve_series(&r.policy, &r.regret_curve))
             .collect(),
     }
-    .write(dir, "regret")
+    .write(dir, "regret")?;
+    LineChart {
+        title: format!(
+            "Captured share by week (learning curve), {}{band}",
+            s.scenario
+        ),
+        x_label: "week".into(),
+        y_label: "(policy - random) / (oracle - random), true gain".into(),
+        series: s
+            .summary
+            .rows
+            .iter()
+            .map(|r| curve_series(&r.policy, &r.captured_share_curve))
+            .collect(),
+    }
+    .write(dir, "captured_share")
 }
 
 /// What a [`Tapped`] engine policy reports of each simulated person.
@@ -847,6 +897,7 @@ pub fn render_table(s: &SimulationSummary) -> String {
             let f = |e: &Estimate, d: usize| with_interval(e.mean, e.lower, e.upper, d);
             vec![
                 r.policy.clone(),
+                f(&m.captured_share, 3),
                 f(&m.mean_improvement, 1),
                 f(&m.mean_regret, 1),
                 f(&m.follow_through_rate, 2),
@@ -859,7 +910,8 @@ pub fn render_table(s: &SimulationSummary) -> String {
     let mut out = text_table(
         &[
             "policy",
-            "improvement [95% CI]",
+            "captured share [95% CI]",
+            "improvement",
             "regret vs oracle",
             "follow-through",
             "risk episodes/person",
@@ -868,21 +920,29 @@ pub fn render_table(s: &SimulationSummary) -> String {
         ],
         &rows,
     );
-    let diffs: Vec<&Difference> = s
-        .differences
-        .iter()
-        .filter(|d| d.metric == "mean_improvement")
-        .collect();
-    if !diffs.is_empty() {
-        out.push_str("\nengine minus baseline, mean improvement (paired by seed):\n");
+    for (metric, label, digits) in [
+        ("captured_share", "captured share", 3),
+        ("mean_improvement", "mean improvement", 2),
+    ] {
+        let diffs: Vec<&Difference> = s
+            .differences
+            .iter()
+            .filter(|d| d.metric == metric)
+            .collect();
+        if diffs.is_empty() {
+            continue;
+        }
+        out.push_str(&format!(
+            "\nengine minus baseline, {label} (paired by seed):\n"
+        ));
         for d in diffs {
             let e = &d.engine_minus_baseline;
             out.push_str(&format!(
-                "  vs {:<15} {:+.2}{}\n",
+                "  vs {:<15} {:+.digits$}{}\n",
                 d.baseline,
                 e.mean,
                 if e.lower.is_finite() {
-                    format!(" [{:+.2}, {:+.2}]", e.lower, e.upper)
+                    format!(" [{:+.digits$}, {:+.digits$}]", e.lower, e.upper)
                 } else {
                     String::new()
                 }
@@ -939,12 +999,12 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     println!();
     print!("{}", render_table(&summary));
     println!(
-        "\nimprovement and regret in true well-being points (0-100); regret is the expected lasting gain the oracle would have had.\nsimulated in {:.1} s; wrote summary.json, summary.csv, metrics.csv, seeds.csv, weekly.csv{} to {}",
+        "\ncaptured share: of what the oracle gains over a random allowed choice (true expected gain per decision), the share the policy gains (0 = random, 1 = oracle).\nimprovement and regret in true well-being points (0-100); regret is the expected lasting gain the oracle would have had.\nsimulated in {:.1} s; wrote summary.json, summary.csv, metrics.csv, seeds.csv, weekly.csv{} to {}",
         elapsed.as_secs_f64(),
         if args.no_plots {
             ""
         } else {
-            ", outcome.svg/png, regret.svg/png, network.svg/png"
+            ", outcome.svg/png, regret.svg/png, captured_share.svg/png, network.svg/png"
         },
         args.out.display()
     );
