@@ -22,10 +22,16 @@
 //!   unit, with the map's posterior covariance, plus independent
 //!   responsiveness variance (`responsiveness_sd`): the map says how well-being
 //!   follows a process, not how far an exercise moves it for this person;
-//! - `f` is a per-person family effect (`family_sd`) and `e_j` a per-person
-//!   residual whose sd grows with `|s_j|` (`item_sd_share`, with a floor):
-//!   responses are multiplicative, and an intervention can backfire for one
-//!   person. Its prior mean comes from similar reference people when a
+//! - `f` is a per-person family effect and `e_j` a per-person residual.
+//!   Responses are multiplicative (a family that does nothing, or harm, for
+//!   this person does so in proportion to what it was expected to do), so
+//!   both are scaled by `k_j`, the map's prediction for the intervention
+//!   before any feedback, floored at 0.3 of the catalogue's typical effect
+//!   (linearising `θ = (map prediction) × (1 + φ_family) + ...` at the prior):
+//!   `f` enters as `k_j φ_F` with `φ_F ~ N(0, family_sd²)`, and `e_j` has sd
+//!   `item_sd_share × k_j + item_sd_floor`. An intervention can backfire for
+//!   one person; a few bad reports turn its family's multiplier negative.
+//!   The residual's prior mean comes from similar reference people when a
 //!   trained model has them (compared by their maps).
 //!
 //! # Evidence
@@ -57,9 +63,11 @@ use crate::state::{ItemEvidence, PersonCache, PersonState, ProcessBelief};
 use crate::stats::{Cholesky, Gaussian};
 
 /// Bounds of the relative headroom factor.
-pub(crate) const HEADROOM_MIN: f64 = 0.3;
+pub(crate) const HEADROOM_MIN: f64 = 0.8;
 /// See [`HEADROOM_MIN`].
-pub(crate) const HEADROOM_MAX: f64 = 1.5;
+pub(crate) const HEADROOM_MAX: f64 = 1.2;
+/// Floor of the response scale, as a share of the catalogue's typical effect.
+const SCALE_FLOOR: f64 = 0.3;
 /// Rows of neighbour evidence at which neighbours get half of `neighbour_weight`.
 const NEIGHBOUR_HALF_ROWS: f64 = 5.0;
 
@@ -199,6 +207,29 @@ pub(crate) fn posterior(model: &Model, state: &PersonState, tag: &str) -> Person
         lam[fam_idx(f) * dim + fam_idx(f)] = 1.0 / r.family_sd.powi(2);
     }
 
+    // Responses are multiplicative: a family or an intervention that does
+    // nothing (or harm) for this person does so in proportion to what their
+    // map predicts. Linearised at the map's prediction before feedback, the
+    // family effect and the residual scale with it (with a floor, so a
+    // kernel predicted to do nothing can still turn out to help).
+    let typical = compiled.items.iter().map(|c| c.effect.abs()).sum::<f64>()
+        / compiled.items.len().max(1) as f64;
+    let scale: Vec<f64> = compiled
+        .items
+        .iter()
+        .map(|c| {
+            let m: f64 = c
+                .targets
+                .iter()
+                .map(|&(q, w)| c.effect * w * head[q] * v_mean[q])
+                .sum();
+            m.hypot(SCALE_FLOOR * typical)
+        })
+        .collect();
+    let resid_sd: Vec<f64> = scale
+        .iter()
+        .map(|k| r.item_sd_share * k + r.item_sd_floor)
+        .collect();
     // Design of each intervention's benefit over u.
     let design = |j: usize| -> Vec<Entry> {
         let c = &compiled.items[j];
@@ -207,7 +238,7 @@ pub(crate) fn posterior(model: &Model, state: &PersonState, tag: &str) -> Person
             .iter()
             .map(|&(q, w)| (q, c.effect * w * head[q]))
             .collect();
-        g.push((fam_idx(c.family), 1.0));
+        g.push((fam_idx(c.family), scale[j]));
         g
     };
 
@@ -227,7 +258,7 @@ pub(crate) fn posterior(model: &Model, state: &PersonState, tag: &str) -> Person
             continue;
         };
         let g = design(j);
-        let s_e2 = compiled.items[j].residual_sd.powi(2);
+        let s_e2 = resid_sd[j].powi(2);
         let k_tt = ev.precision + slope * slope * ev.sum_dose_sq * h_prec;
         let k_ta = slope * ev.sum_dose * h_prec;
         let k_aa = f64::from(ev.ratings) * h_prec;
@@ -289,9 +320,10 @@ pub(crate) fn posterior(model: &Model, state: &PersonState, tag: &str) -> Person
 
     let mut items = Vec::with_capacity(ivs.len());
     let mut item_own_weight = Vec::with_capacity(ivs.len());
+    let mut item_explore_var = Vec::with_capacity(ivs.len());
     for (j, f) in folded.iter().enumerate() {
         let g = design(j);
-        let s_e2 = compiled.items[j].residual_sd.powi(2);
+        let s_e2 = resid_sd[j].powi(2);
         let belief = match f {
             Some(f) => {
                 // h = g - c / λ_e
@@ -302,29 +334,35 @@ pub(crate) fn posterior(model: &Model, state: &PersonState, tag: &str) -> Person
                         None => h.push((i, -ci / f.lambda_e)),
                     }
                 }
+                let rest: Vec<Entry> = h.iter().copied().filter(|(i, _)| *i >= p).collect();
+                item_explore_var.push(quad(&rest) + 1.0 / f.lambda_e);
                 Gaussian {
                     mean: mean_of(&h) + f.ell_e / f.lambda_e,
                     var: quad(&h) + 1.0 / f.lambda_e,
                 }
             }
-            None => Gaussian {
-                mean: mean_of(&g) + residual_mean[j],
-                var: quad(&g) + s_e2,
-            },
+            None => {
+                let rest: Vec<Entry> = g.iter().copied().filter(|(i, _)| *i >= p).collect();
+                item_explore_var.push(quad(&rest) + s_e2);
+                Gaussian {
+                    mean: mean_of(&g) + residual_mean[j],
+                    var: quad(&g) + s_e2,
+                }
+            }
         };
-        let prior_var = g
+        // Own-data share: how much of what the person's own data taught
+        // about the processes it targets (weighted by target), and, for the
+        // part particular to this intervention, how much its own reports
+        // outweigh the prior.
+        let targets = &compiled.items[j].targets;
+        let wsum: f64 = targets.iter().map(|t| t.1).sum();
+        let process_share = targets
             .iter()
-            .map(|&(i, w)| {
-                w * w
-                    * if i < p {
-                        pop_v_var[i]
-                    } else {
-                        r.family_sd.powi(2)
-                    }
-            })
+            .map(|&(q, w)| w * (1.0 - sigma[q * dim + q] / pop_v_var[q].max(1e-12)).clamp(0.0, 1.0))
             .sum::<f64>()
-            + s_e2;
-        item_own_weight.push((1.0 - belief.var / prior_var.max(1e-12)).clamp(0.0, 1.0));
+            / wsum.max(1e-12);
+        let item_share = f.as_ref().map_or(0.0, |f| 1.0 - 1.0 / (s_e2 * f.lambda_e));
+        item_own_weight.push((process_share.max(item_share)).clamp(0.0, 1.0));
         items.push(belief);
     }
 
@@ -346,6 +384,7 @@ pub(crate) fn posterior(model: &Model, state: &PersonState, tag: &str) -> Person
         },
         items,
         item_own_weight,
+        item_explore_var,
         processes,
         poles: fit.coef[..2 * p].to_vec(),
         poles_var: (0..2 * p).map(|i| fit.cov[i * k + i]).collect(),
@@ -387,8 +426,12 @@ mod tests {
         let e = engine_with(EngineConfig::default());
         let s = e.new_person(vec![]);
         let c = cache(&e, &s);
-        for (iv, b) in e.interventions().all().iter().zip(&c.items) {
-            let expected = iv.prior_effect * iv.targets.iter().map(|t| t.weight).sum::<f64>();
+        let all = e.interventions().all();
+        let mean = all.iter().map(|iv| iv.prior_effect).sum::<f64>() / all.len() as f64;
+        let trust = e.population().response.catalog_trust;
+        for (iv, b) in all.iter().zip(&c.items) {
+            let effect = mean + trust * (iv.prior_effect - mean);
+            let expected = effect * iv.targets.iter().map(|t| t.weight).sum::<f64>();
             assert!(
                 (b.mean - expected).abs() < 1e-9,
                 "{}: {} vs {expected}",

@@ -23,8 +23,12 @@ pub struct EngineConfig {
     pub neighbours: usize,
     /// Penalty for a second item on already-covered processes/families, 0-1 (0: none).
     pub diversity: f64,
-    /// Fraction of the response lost per recent repetition (habituation), 0-1.
+    /// Habituation rate: the benefit is multiplied by `exp(-habituation × m)`,
+    /// `m` the person's recent doses of the intervention (each fading by half
+    /// every `habituation_half_life_days`) plus half those of its family, 0-1.
     pub habituation: f64,
+    /// Half-life in days of a dose in the habituation memory.
+    pub habituation_half_life_days: f64,
     /// Minimum propensity any candidate keeps when exploring (clipping), 0-0.5.
     pub propensity_floor: f64,
     /// Width (in posterior sd) under which top items are reported indistinguishable.
@@ -44,12 +48,13 @@ pub struct EngineConfig {
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
-            exploration: 0.5,
+            exploration: 0.15,
             network_shrinkage: 20.0,
             neighbour_weight: 0.5,
             neighbours: 10,
             diversity: 0.5,
-            habituation: 0.15,
+            habituation: 0.3,
+            habituation_half_life_days: 14.0,
             propensity_floor: 0.0,
             indistinguishable_z: 1.0,
             max_gap_days: 14.0,
@@ -97,6 +102,10 @@ impl EngineConfig {
             }
         };
         positive("max_gap_days", self.max_gap_days)?;
+        positive(
+            "habituation_half_life_days",
+            self.habituation_half_life_days,
+        )?;
         positive("level_half_life_days", self.level_half_life_days)?;
         positive("trend_half_life_days", self.trend_half_life_days)?;
         non_neg("map_half_life_days", self.map_half_life_days)?;

@@ -52,6 +52,10 @@ const SHIFT: f64 = 50.0;
 const SCALES: [f64; 5] = [0.3, 0.55, 1.0, 1.8, 3.3];
 /// Sd of the log-normal hyperprior on the scale.
 const SCALE_LOG_SD: f64 = 0.7;
+/// EM steps of the per-process relevance.
+const RELEVANCE_STEPS: usize = 3;
+/// Pseudo-observations (per pole pair) behind a relevance multiplier of 1.
+const RELEVANCE_DF: f64 = 2.0;
 
 /// Incremental, exponentially weighted sufficient statistics of the map regression.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -300,21 +304,62 @@ fn centre(stats: &MapStats) -> Centred {
     }
 }
 
-/// One evaluation of the posterior at prior scale `scale` and noise `s2`.
+/// The prior on the coefficients at one setting of the person's scales:
+/// its mean, its precision matrix and the log determinant of its covariance.
+struct Prior {
+    mean: Vec<f64>,
+    precision: Vec<f64>,
+    log_det_cov: f64,
+}
+
+impl Prior {
+    /// The population prior with the person's global scale and per-process
+    /// relevance multipliers: the two poles of a process are correlated
+    /// (`pole_correlation`), processes and lags independent.
+    fn new(prior: &MapPrior, global: f64, relevance: &[f64]) -> Self {
+        let (mean, var) = prior_moments(prior);
+        let k = mean.len();
+        let p = prior.processes();
+        let rho = prior.pole_correlation.clamp(-0.95, 0.95);
+        let mut precision = vec![0.0; k * k];
+        let mut log_det_cov = 0.0;
+        for (q, rel) in relevance.iter().enumerate().take(p) {
+            let (a, m) = (2 * q, 2 * q + 1);
+            let s = global * rel;
+            let (va, vm) = (s * var[a], s * var[m]);
+            let c = rho * (va * vm).sqrt();
+            let det = va * vm - c * c;
+            precision[a * k + a] = vm / det;
+            precision[m * k + m] = va / det;
+            precision[a * k + m] = -c / det;
+            precision[m * k + a] = -c / det;
+            log_det_cov += det.ln();
+        }
+        for i in 2 * p..k {
+            precision[i * k + i] = 1.0 / (global * var[i]);
+            log_det_cov += (global * var[i]).ln();
+        }
+        Self {
+            mean,
+            precision,
+            log_det_cov,
+        }
+    }
+}
+
+/// One evaluation of the posterior at a prior setting and noise `s2`.
 struct Solved {
     chol: Cholesky,
     coef: Vec<f64>,
     log_ml: f64,
 }
 
-fn solve(cen: &Centred, mu: &[f64], var: &[f64], scale: f64, s2: f64) -> Option<Solved> {
+fn solve(cen: &Centred, prior: &Prior, s2: f64) -> Option<Solved> {
+    let mu = &prior.mean;
     let k = mu.len();
-    let mut a = vec![0.0; k * k];
-    for i in 0..k {
-        for j in 0..k {
-            a[i * k + j] = cen.c[i * k + j] / s2;
-        }
-        a[i * k + i] += 1.0 / (scale * var[i]);
+    let mut a = prior.precision.clone();
+    for (x, c) in a.iter_mut().zip(&cen.c) {
+        *x += c / s2;
     }
     let (chol, _) = Cholesky::with_jitter(&a, k)?;
     // Residual from the prior mean: r = y - Zμ0, in cross-products.
@@ -328,13 +373,11 @@ fn solve(cen: &Centred, mu: &[f64], var: &[f64], scale: f64, s2: f64) -> Option<
     let coef: Vec<f64> = mu.iter().zip(&delta).map(|(m, d)| m + d).collect();
     // log N(r; 0, s2 I + Z S Z') by Woodbury and the matrix determinant lemma.
     let quad = rr / s2 - dot(&rz, &delta);
-    let log_det =
-        cen.n * s2.ln() + var.iter().map(|v| (scale * v).ln()).sum::<f64>() + chol.log_det();
-    let hyper = -0.5 * (scale.ln() / SCALE_LOG_SD).powi(2);
+    let log_det = cen.n * s2.ln() + prior.log_det_cov + chol.log_det();
     Some(Solved {
         chol,
         coef,
-        log_ml: -0.5 * (log_det + quad) + hyper,
+        log_ml: -0.5 * (log_det + quad),
     })
 }
 
@@ -344,8 +387,7 @@ pub fn fit(stats: &MapStats, prior: &MapPrior) -> MapFit {
     if stats.processes() != p || !stats.is_consistent() || !stats.is_finite() || stats.rows < 2 {
         return MapFit::prior(prior, stats.rows);
     }
-    let (mu, var) = prior_moments(prior);
-    let k = mu.len();
+    let k = 3 * p;
     let cen = centre(stats);
     let s0 = prior.residual_sd.powi(2);
     let rss = |coef: &[f64]| {
@@ -354,24 +396,57 @@ pub fn fit(stats: &MapStats, prior: &MapPrior) -> MapFit {
             .collect();
         (cen.cyy - 2.0 * dot(coef, &cen.cy) + dot(coef, &cb)).max(0.0)
     };
+    let ones = vec![1.0; p];
     // Residual variance at the population's scale, pooled with the prior guess.
-    let Some(first) = solve(&cen, &mu, &var, 1.0, s0) else {
+    let Some(first) = solve(&cen, &Prior::new(prior, 1.0, &ones), s0) else {
         return MapFit::prior(prior, stats.rows);
     };
     let df = (cen.n - 1.0).max(0.0);
     let s2 = ((prior.residual_df * s0 + rss(&first.coef)) / (prior.residual_df + df)).max(1e-6);
-    // The person's prior scale: the grid point with the largest marginal likelihood.
+    // The person's global scale: the grid point with the largest marginal
+    // likelihood under a log-normal hyperprior around 1.
     let mut best: Option<(f64, Solved)> = None;
     for &scale in &SCALES {
-        if let Some(s) = solve(&cen, &mu, &var, scale, s2)
-            && best.as_ref().is_none_or(|(_, b)| s.log_ml > b.log_ml)
-        {
-            best = Some((scale, s));
+        if let Some(mut s) = solve(&cen, &Prior::new(prior, scale, &ones), s2) {
+            s.log_ml += -0.5 * (scale.ln() / SCALE_LOG_SD).powi(2);
+            if best.as_ref().is_none_or(|(_, b)| s.log_ml > b.log_ml) {
+                best = Some((scale, s));
+            }
         }
     }
-    let Some((scale, sol)) = best else {
+    let Some((scale, mut sol)) = best else {
         return MapFit::prior(prior, stats.rows);
     };
+    // Per-process relevance (automatic relevance determination by EM, each
+    // multiplier shrunk toward 1 by `RELEVANCE_DF` pseudo-observations): the
+    // few processes that drive this person get room, the rest are pulled to
+    // the population, as sparse maps need.
+    let mut relevance = ones;
+    let (mean, var) = prior_moments(prior);
+    let rho = prior.pole_correlation.clamp(-0.95, 0.95);
+    for _ in 0..RELEVANCE_STEPS {
+        let cov = sol.chol.inverse();
+        for (q, r) in relevance.iter_mut().enumerate() {
+            let (a, m) = (2 * q, 2 * q + 1);
+            let (sa, sm) = (var[a].sqrt(), var[m].sqrt());
+            // Standardised deviations from the prior mean, and their second moment
+            // under the base correlation.
+            let (da, dm) = ((sol.coef[a] - mean[a]) / sa, (sol.coef[m] - mean[m]) / sm);
+            let (caa, cmm, cam) = (
+                cov[a * k + a] / (sa * sa),
+                cov[m * k + m] / (sm * sm),
+                cov[a * k + m] / (sa * sm),
+            );
+            let e =
+                (da * da + caa + dm * dm + cmm - 2.0 * rho * (da * dm + cam)) / (1.0 - rho * rho);
+            // Inverse-gamma posterior mode with `RELEVANCE_DF` pseudo-observations at 1.
+            *r = ((RELEVANCE_DF + e / scale) / (RELEVANCE_DF + 2.0)).clamp(0.05, 20.0);
+        }
+        match solve(&cen, &Prior::new(prior, scale, &relevance), s2) {
+            Some(s) => sol = s,
+            None => break,
+        }
+    }
     let cov = sol.chol.inverse();
     let correlation = (0..p)
         .map(|q| {

@@ -28,10 +28,9 @@ pub(crate) struct CompiledIntervention {
     pub family: usize,
     /// `(process index, catalogue weight)` of each target.
     pub targets: Vec<(usize, f64)>,
-    /// Population mean gain when done (trained, else the catalogue's prior).
+    /// Population mean gain when done (trained, else the catalogue's prior,
+    /// its spread shrunk by `catalog_trust`).
     pub effect: f64,
-    /// Prior sd of a person's deviation from what their map predicts.
-    pub residual_sd: f64,
 }
 
 impl CompiledCatalog {
@@ -42,6 +41,9 @@ impl CompiledCatalog {
     ) -> Self {
         let mut families: Vec<&str> = Vec::new();
         let r = &population.response;
+        let all = interventions.all();
+        let catalogue_mean =
+            all.iter().map(|iv| iv.prior_effect).sum::<f64>() / all.len().max(1) as f64;
         let items = interventions
             .all()
             .iter()
@@ -53,7 +55,8 @@ impl CompiledCatalog {
                         families.len() - 1
                     }
                 };
-                let effect = population.population_effect(&iv.id, iv.prior_effect);
+                let prior = catalogue_mean + r.catalog_trust * (iv.prior_effect - catalogue_mean);
+                let effect = population.population_effect(&iv.id, prior);
                 CompiledIntervention {
                     family,
                     // The catalogue was validated against these processes.
@@ -63,7 +66,6 @@ impl CompiledCatalog {
                         .filter_map(|t| processes.index_of(&t.process).map(|p| (p, t.weight)))
                         .collect(),
                     effect,
-                    residual_sd: r.item_sd_share * effect.abs() + r.item_sd_floor,
                 }
             })
             .collect();

@@ -55,6 +55,11 @@ pub struct MapPrior {
     pub residual_sd: f64,
     /// Pseudo-observations behind `residual_sd`.
     pub residual_df: f64,
+    /// Between-person correlation of a process's two pole coefficients
+    /// (negative: someone whose well-being rises with the adaptive pole
+    /// usually falls with the maladaptive one), so each pole's data inform
+    /// the other's.
+    pub pole_correlation: f64,
     /// How far an intervention moves the maladaptive pole down per point it
     /// moves the adaptive pole up (the poles are distinct signals, and
     /// kernels rarely move both equally).
@@ -78,6 +83,7 @@ impl MapPrior {
             lag_sd: vec![0.04; processes],
             residual_sd: 10.0,
             residual_df: 4.0,
+            pole_correlation: -0.5,
             maladaptive_share: 1.0,
         }
     }
@@ -118,11 +124,12 @@ pub struct ResponsePrior {
     /// Sd of a person's responsiveness on a process beyond what their map
     /// says (relative units: 1 is an average process's value).
     pub responsiveness_sd: f64,
-    /// Sd of a person's response to a kernel family beyond the map (points).
+    /// Sd of a person's multiplier on a kernel family's predicted benefit
+    /// (relative: 1 would be "anything from nothing to twice as much").
     pub family_sd: f64,
-    /// Sd of a person x intervention residual as a share of the
-    /// intervention's population effect: responses are multiplicative, so a
-    /// large kernel varies more between people than a small one.
+    /// Sd of a person x intervention residual as a share of the benefit the
+    /// person's map predicts for it: responses are multiplicative, so a
+    /// large expected effect varies more between people than a small one.
     pub item_sd_share: f64,
     /// Smallest sd of a person x intervention residual (points).
     pub item_sd_floor: f64,
@@ -142,13 +149,20 @@ pub struct ResponsePrior {
     pub process_change_min_sd: f64,
     /// Rating noise of one pole (sd, points), for process-change signals.
     pub rating_noise_sd: f64,
+    /// How far the catalogue's relative effect sizes are trusted, 0-1: an
+    /// untrained intervention's population effect is the catalogue mean plus
+    /// this share of its `prior_effect`'s distance from the mean. Trial
+    /// effects come from other people and other versions of an exercise, so
+    /// their differences are weaker evidence than their average; a trained
+    /// model replaces them with this population's own.
+    pub catalog_trust: f64,
 }
 
 impl Default for ResponsePrior {
     fn default() -> Self {
         Self {
             responsiveness_sd: 0.4,
-            family_sd: 0.6,
+            family_sd: 0.5,
             item_sd_share: 0.5,
             item_sd_floor: 0.3,
             helpfulness_slope: 5.0,
@@ -158,6 +172,7 @@ impl Default for ResponsePrior {
             outcome_change_sd: 15.0,
             process_change_min_sd: 2.0,
             rating_noise_sd: 10.0,
+            catalog_trust: 0.5,
         }
     }
 }
@@ -343,6 +358,8 @@ impl PopulationModel {
             && finite(&m.lag_mean)
             && positive(&m.lag_sd)
             && positive(&[m.residual_sd, m.residual_df])
+            && m.pole_correlation.is_finite()
+            && m.pole_correlation.abs() < 1.0
             && m.maladaptive_share.is_finite()
             && m.maladaptive_share >= 0.0
             && positive(&[
@@ -358,6 +375,7 @@ impl PopulationModel {
             ])
             && r.item_sd_share.is_finite()
             && r.item_sd_share >= 0.0
+            && (0.0..=1.0).contains(&r.catalog_trust)
             && r.rater_mean.is_finite()
             && self
                 .profiles

@@ -445,6 +445,11 @@ pub struct PersonCache {
     pub items: Vec<Gaussian>,
     /// Share of each item's benefit precision from the person's own data.
     pub item_own_weight: Vec<f64>,
+    /// The part of each item's benefit variance that only trying it can
+    /// reduce (its family and its own residual): the person's map firms up
+    /// from their ratings whatever is recommended, so exploration is spent on
+    /// this part only.
+    pub item_explore_var: Vec<f64>,
     /// Per process (catalogue order).
     pub processes: Vec<ProcessBelief>,
     /// Posterior mean of the pole coefficients (network layout; well-being

@@ -210,7 +210,7 @@ fn rank_inner(
         .iter()
         .map(|c| {
             let z: f64 = rng.sample(StandardNormal);
-            c.score + exploration * c.score_sd * z
+            c.score + exploration * c.explore_sd * z
         })
         .collect();
 
@@ -276,7 +276,7 @@ fn rank_inner(
             let means: Vec<f64> = eligible.iter().map(|&i| cands[i].score).collect();
             let sds: Vec<f64> = eligible
                 .iter()
-                .map(|&i| exploration * cands[i].score_sd)
+                .map(|&i| exploration * cands[i].explore_sd)
                 .collect();
             let p = propensity::first_place(&means, &sds);
             let m = eligible.len() as f64;

@@ -6,8 +6,11 @@
 //!
 //! Adjustments, each multiplying a positive benefit (a harmful estimate is
 //! never made to look less harmful):
-//! - **habituation**: `(1 - habituation)^r`, `r` = times done in the last 14 days
-//!   (HeartSteps saw prompt effects decay with repetition);
+//! - **habituation**: `exp(-habituation × m)`, `m` the recent doses of the
+//!   intervention, each fading by half every `habituation_half_life_days`,
+//!   plus half the recent doses of other kernels of its family (HeartSteps saw
+//!   prompt effects decay with repetition; a second defusion exercise is less
+//!   new than a first one);
 //! - **rotation**: when well-being has plateaued, families used in the last 28
 //!   days get × 0.75, so the list turns to kernels not tried recently;
 //! - **clinician declines**: × 0.7 per rejection or override (up to three), so
@@ -20,14 +23,15 @@
 //!   aids and low-effort variants rise when a person rarely follows through.
 
 use super::RecommendQuery;
-use super::filters::{Group, Selection, count_recent};
+use super::filters::{Group, Selection};
 use crate::catalog::{Condition, Intervention};
 use crate::follow::{self, FollowEstimate, Situation};
 use crate::model::Model;
 use crate::state::{InterventionRecord, PersonCache, PersonState};
 use crate::stats::Gaussian;
 
-const HABITUATION_WINDOW_DAYS: f64 = 14.0;
+/// Weight of a family member's doses in an intervention's habituation.
+const FAMILY_HABITUATION: f64 = 0.5;
 const ROTATION_PENALTY: f64 = 0.75;
 const DECLINE_PENALTY: f64 = 0.7;
 const DECLINES_COUNTED: u32 = 3;
@@ -46,6 +50,8 @@ pub(super) struct Candidate<'a> {
     pub follow: FollowEstimate,
     pub score: f64,
     pub score_sd: f64,
+    /// Sd of the score along what only trying it can teach (the exploration scale).
+    pub explore_sd: f64,
     /// Share of the benefit's precision from the person's own data.
     pub own_weight: f64,
     /// Observations on this intervention itself.
@@ -65,15 +71,35 @@ pub(super) fn score<'a>(
     let config = model.config();
     let prior = &model.population().follow;
     let compiled = model.compiled();
+    // Fading dose memory per catalogue position and per family.
+    let all = model.interventions().all();
+    let records = crate::state::records_by_position(all, state);
+    let memory: Vec<f64> = records
+        .iter()
+        .map(|r| {
+            r.map_or(0.0, |r| {
+                r.recent_done
+                    .iter()
+                    .map(|t| query.now.days_since(*t))
+                    .filter(|age| *age >= 0.0)
+                    .map(|age| 0.5f64.powf(age / config.habituation_half_life_days))
+                    .sum()
+            })
+        })
+        .collect();
+    let mut family_memory = vec![0.0; compiled.families];
+    for (pos, m) in memory.iter().enumerate() {
+        family_memory[compiled.items[pos].family] += m;
+    }
     let mut cands: Vec<Candidate<'a>> = selection
         .entries
         .iter()
         .map(|s| {
             let raw = post.items[s.pos];
-            let mut mult = 1.0;
+            let own = memory[s.pos];
+            let family = family_memory[compiled.items[s.pos].family] - own;
+            let mut mult = (-config.habituation * (own + FAMILY_HABITUATION * family)).exp();
             if let Some(r) = s.record {
-                let reps = count_recent(&r.recent_done, query.now, HABITUATION_WINDOW_DAYS);
-                mult *= (1.0 - config.habituation).powi(reps as i32);
                 mult *= DECLINE_PENALTY.powi(r.clinician_declined.min(DECLINES_COUNTED) as i32);
             }
             if selection.rotated[compiled.items[s.pos].family] {
@@ -99,6 +125,7 @@ pub(super) fn score<'a>(
                 follow,
                 score: 0.0,
                 score_sd: 0.0,
+                explore_sd: post.item_explore_var[s.pos].max(0.0).sqrt(),
                 own_weight: post.item_own_weight[s.pos],
                 signals: s.record.map_or(0, |r| r.evidence.count()),
                 exploratory: false,
@@ -137,6 +164,8 @@ pub(super) fn score<'a>(
         let sf = f * (1.0 - f) * c.follow.logit_sd;
         c.score = b * f;
         c.score_sd = (f * f * vb + b * b * sf * sf + vb * sf * sf).sqrt();
+        let ve = c.explore_sd * c.explore_sd;
+        c.explore_sd = (f * f * ve + b * b * sf * sf + ve * sf * sf).sqrt();
     }
     cands
 }

@@ -204,6 +204,10 @@ pub(crate) struct Person {
     pub gain: Vec<f64>,
     /// Expected gain with the population's response per kernel (see `map_kcoef`).
     pub map_gain: Vec<f64>,
+    /// Per pole: the long-run well-being gain of a lasting unit shift of its
+    /// intercept through the person's network, per unit of push
+    /// (`(1 - a) y`): what a push on the pole is worth to this person.
+    pub pole_value: Vec<f64>,
     pub eligible: Vec<bool>,
     fam_size: Vec<f64>,
     fam_class: Vec<f64>,
@@ -338,6 +342,9 @@ impl Person {
             }
         }
         let y = long_run_loadings(&self.a, &self.edges, &self.beta);
+        self.pole_value.clear();
+        self.pole_value
+            .extend(y.iter().zip(&self.a).map(|(y, a)| (1.0 - a) * y));
 
         self.retention = (d.retention + d.retention_sd * normal(rng)).clamp(0.05, 1.0);
 

@@ -50,6 +50,12 @@ pub struct GroundTruth<'a> {
     pub map_expected_gain: &'a [f64],
     /// True probability of following through on each intervention now.
     pub follow_through: &'a [f64],
+    /// The person's map, per pole (network layout): well-being points per
+    /// point of the pole at the same occasion.
+    pub loadings: &'a [f64],
+    /// Per pole: what a lasting push on it is worth to this person through
+    /// their network (well-being points per point of push).
+    pub pole_values: &'a [f64],
 }
 
 /// What a policy sees at a decision: the observed data and the situation, as

@@ -351,6 +351,8 @@ impl Simulation {
                         expected_gain: &p.gain,
                         map_expected_gain: &p.map_gain,
                         follow_through: &p.follow,
+                        loadings: &p.beta,
+                        pole_values: &p.pole_value,
                     },
                 };
                 let id = policy.choose(&view, &mut policy_rng)?;

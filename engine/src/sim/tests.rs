@@ -829,6 +829,8 @@ fn view<'a>(
             expected_gain: gains,
             map_expected_gain: gains,
             follow_through: gains,
+            loadings: &[],
+            pole_values: &[],
         },
     }
 }
