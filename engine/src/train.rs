@@ -25,18 +25,19 @@
 //!   (relative process values), mean levels and how each intervention worked
 //!   for them beyond what their map said; the engine compares people by map
 //!   first ([`crate::population::NeighbourIndex`]).
-//! - **Follow-through covariates**: a pooled logistic regression (smartcore)
-//!   of done / not done on the covariates of [`crate::follow::offset`]: log
-//!   effort, time pressure, in-session fit, app mismatch. Partly done counts as
-//!   one done and one not-done row (the soft label 0.5 the online update uses).
-//!   A pooled fit ignores the person effect and so estimates *marginal*
-//!   coefficients, attenuated by about `1 / sqrt(1 + π σ²/8)` against the
-//!   conditional ones the engine needs (σ = the prior person sd); the fit is
-//!   de-attenuated by that factor. A covariate is only refitted when at least
-//!   [`MIN_COVARIATE_ROWS`] rows exercise it, and the coefficients are
-//!   sign-constrained to the direction [`crate::follow`] gives them: a fit
-//!   that says longer exercises are *more* likely done is confounded by the
-//!   logging policy, not evidence.
+//! - **Follow-through base rate**: a pooled logistic regression (smartcore)
+//!   of done / not done on the covariates of [`crate::follow::offset`] (log
+//!   effort, time pressure, in-session fit, app mismatch; partly done counts as
+//!   one done and one not-done row, the soft label 0.5 the online update
+//!   uses), de-attenuated for the ignored person effect (`1 / sqrt(1 + π
+//!   σ²/8)`). Only its intercept becomes the population's base rate: the
+//!   covariates in a decision log were chosen by the logging policy, which
+//!   flattens their pooled slopes (measured: taking them made new simulated
+//!   people's rankings worse), and the person-level model learns each
+//!   person's effort sensitivity itself. The fit, which refits a covariate
+//!   only when [`MIN_COVARIATE_ROWS`] rows exercise it and only in the
+//!   direction [`crate::follow`] gives it, is kept for logs that were not so
+//!   chosen.
 //! - **Population levels**: the mean and between-person sd of every variable
 //!   (cold-start imputation, headroom reference, neighbour scaling).
 //!
@@ -79,7 +80,7 @@ pub const MIN_NOISE_DF: u32 = 30;
 /// (Person, intervention) pairs needed to refit the residual spread.
 pub const MIN_RESIDUAL_PAIRS: usize = 50;
 /// Pseudo-rows of the current effect when fitting population effects.
-const FIT_PRIOR_ROWS: f64 = 5.0;
+const FIT_PRIOR_ROWS: f64 = 30.0;
 /// Ridge penalty of the follow-through regression (on the coefficients, not the intercept).
 const FOLLOW_RIDGE: f64 = 1.0;
 /// Bounds that keep a fitted logit coefficient within what a person-level
@@ -104,7 +105,7 @@ pub struct EffectRow {
     pub person: String,
     /// The intervention.
     pub intervention: InterventionId,
-    /// Benefit (points) the ratings imply: their mean above the person's own
+    /// Benefit (points) the ratings imply: their mean above the population's
     /// rating level, over the helpfulness slope, per full dose.
     pub benefit: f64,
     /// That benefit minus what the person's map alone predicted.
@@ -276,7 +277,11 @@ impl<'e> Collector<'e> {
             ratings += ev.ratings;
             ss += (ev.sum_rating_sq - ev.sum_rating * ev.sum_rating / n).max(0.0);
             df += ev.ratings - 1;
-            let benefit = (ev.sum_rating - n * post.rater) / slope / ev.sum_dose;
+            // Against the population's rating level, not the person's own:
+            // their own level is estimated from these same ratings, and
+            // centring on it would erase what all their exercises did.
+            // (The population level's offset is estimated in `fit_effects`.)
+            let benefit = (ev.sum_rating - n * pop.response.rater_mean) / slope / ev.sum_dose;
             let predicted = map_only.as_ref().map_or(0.0, |m| m.items[pos].mean);
             self.set.effects.push(EffectRow {
                 person: cur.key.clone(),
@@ -346,8 +351,15 @@ pub fn train(
         fit_effects(&mut model, &set.effects, interventions)?;
     model.profiles = profiles(&set.people, &set.effects, interventions, processes.len());
     let follow_before = model.follow.clone();
-    let (follow, kept) = fit_follow(&set.follow, interventions, &follow_before)?;
-    model.follow = follow;
+    let (fitted, _) = fit_follow(&set.follow, interventions, &follow_before)?;
+    // Only the population's base rate is taken from the log: the covariates
+    // were chosen by the logging policy (it offers long exercises to people
+    // who do them, short ones to people who do not), which flattens their
+    // pooled slopes. The person-level model learns each person's effort
+    // sensitivity itself; `fit_follow` alone recovers the covariates from
+    // logs that were not so chosen.
+    model.follow.mean = fitted.mean;
+    let kept = COVARIATE_NAMES.iter().map(|s| (*s).to_owned()).collect();
     model.validate(processes)?;
     let report = TrainReport {
         effect_rows: set.effects.len(),
@@ -426,13 +438,25 @@ fn fit_ratings(model: &mut PopulationModel, people: &[PersonRow]) -> (usize, u32
 }
 
 /// Population effects per intervention and the residual spread.
+///
+/// What the log can teach about an intervention is how it worked *relative
+/// to what people's maps predicted for it*: the people who did it were
+/// chosen because their map favoured it, so a plain mean of their benefit
+/// would count the map twice. Each intervention's multiplier is the
+/// regression (through the origin) of the benefit people's ratings imply on
+/// the benefit their maps predicted, shrunk toward 1 by [`FIT_PRIOR_ROWS`]
+/// typical rows; the multipliers are then normalised to a weighted mean of 1,
+/// because ratings measure how an exercise felt, on a scale of their own, and
+/// only the differences between interventions carry over to lasting benefit.
 fn fit_effects(
     model: &mut PopulationModel,
     rows: &[EffectRow],
     interventions: &InterventionCatalog,
 ) -> Result<(usize, usize)> {
     struct Acc {
-        sum: f64,
+        num: f64,
+        den: f64,
+        sum_p: f64,
         n: u32,
     }
     let mut totals: BTreeMap<&InterventionId, Acc> = BTreeMap::new();
@@ -446,44 +470,92 @@ fn fit_effects(
                 r.intervention
             )));
         }
-        let t = totals
-            .entry(&r.intervention)
-            .or_insert(Acc { sum: 0.0, n: 0 });
-        t.sum += r.benefit * f64::from(r.ratings);
+        let predicted = r.benefit - r.residual;
+        let w = f64::from(r.ratings);
+        let t = totals.entry(&r.intervention).or_insert(Acc {
+            num: 0.0,
+            den: 0.0,
+            sum_p: 0.0,
+            n: 0,
+        });
+        t.num += w * r.benefit * predicted;
+        t.den += w * predicted * predicted;
+        t.sum_p += w * predicted;
         t.n += r.ratings;
     }
-    let trained = totals.len();
-    for (id, acc) in totals {
-        let prior = interventions.get(id).map_or(0.0, |iv| iv.prior_effect);
-        let mean = (FIT_PRIOR_ROWS * prior + acc.sum) / (FIT_PRIOR_ROWS + f64::from(acc.n));
-        model
-            .effects
-            .insert(id.clone(), EffectPrior { mean, n: acc.n });
+    let weight: f64 = rows.iter().map(|r| f64::from(r.ratings)).sum();
+    if weight <= 0.0 {
+        return Ok((0, 0));
     }
-    // Residual spread beyond the map, net of rating noise, relative to the
-    // size of the effects (responses are multiplicative).
-    let noise = model.response.helpfulness_noise_sd / model.response.helpfulness_slope;
+    // The ratings' scale against lasting benefit: the weighted mean of every
+    // intervention's multiplier, so that the average trained intervention
+    // keeps the catalogue's size and only the differences between them move.
+    let (mut sw, mut spp, mut spb) = (0.0, 0.0, 0.0);
+    for r in rows {
+        let w = f64::from(r.ratings);
+        let p = r.benefit - r.residual;
+        sw += w;
+        spp += w * p * p;
+        spb += w * p * r.benefit;
+    }
+    let slope = if spp > 1e-9 {
+        (spb / spp).max(1e-3)
+    } else {
+        1.0
+    };
+    let offset = 0.0;
+    let typical = (spp / sw).max(1e-9);
+    let k = FIT_PRIOR_ROWS * typical;
+    // Per intervention, its own slope through the common offset, shrunk
+    // toward the common slope, then relative to it.
+    let raw: Vec<(&InterventionId, f64, f64, u32)> = totals
+        .iter()
+        .map(|(id, a)| {
+            let own = (a.num - offset * a.sum_p + k * slope) / (a.den + k);
+            (*id, (own / slope).max(0.0), a.den, a.n)
+        })
+        .collect();
+    let all = interventions.all();
+    let catalogue_mean =
+        all.iter().map(|iv| iv.prior_effect).sum::<f64>() / all.len().max(1) as f64;
+    let trust = model.response.catalog_trust;
+    for (id, phi, _, n) in &raw {
+        let prior = interventions.get(id).map_or(0.0, |iv| {
+            catalogue_mean + trust * (iv.prior_effect - catalogue_mean)
+        });
+        model.effects.insert(
+            (*id).clone(),
+            EffectPrior {
+                mean: prior * phi,
+                n: *n,
+            },
+        );
+    }
+    // Residual spread beyond the map, on the lasting scale, net of rating
+    // noise, relative to the size of the predictions (responses are
+    // multiplicative).
+    let noise = model.response.helpfulness_noise_sd / model.response.helpfulness_slope / slope;
     let mut pairs = 0;
     if rows.len() >= MIN_RESIDUAL_PAIRS {
         let n = rows.len() as f64;
-        let raw = rows.iter().map(|r| r.residual.powi(2)).sum::<f64>() / n;
+        let resid2 = rows
+            .iter()
+            .map(|r| ((r.benefit - offset) / slope - (r.benefit - r.residual)).powi(2))
+            .sum::<f64>()
+            / n;
         let noise_var = rows
             .iter()
             .map(|r| noise * noise / f64::from(r.ratings.max(1)))
             .sum::<f64>()
             / n;
-        let size = rows
-            .iter()
-            .map(|r| model.population_effect(&r.intervention, 0.0).abs())
-            .sum::<f64>()
-            / n;
-        let resid = (raw - noise_var).max(0.0).sqrt();
+        let size = typical.sqrt();
+        let resid = (resid2 - noise_var).max(0.0).sqrt();
         if size > 1e-6 {
             model.response.item_sd_share = (resid / size).clamp(0.1, 1.5);
             pairs = rows.len();
         }
     }
-    Ok((trained, pairs))
+    Ok((raw.len(), pairs))
 }
 
 /// One reference profile per person with benefit rows.
@@ -623,10 +695,13 @@ fn fit_follow(
             Some(k) => match j {
                 // The engine subtracts these three: a positive coefficient
                 // in the regression is a negative penalty.
-                0 => out.effort_slope = (-coef(k)).max(0.0),
-                1 => out.time_pressure = (-coef(k)).max(0.0),
-                2 => out.in_session_boost = coef(k).max(0.0),
-                _ => out.modality_mismatch = (-coef(k)).max(0.0),
+                // A fit on the wrong side of zero is confounded by the
+                // logging policy, not evidence: the prior stays.
+                0 if coef(k) < 0.0 => out.effort_slope = -coef(k),
+                1 if coef(k) < 0.0 => out.time_pressure = -coef(k),
+                2 if coef(k) > 0.0 => out.in_session_boost = coef(k),
+                3 if coef(k) < 0.0 => out.modality_mismatch = -coef(k),
+                _ => kept.push((*name).to_owned()),
             },
             None => kept.push((*name).to_owned()),
         }

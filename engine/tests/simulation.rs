@@ -1,5 +1,6 @@
 //! The simulator on the built-in catalogues, and the engine measured on it
-//! (issue 3, "shown, not claimed"; issue 4, simulator).
+//! (issue 3, "shown, not claimed"; issue 4, simulator; issue 7, captured share
+//! on worlds the engine was not built from).
 //!
 //! Debug builds run small versions so `cargo test` stays quick; the
 //! engine-versus-baselines claim needs enough people and seeds to be a test
@@ -228,58 +229,106 @@ fn engine_policy_runs_on_the_builtin_catalogue() {
     assert_eq!(r.totals.safety_rule_violations, 0);
 }
 
-/// Issue 3, "shown, not claimed": over several seeds the engine (default
-/// configuration) improves simulated outcomes more than random and the fixed
-/// protocol. Compared seed by seed (same people and lives under each policy),
-/// the 95% interval of the difference must lie above zero.
-///
-/// Ignored since issue 7 made the simulator an independent judge (true
-/// effects no longer follow the catalogue, sparse contemporaneous maps): the
-/// engine before its rewrite does not beat the fixed protocol on
-/// `homogeneous` (measured: -0.11 [-6.57, 6.35]). The claim is rewritten with
-/// the engine's issue-7 work; needs 5 seeds x 200 people x 26 weeks, run with
-/// `--release -- --ignored`.
+/// Issue 7's claim, on worlds whose truth is not built from the engine's
+/// priors (sparse personal maps with reversals, true kernel effects and
+/// target weights independent of the catalogue, multiplicative responses with
+/// backfire, follow-through driven by effort and life load, noisy ratings
+/// with gaps): over 24 weekly decisions, 5 seeds x 200 people, the default
+/// engine captures a share of the oracle's gain over random well above every
+/// baseline's: it beats LinUCB, epsilon-greedy, the fixed protocol and random
+/// on every scenario, paired by seed with 95% intervals above zero, and the
+/// structured learner on average. Floors are conservative against what the engine
+/// measures (docs/benchmarks.md): they catch a regression, not noise.
 #[test]
-#[ignore = "rewritten with issue 7"]
-fn engine_beats_random_and_fixed_protocol() {
+#[ignore = "release build only (about a minute there); run by scripts/test.sh"]
+fn engine_captures_a_share_of_the_oracle_gain_and_beats_every_baseline() {
     let engine = Engine::with_defaults();
     let cat = Catalogs::of(&engine);
-    for scenario in ["homogeneous", "individual"] {
-        let s = Scenario::named(scenario).expect("named");
-        let (mut eng, mut rnd, mut fix) = (Vec::new(), Vec::new(), Vec::new());
-        for seed in 1..=5 {
+    // (scenario, floor on the engine's captured share, floor on its ratio to the map oracle's)
+    let claims = [
+        ("individual", 0.30, 0.60),
+        ("homogeneous", 0.28, 0.0),
+        ("low_follow_through", 0.22, 0.0),
+        ("default", 0.15, 0.0),
+    ];
+    for (name, floor, map_ratio) in claims {
+        let s = Scenario::named(name).expect("named");
+        let run_seed = |seed: u64| -> Vec<SimReport> {
             let sim = Simulation::new(&s, &cat, seed).expect("simulation");
-            eng.push(
-                sim.run_people(0..200, 26, || EnginePolicy::new(&engine))
+            let mut r = baselines(&sim, 200, 24);
+            r.push(
+                sim.run_people(0..200, 24, || EnginePolicy::new(&engine))
                     .expect("engine"),
             );
-            rnd.push(sim.run_people(0..200, 26, || Random).expect("random"));
-            fix.push(
-                sim.run_people(0..200, 26, FixedProtocol::cbt)
-                    .expect("fixed"),
-            );
-        }
-        let all: Vec<SimReport> = eng.iter().chain(&rnd).chain(&fix).cloned().collect();
-        for row in summarise(&all).rows {
-            eprintln!(
-                "{scenario:18} {:16} improvement {}  regret {}  follow-through {}",
-                row.policy,
-                show(&row.metrics.mean_improvement),
-                show(&row.metrics.mean_regret),
-                show(&row.metrics.follow_through_rate)
-            );
-        }
-        for (other, name) in [(&rnd, "random"), (&fix, "fixed_protocol")] {
-            let d = paired_difference(&eng, other, "mean_improvement").expect("paired");
-            eprintln!("{scenario:18} engine - {name:14} {}", show(&d));
+            r
+        };
+        let reports: Vec<SimReport> = std::thread::scope(|sc| {
+            let handles: Vec<_> = (0..2u64)
+                .map(|t| {
+                    let run_seed = &run_seed;
+                    sc.spawn(move || {
+                        (1..=5u64)
+                            .filter(|s| s % 2 == t)
+                            .flat_map(run_seed)
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        let summary = summarise(&reports);
+        let share = |p: &str| summary.policy(p).expect("row").metrics.captured_share;
+        let pick = |p: &str| -> Vec<SimReport> {
+            reports.iter().filter(|r| r.policy == p).cloned().collect()
+        };
+        let eng = share("engine");
+        let map = share("map_oracle");
+        eprintln!(
+            "{name:18} engine captured share {}  map oracle {}  ratio {:.2}",
+            show(&eng),
+            show(&map),
+            eng.mean / map.mean
+        );
+        assert!(
+            eng.mean >= floor,
+            "{name}: engine captured share {}",
+            show(&eng)
+        );
+        assert!(
+            eng.mean >= map_ratio * map.mean,
+            "{name}: engine {} against the map oracle's {}",
+            show(&eng),
+            show(&map)
+        );
+        // The strong baseline: ahead on average everywhere (on `homogeneous`
+        // the seeds' spread is wide; docs/benchmarks.md gives the interval).
+        let d = paired_difference(&pick("engine"), &pick("structured"), "captured_share")
+            .expect("paired");
+        eprintln!("{name:18} engine - structured     {}", show(&d));
+        assert!(
+            d.mean > 0.0,
+            "{name}: behind the structured learner: {}",
+            show(&d)
+        );
+        for other in ["linucb", "epsilon_greedy", "fixed_protocol", "random"] {
+            let d =
+                paired_difference(&pick("engine"), &pick(other), "captured_share").expect("paired");
+            eprintln!("{name:18} engine - {other:14} {}", show(&d));
             assert!(
                 d.lower > 0.0,
-                "{scenario}: engine does not beat {name}: difference {}",
+                "{name}: the engine does not beat {other}: captured share difference {}",
                 show(&d)
             );
         }
-        for r in &eng {
-            assert_eq!(r.totals.safety_rule_violations, 0);
+        for r in pick("engine") {
+            assert_eq!(r.totals.safety_rule_violations, 0, "{name}: safety rule");
+            assert_eq!(
+                r.totals.contraindicated_choices, 0,
+                "{name}: a contraindicated intervention was chosen"
+            );
         }
     }
 }
