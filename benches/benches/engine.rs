@@ -45,6 +45,26 @@ fn rank(c: &mut Criterion) {
     }
     group.finish();
 
+    // The same ranking without exploration: no Thompson draw spread and no
+    // first-place quadrature; the ratio to rank/50 is what exploration costs.
+    let mut group = c.benchmark_group("engine/rank_greedy");
+    let n = 50usize;
+    let e = tutti_benches::engine_with(
+        tutti_engine::config::EngineConfig {
+            exploration: 0.0,
+            ..tutti_engine::config::EngineConfig::default()
+        },
+        PROCESSES,
+        n,
+    );
+    let mut s = person(&e, DAYS, 1);
+    e.refresh(&mut s).expect("compatible state");
+    let q = query(DAYS);
+    group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
+        b.iter(|| e.recommend(black_box(&s), black_box(&q)).expect("ranks"))
+    });
+    group.finish();
+
     let mut group = c.benchmark_group("engine/rank_trained");
     let n = 50usize;
     let e = trained_engine(PROCESSES, n, REFERENCE_PEOPLE);

@@ -96,6 +96,58 @@ pub fn norm_cdf(z: f64) -> f64 {
     0.5 * libm::erfc(-z * std::f64::consts::FRAC_1_SQRT_2)
 }
 
+/// Table range and resolution of [`norm_cdf_pdf_fast`].
+const TABLE_LIMIT: f64 = 9.0;
+const TABLE_STEPS_PER_UNIT: f64 = 128.0;
+
+/// `(Φ(z), φ(z))` at every table knot, built once.
+fn normal_table() -> &'static [(f64, f64)] {
+    static TABLE: std::sync::OnceLock<Vec<(f64, f64)>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let n = (2.0 * TABLE_LIMIT * TABLE_STEPS_PER_UNIT) as usize;
+        (0..=n)
+            .map(|i| {
+                let z = -TABLE_LIMIT + i as f64 / TABLE_STEPS_PER_UNIT;
+                (norm_cdf(z), norm_pdf(z))
+            })
+            .collect()
+    })
+}
+
+/// `(Φ(z), φ(z))` to about 1e-10 absolute, several times faster than
+/// [`norm_cdf`]: cubic Hermite interpolation between knots 1/128 apart, with
+/// the exact derivatives (`Φ' = φ`, `φ' = -zφ`). Absolute, not relative,
+/// accuracy: fine where the values are summed or multiplied into
+/// probabilities (exact propensities), not for tail ratios.
+#[inline]
+pub fn norm_cdf_pdf_fast(z: f64) -> (f64, f64) {
+    if z <= -TABLE_LIMIT {
+        return (0.0, 0.0);
+    }
+    if z >= TABLE_LIMIT {
+        return (1.0, 0.0);
+    }
+    let table = normal_table();
+    let x = (z + TABLE_LIMIT) * TABLE_STEPS_PER_UNIT;
+    let i = (x as usize).min(table.len() - 2);
+    let t = x - i as f64;
+    let h = 1.0 / TABLE_STEPS_PER_UNIT;
+    let (c0, p0) = table[i];
+    let (c1, p1) = table[i + 1];
+    let z0 = -TABLE_LIMIT + i as f64 * h;
+    let z1 = z0 + h;
+    // Hermite basis on [0, 1].
+    let t2 = t * t;
+    let t3 = t2 * t;
+    let h00 = 2.0 * t3 - 3.0 * t2 + 1.0;
+    let h10 = t3 - 2.0 * t2 + t;
+    let h01 = -2.0 * t3 + 3.0 * t2;
+    let h11 = t3 - t2;
+    let cdf = h00 * c0 + h10 * h * p0 + h01 * c1 + h11 * h * p1;
+    let pdf = h00 * p0 + h10 * h * (-z0 * p0) + h01 * p1 + h11 * h * (-z1 * p1);
+    (cdf.clamp(0.0, 1.0), pdf.max(0.0))
+}
+
 /// Logistic function.
 #[inline]
 pub fn sigmoid(x: f64) -> f64 {
@@ -276,6 +328,25 @@ mod tests {
         assert!((t / 1.128_588_405_953_834e-19 - 1.0).abs() < 1e-10, "{t}");
         assert!((norm_pdf(0.0) - 0.398_942_280_401_432_7).abs() < 1e-16);
         assert!((norm_cdf(Z90) - 0.95).abs() < 1e-14);
+    }
+
+    #[test]
+    fn the_fast_normal_matches_the_exact_one_to_1e_10() {
+        let mut z = -10.0;
+        while z < 10.0 {
+            let (c, p) = norm_cdf_pdf_fast(z);
+            assert!(
+                (c - norm_cdf(z)).abs() < 1e-10,
+                "cdf at {z}: {c} vs {}",
+                norm_cdf(z)
+            );
+            assert!(
+                (p - norm_pdf(z)).abs() < 1e-10,
+                "pdf at {z}: {p} vs {}",
+                norm_pdf(z)
+            );
+            z += 0.0137;
+        }
     }
 
     #[test]
