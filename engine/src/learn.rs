@@ -398,23 +398,13 @@ fn process_change(
         return Ok(None);
     }
     let r = &model.population.response;
-    // The map's pole coefficients: the cache when it fits this model, else the fit now.
+    // The map's pole coefficients as of now (not a cached posterior, which
+    // may be older: the signal must not depend on when the caller refreshed).
     let np = 2 * model.processes.len();
-    let (poles, poles_var): (Vec<f64>, Vec<f64>) = match &state.cache {
-        Some(c)
-            if c.key.model == model.cache_tag && c.poles.len() == np && c.poles_var.len() == np =>
-        {
-            (c.poles.clone(), c.poles_var.clone())
-        }
-        _ => {
-            let fit = crate::map::fit(&state.map, &model.population.map);
-            let k = fit.coef.len();
-            (
-                fit.coef[..np].to_vec(),
-                (0..np).map(|i| fit.cov[i * k + i]).collect(),
-            )
-        }
-    };
+    let fit = crate::map::fit(&state.map, &model.population.map);
+    let k = fit.coef.len();
+    let poles = &fit.coef[..np];
+    let poles_var: Vec<f64> = (0..np).map(|i| fit.cov[i * k + i]).collect();
     // Rating noise through the map, plus the map's own uncertainty times the
     // size of the change: an uncertain map makes a large change weak evidence.
     let (mut value, mut var, mut any) = (0.0, 0.0, false);

@@ -104,10 +104,7 @@ impl Policy for EnginePolicy<'_> {
     fn observe_assessment(&mut self, assessment: &Assessment) -> Result<()> {
         let engine = self.engine;
         let state = self.state_mut()?;
-        engine.observe_assessment(state, assessment)?;
-        // What the server does after every write: cache the person's
-        // posterior, so ranking reuses it. It changes the cost, never the result.
-        engine.refresh(state)
+        engine.observe_assessment(state, assessment)
     }
 
     fn choose(&mut self, view: &PersonView<'_>, rng: &mut SimRng) -> Result<InterventionId> {
@@ -121,6 +118,10 @@ impl Policy for EnginePolicy<'_> {
             now: view.now,
             seed: rng.next_u64(),
         };
+        // The server caches the posterior after every write; here it is
+        // computed once per decision instead (daily ratings, weekly
+        // decisions). Either changes the cost, never the result.
+        engine.refresh(state)?;
         let ranking = engine.recommend(state, &query)?;
         let contraindicated = |id: &InterventionId| {
             view.interventions
@@ -168,8 +169,6 @@ impl Policy for EnginePolicy<'_> {
     fn observe_feedback(&mut self, feedback: &Feedback) -> Result<()> {
         let engine = self.engine;
         let state = self.state_mut()?;
-        engine.observe_feedback(state, feedback)?;
-        // As the server does after every write.
-        engine.refresh(state)
+        engine.observe_feedback(state, feedback)
     }
 }
