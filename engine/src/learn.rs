@@ -138,7 +138,6 @@ pub(crate) fn observe_assessment(
         return Ok(());
     }
     let config = &model.config;
-    let pop = &model.population;
     let d = state.variables.len();
     let p = model.processes.len();
     let out = network::outcome(d);
@@ -211,7 +210,6 @@ pub(crate) fn observe_assessment(
     if let Some(w) = wellbeing {
         state.outcome.observe(assessment.at, w);
     }
-    let _ = pop;
     state.last_values = values;
     state.last_at = Some(assessment.at);
     state.assessments += 1;

@@ -201,7 +201,7 @@ fn rank_inner(
     let levels = benefit::levels(model, state);
 
     let selection = filters::select(model, state, query, safety_mode);
-    let mut cands = scoring::score(model, state, &post, &levels, &selection, query);
+    let mut cands = scoring::score(model, state, &post, &selection, query);
 
     // Thompson draw on the main stream; always one normal per candidate so the
     // stream's use does not depend on the exploration level.

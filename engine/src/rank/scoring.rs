@@ -64,7 +64,6 @@ pub(super) fn score<'a>(
     model: &'a Model,
     state: &'a PersonState,
     post: &PersonCache,
-    _levels: &[f64],
     selection: &Selection<'a>,
     query: &RecommendQuery,
 ) -> Vec<Candidate<'a>> {
