@@ -309,8 +309,10 @@ impl<'e> Collector<'e> {
 /// What a training run did, for the artifact and the command line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainReport {
-    /// Benefit rows used.
+    /// Benefit rows used (one per person and rated intervention).
     pub effect_rows: usize,
+    /// Helpfulness ratings behind them.
+    pub effect_ratings: usize,
     /// Interventions with a trained population mean.
     pub interventions_trained: usize,
     /// Reference profiles (people with benefit rows).
@@ -363,6 +365,7 @@ pub fn train(
     model.validate(processes)?;
     let report = TrainReport {
         effect_rows: set.effects.len(),
+        effect_ratings: set.effects.iter().map(|r| r.ratings as usize).sum(),
         interventions_trained,
         reference_profiles: model.profiles.len(),
         map_people,

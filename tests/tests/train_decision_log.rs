@@ -38,8 +38,11 @@ async fn a_model_trained_on_a_live_log_loads_and_counts_every_rated_report() {
         load_initial(models.path(), &ProcessCatalog::builtin()).expect("the server would load it");
     assert_eq!(artifact.version, "trained-from-log");
     assert_eq!(artifact.source["kind"], "decision_log");
-    // Every feedback in the log is done with a helpfulness rating.
-    assert_eq!(artifact.report.effect_rows, logged.feedback.len());
+    // Every feedback in the log is done with a helpfulness rating: each one
+    // counts, in one row per person and intervention.
+    assert_eq!(artifact.report.effect_ratings, logged.feedback.len());
+    assert!(artifact.report.effect_rows <= logged.feedback.len());
+    assert!(artifact.report.effect_rows >= logged.people.len());
     assert_eq!(artifact.report.follow_rows, logged.feedback.len());
     assert_eq!(artifact.report.reference_profiles, logged.people.len());
 

@@ -305,32 +305,34 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let (artifact, path) = train_model(&args)?;
     let r = &artifact.report;
     println!("trained model {}", artifact.version);
+    let kept = |n: usize, what: String| {
+        if n > 0 {
+            what
+        } else {
+            "kept at the prior (too little data)".to_owned()
+        }
+    };
     println!(
-        "  response: {} benefit rows, {} interventions with a trained mean, {} reference profiles",
-        r.effect_rows, r.interventions_trained, r.reference_profiles
+        "  response: {} benefit rows from {} ratings, {} interventions with a trained multiplier, {} reference profiles",
+        r.effect_rows, r.effect_ratings, r.interventions_trained, r.reference_profiles
+    );
+    println!(
+        "  process map: {}; rating level: {}; helpfulness noise: {}; residual spread: {}",
+        kept(r.map_people, format!("from {} people's maps", r.map_people)),
+        kept(r.rater_people, format!("from {} people", r.rater_people)),
+        kept(
+            r.noise_df as usize,
+            format!("from {} repeated ratings", r.noise_df)
+        ),
+        kept(
+            r.residual_pairs,
+            format!("from {} person-intervention pairs", r.residual_pairs)
+        ),
     );
     let (b, a) = (&r.follow_before, &r.follow_after);
     println!(
-        "  follow-through: {} reports; mean {:.2} -> {:.2}, effort slope {:.2} -> {:.2}, time pressure {:.2} -> {:.2}, in-session {:.2} -> {:.2}, app mismatch {:.2} -> {:.2}{}",
-        r.follow_rows,
-        b.mean,
-        a.mean,
-        b.effort_slope,
-        a.effort_slope,
-        b.time_pressure,
-        a.time_pressure,
-        b.in_session_boost,
-        a.in_session_boost,
-        b.modality_mismatch,
-        a.modality_mismatch,
-        if r.follow_kept.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " (kept at the prior for lack of rows: {})",
-                r.follow_kept.join(", ")
-            )
-        }
+        "  follow-through: {} reports; base rate {:.2} -> {:.2} (covariates kept at the prior: the logging policy chose them)",
+        r.follow_rows, b.mean, a.mean,
     );
     println!(
         "  population levels: {}",
