@@ -13,8 +13,8 @@
 //!   catalogue's `prior_effect`) and `T_jp` its catalogue target weights;
 //! - `h_p` is the person's headroom on process `p` now: the room both poles
 //!   have to move (`100 - adaptive` and `maladaptive`), relative to the
-//!   population's, kept within `[0.3, 1.5]` so a strength can still be built
-//!   on and a stuck process does not dominate by arithmetic alone;
+//!   population's, kept within `[0.8, 1.2]` so a strength can still be
+//!   built on and a stuck process does not dominate by arithmetic alone;
 //! - `v_p` is the person's **relative value of process `p`**: how much moving
 //!   it moves *their* well-being, in units of an average process's population
 //!   value (so `v = 1` everywhere reproduces the catalogue). Its prior is the

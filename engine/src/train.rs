@@ -13,10 +13,11 @@
 //!   people with at least [`MIN_MAP_ROWS`] assessments with an outcome, once
 //!   [`MIN_MAP_PEOPLE`] people have them. The person's intercept is never
 //!   part of it (the map is a within-person regression).
-//! - **Population response per intervention**: the mean benefit people
-//!   reported for it (their helpfulness above their own rating level, on
-//!   the engine's scale), shrunk toward the current effect by five
-//!   pseudo-rows.
+//! - **Population response per intervention**: a multiplier on its
+//!   catalogue effect, from how it worked relative to what people's maps
+//!   predicted for it (the benefit their helpfulness above the population's
+//!   rating level implies, on the engine's scale), shrunk toward 1 by 30
+//!   typical rows and normalised to a weighted mean of 1 (see `fit_effects`).
 //! - **Variances of the response model**: the helpfulness noise from
 //!   repeated ratings of one intervention by one person, the person x
 //!   intervention residual spread beyond what people's maps predicted, and

@@ -102,8 +102,9 @@
 //!   the first-ranked item and `reward` = what followed the decision. Using the
 //!   item done with its rank-1 propensity is biased.
 //! - `propensity`: that item's logged propensity. It must be positive: an
-//!   action the engine ranked first with an estimated propensity of zero
-//!   (possible when propensities are Monte Carlo estimates) cannot be used.
+//!   action logged with propensity zero (a log written with Monte Carlo
+//!   propensities, or a candidate the engine's exact propensities left at 0
+//!   because its chance of beating the leader was below 1e-12) cannot be used.
 //! - `logging_distribution`: the logged propensities of all candidates, in the
 //!   same order. They need not sum to one (items not returned hold the rest),
 //!   and an action with propensity 0 here is outside the logging support.

@@ -329,8 +329,8 @@ fn features(context: &Context, safety: bool) -> Vec<f64> {
     ]
 }
 
-/// Normalises a distribution that should sum to one (Monte Carlo
-/// propensities can be off by rounding).
+/// Normalises a distribution that should sum to one (exact propensities can
+/// still be off by rounding).
 fn normalised(mut v: Vec<f64>) -> Vec<f64> {
     let total: f64 = v.iter().sum();
     if total > 0.0 {
