@@ -121,7 +121,7 @@ impl Engine {
     }
 
     /// Folds one assessment into the person's state (`O(d²)`, no refit of
-    /// history; see [`crate::learn`]).
+    /// history; see the internal `learn` module).
     pub fn observe_assessment(
         &self,
         state: &mut PersonState,
@@ -140,7 +140,7 @@ impl Engine {
         learn::observe_recommendation(&self.model, state, intervention, at)
     }
 
-    /// Folds feedback on an intervention into the person's state (see [`crate::learn`]).
+    /// Folds feedback on an intervention into the person's state (see the internal `learn` module).
     pub fn observe_feedback(&self, state: &mut PersonState, feedback: &Feedback) -> Result<()> {
         learn::observe_feedback(&self.model, state, feedback)
     }

@@ -547,9 +547,12 @@ fn fit_effects(
             .map(|r| ((r.benefit - offset) / slope - (r.benefit - r.residual)).powi(2))
             .sum::<f64>()
             / n;
+        // Each row's benefit is read against the population's rating level,
+        // so a person's own level (sd `rater_sd`) is in it too, once per row.
+        let rater = model.response.rater_sd / model.response.helpfulness_slope / slope;
         let noise_var = rows
             .iter()
-            .map(|r| noise * noise / f64::from(r.ratings.max(1)))
+            .map(|r| noise * noise / f64::from(r.ratings.max(1)) + rater * rater)
             .sum::<f64>()
             / n;
         let size = typical.sqrt();

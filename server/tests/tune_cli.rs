@@ -151,35 +151,38 @@ fn a_space_with_an_unknown_field_or_an_invalid_range_is_rejected_clearly() {
     }
 }
 
-/// Ignored since issue 7 made the simulator an independent judge: on the new
-/// `homogeneous` (people alike, but the catalogue only rough evidence, daily
-/// ratings) the engine before its rewrite no longer beats a uniform explorer
-/// (measured on these seeds: default 7.29 vs uniform 7.50). Re-enable with
-/// the issue-7 engine.
+/// Throwing the engine's knowledge away costs: a propensity floor of 0.5 is
+/// capped at 1/candidates, i.e. a uniform choice, and on `individual` (each
+/// person's own map, learned from daily ratings) the default beats it clearly,
+/// paired by seed.
 #[test]
-#[ignore = "rewritten with issue 7"]
 fn a_configuration_that_explores_uniformly_ranks_below_the_default() {
-    // A propensity floor of 0.5 is capped at 1/candidates, i.e. a uniform
-    // choice: the engine's knowledge is thrown away. Where everyone responds
-    // alike (homogeneous) the population prior is worth most, and on these
-    // seeds the default beats it on both (measured before issue 7: 6.55 vs
-    // 5.77, paired difference -0.77 [-1.27, -0.27]).
     let dir = tempfile::tempdir().expect("temp dir");
     let space = space_file(dir.path(), "propensity_floor = [0.0, 0.5]\n");
-    let summary = tune(&args(
-        &dir.path().join("out"),
-        &space,
-        &[
-            "--scenario",
-            "homogeneous",
-            "--weeks",
-            "6",
-            "--seed",
-            "5",
-            "--no-plots",
-        ],
-    ))
-    .expect("tunes");
+    let out = dir.path().join("out");
+    let argv = [
+        "tutti",
+        "tune",
+        "--simulated",
+        "--scenario",
+        "individual",
+        "--people",
+        "100",
+        "--seeds",
+        "4",
+        "--weeks",
+        "10",
+        "--space",
+        space.to_str().expect("utf-8 path"),
+        "--out",
+        out.to_str().expect("utf-8 path"),
+        "--no-plots",
+    ];
+    let a = match Cli::try_parse_from(argv).expect("arguments parse").command {
+        Command::Tune(a) => a,
+        other => panic!("parsed as {other:?}"),
+    };
+    let summary = tune(&a).expect("tunes");
     assert_eq!(summary.strategy, "grid");
     assert_eq!(
         summary.trials.len(),

@@ -3,16 +3,16 @@
 //! exact logged propensities, diversity across processes, and explanations.
 //!
 //! # Pipeline
-//! 1. [`filters`]: which interventions may appear, and in which group (safety
+//! 1. `filters`: which interventions may appear, and in which group (safety
 //!    path, pinned, ranked, or shown only for clinician review).
-//! 2. [`scoring`]: the benefit posterior ([`crate::benefit`]) with
+//! 2. `scoring`: the benefit posterior ([`crate::benefit`]) with
 //!    habituation, rotation and clinician-decline adjustments, follow-through
 //!    ([`crate::follow`]), and the score `benefit × P(follow-through)` with its
 //!    posterior sd.
-//! 3. [`order`]: the Thompson draw and the diversity re-ranking.
-//! 4. [`propensity`]: the exact probability that the policy puts each
+//! 3. `order`: the Thompson draw and the diversity re-ranking.
+//! 4. `propensity`: the exact probability that the policy puts each
 //!    candidate first.
-//! 5. [`explain`]: the plain-language summary of each item and the ranking's note.
+//! 5. `explain`: the plain-language summary of each item and the ranking's note.
 //!
 //! # Order and exploration
 //! In safety mode, safety kernels come first (greedy order), then pins, then

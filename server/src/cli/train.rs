@@ -144,6 +144,7 @@ fn simulated_set(args: &TrainArgs) -> anyhow::Result<(TrainingSet, serde_json::V
         set.effects.extend(part.effects);
         set.follow.extend(part.follow);
         set.levels.extend(part.levels);
+        set.people.extend(part.people);
     }
     let source = serde_json::json!({
         "kind": "simulated",
