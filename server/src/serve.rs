@@ -34,6 +34,7 @@ use tonic::transport::server::TcpIncoming;
 use tonic::service::Routes;
 use tonic_health::ServingStatus;
 use tonic_web::GrpcWebLayer;
+use tower::Layer as _;
 use tower::util::option_layer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tutti_engine::catalog::ProcessCatalog;
@@ -229,6 +230,7 @@ pub async fn serve(
         model_version = %model_version,
         "tutti serving"
     );
+    let web = GrpcWebLayer::new();
     // HTTP/1.1 too: browsers (gRPC-Web, the app) and EHRs (CDS Hooks) use it.
     let result = Server::builder()
         .accept_http1(true)
@@ -236,14 +238,15 @@ pub async fn serve(
         .layer(RpcLogLayer)
         .layer(AuditLayer::new(audit))
         .layer(AuthLayer::new(Authenticator::new(&config.auth)))
-        .layer(GrpcWebLayer::new())
         .add_routes(Routes::from(ehr_routes))
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(catalog)
-        .add_service(people)
-        .add_service(recommendation)
+        // gRPC-Web per service: the layer refuses plain HTTP/1.1, which the
+        // EHR routes beside these services need.
+        .add_service(web.layer(health_service))
+        .add_service(web.layer(reflection_v1))
+        .add_service(web.layer(reflection_v1alpha))
+        .add_service(web.layer(catalog))
+        .add_service(web.layer(people))
+        .add_service(web.layer(recommendation))
         .serve_with_incoming_shutdown(
             TcpIncoming::from(listener).with_nodelay(Some(true)),
             stopping,
