@@ -641,3 +641,26 @@ pub fn card_skeleton(card: &Value) -> Value {
     }
     c
 }
+
+/// The pseudonymous person id Tutti gives `patient` of `iss` in `tenant`
+/// (the same keyed mapping as the server, with the test's keys).
+pub fn person_of(patient: &str, iss: &str, tenant: &str) -> String {
+    let key = Secret::new(format!("pseudonym-key-of-{tenant}-0123456789abcdef"));
+    tutti_server::ehr::pseudonym::person_for(&key, iss, patient)
+        .expect("maps")
+        .as_str()
+        .to_owned()
+}
+
+/// The card of a CDS answer that must have exactly one.
+pub fn the_card(body: &Value) -> Value {
+    let cards = body["cards"].as_array().expect("cards");
+    assert_eq!(cards.len(), 1, "{body}");
+    cards[0].clone()
+}
+
+/// The launch token in a card's app link.
+pub fn launch_token(card: &Value) -> String {
+    let url = card["links"][0]["url"].as_str().expect("link url");
+    url.split("tutti_launch=").nth(1).expect("token").to_owned()
+}

@@ -538,6 +538,12 @@ struct ReasonCoding {
     display: Option<String>,
 }
 
+/// A card or suggestion uuid (Tutti's are recommendation ids, all UUIDs).
+fn uuid_id(s: &str) -> Option<RecommendationId> {
+    uuid::Uuid::parse_str(s).ok()?;
+    RecommendationId::parse(s).ok()
+}
+
 /// One clinician review to record.
 struct Review {
     recommendation: RecommendationId,
@@ -564,7 +570,7 @@ pub async fn feedback(
     let mut reviews = Vec::new();
     for (i, item) in body.feedback.iter().enumerate() {
         let at = |f: &str| format!("feedback[{i}].{f}");
-        let card = item.card.as_deref().and_then(|c| RecommendationId::parse(c).ok());
+        let card = item.card.as_deref().and_then(uuid_id);
         if card.is_none() {
             issues.push(bad(&at("card"), "must be the uuid of a card Tutti returned"));
         }
@@ -586,7 +592,7 @@ pub async fn feedback(
                     issues.push(bad(&at("acceptedSuggestions"), "is required with outcome `accepted`"));
                 }
                 for (j, s) in item.accepted_suggestions.iter().enumerate() {
-                    match s.id.as_deref().and_then(|x| RecommendationId::parse(x).ok()) {
+                    match s.id.as_deref().and_then(uuid_id) {
                         Some(rec) => reviews.push(Review {
                             recommendation: rec,
                             decision: pb::ClinicianDecision::Accepted,
