@@ -2,7 +2,8 @@
 # Runs every check and test Tutti has, the same locally and in CI:
 #   formatting, clippy (warnings denied), engine purity, proto lint and
 #   breaking-change check, unit/property/integration/simulation tests,
-#   generated-client drift check and smoke tests, docs.
+#   generated-client drift check and smoke tests, browser tests in headless
+#   Chromium (installed from Debian when missing), docs.
 # It installs what it needs (buf from npm, pinned in scripts/tools/package.json)
 # and starts what the tests need; nothing has to be installed by hand but Rust
 # (pinned by rust-toolchain.toml), Node.js, Python, Go and Java with Maven.
@@ -49,6 +50,9 @@ cargo run --locked -q -p tutti-benches --bin loadgen -- \
 
 step "generated clients: drift check and smoke tests (Python, Go, TypeScript, Java) against a real server"
 scripts/test-clients.sh
+
+step "browser tests: the TypeScript client over gRPC-Web and the clinician app in headless Chromium (Debian's)"
+scripts/test-browser.sh
 
 step "cargo doc (warnings denied)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
