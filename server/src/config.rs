@@ -602,7 +602,9 @@ impl Config {
         if let Some(k) = &ehr.launch_key
             && k.len() < MIN_KEY
         {
-            return invalid(format!("ehr.launch_key must be at least {MIN_KEY} characters"));
+            return invalid(format!(
+                "ehr.launch_key must be at least {MIN_KEY} characters"
+            ));
         }
         for (tenant, key) in &ehr.pseudonym_keys {
             if TenantId::parse(tenant).is_err() {

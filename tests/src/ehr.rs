@@ -196,8 +196,7 @@ pub struct Reply {
 impl Reply {
     /// The body as JSON (panics with the body if it is not).
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
     }
 }
 
@@ -416,7 +415,10 @@ pub fn weekly_history(patient: &str, weeks: i64, start: f64, step: f64) -> Vec<V
                 ("affect.maladaptive", (100.0 - wb).clamp(0.0, 100.0)),
                 ("social.adaptive", 60.0),
                 ("sleep.maladaptive", (90.0 - wb * 0.5).clamp(0.0, 100.0)),
-                ("cognition.maladaptive", (100.0 - wb * 0.9).clamp(0.0, 100.0)),
+                (
+                    "cognition.maladaptive",
+                    (100.0 - wb * 0.9).clamp(0.0, 100.0),
+                ),
             ],
         ));
     }
@@ -439,26 +441,52 @@ pub fn assert_cds_rules(response: &Value) {
     assert_no_nulls(response, "$");
     for (i, card) in cards.iter().enumerate() {
         let at = |f: &str| format!("cards[{i}].{f}");
-        let summary = card["summary"].as_str().unwrap_or_else(|| panic!("{} required", at("summary")));
-        assert!(!summary.is_empty() && summary.chars().count() < 140, "{}: {summary}", at("summary"));
+        let summary = card["summary"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{} required", at("summary")));
         assert!(
-            matches!(card["indicator"].as_str(), Some("info" | "warning" | "critical")),
+            !summary.is_empty() && summary.chars().count() < 140,
+            "{}: {summary}",
+            at("summary")
+        );
+        assert!(
+            matches!(
+                card["indicator"].as_str(),
+                Some("info" | "warning" | "critical")
+            ),
             "{}",
             at("indicator")
         );
-        assert!(card["source"]["label"].is_string(), "{}", at("source.label"));
+        assert!(
+            card["source"]["label"].is_string(),
+            "{}",
+            at("source.label")
+        );
         if let Some(d) = card.get("detail") {
-            assert!(d.as_str().is_some_and(|s| !s.is_empty()), "{}", at("detail"));
+            assert!(
+                d.as_str().is_some_and(|s| !s.is_empty()),
+                "{}",
+                at("detail")
+            );
         }
         if let Some(s) = card.get("suggestions") {
-            let s = s.as_array().unwrap_or_else(|| panic!("{}", at("suggestions")));
+            let s = s
+                .as_array()
+                .unwrap_or_else(|| panic!("{}", at("suggestions")));
             assert!(
-                matches!(card["selectionBehavior"].as_str(), Some("at-most-one" | "any")),
+                matches!(
+                    card["selectionBehavior"].as_str(),
+                    Some("at-most-one" | "any")
+                ),
                 "{} required with suggestions",
                 at("selectionBehavior")
             );
             for (j, sug) in s.iter().enumerate() {
-                assert!(sug["label"].is_string(), "{}", at(&format!("suggestions[{j}].label")));
+                assert!(
+                    sug["label"].is_string(),
+                    "{}",
+                    at(&format!("suggestions[{j}].label"))
+                );
                 if let Some(a) = sug.get("actions") {
                     assert!(a.is_array());
                 }
@@ -475,9 +503,17 @@ pub fn assert_cds_rules(response: &Value) {
         }
         if let Some(links) = card.get("links") {
             for (j, l) in links.as_array().expect("array").iter().enumerate() {
-                assert!(l["label"].is_string() && l["url"].is_string(), "{}", at(&format!("links[{j}]")));
+                assert!(
+                    l["label"].is_string() && l["url"].is_string(),
+                    "{}",
+                    at(&format!("links[{j}]"))
+                );
                 let ty = l["type"].as_str();
-                assert!(matches!(ty, Some("absolute" | "smart")), "{}", at(&format!("links[{j}].type")));
+                assert!(
+                    matches!(ty, Some("absolute" | "smart")),
+                    "{}",
+                    at(&format!("links[{j}].type"))
+                );
                 if l.get("appContext").is_some() {
                     assert_eq!(ty, Some("smart"), "appContext only with smart links");
                 }
@@ -569,9 +605,7 @@ impl FhirServer {
             token: token.to_owned(),
             requests: Arc::clone(&requests),
         };
-        let app = axum::Router::new()
-            .fallback(handle)
-            .with_state(state);
+        let app = axum::Router::new().fallback(handle).with_state(state);
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
@@ -611,10 +645,15 @@ pub fn assert_golden(name: &str, actual: &Value) {
         std::fs::write(&path, &pretty).expect("writes golden");
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with UPDATE_GOLDEN=1 to create)", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with UPDATE_GOLDEN=1 to create)",
+            path.display()
+        )
+    });
     assert_eq!(
-        pretty, expected,
+        pretty,
+        expected,
         "{name} differs from its golden file {}",
         path.display()
     );

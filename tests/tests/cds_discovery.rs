@@ -8,7 +8,11 @@ async fn discovery_lists_both_services_with_prefetch_templates() -> anyhow::Resu
     let server = ehr::start().await?;
     let reply = ehr::discovery(&server).await?;
     assert_eq!(reply.status, 200, "{}", reply.text);
-    assert!(reply.content_type.starts_with("application/json"), "{}", reply.content_type);
+    assert!(
+        reply.content_type.starts_with("application/json"),
+        "{}",
+        reply.content_type
+    );
     let body = reply.json();
     assert_no_nulls(&body, "$");
     let services = body["services"].as_array().expect("services");
@@ -18,8 +22,18 @@ async fn discovery_lists_both_services_with_prefetch_templates() -> anyhow::Resu
             assert!(s[required].is_string(), "{required} is required: {s}");
         }
         let prefetch = s["prefetch"].as_object().expect("prefetch");
-        assert!(prefetch["observations"].as_str().expect("query").contains("{{context.patientId}}"));
-        assert!(prefetch["questionnaireResponses"].as_str().expect("query").starts_with("QuestionnaireResponse?"));
+        assert!(
+            prefetch["observations"]
+                .as_str()
+                .expect("query")
+                .contains("{{context.patientId}}")
+        );
+        assert!(
+            prefetch["questionnaireResponses"]
+                .as_str()
+                .expect("query")
+                .starts_with("QuestionnaireResponse?")
+        );
     }
     assert_golden("cds_discovery", &body);
     // The same port still speaks gRPC.

@@ -22,9 +22,20 @@ fn trail(server: &TestServer, tenant: &str) -> Vec<AuditRow> {
 #[tokio::test]
 async fn cds_calls_are_audited_in_the_issuers_tenant_under_the_pseudonym() -> anyhow::Result<()> {
     let mut server = ehr::start().await?;
-    let r = cds_post(&server, &format!("/cds-services/{PATIENT_VIEW}"), &hook("MRN-555", prefetch_of(weekly_history("MRN-555", 3, 12.0, 0.0)))).await?;
+    let r = cds_post(
+        &server,
+        &format!("/cds-services/{PATIENT_VIEW}"),
+        &hook(
+            "MRN-555",
+            prefetch_of(weekly_history("MRN-555", 3, 12.0, 0.0)),
+        ),
+    )
+    .await?;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(get(&server, "/cds-services", Some("bad")).await?.status, 401);
+    assert_eq!(
+        get(&server, "/cds-services", Some("bad")).await?.status,
+        401
+    );
     server.restart().await?;
     let rows = trail(&server, TENANT);
     let person = format!("people/{}", person_of("MRN-555", ehr::ISS, TENANT));

@@ -61,20 +61,42 @@ async fn tokens_and_patient_details_never_reach_the_logs() -> anyhow::Result<()>
     let card = the_card(&r.json());
     // A replay and a bad token are refused (and logged as refusals).
     assert_eq!(post(&server, &path, Some(&jwt), &body).await?.status, 401);
-    assert_eq!(get(&server, "/cds-services", Some("garbage.token.here")).await?.status, 401);
+    assert_eq!(
+        get(&server, "/cds-services", Some("garbage.token.here"))
+            .await?
+            .status,
+        401
+    );
     // The app: launch token exchanged for a session, which reads the view.
     let launch = launch_token(&card);
-    let s = post(&server, "/ehr/app/session", None, &json!({"launch": launch})).await?;
+    let s = post(
+        &server,
+        "/ehr/app/session",
+        None,
+        &json!({"launch": launch}),
+    )
+    .await?;
     assert_eq!(s.status, 200, "{}", s.text);
     let session = s.json()["session"].as_str().expect("session").to_owned();
-    assert_eq!(get(&server, "/ehr/app/api/view", Some(&session)).await?.status, 200);
+    assert_eq!(
+        get(&server, "/ehr/app/api/view", Some(&session))
+            .await?
+            .status,
+        200
+    );
     server.stop().await?;
 
     let logs = String::from_utf8_lossy(&capture.0.lock().expect("lock")).into_owned();
-    assert!(logs.contains("cds call answered"), "the flow was logged at all");
+    assert!(
+        logs.contains("cds call answered"),
+        "the flow was logged at all"
+    );
     for (what, secret) in [
         ("the EHR's JWT", jwt.as_str()),
-        ("the JWT's signature", jwt.rsplit('.').next().unwrap_or_default()),
+        (
+            "the JWT's signature",
+            jwt.rsplit('.').next().unwrap_or_default(),
+        ),
         ("the FHIR access token", access_token),
         ("the launch token", launch.as_str()),
         ("the session token", session.as_str()),

@@ -13,22 +13,36 @@ async fn start() -> anyhow::Result<TestServer> {
 }
 
 #[tokio::test]
-async fn a_preflight_from_a_configured_origin_is_allowed_and_others_are_not() -> anyhow::Result<()> {
+async fn a_preflight_from_a_configured_origin_is_allowed_and_others_are_not() -> anyhow::Result<()>
+{
     let server = start().await?;
     let client = tutti_tests::ehr::http();
     let preflight = |origin: &str| {
         client
-            .request(reqwest::Method::OPTIONS, format!("{}{METHOD}", server.base_url()))
+            .request(
+                reqwest::Method::OPTIONS,
+                format!("{}{METHOD}", server.base_url()),
+            )
             .header("origin", origin)
             .header("access-control-request-method", "POST")
-            .header("access-control-request-headers", "content-type,x-grpc-web,x-tutti-tenant,authorization")
+            .header(
+                "access-control-request-headers",
+                "content-type,x-grpc-web,x-tutti-tenant,authorization",
+            )
             .send()
     };
     let ok = preflight(ORIGIN).await?;
     assert!(ok.status().is_success(), "{}", ok.status());
     assert_eq!(ok.headers()["access-control-allow-origin"], ORIGIN);
-    let allowed = ok.headers()["access-control-allow-headers"].to_str()?.to_owned();
-    for h in ["x-grpc-web", "x-tutti-tenant", "authorization", "content-type"] {
+    let allowed = ok.headers()["access-control-allow-headers"]
+        .to_str()?
+        .to_owned();
+    for h in [
+        "x-grpc-web",
+        "x-tutti-tenant",
+        "authorization",
+        "content-type",
+    ] {
         assert!(allowed.contains(h), "{h} not in {allowed}");
     }
     let other = preflight("http://evil.example").await?;
@@ -60,7 +74,11 @@ async fn a_grpc_web_call_over_http1_gets_the_same_answer_as_grpc() -> anyhow::Re
     let web = ListProcessesResponse::decode(&body[5..5 + len])?;
     let trailers = String::from_utf8_lossy(&body[5 + len + 5..]).to_lowercase();
     assert!(trailers.contains("grpc-status:0"), "{trailers}");
-    let grpc = server.catalog().list_processes(ListProcessesRequest::default()).await?.into_inner();
+    let grpc = server
+        .catalog()
+        .list_processes(ListProcessesRequest::default())
+        .await?
+        .into_inner();
     assert_eq!(web, grpc);
     server.stop().await
 }

@@ -49,7 +49,10 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
             "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors *",
         ),
     );
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     r
 }
 
@@ -156,7 +159,11 @@ pub async fn session(
 }
 
 /// The session's caller and person.
-fn session_call(ehr: &Ehr, headers: &HeaderMap, note: &AuditNote) -> Result<(Call, PersonId, String), EhrError> {
+fn session_call(
+    ehr: &Ehr,
+    headers: &HeaderMap,
+    note: &AuditNote,
+) -> Result<(Call, PersonId, String), EhrError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -171,7 +178,11 @@ fn session_call(ehr: &Ehr, headers: &HeaderMap, note: &AuditNote) -> Result<(Cal
     };
     note.set_caller(tenant.as_str(), "clinician-app");
     note.set_resource(person.name(), None);
-    Ok((Call::new(tenant, "clinician-app", Some(note.clone())), person, grant.rid))
+    Ok((
+        Call::new(tenant, "clinician-app", Some(note.clone())),
+        person,
+        grant.rid,
+    ))
 }
 
 fn estimate(e: Option<&pb::Estimate>) -> Value {
@@ -294,7 +305,7 @@ pub async fn view(
             "insufficient_data"
         }
     };
-    let follow = insights.follow_through.clone().unwrap_or_default();
+    let follow = insights.follow_through.unwrap_or_default();
     Ok(Json(json!({
         "person": person.as_str(),
         "decision": ranked.decision_id,
@@ -370,7 +381,11 @@ pub async fn feedback(
     let request_id = format!(
         "app-{}-{}",
         &stored.id.to_string().replace('-', "")[..24],
-        if decision == pb::ClinicianDecision::Accepted { "acc" } else { "rej" }
+        if decision == pb::ClinicianDecision::Accepted {
+            "acc"
+        } else {
+            "rej"
+        }
     );
     let reason: String = body.reason.chars().take(200).collect();
     let out = recommendation::record_feedback(
@@ -390,5 +405,7 @@ pub async fn feedback(
         },
     )
     .await?;
-    Ok(Json(json!({"feedbackId": out.feedback.map(|f| f.id).unwrap_or_default()})))
+    Ok(Json(
+        json!({"feedbackId": out.feedback.map(|f| f.id).unwrap_or_default()}),
+    ))
 }

@@ -93,7 +93,10 @@ pub const OVERRIDE_REASONS: [(&str, &str); 4] = [
     ("not-a-fit-now", "Not a fit for this patient right now"),
     ("patient-declined", "Patient declined"),
     ("already-in-plan", "Already part of the plan"),
-    ("other-priority", "Clinical judgement: another priority first"),
+    (
+        "other-priority",
+        "Clinical judgement: another priority first",
+    ),
 ];
 
 fn find_service(id: &str) -> Result<&'static Service, EhrError> {
@@ -199,7 +202,13 @@ pub fn card_request(person: &PersonId, rid: &str) -> pb::RecommendRequest {
 /// Creates the person on first sight (CreatePerson, keyed by the person id so
 /// concurrent first calls agree).
 pub async fn ensure_person(ehr: &Ehr, call: &Call, person: &PersonId) -> Result<u32, EhrError> {
-    if let Some(p) = ehr.app.storage.get_person(&call.tenant, person).await.map_err(ServiceError::from)? {
+    if let Some(p) = ehr
+        .app
+        .storage
+        .get_person(&call.tenant, person)
+        .await
+        .map_err(ServiceError::from)?
+    {
         return Ok(p.assessment_count);
     }
     let req = pb::CreatePersonRequest {
@@ -231,7 +240,10 @@ pub async fn service_call(
     let mut issues = Vec::new();
     match req.hook.as_deref() {
         Some(h) if h == svc.hook => {}
-        Some(_) => issues.push(bad("hook", &format!("must be `{}` for this service", svc.hook))),
+        Some(_) => issues.push(bad(
+            "hook",
+            &format!("must be `{}` for this service", svc.hook),
+        )),
         None => issues.push(bad("hook", "is required")),
     }
     let instance = req.hook_instance.as_deref().unwrap_or_default();
@@ -261,12 +273,20 @@ pub async fn service_call(
     let person = pseudonym::person_for(key, &caller.iss, patient)?;
     let rid = derived_id("cds", &[svc.id, instance]);
     note.set_resource(person.name(), Some(&rid));
-    let call = Call::new(caller.tenant.clone(), format!("ehr:{}", caller.iss), Some(note.clone()));
+    let call = Call::new(
+        caller.tenant.clone(),
+        format!("ehr:{}", caller.iss),
+        Some(note.clone()),
+    );
 
     // Gather every prefetch key first: a missing one that cannot be fetched is 412.
     let mut bundles = Vec::with_capacity(PREFETCH.len());
     for (name, template) in PREFETCH {
-        let given = req.prefetch.as_ref().and_then(|p| p.get(name)).filter(|v| !v.is_null());
+        let given = req
+            .prefetch
+            .as_ref()
+            .and_then(|p| p.get(name))
+            .filter(|v| !v.is_null());
         match (given, &req.fhir_server, &req.fhir_authorization) {
             (Some(v), _, _) => bundles.push((name, v.clone())),
             (None, Some(server), Some(auth)) => {
@@ -311,7 +331,8 @@ pub async fn service_call(
         tracing::info!(person = %person, service = svc.id, cards = 0, "cds call answered");
         return Ok(json!({ "cards": [] }));
     }
-    let ranked = recommendation::recommend(&ehr.app, call.clone(), card_request(&person, &rid)).await?;
+    let ranked =
+        recommendation::recommend(&ehr.app, call.clone(), card_request(&person, &rid)).await?;
     let insights = people::get_person_insights(
         &ehr.app,
         call.clone(),
@@ -348,7 +369,9 @@ pub async fn service(
     uri: Uri,
     body: Bytes,
 ) -> Result<Json<Value>, EhrError> {
-    service_call(&ehr, &note, &headers, &uri, &id, &body).await.map(Json)
+    service_call(&ehr, &note, &headers, &uri, &id, &body)
+        .await
+        .map(Json)
 }
 
 fn urlencode(s: &str) -> String {
@@ -397,8 +420,7 @@ pub fn card(
             .map_or_else(|| "intervention".to_owned(), |i| i.display_name.clone())
     };
     let track = insights.track.as_ref();
-    let not_on_track =
-        track.is_some_and(|t| t.status == pb::TrackStatus::NotOnTrack as i32);
+    let not_on_track = track.is_some_and(|t| t.status == pb::TrackStatus::NotOnTrack as i32);
     let critical = ranked.safety_mode || insights.risk_active;
     let (indicator, summary) = if critical {
         (
@@ -411,7 +433,10 @@ pub fn card(
     } else if not_on_track {
         (
             "warning",
-            format!("Not on track against expected recovery: consider {}", name(first)),
+            format!(
+                "Not on track against expected recovery: consider {}",
+                name(first)
+            ),
         )
     } else {
         ("info", format!("Suggested next step: {}", name(first)))
@@ -564,23 +589,37 @@ pub async fn feedback(
     let caller = verify(&ehr, &headers, &uri)?;
     note_caller(&note, &caller);
     find_service(&id)?;
-    let body: FeedbackBody = serde_json::from_slice(&body)
-        .map_err(|e| EhrError::Invalid(vec![bad("$", &format!("not a CDS Hooks feedback body: {e}"))]))?;
+    let body: FeedbackBody = serde_json::from_slice(&body).map_err(|e| {
+        EhrError::Invalid(vec![bad(
+            "$",
+            &format!("not a CDS Hooks feedback body: {e}"),
+        )])
+    })?;
     let mut issues = Vec::new();
     let mut reviews = Vec::new();
     for (i, item) in body.feedback.iter().enumerate() {
         let at = |f: &str| format!("feedback[{i}].{f}");
         let card = item.card.as_deref().and_then(uuid_id);
         if card.is_none() {
-            issues.push(bad(&at("card"), "must be the uuid of a card Tutti returned"));
+            issues.push(bad(
+                &at("card"),
+                "must be the uuid of a card Tutti returned",
+            ));
         }
         let time = item
             .outcome_timestamp
             .as_deref()
             .and_then(super::fhir::parse_date_time)
-            .filter(|_| item.outcome_timestamp.as_deref().is_some_and(|t| t.contains('T')));
+            .filter(|_| {
+                item.outcome_timestamp
+                    .as_deref()
+                    .is_some_and(|t| t.contains('T'))
+            });
         if time.is_none() {
-            issues.push(bad(&at("outcomeTimestamp"), "is required: an RFC 3339 date-time"));
+            issues.push(bad(
+                &at("outcomeTimestamp"),
+                "is required: an RFC 3339 date-time",
+            ));
         }
         let (Some(card), Some(time)) = (card, time) else {
             continue;
@@ -589,7 +628,10 @@ pub async fn feedback(
         match item.outcome.as_deref() {
             Some("accepted") => {
                 if item.accepted_suggestions.is_empty() {
-                    issues.push(bad(&at("acceptedSuggestions"), "is required with outcome `accepted`"));
+                    issues.push(bad(
+                        &at("acceptedSuggestions"),
+                        "is required with outcome `accepted`",
+                    ));
                 }
                 for (j, s) in item.accepted_suggestions.iter().enumerate() {
                     match s.id.as_deref().and_then(uuid_id) {
@@ -642,7 +684,11 @@ pub async fn feedback(
     if !issues.is_empty() {
         return Err(EhrError::Invalid(issues));
     }
-    let call = Call::new(caller.tenant.clone(), format!("ehr:{}", caller.iss), Some(note.clone()));
+    let call = Call::new(
+        caller.tenant.clone(),
+        format!("ehr:{}", caller.iss),
+        Some(note.clone()),
+    );
     let (mut recorded, mut duplicates) = (0u32, 0u32);
     for r in reviews {
         let rid = derived_id(
@@ -703,6 +749,13 @@ mod tests {
 
     #[test]
     fn no_ranking_no_card() {
-        assert!(card(&pb::RecommendResponse::default(), &pb::GetPersonInsightsResponse::default(), None).is_none());
+        assert!(
+            card(
+                &pb::RecommendResponse::default(),
+                &pb::GetPersonInsightsResponse::default(),
+                None
+            )
+            .is_none()
+        );
     }
 }

@@ -126,7 +126,11 @@ impl CodeMap {
 /// What one measure contributes to an assessment.
 enum Contribution {
     Outcome(pb::Instrument, f64),
-    Rating { process: String, adaptive: bool, value: f64 },
+    Rating {
+        process: String,
+        adaptive: bool,
+        value: f64,
+    },
     Risk(pb::RiskFlag),
     NoRisk,
 }
@@ -450,8 +454,10 @@ impl Reader<'_> {
             }
         };
         if !(lo..=hi).contains(&v) {
-            self.issues
-                .push(Issue::new(at, format!("must be in [{lo}, {hi}] for this code")));
+            self.issues.push(Issue::new(
+                at,
+                format!("must be in [{lo}, {hi}] for this code"),
+            ));
             return None;
         }
         Some(Contribution::Outcome(instrument, v * scale))
@@ -572,20 +578,23 @@ fn decimal(text: Option<&str>, element: &str) -> Result<f64, String> {
 }
 
 fn quantity(q: &Quantity) -> Result<f64, String> {
-    decimal(q.value.as_ref().and_then(|d| d.value.as_deref()), "valueQuantity.value")
+    decimal(
+        q.value.as_ref().and_then(|d| d.value.as_deref()),
+        "valueQuantity.value",
+    )
 }
 
 /// LOINC answer codes of the PHQ items ("Not at all" .. "Nearly every day").
 fn loinc_answer(c: &CodeableConcept) -> Option<f64> {
-    c.coding.iter().find_map(|coding| {
-        match coding.code.as_ref()?.value.as_deref()? {
+    c.coding
+        .iter()
+        .find_map(|coding| match coding.code.as_ref()?.value.as_deref()? {
             "LA6568-5" => Some(0.0),
             "LA6569-3" => Some(1.0),
             "LA6570-1" => Some(2.0),
             "LA6571-9" => Some(3.0),
             _ => None,
-        }
-    })
+        })
 }
 
 fn observation_value(v: &ObservationValue) -> Result<(f64, &'static str), String> {
@@ -601,7 +610,9 @@ fn observation_value(v: &ObservationValue) -> Result<(f64, &'static str), String
         ObservationValue::CodeableConcept(c) => loinc_answer(c)
             .map(|x| (x, "valueCodeableConcept"))
             .ok_or_else(|| "valueCodeableConcept is not a known answer code".to_owned()),
-        _ => Err("must be valueQuantity, valueInteger, a numeric valueString or an answer code".into()),
+        _ => Err(
+            "must be valueQuantity, valueInteger, a numeric valueString or an answer code".into(),
+        ),
     }
 }
 
@@ -618,7 +629,9 @@ fn component_value(v: &ObservationComponentValue) -> Result<(f64, &'static str),
         ObservationComponentValue::CodeableConcept(c) => loinc_answer(c)
             .map(|x| (x, "valueCodeableConcept"))
             .ok_or_else(|| "valueCodeableConcept is not a known answer code".to_owned()),
-        _ => Err("must be valueQuantity, valueInteger, a numeric valueString or an answer code".into()),
+        _ => Err(
+            "must be valueQuantity, valueInteger, a numeric valueString or an answer code".into(),
+        ),
     }
 }
 
@@ -637,7 +650,9 @@ fn answer_value(v: &QuestionnaireResponseItemAnswerValue) -> Result<(f64, &'stat
         QuestionnaireResponseItemAnswerValue::String(s) => {
             decimal(s.value.as_deref(), "valueString").map(|x| (x, "valueString"))
         }
-        _ => Err("must be valueInteger, valueDecimal, valueQuantity or a numeric valueString".into()),
+        _ => {
+            Err("must be valueInteger, valueDecimal, valueQuantity or a numeric valueString".into())
+        }
     }
 }
 
@@ -743,7 +758,13 @@ mod tests {
         assert_eq!(r.ignored, 1);
         assert_eq!(r.assessments.len(), 1);
         let a = &r.assessments[0].assessment;
-        assert_eq!(a.outcomes, vec![pb::OutcomeMeasure { instrument: pb::Instrument::Phq9 as i32, score: 14.0 }]);
+        assert_eq!(
+            a.outcomes,
+            vec![pb::OutcomeMeasure {
+                instrument: pb::Instrument::Phq9 as i32,
+                score: 14.0
+            }]
+        );
         assert_eq!(a.risk_flags, vec![pb::RiskFlag::Suicidality as i32]);
     }
 
@@ -768,7 +789,11 @@ mod tests {
 
     #[test]
     fn invalid_input_names_the_element() {
-        let bad = obs("44261-6", json!({"valueQuantity": {"value": 40}}), "2026-11-20");
+        let bad = obs(
+            "44261-6",
+            json!({"valueQuantity": {"value": 40}}),
+            "2026-11-20",
+        );
         let e = read(&bad, &CodeMap::new(&[]), &catalog()).expect_err("out of range");
         assert_eq!(e[0].expression, "Observation.valueQuantity.value");
         let unknown = obs("44261-6", json!({"valueDecimal": 4}), "2026-11-20");
@@ -817,7 +842,10 @@ mod tests {
         let q = questionnaire(&catalog());
         let groups = q["item"].as_array().expect("items");
         assert_eq!(groups.len(), catalog().len());
-        assert_eq!(groups[0]["item"][0]["linkId"], format!("{}.adaptive", catalog().all()[0].id.as_str()));
+        assert_eq!(
+            groups[0]["item"][0]["linkId"],
+            format!("{}.adaptive", catalog().all()[0].id.as_str())
+        );
     }
 
     #[test]

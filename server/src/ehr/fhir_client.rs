@@ -45,7 +45,11 @@ impl FhirClient {
         if !(base.starts_with("https://") || base.starts_with("http://")) {
             return Err(FetchError::BadUrl);
         }
-        let url = format!("{}/{}", base.trim_end_matches('/'), query.trim_start_matches('/'));
+        let url = format!(
+            "{}/{}",
+            base.trim_end_matches('/'),
+            query.trim_start_matches('/')
+        );
         let response = self
             .http
             .get(url)
@@ -58,6 +62,9 @@ impl FhirClient {
         if !status.is_success() {
             return Err(FetchError::Status(status.as_u16()));
         }
-        response.json::<Value>().await.map_err(|_| FetchError::NotJson)
+        response
+            .json::<Value>()
+            .await
+            .map_err(|_| FetchError::NotJson)
     }
 }

@@ -126,7 +126,15 @@ impl CdsAuth {
     /// Loads every issuer's JWK Set; a missing or unreadable file stops the start-up.
     pub fn load(config: &EhrConfig) -> Result<Self, JwksError> {
         let mut issuers = HashMap::new();
-        for (index, IssuerConfig { iss, tenant, jwks_path }) in config.issuers.iter().enumerate() {
+        for (
+            index,
+            IssuerConfig {
+                iss,
+                tenant,
+                jwks_path,
+            },
+        ) in config.issuers.iter().enumerate()
+        {
             let err = |reason: String| JwksError {
                 index,
                 path: jwks_path.display().to_string(),
@@ -177,7 +185,10 @@ impl CdsAuth {
         now: i64,
     ) -> Result<EhrCaller, Refusal> {
         let token = authorization
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(Refusal::Missing)?;
@@ -284,7 +295,10 @@ mod tests {
             seen: Mutex::new(HashMap::new()),
         };
         assert_eq!(auth.remember("i", "j".into(), 100, 50), Ok(()));
-        assert_eq!(auth.remember("i", "j".into(), 100, 60), Err(Refusal::Replayed));
+        assert_eq!(
+            auth.remember("i", "j".into(), 100, 60),
+            Err(Refusal::Replayed)
+        );
         assert_eq!(auth.remember("other", "j".into(), 100, 60), Ok(()));
         assert_eq!(auth.remember("i", "j".into(), 300, 101), Ok(()));
     }
@@ -299,7 +313,10 @@ mod tests {
         };
         // {"alg":"none","typ":"JWT"}.{"iss":"x"}.
         let none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJpc3MiOiJ4In0.";
-        assert!(auth.verify(Some(&format!("Bearer {none}")), "/cds-services", 0).is_err());
+        assert!(
+            auth.verify(Some(&format!("Bearer {none}")), "/cds-services", 0)
+                .is_err()
+        );
         // {"alg":"HS256","typ":"JWT"}.{"iss":"x"}.sig
         let hs = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJ4In0.c2ln";
         assert_eq!(

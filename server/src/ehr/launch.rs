@@ -153,12 +153,18 @@ mod tests {
         let p = PersonId::parse("ehr-1").expect("id");
         let now = crate::convert::wall_clock().0 / 1000;
         let launch = l.launch_token(&t, &p, "cds-1", now).expect("signed");
-        assert!(l.session(&launch).is_none(), "a launch token is not a session");
+        assert!(
+            l.session(&launch).is_none(),
+            "a launch token is not a session"
+        );
         let (session, ttl) = l.exchange(&launch, now).expect("first exchange");
         assert_eq!(ttl, 1800);
         assert!(l.exchange(&launch, now).is_none(), "single use");
         let g = l.session(&session).expect("session");
-        assert_eq!((g.tenant.as_str(), g.person.as_str(), g.rid.as_str()), ("acme", "ehr-1", "cds-1"));
+        assert_eq!(
+            (g.tenant.as_str(), g.person.as_str(), g.rid.as_str()),
+            ("acme", "ehr-1", "cds-1")
+        );
         let other = Launcher::new(Some(Secret::new("y".repeat(32))), 600, 1800);
         assert!(other.session(&session).is_none(), "another key");
     }

@@ -175,24 +175,6 @@ fn http_status(code: Code) -> StatusCode {
     }
 }
 
-/// The gRPC code an HTTP status stands for, for the audit row.
-fn audit_code(status: StatusCode) -> Code {
-    match status.as_u16() {
-        200..=299 => Code::Ok,
-        400 => Code::InvalidArgument,
-        401 => Code::Unauthenticated,
-        403 => Code::PermissionDenied,
-        404 => Code::NotFound,
-        409 => Code::Aborted,
-        412 => Code::FailedPrecondition,
-        429 => Code::ResourceExhausted,
-        501 => Code::Unimplemented,
-        503 => Code::Unavailable,
-        504 => Code::DeadlineExceeded,
-        _ => Code::Internal,
-    }
-}
-
 /// Writes one audit row per call of a tenant-scoped route (method: HTTP
 /// method and route template, e.g. `POST /cds-services/{id}`), filled in by
 /// the handler through the [`AuditNote`]; the response waits for it, as on
@@ -211,12 +193,13 @@ async fn audit(State(ehr): State<Arc<Ehr>>, mut req: Request, next: Next) -> Res
     let note = AuditNote::default();
     req.extensions_mut().insert(note.clone());
     let response = next.run(req).await;
-    let code = audit_code(response.status());
+    let code = crate::telemetry::http_code(response.status());
     let row = note.into_row(method, code as i32, call_id, ehr.app.now());
     match ehr.audit.append(row).await {
         Ok(()) => response,
-        Err(cause) => EhrError::Service(ServiceError::Internal(format!("audit: {cause}")))
-            .into_response(),
+        Err(cause) => {
+            EhrError::Service(ServiceError::Internal(format!("audit: {cause}"))).into_response()
+        }
     }
 }
 
@@ -258,7 +241,7 @@ mod tests {
             Code::FailedPrecondition,
             Code::Unavailable,
         ] {
-            assert_eq!(audit_code(http_status(code)), code);
+            assert_eq!(crate::telemetry::http_code(http_status(code)), code);
         }
     }
 }

@@ -38,7 +38,10 @@ mod tests {
         let a = person_for(&k1, "https://ehr", "MRN-12345").expect("id");
         assert_eq!(a, person_for(&k1, "https://ehr", "MRN-12345").expect("id"));
         assert_ne!(a, person_for(&k2, "https://ehr", "MRN-12345").expect("id"));
-        assert_ne!(a, person_for(&k1, "https://other", "MRN-12345").expect("id"));
+        assert_ne!(
+            a,
+            person_for(&k1, "https://other", "MRN-12345").expect("id")
+        );
         assert_ne!(a, person_for(&k1, "https://ehr", "MRN-12346").expect("id"));
         assert!(!a.as_str().contains("12345"));
         assert_eq!(a.as_str().len(), 4 + 32);

@@ -2,9 +2,9 @@
 
 use super::{App, Call, blocking, handle, state};
 use crate::convert::ids::{PersonId, new_uuid};
-use crate::ehr::ingest::{self, IngestError};
 use crate::convert::page::{PageToken, fingerprint};
 use crate::convert::{self, FromWire as _, timestamp_to_pb};
+use crate::ehr::ingest::{self, IngestError};
 use crate::error::{Result, ServiceError};
 use crate::idempotency::Idempotency;
 use crate::storage::{
