@@ -842,6 +842,37 @@ mod tests {
     }
 
     #[test]
+    fn ehr_settings_are_checked_and_secrets_are_redacted() {
+        let mut c = Config::default();
+        c.ehr.issuers.push(IssuerConfig {
+            iss: "https://ehr".into(),
+            tenant: "acme".into(),
+            jwks_path: "jwks.json".into(),
+        });
+        let e = c.validate().expect_err("no pseudonym key");
+        assert!(e.to_string().contains("ehr.pseudonym_keys"), "{e}");
+        c.ehr
+            .pseudonym_keys
+            .insert("acme".into(), Secret::new("short"));
+        let e = c.validate().expect_err("short key");
+        assert!(e.to_string().contains("ehr.pseudonym_keys.acme"), "{e}");
+        c.ehr
+            .pseudonym_keys
+            .insert("acme".into(), Secret::new("k".repeat(40)));
+        let e = c.validate().expect_err("no public url");
+        assert!(e.to_string().contains("ehr.public_url"), "{e}");
+        c.ehr.public_url = Some("https://tutti.example/".into());
+        assert!(c.validate().is_err(), "trailing slash");
+        c.ehr.public_url = Some("https://tutti.example".into());
+        c.ehr.launch_key = Some(Secret::new("l".repeat(40)));
+        c.validate().expect("valid");
+        assert!(!format!("{c:?}").contains("kkkk"), "secrets are redacted in Debug");
+        c.http.cors_origins = vec!["https://ehr.example/".into()];
+        let e = c.validate().expect_err("origin with a path");
+        assert!(e.to_string().contains("http.cors_origins[0]"), "{e}");
+    }
+
+    #[test]
     fn bad_values_fail_validation_with_the_key_named() {
         let mut c = Config::default();
         c.engine.exploration = 2.0;

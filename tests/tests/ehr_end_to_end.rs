@@ -104,6 +104,6 @@ async fn bundle_in_card_out_feedback_in_and_the_next_card_changes() -> anyhow::R
         })
         .await?
         .into_inner();
-    assert_eq!(insights.assessment_count, 12);
+    assert_eq!(insights.assessment_count, 6);
     server.stop().await
 }

@@ -309,23 +309,24 @@ pub async fn service_call(
         }
     }
     let mut count = ensure_person(ehr, &call, &person).await?;
-    for (name, bundle) in &bundles {
-        let got = super::ingest::ingest(&ehr.app, &call, &person, bundle, &ehr.app.fhir_codes)
-            .await
-            .map_err(|e| match e {
-                super::ingest::IngestError::Fhir(issues) => EhrError::Invalid(
-                    issues
-                        .into_iter()
-                        .map(|i| Issue {
-                            expression: format!("prefetch.{name}.{}", i.expression),
-                            diagnostics: i.diagnostics,
-                        })
-                        .collect(),
-                ),
-                super::ingest::IngestError::Service(e) => EhrError::Service(e),
-            })?;
-        count += u32::try_from(got.assessments.len()).unwrap_or(u32::MAX);
-    }
+    // One input for all prefetch keys, so resources of one instant (a PHQ-9
+    // and the process questionnaire filled in together) form one assessment.
+    let (combined, sources) = combine(&bundles);
+    let got = super::ingest::ingest(&ehr.app, &call, &person, &combined, &ehr.app.fhir_codes)
+        .await
+        .map_err(|e| match e {
+            super::ingest::IngestError::Fhir(issues) => EhrError::Invalid(
+                issues
+                    .into_iter()
+                    .map(|i| Issue {
+                        expression: source_path(&sources, &i.expression),
+                        diagnostics: i.diagnostics,
+                    })
+                    .collect(),
+            ),
+            super::ingest::IngestError::Service(e) => EhrError::Service(e),
+        })?;
+    count += u32::try_from(got.assessments.len()).unwrap_or(u32::MAX);
     note.set_resource(person.name(), Some(&rid));
     if count == 0 {
         tracing::info!(person = %person, service = svc.id, cards = 0, "cds call answered");
@@ -372,6 +373,44 @@ pub async fn service(
     service_call(&ehr, &note, &headers, &uri, &id, &body)
         .await
         .map(Json)
+}
+
+/// The prefetched values as one collection Bundle, and where each key's
+/// entries start in it.
+fn combine(bundles: &[(&str, Value)]) -> (Value, Vec<(String, usize)>) {
+    let mut entries = Vec::new();
+    let mut sources = Vec::new();
+    for (name, value) in bundles {
+        sources.push(((*name).to_owned(), entries.len()));
+        match value.get("resourceType").and_then(Value::as_str) {
+            Some("Bundle") => {
+                if let Some(list) = value.get("entry").and_then(Value::as_array) {
+                    entries.extend(list.iter().cloned());
+                }
+            }
+            // A prefetch answered with a single resource rather than a search Bundle.
+            Some(_) => entries.push(json!({ "resource": value })),
+            None => {}
+        }
+    }
+    let combined = json!({"resourceType": "Bundle", "type": "collection", "entry": entries});
+    (combined, sources)
+}
+
+/// Maps `Bundle.entry[i]...` of the combined Bundle back to the prefetch key
+/// and entry the EHR sent.
+fn source_path(sources: &[(String, usize)], expression: &str) -> String {
+    let parsed = expression
+        .strip_prefix("Bundle.entry[")
+        .and_then(|rest| rest.split_once(']'))
+        .and_then(|(n, tail)| n.parse::<usize>().ok().map(|n| (n, tail)));
+    match parsed {
+        Some((n, tail)) => match sources.iter().rev().find(|(_, start)| *start <= n) {
+            Some((name, start)) => format!("prefetch.{name}.Bundle.entry[{}]{tail}", n - start),
+            None => format!("prefetch.{expression}"),
+        },
+        None => format!("prefetch.{expression}"),
+    }
 }
 
 fn urlencode(s: &str) -> String {
@@ -476,7 +515,8 @@ pub fn card(
             }
         ));
     }
-    if ranked.top_items_indistinguishable {
+    // The engine's note says it when the top items are indistinguishable.
+    if ranked.top_items_indistinguishable && ranked.note.is_empty() {
         detail.push_str("\nThe top suggestions cannot be told apart on the data so far: treat them as equal options.\n");
     }
     if !ranked.note.is_empty() {
@@ -740,6 +780,16 @@ mod tests {
         let long = "x".repeat(300);
         assert_eq!(summary_text(&long).chars().count(), SUMMARY_MAX);
         assert_eq!(summary_text("short"), "short");
+    }
+
+    #[test]
+    fn combined_entries_map_back_to_their_prefetch_key() {
+        let b = |n: usize| json!({"resourceType": "Bundle", "entry": vec![json!({}); n]});
+        let (all, sources) = combine(&[("a", b(2)), ("b", b(3))]);
+        assert_eq!(all["entry"].as_array().map(Vec::len), Some(5));
+        assert_eq!(source_path(&sources, "Bundle.entry[1].resource"), "prefetch.a.Bundle.entry[1].resource");
+        assert_eq!(source_path(&sources, "Bundle.entry[3].resource.value[x]"), "prefetch.b.Bundle.entry[1].resource.value[x]");
+        assert_eq!(source_path(&sources, "Bundle"), "prefetch.Bundle");
     }
 
     #[test]
