@@ -48,6 +48,10 @@ step "load generator: a short smoke run against an in-process server (no timing 
 cargo run --locked -q -p tutti-benches --bin loadgen -- \
   --people 10 --history 5 --concurrency 2 --duration 1 --warmup 0.2 > /dev/null
 
+step "CDS Hooks load generator: a short smoke run against an in-process server (no timing asserted)"
+cargo run --locked -q -p tutti-benches --bin cdsload -- \
+  --patients 5 --weeks 4 --concurrency 2 --duration 1 > /dev/null
+
 step "generated clients: drift check and smoke tests (Python, Go, TypeScript, Java) against a real server"
 scripts/test-clients.sh
 

@@ -866,7 +866,10 @@ mod tests {
         c.ehr.public_url = Some("https://tutti.example".into());
         c.ehr.launch_key = Some(Secret::new("l".repeat(40)));
         c.validate().expect("valid");
-        assert!(!format!("{c:?}").contains("kkkk"), "secrets are redacted in Debug");
+        assert!(
+            !format!("{c:?}").contains("kkkk"),
+            "secrets are redacted in Debug"
+        );
         c.http.cors_origins = vec!["https://ehr.example/".into()];
         let e = c.validate().expect_err("origin with a path");
         assert!(e.to_string().contains("http.cors_origins[0]"), "{e}");

@@ -78,7 +78,8 @@ fn now_secs() -> i64 {
 }
 
 fn date(secs: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!(
         "{:04}-{:02}-{:02}T09:00:00Z",
         t.year(),
@@ -93,7 +94,9 @@ fn prefetch(patient: usize, weeks: usize) -> Value {
     let mut qrs = Vec::new();
     for w in 0..weeks {
         let when = date(now_secs() - ((weeks - 1 - w) as i64) * 7 * 86_400);
-        let phq = ((patient % 7) as f64 + 14.0 - w as f64 * 0.8).clamp(0.0, 27.0).round();
+        let phq = ((patient % 7) as f64 + 14.0 - w as f64 * 0.8)
+            .clamp(0.0, 27.0)
+            .round();
         let wb = 100.0 - phq * 3.0;
         obs.push(json!({"resource": {
             "resourceType": "Observation", "id": format!("phq-{patient}-{w}"), "status": "final",
@@ -201,10 +204,10 @@ async fn main() -> anyhow::Result<()> {
         tenant: TENANT.into(),
         jwks_path: fixture("jwks.json"),
     });
-    config
-        .ehr
-        .pseudonym_keys
-        .insert(TENANT.into(), Secret::new("bench-pseudonym-key-0123456789abcdef"));
+    config.ehr.pseudonym_keys.insert(
+        TENANT.into(),
+        Secret::new("bench-pseudonym-key-0123456789abcdef"),
+    );
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(tutti_server::serve(listener, config, async move {
         let _ = rx.await;
@@ -213,7 +216,12 @@ async fn main() -> anyhow::Result<()> {
     let probe = reqwest::Client::new();
     loop {
         let url = format!("{base}/fhir/r4/Questionnaire/tutti-processes");
-        if probe.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
+        if probe
+            .get(&url)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             break;
         }
         if Instant::now() > deadline || server.is_finished() {
@@ -255,7 +263,8 @@ async fn main() -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(&report)?;
     println!("{text}");
     if let Some(out) = &args.out {
-        std::fs::write(out, format!("{text}\n")).with_context(|| format!("writing {}", out.display()))?;
+        std::fs::write(out, format!("{text}\n"))
+            .with_context(|| format!("writing {}", out.display()))?;
     }
     Ok(())
 }

@@ -787,8 +787,14 @@ mod tests {
         let b = |n: usize| json!({"resourceType": "Bundle", "entry": vec![json!({}); n]});
         let (all, sources) = combine(&[("a", b(2)), ("b", b(3))]);
         assert_eq!(all["entry"].as_array().map(Vec::len), Some(5));
-        assert_eq!(source_path(&sources, "Bundle.entry[1].resource"), "prefetch.a.Bundle.entry[1].resource");
-        assert_eq!(source_path(&sources, "Bundle.entry[3].resource.value[x]"), "prefetch.b.Bundle.entry[1].resource.value[x]");
+        assert_eq!(
+            source_path(&sources, "Bundle.entry[1].resource"),
+            "prefetch.a.Bundle.entry[1].resource"
+        );
+        assert_eq!(
+            source_path(&sources, "Bundle.entry[3].resource.value[x]"),
+            "prefetch.b.Bundle.entry[1].resource.value[x]"
+        );
         assert_eq!(source_path(&sources, "Bundle"), "prefetch.Bundle");
     }
 
