@@ -38,8 +38,8 @@ async fn bundle_in_card_out_feedback_in_and_the_next_card_changes() -> anyhow::R
         .await?
         .into_inner();
     assert_eq!(
-        listed.total_size, 12,
-        "6 PHQ-9 and 6 process questionnaires, one assessment each week... {listed:?}"
+        listed.total_size, 6,
+        "a PHQ-9 and a process questionnaire each week, one assessment per instant: {listed:?}"
     );
 
     let mut rejected = Vec::new();
@@ -94,7 +94,7 @@ async fn bundle_in_card_out_feedback_in_and_the_next_card_changes() -> anyhow::R
         .await?
         .into_inner();
     assert_eq!(
-        listed.total_size, 12,
+        listed.total_size, 6,
         "prefetch repeated, nothing stored twice"
     );
     let insights = server

@@ -228,5 +228,15 @@ async fn the_rest_route_takes_fhir_json_and_answers_operation_outcomes() -> anyh
     let q = ehr::get(&server, "/fhir/r4/Questionnaire/tutti-processes", None).await?;
     assert_eq!(q.status, 200);
     assert_eq!(q.json()["url"], ehr::QUESTIONNAIRE);
+    // The copy shipped for integrators is what the server serves.
+    let shipped: Value = serde_json::from_str(&std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../docs/ehr/questionnaire-tutti-processes.json"),
+    )?)?;
+    assert_eq!(
+        q.json(),
+        shipped,
+        "docs/ehr/questionnaire-tutti-processes.json is stale"
+    );
     server.stop().await
 }
