@@ -141,11 +141,13 @@ async fn caller(
     let mut steady = Histogram::<u64>::new(3)?;
     let mut first = Histogram::<u64>::new(3)?;
     let mut errors = 0;
+    // Each caller has its own patients, so "a patient's first call" is exact.
+    let mine: Vec<usize> = (worker..args.patients).step_by(args.concurrency).collect();
     let mut seen = vec![false; args.patients];
-    let mut i = worker;
+    let mut i = 0;
     while Instant::now() < until {
-        let patient = i % args.patients;
-        i += args.concurrency;
+        let patient = mine[i % mine.len()];
+        i += 1;
         let body = json!({
             "hookInstance": uuid::Uuid::new_v4().to_string(),
             "hook": "patient-view",
@@ -187,8 +189,14 @@ fn git_sha() -> String {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if args.patients == 0 || args.concurrency == 0 || args.weeks == 0 || args.duration <= 0.0 {
-        bail!("--patients, --concurrency and --weeks must be at least 1, --duration > 0");
+    if args.concurrency == 0
+        || args.patients < args.concurrency
+        || args.weeks == 0
+        || args.duration <= 0.0
+    {
+        bail!(
+            "--concurrency and --weeks must be at least 1, --patients at least --concurrency, --duration > 0"
+        );
     }
     let dir = tempfile::tempdir()?;
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
