@@ -378,9 +378,16 @@ pub async fn feedback(
         .map_err(ServiceError::from)?
         .filter(|r| r.person == person)
         .ok_or_else(|| ServiceError::NotFound(format!("recommendation {rec}")))?;
+    // One review per (recommendation, decision): a second click replays the first.
     let request_id = format!(
         "app-{}-{}",
-        &stored.id.to_string().replace('-', "")[..24],
+        stored
+            .id
+            .to_string()
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .take(40)
+            .collect::<String>(),
         if decision == pb::ClinicianDecision::Accepted {
             "acc"
         } else {

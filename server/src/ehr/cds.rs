@@ -327,6 +327,8 @@ pub async fn service_call(
             super::ingest::IngestError::Service(e) => EhrError::Service(e),
         })?;
     count += u32::try_from(got.assessments.len()).unwrap_or(u32::MAX);
+    // The service functions called above name their own resource on the
+    // audit note; the row of a hook call names the person and the hook's key.
     note.set_resource(person.name(), Some(&rid));
     if count == 0 {
         tracing::info!(person = %person, service = svc.id, cards = 0, "cds call answered");

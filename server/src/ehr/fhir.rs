@@ -285,9 +285,8 @@ impl Reader<'_> {
                 continue;
             };
             match resource.get("resourceType").and_then(Value::as_str) {
-                Some(rt @ ("Observation" | "QuestionnaireResponse")) => {
+                Some("Observation" | "QuestionnaireResponse") => {
                     self.resource(resource, format!("Bundle.entry[{i}].resource"));
-                    let _ = rt;
                 }
                 // Patients, Encounters, ... travel in real bundles: not ours to read.
                 Some(_) => self.ignored += 1,
