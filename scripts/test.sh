@@ -2,7 +2,8 @@
 # Runs every check and test Tutti has, the same locally and in CI:
 #   formatting, clippy (warnings denied), engine purity, proto lint and
 #   breaking-change check, unit/property/integration/simulation tests,
-#   generated-client drift check and smoke tests, docs.
+#   generated-client drift check and smoke tests, browser tests in headless
+#   Chromium (installed from Debian when missing), docs.
 # It installs what it needs (buf from npm, pinned in scripts/tools/package.json)
 # and starts what the tests need; nothing has to be installed by hand but Rust
 # (pinned by rust-toolchain.toml), Node.js, Python, Go and Java with Maven.
@@ -49,8 +50,15 @@ step "load generator: a short smoke run against an in-process server (no timing 
 cargo run --locked -q -p tutti-benches --bin loadgen -- \
   --people 10 --history 5 --concurrency 2 --duration 1 --warmup 0.2 > /dev/null
 
+step "CDS Hooks load generator: a short smoke run against an in-process server (no timing asserted)"
+cargo run --locked -q -p tutti-benches --bin cdsload -- \
+  --patients 5 --weeks 4 --concurrency 2 --duration 1 > /dev/null
+
 step "generated clients: drift check and smoke tests (Python, Go, TypeScript, Java) against a real server"
 scripts/test-clients.sh
+
+step "browser tests: the TypeScript client over gRPC-Web and the clinician app in headless Chromium (Debian's)"
+scripts/test-browser.sh
 
 step "cargo doc (warnings denied)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked

@@ -63,6 +63,17 @@ impl AuditNote {
         });
     }
 
+    /// The row for a finished call (used by the EHR routes' audit middleware).
+    pub fn into_row(
+        &self,
+        method: String,
+        code: i32,
+        call_id: String,
+        time: Timestamp,
+    ) -> AuditRow {
+        self.row(method, code, call_id, time)
+    }
+
     fn row(&self, method: String, code: i32, call_id: String, time: Timestamp) -> AuditRow {
         self.with(|n| AuditRow {
             time,

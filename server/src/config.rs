@@ -36,6 +36,23 @@
 //! [engine]                 # tutti_engine::config::EngineConfig
 //! exploration = 0.3
 //!
+//! [http]                   # browsers (gRPC-Web, the REST routes, the SMART app)
+//! cors_origins = ["https://ehr.example.org"]
+//!
+//! [ehr]                    # CDS Hooks, FHIR ingest, the clinician app (server/src/ehr)
+//! public_url = "https://tutti.example.org"   # what EHRs call; JWT `aud` is checked against it
+//! launch_key = "<32+ random characters>"     # signs the app's launch and session tokens
+//! [[ehr.issuers]]          # EHRs allowed to call the CDS services
+//! iss = "https://ehr.example.org"
+//! tenant = "acme"
+//! jwks_path = "/etc/tutti/acme-ehr-jwks.json"
+//! [ehr.pseudonym_keys]     # per tenant: HMAC key mapping FHIR patients to person ids
+//! acme = "<32+ random characters>"
+//! [[ehr.codes]]            # extra observation codes (LOINC ones are built in)
+//! system = "http://example.org/codes"
+//! code = "wb-1"
+//! measure = "wellbeing"
+//!
 //! [tenants.acme]
 //! mode = "shadow"          # or "live" (the default); see TenantMode
 //!
@@ -74,6 +91,146 @@ pub struct Config {
     pub engine: EngineConfig,
     /// Per-tenant settings, keyed by tenant id.
     pub tenants: BTreeMap<String, TenantConfig>,
+    /// Browser access (CORS) to the gRPC-Web and HTTP routes.
+    pub http: HttpConfig,
+    /// EHR integration: CDS Hooks, FHIR ingest, the clinician app.
+    pub ehr: EhrConfig,
+}
+
+/// Browser access.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Origins (`https://host[:port]`) whose pages may call the API from a
+    /// browser (gRPC-Web, REST). Empty: no cross-origin access; `"*"` allows
+    /// any origin (credentials are bearer headers, never cookies, so this
+    /// exposes nothing a page could not send anyway, but prefer a list).
+    pub cors_origins: Vec<String>,
+}
+
+/// EHR integration (see `server/src/ehr`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EhrConfig {
+    /// The service's public base URL as EHRs reach it (`https://tutti.example.org`,
+    /// no trailing slash). The CDS JWT's `aud` must be this plus the path
+    /// called, and card links point here. Required when issuers are set.
+    pub public_url: Option<String>,
+    /// EHRs allowed to call the CDS services. None: every CDS call is refused.
+    pub issuers: Vec<IssuerConfig>,
+    /// Per-tenant HMAC-SHA256 keys (at least 32 characters) that map an EHR's
+    /// patient id to a pseudonymous person id. Every issuer's tenant needs one.
+    pub pseudonym_keys: BTreeMap<String, Secret>,
+    /// Key (at least 32 characters) signing the clinician app's short-lived
+    /// launch and session tokens. Required when issuers are set.
+    pub launch_key: Option<Secret>,
+    /// Lifetime of a card's launch token, seconds.
+    pub launch_ttl_seconds: u64,
+    /// Lifetime of the app session a launch token is exchanged for, seconds.
+    pub session_ttl_seconds: u64,
+    /// Timeout of one read from an EHR's FHIR server, milliseconds.
+    pub fhir_timeout_ms: u64,
+    /// Clock skew allowed on JWT `exp`/`nbf`, seconds.
+    pub jwt_leeway_seconds: u64,
+    /// Observation codes beyond the built-in LOINC ones.
+    pub codes: Vec<CodeMapConfig>,
+}
+
+impl Default for EhrConfig {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            issuers: Vec::new(),
+            pseudonym_keys: BTreeMap::new(),
+            launch_key: None,
+            launch_ttl_seconds: 600,
+            session_ttl_seconds: 1800,
+            fhir_timeout_ms: 3000,
+            jwt_leeway_seconds: 30,
+            codes: Vec::new(),
+        }
+    }
+}
+
+/// A secret string from the configuration. Its `Debug` form is redacted, so a
+/// logged or printed configuration never shows it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    /// The secret's bytes, for keying a MAC.
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// One EHR allowed to call the CDS services.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// The JWT `iss` the EHR signs with, exactly.
+    pub iss: String,
+    /// The tenant its calls act for.
+    pub tenant: String,
+    /// Its JSON Web Key Set (public keys), read at start-up.
+    pub jwks_path: PathBuf,
+}
+
+/// What an observation code measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeasureKind {
+    /// PHQ-9 total, 0-27.
+    Phq9,
+    /// GAD-7 total, 0-21.
+    Gad7,
+    /// WHO-5 percentage score, 0-100.
+    Who5,
+    /// WHO-5 raw score, 0-25 (converted to the percentage score).
+    Who5Raw,
+    /// OQ-45 total, 0-180.
+    Oq45,
+    /// Single-item well-being, 0-100.
+    Wellbeing,
+    /// Single-item distress, 0-100.
+    Distress,
+    /// PHQ-9 item 9 (or another suicidality item): above zero raises the
+    /// suicidality risk flag.
+    SuicidalityItem,
+}
+
+/// One entry of the configurable observation code map.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeMapConfig {
+    /// Coding system URI, e.g. `http://loinc.org`.
+    pub system: String,
+    /// The code.
+    pub code: String,
+    /// What it measures.
+    pub measure: MeasureKind,
 }
 
 /// Where data lives.
@@ -242,6 +399,8 @@ impl Default for Config {
             model: ModelConfig::default(),
             engine: EngineConfig::default(),
             tenants: BTreeMap::new(),
+            http: HttpConfig::default(),
+            ehr: EhrConfig::default(),
         }
     }
 }
@@ -283,6 +442,8 @@ const ENV_SECTIONS: &[&str] = &[
     "model",
     "engine",
     "tenants",
+    "http",
+    "ehr",
 ];
 
 impl Overrides {
@@ -406,6 +567,106 @@ impl Config {
                 && (p.is_empty() || p.len() > 128 || p.chars().any(char::is_control))
             {
                 return invalid(format!("{at}.principal must be 1-128 printable characters"));
+            }
+        }
+        self.validate_http()?;
+        self.validate_ehr()
+    }
+
+    fn validate_http(&self) -> Result<(), ConfigError> {
+        for (i, origin) in self.http.cors_origins.iter().enumerate() {
+            let ok = origin == "*"
+                || ((origin.starts_with("http://") || origin.starts_with("https://"))
+                    && !origin.ends_with('/')
+                    && http::HeaderValue::from_str(origin).is_ok());
+            if !ok {
+                return Err(ConfigError::Invalid(format!(
+                    "http.cors_origins[{i}] must be \"*\" or an origin like https://host[:port] (no path, no trailing slash)"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_ehr(&self) -> Result<(), ConfigError> {
+        let invalid = |msg: String| Err(ConfigError::Invalid(msg));
+        let ehr = &self.ehr;
+        const MIN_KEY: usize = 32;
+        if let Some(url) = &ehr.public_url
+            && (!(url.starts_with("http://") || url.starts_with("https://")) || url.ends_with('/'))
+        {
+            return invalid(
+                "ehr.public_url must be an http:// or https:// URL without a trailing slash".into(),
+            );
+        }
+        if let Some(k) = &ehr.launch_key
+            && k.len() < MIN_KEY
+        {
+            return invalid(format!(
+                "ehr.launch_key must be at least {MIN_KEY} characters"
+            ));
+        }
+        for (tenant, key) in &ehr.pseudonym_keys {
+            if TenantId::parse(tenant).is_err() {
+                return invalid(format!(
+                    "ehr.pseudonym_keys.{tenant}: tenant ids are 1-64 of [A-Za-z0-9_-]"
+                ));
+            }
+            if key.len() < MIN_KEY {
+                return invalid(format!(
+                    "ehr.pseudonym_keys.{tenant} must be at least {MIN_KEY} characters"
+                ));
+            }
+        }
+        if !(60..=3600).contains(&ehr.launch_ttl_seconds) {
+            return invalid("ehr.launch_ttl_seconds must be in 60..=3600".into());
+        }
+        if !(60..=43_200).contains(&ehr.session_ttl_seconds) {
+            return invalid("ehr.session_ttl_seconds must be in 60..=43200".into());
+        }
+        if !(100..=30_000).contains(&ehr.fhir_timeout_ms) {
+            return invalid("ehr.fhir_timeout_ms must be in 100..=30000".into());
+        }
+        if ehr.jwt_leeway_seconds > 300 {
+            return invalid("ehr.jwt_leeway_seconds must be in 0..=300".into());
+        }
+        let mut seen = HashSet::new();
+        for (i, issuer) in ehr.issuers.iter().enumerate() {
+            let at = format!("ehr.issuers[{i}]");
+            if issuer.iss.trim().is_empty() {
+                return invalid(format!("{at}.iss must not be empty"));
+            }
+            if !seen.insert(issuer.iss.as_str()) {
+                return invalid(format!("{at}.iss is listed twice"));
+            }
+            if TenantId::parse(&issuer.tenant).is_err() {
+                return invalid(format!("{at}.tenant must be 1-64 of [A-Za-z0-9_-]"));
+            }
+            if !ehr.pseudonym_keys.contains_key(&issuer.tenant) {
+                return invalid(format!(
+                    "{at}: tenant `{}` has no ehr.pseudonym_keys entry",
+                    issuer.tenant
+                ));
+            }
+            if issuer.jwks_path.as_os_str().is_empty() {
+                return invalid(format!("{at}.jwks_path must not be empty"));
+            }
+        }
+        if !ehr.issuers.is_empty() {
+            if ehr.public_url.is_none() {
+                return invalid("ehr.public_url is required when ehr.issuers are set".into());
+            }
+            if ehr.launch_key.is_none() {
+                return invalid("ehr.launch_key is required when ehr.issuers are set".into());
+            }
+        }
+        let mut codes = HashSet::new();
+        for (i, c) in ehr.codes.iter().enumerate() {
+            if c.system.trim().is_empty() || c.code.trim().is_empty() {
+                return invalid(format!("ehr.codes[{i}]: system and code must not be empty"));
+            }
+            if !codes.insert((c.system.as_str(), c.code.as_str())) {
+                return invalid(format!("ehr.codes[{i}] is listed twice"));
             }
         }
         Ok(())
@@ -578,6 +839,40 @@ mod tests {
             assert!(e.to_string().contains("dark"), "{e}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn ehr_settings_are_checked_and_secrets_are_redacted() {
+        let mut c = Config::default();
+        c.ehr.issuers.push(IssuerConfig {
+            iss: "https://ehr".into(),
+            tenant: "acme".into(),
+            jwks_path: "jwks.json".into(),
+        });
+        let e = c.validate().expect_err("no pseudonym key");
+        assert!(e.to_string().contains("ehr.pseudonym_keys"), "{e}");
+        c.ehr
+            .pseudonym_keys
+            .insert("acme".into(), Secret::new("short"));
+        let e = c.validate().expect_err("short key");
+        assert!(e.to_string().contains("ehr.pseudonym_keys.acme"), "{e}");
+        c.ehr
+            .pseudonym_keys
+            .insert("acme".into(), Secret::new("k".repeat(40)));
+        let e = c.validate().expect_err("no public url");
+        assert!(e.to_string().contains("ehr.public_url"), "{e}");
+        c.ehr.public_url = Some("https://tutti.example/".into());
+        assert!(c.validate().is_err(), "trailing slash");
+        c.ehr.public_url = Some("https://tutti.example".into());
+        c.ehr.launch_key = Some(Secret::new("l".repeat(40)));
+        c.validate().expect("valid");
+        assert!(
+            !format!("{c:?}").contains("kkkk"),
+            "secrets are redacted in Debug"
+        );
+        c.http.cors_origins = vec!["https://ehr.example/".into()];
+        let e = c.validate().expect_err("origin with a path");
+        assert!(e.to_string().contains("http.cors_origins[0]"), "{e}");
     }
 
     #[test]

@@ -23,12 +23,15 @@
 //! - [`storage`]: the async storage trait and its SQLite backend.
 //! - [`telemetry`]: log setup and the per-request log layer.
 //! - [`cli`]: the `tutti` command line (one module per subcommand).
+//! - [`ehr`]: the EHR integration on the same port: CDS Hooks services, FHIR R4
+//!   ingest, the clinician app; with gRPC-Web and CORS set up in [`mod@serve`].
 
 pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod convert;
+pub mod ehr;
 pub mod engines;
 pub mod error;
 pub mod grpc;

@@ -1,14 +1,19 @@
 //! Runs the gRPC service on a listener the caller bound, until `shutdown`
 //! completes. It never binds its own socket, so tests run it on port 0.
 //!
+//! One port serves gRPC (HTTP/2), gRPC-Web (HTTP/1.1, for browsers), the EHR
+//! routes of [`crate::ehr`] (CDS Hooks, FHIR, the clinician app) and CORS for
+//! the configured origins ([`crate::config::HttpConfig`]).
+//!
 //! Start-up order: validate the config, open (and migrate) storage, load the
 //! trained model if one is configured, build the engines, start the model
-//! watcher, then report SERVING on `grpc.health.v1`; on shutdown: report
+//! watcher, load the EHRs' keys, then report SERVING on `grpc.health.v1`; on shutdown: report
 //! NOT_SERVING, stop accepting, drain in-flight calls, then flush the audit trail.
 
 use crate::audit::{AuditLayer, AuditSink};
 use crate::auth::{AuthLayer, Authenticator};
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, HttpConfig};
+use crate::ehr::{self, Ehr};
 use crate::engines::Engines;
 use crate::error::ServiceError;
 use crate::grpc::App;
@@ -24,9 +29,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tonic::server::NamedService;
+use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
+use tonic_web::GrpcWebLayer;
+use tower::Layer as _;
+use tower::util::option_layer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tutti_engine::catalog::ProcessCatalog;
 use tutti_proto::v1::catalog_service_server::CatalogServiceServer;
 use tutti_proto::v1::people_service_server::PeopleServiceServer;
@@ -57,6 +67,54 @@ pub enum ServeError {
     /// The listener has no local address.
     #[error(transparent)]
     Listener(#[from] std::io::Error),
+    /// The EHR integration cannot start (a JWKS file, the HTTP client).
+    #[error("ehr: {0}")]
+    Ehr(String),
+}
+
+/// CORS for browsers calling gRPC-Web, the REST routes and the app's API from
+/// the configured origins. Credentials are bearer headers, never cookies.
+fn cors(config: &HttpConfig) -> Option<CorsLayer> {
+    if config.cors_origins.is_empty() {
+        return None;
+    }
+    let origins = if config.cors_origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            config
+                .cors_origins
+                .iter()
+                .filter_map(|o| http::HeaderValue::from_str(o).ok()),
+        )
+    };
+    let headers = [
+        "content-type",
+        "authorization",
+        "x-tutti-tenant",
+        "x-request-id",
+        "x-grpc-web",
+        "x-user-agent",
+        "grpc-timeout",
+        "connect-protocol-version",
+        "connect-timeout-ms",
+    ]
+    .map(http::HeaderName::from_static);
+    let exposed = [
+        "grpc-status",
+        "grpc-message",
+        "grpc-status-details-bin",
+        "x-request-id",
+    ]
+    .map(http::HeaderName::from_static);
+    Some(
+        CorsLayer::new()
+            .allow_origin(origins)
+            .allow_methods([http::Method::GET, http::Method::POST, http::Method::OPTIONS])
+            .allow_headers(headers)
+            .expose_headers(exposed)
+            .max_age(Duration::from_secs(600)),
+    )
 }
 
 /// Serves Tutti on `listener` until `shutdown` resolves, then drains in-flight requests.
@@ -98,6 +156,7 @@ pub async fn serve(
             .iter()
             .map(|(tenant, t)| (tenant.clone(), t.mode))
             .collect(),
+        fhir_codes: ehr::fhir::CodeMap::new(&config.ehr.codes),
     });
     let max = config.limits.max_message_bytes;
     let catalog = CatalogServiceServer::new(CatalogApi::new(Arc::clone(&app)))
@@ -137,6 +196,20 @@ pub async fn serve(
     }
 
     let (audit, audit_task) = AuditSink::spawn(Arc::clone(&storage));
+    let ehr_routes = ehr::router(Arc::new(Ehr {
+        app: Arc::clone(&app),
+        config: config.ehr.clone(),
+        auth: ehr::jwt::CdsAuth::load(&config.ehr).map_err(|e| ServeError::Ehr(e.to_string()))?,
+        keys: Authenticator::new(&config.auth),
+        launch: ehr::launch::Launcher::new(
+            config.ehr.launch_key.clone(),
+            config.ehr.launch_ttl_seconds,
+            config.ehr.session_ttl_seconds,
+        ),
+        fhir: ehr::fhir_client::FhirClient::new(Duration::from_millis(config.ehr.fhir_timeout_ms))
+            .map_err(|e| ServeError::Ehr(format!("http client: {e}")))?,
+        audit: audit.clone(),
+    }));
     let stopping = {
         let health = health.clone();
         async move {
@@ -157,16 +230,23 @@ pub async fn serve(
         model_version = %model_version,
         "tutti serving"
     );
+    let web = GrpcWebLayer::new();
+    // HTTP/1.1 too: browsers (gRPC-Web, the app) and EHRs (CDS Hooks) use it.
     let result = Server::builder()
+        .accept_http1(true)
+        .layer(option_layer(cors(&config.http)))
         .layer(RpcLogLayer)
         .layer(AuditLayer::new(audit))
         .layer(AuthLayer::new(Authenticator::new(&config.auth)))
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(catalog)
-        .add_service(people)
-        .add_service(recommendation)
+        .add_routes(Routes::from(ehr_routes))
+        // gRPC-Web per service: the layer refuses plain HTTP/1.1, which the
+        // EHR routes beside these services need.
+        .add_service(web.layer(health_service))
+        .add_service(web.layer(reflection_v1))
+        .add_service(web.layer(reflection_v1alpha))
+        .add_service(web.layer(catalog))
+        .add_service(web.layer(people))
+        .add_service(web.layer(recommendation))
         .serve_with_incoming_shutdown(
             TcpIncoming::from(listener).with_nodelay(Some(true)),
             stopping,

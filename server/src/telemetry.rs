@@ -131,6 +131,40 @@ pub fn grpc_code<B>(response: &http::Response<B>) -> Code {
     }
 }
 
+/// The gRPC code an HTTP status stands for (for the log and audit rows of the
+/// plain-HTTP routes beside the gRPC services).
+pub fn http_code(status: http::StatusCode) -> Code {
+    match status.as_u16() {
+        200..=399 => Code::Ok,
+        400 => Code::InvalidArgument,
+        401 => Code::Unauthenticated,
+        403 => Code::PermissionDenied,
+        404 => Code::NotFound,
+        409 => Code::Aborted,
+        412 => Code::FailedPrecondition,
+        429 => Code::ResourceExhausted,
+        501 => Code::Unimplemented,
+        503 => Code::Unavailable,
+        504 => Code::DeadlineExceeded,
+        _ => Code::Internal,
+    }
+}
+
+/// The outcome of any response: its gRPC status for gRPC (and gRPC-Web)
+/// responses, its HTTP status translated otherwise.
+pub fn response_code<B>(response: &http::Response<B>) -> Code {
+    let grpc = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/grpc"));
+    if grpc || response.headers().contains_key("grpc-status") {
+        grpc_code(response)
+    } else {
+        http_code(response.status())
+    }
+}
+
 /// Tower layer logging every request.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RpcLogLayer;
@@ -192,7 +226,7 @@ where
                 let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
                 match result {
                     Ok(mut response) => {
-                        let code = grpc_code(&response);
+                        let code = response_code(&response);
                         log_rpc(code, latency_ms);
                         if let Ok(v) = http::HeaderValue::from_str(&call_id) {
                             response.headers_mut().insert(REQUEST_ID_HEADER, v);

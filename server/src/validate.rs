@@ -87,6 +87,11 @@ impl Violations {
         self.0.iter().map(|(f, _)| f.as_str())
     }
 
+    /// The violations as (field, description), in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(f, d)| (f.as_str(), d.as_str()))
+    }
+
     /// `Ok` when there are none, else `INVALID_ARGUMENT` with all of them.
     pub fn finish(self) -> Result<(), ServiceError> {
         if self.is_empty() {

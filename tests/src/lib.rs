@@ -13,11 +13,14 @@
 //! - [`fixtures`]: valid requests (assessments, interventions, people) and ids.
 //! - [`assertions`]: status codes, `google.rpc.BadRequest` field violations, estimates.
 //! - [`decision_log`]: a small decision log written through the server, for the offline tools.
+//! - [`ehr`]: a pretend EHR: signed CDS Hooks JWTs, FHIR fixtures, an HTTP
+//!   client, the CDS Hooks response rules, a small real FHIR server.
 //!
 //! The test targets live in `tests/*.rs`, one file per behaviour.
 
 pub mod assertions;
 pub mod decision_log;
+pub mod ehr;
 pub mod fixtures;
 pub mod server;
 

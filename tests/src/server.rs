@@ -226,6 +226,12 @@ impl TestServer {
         self.running().channel.clone()
     }
 
+    /// `http://127.0.0.1:<port>`: the base URL of the HTTP routes (CDS Hooks,
+    /// FHIR, the clinician app), served on the gRPC port.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr())
+    }
+
     /// The SQLite data file.
     pub fn data_path(&self) -> &Path {
         &self.config.storage.path
@@ -311,6 +317,11 @@ async fn launch(config: &Config) -> anyhow::Result<Running> {
     let addr = listener.local_addr().context("reading the bound address")?;
     let mut config = config.clone();
     config.listen = addr;
+    // The EHR's JWTs are signed for the service's public URL, which a test only
+    // knows once the port is bound: `{addr}` in it stands for that address.
+    if let Some(url) = config.ehr.public_url.as_mut() {
+        *url = url.replace("{addr}", &addr.to_string());
+    }
     let (tx, rx) = oneshot::channel::<()>();
     let shutdown = async move {
         // A dropped sender also means "stop".

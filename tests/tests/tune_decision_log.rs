@@ -41,7 +41,10 @@ async fn candidates_are_scored_on_the_same_replayed_decisions_and_the_baseline_r
     let db = server.data_path().to_path_buf();
     let dir = tempfile::tempdir().expect("temp dir");
     let space = dir.path().join("space.toml");
-    std::fs::write(&space, "exploration = [0.15, 0.0, 1.0]\n").expect("writes");
+    // The grid holds the server's own exploration (the engine default, which
+    // the log was written with), so one grid point is the baseline itself.
+    let own = tutti_engine::config::EngineConfig::default().exploration;
+    std::fs::write(&space, format!("exploration = [0.5, {own}, 1.0]\n")).expect("writes");
 
     let out = dir.path().join("out");
     let summary = tune(&args(&db, &out, &space)).expect("tunes on the log");

@@ -1560,11 +1560,13 @@ mod tests {
 
     #[test]
     fn a_small_list_space_is_run_as_a_whole_grid_without_duplicating_the_baseline() {
-        let space = Space::from_toml(
-            "exploration = [0.15, 0.0]\nneighbours = [10, 20]\n",
-            &base(),
-        )
-        .expect("valid");
+        // The grid includes the baseline's own exploration (whatever the
+        // engine's default is), so one grid point is the baseline itself.
+        let text = format!(
+            "exploration = [0.5, {}]\nneighbours = [10, 20]\n",
+            base().exploration
+        );
+        let space = Space::from_toml(&text, &base()).expect("valid");
         let (strategy, c) = candidates(&space, &base(), 20, 0).expect("grid");
         assert_eq!(strategy, "grid");
         // 4 grid points, one of which is the baseline itself.

@@ -13,6 +13,7 @@ use crate::audit::AuditNote;
 use crate::auth::Caller;
 use crate::config::{LimitsConfig, TenantMode};
 use crate::convert::ids::TenantId;
+use crate::ehr::fhir::CodeMap;
 use crate::engines::Engines;
 use crate::error::{Result, ServiceError};
 use crate::storage::Storage;
@@ -35,6 +36,8 @@ pub struct App {
     pub limits: LimitsConfig,
     /// Tenants whose mode is set in the configuration; the rest are live.
     pub modes: HashMap<String, TenantMode>,
+    /// Observation codes FHIR ingest understands.
+    pub fhir_codes: CodeMap,
 }
 
 impl App {
@@ -74,6 +77,16 @@ pub struct Call {
 }
 
 impl Call {
+    /// A caller established outside the gRPC auth layer (the EHR routes, which
+    /// authenticate with the EHR's JWT or an app session instead).
+    pub fn new(tenant: TenantId, principal: impl Into<String>, note: Option<AuditNote>) -> Self {
+        Self {
+            tenant,
+            principal: principal.into(),
+            note,
+        }
+    }
+
     /// Reads the caller from the request extensions. Missing means the service
     /// was mounted without the auth layer: a wiring defect.
     pub fn from_request<T>(request: &Request<T>) -> Result<Self> {

@@ -4,6 +4,7 @@ use super::{App, Call, blocking, handle, state};
 use crate::convert::ids::{PersonId, new_uuid};
 use crate::convert::page::{PageToken, fingerprint};
 use crate::convert::{self, FromWire as _, timestamp_to_pb};
+use crate::ehr::ingest::{self, IngestError};
 use crate::error::{Result, ServiceError};
 use crate::idempotency::Idempotency;
 use crate::storage::{
@@ -20,7 +21,8 @@ use tutti_proto::v1::people_service_server::PeopleService;
 
 const CREATE_PERSON: &str = "/tutti.v1.PeopleService/CreatePerson";
 const DELETE_PERSON: &str = "/tutti.v1.PeopleService/DeletePerson";
-const RECORD_ASSESSMENT: &str = "/tutti.v1.PeopleService/RecordAssessment";
+/// Full method name of RecordAssessment (its idempotency records are keyed by it).
+pub const RECORD_ASSESSMENT: &str = "/tutti.v1.PeopleService/RecordAssessment";
 const BATCH_RECORD_ASSESSMENTS: &str = "/tutti.v1.PeopleService/BatchRecordAssessments";
 
 const DEFAULT_ASSESSMENT_PAGE: u32 = 100;
@@ -56,7 +58,8 @@ fn person_to_pb(p: &PersonRecord) -> pb::Person {
     }
 }
 
-async fn create_person(
+/// CreatePerson (also used by the EHR integration).
+pub async fn create_person(
     app: &App,
     call: Call,
     req: pb::CreatePersonRequest,
@@ -98,7 +101,8 @@ async fn create_person(
     .await
 }
 
-async fn get_person(
+/// GetPerson (also used by the EHR integration).
+pub async fn get_person(
     app: &App,
     call: Call,
     req: pb::GetPersonRequest,
@@ -255,7 +259,8 @@ async fn record<R: Message + Default + Clone>(
     .await
 }
 
-async fn record_assessment(
+/// RecordAssessment (also used by FHIR ingest).
+pub async fn record_assessment(
     app: &App,
     call: Call,
     req: pb::RecordAssessmentRequest,
@@ -292,7 +297,8 @@ async fn batch_record_assessments(
     record(app, &call, &person, &idem, items, response).await
 }
 
-async fn list_assessments(
+/// ListAssessments (also used by the clinician app).
+pub async fn list_assessments(
     app: &App,
     call: Call,
     req: pb::ListAssessmentsRequest,
@@ -349,7 +355,8 @@ async fn list_assessments(
     })
 }
 
-async fn get_person_insights(
+/// GetPersonInsights (also used by the EHR integration).
+pub async fn get_person_insights(
     app: &App,
     call: Call,
     req: pb::GetPersonInsightsRequest,
@@ -372,6 +379,30 @@ async fn get_person_insights(
         &insights,
         engine.model_version(),
     ))
+}
+
+async fn ingest_fhir(
+    app: &App,
+    call: Call,
+    req: pb::IngestFhirRequest,
+) -> Result<pb::IngestFhirResponse> {
+    let mut v = Violations::new();
+    validate::request_id(&mut v, "request_id", &req.request_id);
+    validate::person_name(&mut v, "person", &req.person);
+    if req.resource_json.trim().is_empty() {
+        v.add("resource_json", "is required");
+    }
+    v.finish()?;
+    let person = person_id("person", &req.person)?;
+    call.audit(format!("{}/fhir", person.name()), Some(&req.request_id));
+    let input = ingest::parse_json(&req.resource_json).map_err(IngestError::into_service)?;
+    app.storage
+        .get_person(&call.tenant, &person)
+        .await?
+        .ok_or_else(|| not_found(&person))?;
+    ingest::ingest(app, &call, &person, &input, &app.fhir_codes)
+        .await
+        .map_err(IngestError::into_service)
 }
 
 #[tonic::async_trait]
@@ -429,5 +460,12 @@ impl PeopleService for PeopleApi {
             get_person_insights(&self.app, call, req)
         })
         .await
+    }
+
+    async fn ingest_fhir(
+        &self,
+        request: Request<pb::IngestFhirRequest>,
+    ) -> Result<Response<pb::IngestFhirResponse>, Status> {
+        handle(request, |call, req| ingest_fhir(&self.app, call, req)).await
     }
 }

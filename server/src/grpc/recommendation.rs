@@ -45,7 +45,8 @@ use tutti_proto::v1 as pb;
 use tutti_proto::v1::recommendation_service_server::RecommendationService;
 
 const RECOMMEND: &str = "/tutti.v1.RecommendationService/Recommend";
-const RECORD_FEEDBACK: &str = "/tutti.v1.RecommendationService/RecordFeedback";
+/// Full method name of RecordFeedback (its idempotency records are keyed by it).
+pub const RECORD_FEEDBACK: &str = "/tutti.v1.RecommendationService/RecordFeedback";
 
 const DEFAULT_RESULTS: u32 = 5;
 
@@ -77,7 +78,8 @@ pub fn exploration_seed(tenant: &TenantId, person: &PersonId, request_id: &str) 
     u64::from_le_bytes(first)
 }
 
-async fn recommend(
+/// Recommend (also the CDS services' ranking, so their decisions are logged alike).
+pub async fn recommend(
     app: &App,
     call: Call,
     req: pb::RecommendRequest,
@@ -235,7 +237,8 @@ async fn recommend(
     .await
 }
 
-async fn record_feedback(
+/// RecordFeedback (also CDS feedback and the clinician app's buttons).
+pub async fn record_feedback(
     app: &App,
     call: Call,
     req: pb::RecordFeedbackRequest,

@@ -912,6 +912,145 @@ func (x *ListAssessmentsResponse) GetTotalSize() uint32 {
 	return 0
 }
 
+// Request for PeopleService.IngestFhir.
+type IngestFhirRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Idempotency key of the call, 1-64 of [A-Za-z0-9_-] (each resource is also
+	// deduplicated by its content, whatever the key).
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	// Resource name "people/{person_id}"; the person must exist.
+	Person string `protobuf:"bytes,2,opt,name=person,proto3" json:"person,omitempty"`
+	// One FHIR R4 resource in JSON: Bundle, Observation or QuestionnaireResponse.
+	ResourceJson  string `protobuf:"bytes,3,opt,name=resource_json,json=resourceJson,proto3" json:"resource_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestFhirRequest) Reset() {
+	*x = IngestFhirRequest{}
+	mi := &file_tutti_v1_people_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestFhirRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestFhirRequest) ProtoMessage() {}
+
+func (x *IngestFhirRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_tutti_v1_people_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestFhirRequest.ProtoReflect.Descriptor instead.
+func (*IngestFhirRequest) Descriptor() ([]byte, []int) {
+	return file_tutti_v1_people_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *IngestFhirRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *IngestFhirRequest) GetPerson() string {
+	if x != nil {
+		return x.Person
+	}
+	return ""
+}
+
+func (x *IngestFhirRequest) GetResourceJson() string {
+	if x != nil {
+		return x.ResourceJson
+	}
+	return ""
+}
+
+// Response for PeopleService.IngestFhir.
+type IngestFhirResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Assessments stored by this call.
+	Assessments []*Assessment `protobuf:"bytes,1,rep,name=assessments,proto3" json:"assessments,omitempty"`
+	// Assessments that were stored before (the same resources sent again).
+	Duplicates uint32 `protobuf:"varint,2,opt,name=duplicates,proto3" json:"duplicates,omitempty"`
+	// Resources skipped: entered-in-error or cancelled, other codes, other
+	// questionnaires, other resource types in a Bundle.
+	Ignored uint32 `protobuf:"varint,3,opt,name=ignored,proto3" json:"ignored,omitempty"`
+	// Risk flags raised by the input (e.g. PHQ-9 item 9 above 0), stored or not.
+	RiskFlags     []RiskFlag `protobuf:"varint,4,rep,packed,name=risk_flags,json=riskFlags,proto3,enum=tutti.v1.RiskFlag" json:"risk_flags,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestFhirResponse) Reset() {
+	*x = IngestFhirResponse{}
+	mi := &file_tutti_v1_people_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestFhirResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestFhirResponse) ProtoMessage() {}
+
+func (x *IngestFhirResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_tutti_v1_people_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestFhirResponse.ProtoReflect.Descriptor instead.
+func (*IngestFhirResponse) Descriptor() ([]byte, []int) {
+	return file_tutti_v1_people_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *IngestFhirResponse) GetAssessments() []*Assessment {
+	if x != nil {
+		return x.Assessments
+	}
+	return nil
+}
+
+func (x *IngestFhirResponse) GetDuplicates() uint32 {
+	if x != nil {
+		return x.Duplicates
+	}
+	return 0
+}
+
+func (x *IngestFhirResponse) GetIgnored() uint32 {
+	if x != nil {
+		return x.Ignored
+	}
+	return 0
+}
+
+func (x *IngestFhirResponse) GetRiskFlags() []RiskFlag {
+	if x != nil {
+		return x.RiskFlags
+	}
+	return nil
+}
+
 // Request for PeopleService.GetPersonInsights.
 type GetPersonInsightsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -923,7 +1062,7 @@ type GetPersonInsightsRequest struct {
 
 func (x *GetPersonInsightsRequest) Reset() {
 	*x = GetPersonInsightsRequest{}
-	mi := &file_tutti_v1_people_proto_msgTypes[14]
+	mi := &file_tutti_v1_people_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -935,7 +1074,7 @@ func (x *GetPersonInsightsRequest) String() string {
 func (*GetPersonInsightsRequest) ProtoMessage() {}
 
 func (x *GetPersonInsightsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_tutti_v1_people_proto_msgTypes[14]
+	mi := &file_tutti_v1_people_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -948,7 +1087,7 @@ func (x *GetPersonInsightsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPersonInsightsRequest.ProtoReflect.Descriptor instead.
 func (*GetPersonInsightsRequest) Descriptor() ([]byte, []int) {
-	return file_tutti_v1_people_proto_rawDescGZIP(), []int{14}
+	return file_tutti_v1_people_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetPersonInsightsRequest) GetPerson() string {
@@ -999,7 +1138,7 @@ type ProcessInsight struct {
 
 func (x *ProcessInsight) Reset() {
 	*x = ProcessInsight{}
-	mi := &file_tutti_v1_people_proto_msgTypes[15]
+	mi := &file_tutti_v1_people_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1011,7 +1150,7 @@ func (x *ProcessInsight) String() string {
 func (*ProcessInsight) ProtoMessage() {}
 
 func (x *ProcessInsight) ProtoReflect() protoreflect.Message {
-	mi := &file_tutti_v1_people_proto_msgTypes[15]
+	mi := &file_tutti_v1_people_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1024,7 +1163,7 @@ func (x *ProcessInsight) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProcessInsight.ProtoReflect.Descriptor instead.
 func (*ProcessInsight) Descriptor() ([]byte, []int) {
-	return file_tutti_v1_people_proto_rawDescGZIP(), []int{15}
+	return file_tutti_v1_people_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ProcessInsight) GetProcessId() string {
@@ -1126,7 +1265,7 @@ type NetworkEdge struct {
 
 func (x *NetworkEdge) Reset() {
 	*x = NetworkEdge{}
-	mi := &file_tutti_v1_people_proto_msgTypes[16]
+	mi := &file_tutti_v1_people_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1138,7 +1277,7 @@ func (x *NetworkEdge) String() string {
 func (*NetworkEdge) ProtoMessage() {}
 
 func (x *NetworkEdge) ProtoReflect() protoreflect.Message {
-	mi := &file_tutti_v1_people_proto_msgTypes[16]
+	mi := &file_tutti_v1_people_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1151,7 +1290,7 @@ func (x *NetworkEdge) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NetworkEdge.ProtoReflect.Descriptor instead.
 func (*NetworkEdge) Descriptor() ([]byte, []int) {
-	return file_tutti_v1_people_proto_rawDescGZIP(), []int{16}
+	return file_tutti_v1_people_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *NetworkEdge) GetSource() string {
@@ -1194,7 +1333,7 @@ type TrackAssessment struct {
 
 func (x *TrackAssessment) Reset() {
 	*x = TrackAssessment{}
-	mi := &file_tutti_v1_people_proto_msgTypes[17]
+	mi := &file_tutti_v1_people_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1206,7 +1345,7 @@ func (x *TrackAssessment) String() string {
 func (*TrackAssessment) ProtoMessage() {}
 
 func (x *TrackAssessment) ProtoReflect() protoreflect.Message {
-	mi := &file_tutti_v1_people_proto_msgTypes[17]
+	mi := &file_tutti_v1_people_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1219,7 +1358,7 @@ func (x *TrackAssessment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TrackAssessment.ProtoReflect.Descriptor instead.
 func (*TrackAssessment) Descriptor() ([]byte, []int) {
-	return file_tutti_v1_people_proto_rawDescGZIP(), []int{17}
+	return file_tutti_v1_people_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TrackAssessment) GetStatus() TrackStatus {
@@ -1274,7 +1413,7 @@ type FollowThroughSummary struct {
 
 func (x *FollowThroughSummary) Reset() {
 	*x = FollowThroughSummary{}
-	mi := &file_tutti_v1_people_proto_msgTypes[18]
+	mi := &file_tutti_v1_people_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1286,7 +1425,7 @@ func (x *FollowThroughSummary) String() string {
 func (*FollowThroughSummary) ProtoMessage() {}
 
 func (x *FollowThroughSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_tutti_v1_people_proto_msgTypes[18]
+	mi := &file_tutti_v1_people_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1299,7 +1438,7 @@ func (x *FollowThroughSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FollowThroughSummary.ProtoReflect.Descriptor instead.
 func (*FollowThroughSummary) Descriptor() ([]byte, []int) {
-	return file_tutti_v1_people_proto_rawDescGZIP(), []int{18}
+	return file_tutti_v1_people_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *FollowThroughSummary) GetReported() uint32 {
@@ -1357,7 +1496,7 @@ type GetPersonInsightsResponse struct {
 
 func (x *GetPersonInsightsResponse) Reset() {
 	*x = GetPersonInsightsResponse{}
-	mi := &file_tutti_v1_people_proto_msgTypes[19]
+	mi := &file_tutti_v1_people_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1369,7 +1508,7 @@ func (x *GetPersonInsightsResponse) String() string {
 func (*GetPersonInsightsResponse) ProtoMessage() {}
 
 func (x *GetPersonInsightsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_tutti_v1_people_proto_msgTypes[19]
+	mi := &file_tutti_v1_people_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1382,7 +1521,7 @@ func (x *GetPersonInsightsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPersonInsightsResponse.ProtoReflect.Descriptor instead.
 func (*GetPersonInsightsResponse) Descriptor() ([]byte, []int) {
-	return file_tutti_v1_people_proto_rawDescGZIP(), []int{19}
+	return file_tutti_v1_people_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetPersonInsightsResponse) GetPerson() string {
@@ -1518,7 +1657,20 @@ const file_tutti_v1_people_proto_rawDesc = "" +
 	"\vassessments\x18\x01 \x03(\v2\x14.tutti.v1.AssessmentR\vassessments\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1d\n" +
 	"\n" +
-	"total_size\x18\x03 \x01(\rR\ttotalSize\"2\n" +
+	"total_size\x18\x03 \x01(\rR\ttotalSize\"o\n" +
+	"\x11IngestFhirRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x16\n" +
+	"\x06person\x18\x02 \x01(\tR\x06person\x12#\n" +
+	"\rresource_json\x18\x03 \x01(\tR\fresourceJson\"\xb9\x01\n" +
+	"\x12IngestFhirResponse\x126\n" +
+	"\vassessments\x18\x01 \x03(\v2\x14.tutti.v1.AssessmentR\vassessments\x12\x1e\n" +
+	"\n" +
+	"duplicates\x18\x02 \x01(\rR\n" +
+	"duplicates\x12\x18\n" +
+	"\aignored\x18\x03 \x01(\rR\aignored\x121\n" +
+	"\n" +
+	"risk_flags\x18\x04 \x03(\x0e2\x12.tutti.v1.RiskFlagR\triskFlags\"2\n" +
 	"\x18GetPersonInsightsRequest\x12\x16\n" +
 	"\x06person\x18\x01 \x01(\tR\x06person\"\x9e\x05\n" +
 	"\x0eProcessInsight\x12\x1d\n" +
@@ -1568,7 +1720,7 @@ const file_tutti_v1_people_proto_rawDesc = "" +
 	"\x18TRACK_STATUS_UNSPECIFIED\x10\x00\x12\"\n" +
 	"\x1eTRACK_STATUS_INSUFFICIENT_DATA\x10\x01\x12\x19\n" +
 	"\x15TRACK_STATUS_ON_TRACK\x10\x02\x12\x1d\n" +
-	"\x19TRACK_STATUS_NOT_ON_TRACK\x10\x032\xf1\x04\n" +
+	"\x19TRACK_STATUS_NOT_ON_TRACK\x10\x032\xba\x05\n" +
 	"\rPeopleService\x12M\n" +
 	"\fCreatePerson\x12\x1d.tutti.v1.CreatePersonRequest\x1a\x1e.tutti.v1.CreatePersonResponse\x12D\n" +
 	"\tGetPerson\x12\x1a.tutti.v1.GetPersonRequest\x1a\x1b.tutti.v1.GetPersonResponse\x12M\n" +
@@ -1576,7 +1728,9 @@ const file_tutti_v1_people_proto_rawDesc = "" +
 	"\x10RecordAssessment\x12!.tutti.v1.RecordAssessmentRequest\x1a\".tutti.v1.RecordAssessmentResponse\x12k\n" +
 	"\x16BatchRecordAssessments\x12'.tutti.v1.BatchRecordAssessmentsRequest\x1a(.tutti.v1.BatchRecordAssessmentsResponse\x12V\n" +
 	"\x0fListAssessments\x12 .tutti.v1.ListAssessmentsRequest\x1a!.tutti.v1.ListAssessmentsResponse\x12\\\n" +
-	"\x11GetPersonInsights\x12\".tutti.v1.GetPersonInsightsRequest\x1a#.tutti.v1.GetPersonInsightsResponseBf\n" +
+	"\x11GetPersonInsights\x12\".tutti.v1.GetPersonInsightsRequest\x1a#.tutti.v1.GetPersonInsightsResponse\x12G\n" +
+	"\n" +
+	"IngestFhir\x12\x1b.tutti.v1.IngestFhirRequest\x1a\x1c.tutti.v1.IngestFhirResponseBf\n" +
 	"\x0fhealth.tutti.v1B\vPeopleProtoP\x01Z9github.com/tutti-health/tutti/clients/go/tutti/v1;tuttiv1\xaa\x02\bTutti.V1b\x06proto3"
 
 var (
@@ -1592,7 +1746,7 @@ func file_tutti_v1_people_proto_rawDescGZIP() []byte {
 }
 
 var file_tutti_v1_people_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_tutti_v1_people_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_tutti_v1_people_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_tutti_v1_people_proto_goTypes = []any{
 	(TrackStatus)(0),                       // 0: tutti.v1.TrackStatus
 	(*Person)(nil),                         // 1: tutti.v1.Person
@@ -1609,66 +1763,72 @@ var file_tutti_v1_people_proto_goTypes = []any{
 	(*BatchRecordAssessmentsResponse)(nil), // 12: tutti.v1.BatchRecordAssessmentsResponse
 	(*ListAssessmentsRequest)(nil),         // 13: tutti.v1.ListAssessmentsRequest
 	(*ListAssessmentsResponse)(nil),        // 14: tutti.v1.ListAssessmentsResponse
-	(*GetPersonInsightsRequest)(nil),       // 15: tutti.v1.GetPersonInsightsRequest
-	(*ProcessInsight)(nil),                 // 16: tutti.v1.ProcessInsight
-	(*NetworkEdge)(nil),                    // 17: tutti.v1.NetworkEdge
-	(*TrackAssessment)(nil),                // 18: tutti.v1.TrackAssessment
-	(*FollowThroughSummary)(nil),           // 19: tutti.v1.FollowThroughSummary
-	(*GetPersonInsightsResponse)(nil),      // 20: tutti.v1.GetPersonInsightsResponse
-	(Condition)(0),                         // 21: tutti.v1.Condition
-	(*timestamppb.Timestamp)(nil),          // 22: google.protobuf.Timestamp
-	(*ProcessRating)(nil),                  // 23: tutti.v1.ProcessRating
-	(*OutcomeMeasure)(nil),                 // 24: tutti.v1.OutcomeMeasure
-	(RiskFlag)(0),                          // 25: tutti.v1.RiskFlag
-	(*Estimate)(nil),                       // 26: tutti.v1.Estimate
-	(*DataSufficiency)(nil),                // 27: tutti.v1.DataSufficiency
+	(*IngestFhirRequest)(nil),              // 15: tutti.v1.IngestFhirRequest
+	(*IngestFhirResponse)(nil),             // 16: tutti.v1.IngestFhirResponse
+	(*GetPersonInsightsRequest)(nil),       // 17: tutti.v1.GetPersonInsightsRequest
+	(*ProcessInsight)(nil),                 // 18: tutti.v1.ProcessInsight
+	(*NetworkEdge)(nil),                    // 19: tutti.v1.NetworkEdge
+	(*TrackAssessment)(nil),                // 20: tutti.v1.TrackAssessment
+	(*FollowThroughSummary)(nil),           // 21: tutti.v1.FollowThroughSummary
+	(*GetPersonInsightsResponse)(nil),      // 22: tutti.v1.GetPersonInsightsResponse
+	(Condition)(0),                         // 23: tutti.v1.Condition
+	(*timestamppb.Timestamp)(nil),          // 24: google.protobuf.Timestamp
+	(*ProcessRating)(nil),                  // 25: tutti.v1.ProcessRating
+	(*OutcomeMeasure)(nil),                 // 26: tutti.v1.OutcomeMeasure
+	(RiskFlag)(0),                          // 27: tutti.v1.RiskFlag
+	(*Estimate)(nil),                       // 28: tutti.v1.Estimate
+	(*DataSufficiency)(nil),                // 29: tutti.v1.DataSufficiency
 }
 var file_tutti_v1_people_proto_depIdxs = []int32{
-	21, // 0: tutti.v1.Person.conditions:type_name -> tutti.v1.Condition
-	22, // 1: tutti.v1.Person.create_time:type_name -> google.protobuf.Timestamp
-	22, // 2: tutti.v1.Assessment.observe_time:type_name -> google.protobuf.Timestamp
-	23, // 3: tutti.v1.Assessment.ratings:type_name -> tutti.v1.ProcessRating
-	24, // 4: tutti.v1.Assessment.outcomes:type_name -> tutti.v1.OutcomeMeasure
-	25, // 5: tutti.v1.Assessment.risk_flags:type_name -> tutti.v1.RiskFlag
-	21, // 6: tutti.v1.CreatePersonRequest.conditions:type_name -> tutti.v1.Condition
+	23, // 0: tutti.v1.Person.conditions:type_name -> tutti.v1.Condition
+	24, // 1: tutti.v1.Person.create_time:type_name -> google.protobuf.Timestamp
+	24, // 2: tutti.v1.Assessment.observe_time:type_name -> google.protobuf.Timestamp
+	25, // 3: tutti.v1.Assessment.ratings:type_name -> tutti.v1.ProcessRating
+	26, // 4: tutti.v1.Assessment.outcomes:type_name -> tutti.v1.OutcomeMeasure
+	27, // 5: tutti.v1.Assessment.risk_flags:type_name -> tutti.v1.RiskFlag
+	23, // 6: tutti.v1.CreatePersonRequest.conditions:type_name -> tutti.v1.Condition
 	1,  // 7: tutti.v1.CreatePersonResponse.person:type_name -> tutti.v1.Person
 	1,  // 8: tutti.v1.GetPersonResponse.person:type_name -> tutti.v1.Person
 	2,  // 9: tutti.v1.RecordAssessmentRequest.assessment:type_name -> tutti.v1.Assessment
 	2,  // 10: tutti.v1.RecordAssessmentResponse.assessment:type_name -> tutti.v1.Assessment
 	2,  // 11: tutti.v1.BatchRecordAssessmentsRequest.assessments:type_name -> tutti.v1.Assessment
 	2,  // 12: tutti.v1.ListAssessmentsResponse.assessments:type_name -> tutti.v1.Assessment
-	26, // 13: tutti.v1.ProcessInsight.adaptive_influence:type_name -> tutti.v1.Estimate
-	26, // 14: tutti.v1.ProcessInsight.maladaptive_influence:type_name -> tutti.v1.Estimate
-	27, // 15: tutti.v1.ProcessInsight.sufficiency:type_name -> tutti.v1.DataSufficiency
-	26, // 16: tutti.v1.ProcessInsight.drive:type_name -> tutti.v1.Estimate
-	26, // 17: tutti.v1.ProcessInsight.relative_value:type_name -> tutti.v1.Estimate
-	27, // 18: tutti.v1.ProcessInsight.map_sufficiency:type_name -> tutti.v1.DataSufficiency
-	26, // 19: tutti.v1.NetworkEdge.weight:type_name -> tutti.v1.Estimate
-	0,  // 20: tutti.v1.TrackAssessment.status:type_name -> tutti.v1.TrackStatus
-	26, // 21: tutti.v1.FollowThroughSummary.probability:type_name -> tutti.v1.Estimate
-	16, // 22: tutti.v1.GetPersonInsightsResponse.processes:type_name -> tutti.v1.ProcessInsight
-	17, // 23: tutti.v1.GetPersonInsightsResponse.edges:type_name -> tutti.v1.NetworkEdge
-	18, // 24: tutti.v1.GetPersonInsightsResponse.track:type_name -> tutti.v1.TrackAssessment
-	19, // 25: tutti.v1.GetPersonInsightsResponse.follow_through:type_name -> tutti.v1.FollowThroughSummary
-	3,  // 26: tutti.v1.PeopleService.CreatePerson:input_type -> tutti.v1.CreatePersonRequest
-	5,  // 27: tutti.v1.PeopleService.GetPerson:input_type -> tutti.v1.GetPersonRequest
-	7,  // 28: tutti.v1.PeopleService.DeletePerson:input_type -> tutti.v1.DeletePersonRequest
-	9,  // 29: tutti.v1.PeopleService.RecordAssessment:input_type -> tutti.v1.RecordAssessmentRequest
-	11, // 30: tutti.v1.PeopleService.BatchRecordAssessments:input_type -> tutti.v1.BatchRecordAssessmentsRequest
-	13, // 31: tutti.v1.PeopleService.ListAssessments:input_type -> tutti.v1.ListAssessmentsRequest
-	15, // 32: tutti.v1.PeopleService.GetPersonInsights:input_type -> tutti.v1.GetPersonInsightsRequest
-	4,  // 33: tutti.v1.PeopleService.CreatePerson:output_type -> tutti.v1.CreatePersonResponse
-	6,  // 34: tutti.v1.PeopleService.GetPerson:output_type -> tutti.v1.GetPersonResponse
-	8,  // 35: tutti.v1.PeopleService.DeletePerson:output_type -> tutti.v1.DeletePersonResponse
-	10, // 36: tutti.v1.PeopleService.RecordAssessment:output_type -> tutti.v1.RecordAssessmentResponse
-	12, // 37: tutti.v1.PeopleService.BatchRecordAssessments:output_type -> tutti.v1.BatchRecordAssessmentsResponse
-	14, // 38: tutti.v1.PeopleService.ListAssessments:output_type -> tutti.v1.ListAssessmentsResponse
-	20, // 39: tutti.v1.PeopleService.GetPersonInsights:output_type -> tutti.v1.GetPersonInsightsResponse
-	33, // [33:40] is the sub-list for method output_type
-	26, // [26:33] is the sub-list for method input_type
-	26, // [26:26] is the sub-list for extension type_name
-	26, // [26:26] is the sub-list for extension extendee
-	0,  // [0:26] is the sub-list for field type_name
+	2,  // 13: tutti.v1.IngestFhirResponse.assessments:type_name -> tutti.v1.Assessment
+	27, // 14: tutti.v1.IngestFhirResponse.risk_flags:type_name -> tutti.v1.RiskFlag
+	28, // 15: tutti.v1.ProcessInsight.adaptive_influence:type_name -> tutti.v1.Estimate
+	28, // 16: tutti.v1.ProcessInsight.maladaptive_influence:type_name -> tutti.v1.Estimate
+	29, // 17: tutti.v1.ProcessInsight.sufficiency:type_name -> tutti.v1.DataSufficiency
+	28, // 18: tutti.v1.ProcessInsight.drive:type_name -> tutti.v1.Estimate
+	28, // 19: tutti.v1.ProcessInsight.relative_value:type_name -> tutti.v1.Estimate
+	29, // 20: tutti.v1.ProcessInsight.map_sufficiency:type_name -> tutti.v1.DataSufficiency
+	28, // 21: tutti.v1.NetworkEdge.weight:type_name -> tutti.v1.Estimate
+	0,  // 22: tutti.v1.TrackAssessment.status:type_name -> tutti.v1.TrackStatus
+	28, // 23: tutti.v1.FollowThroughSummary.probability:type_name -> tutti.v1.Estimate
+	18, // 24: tutti.v1.GetPersonInsightsResponse.processes:type_name -> tutti.v1.ProcessInsight
+	19, // 25: tutti.v1.GetPersonInsightsResponse.edges:type_name -> tutti.v1.NetworkEdge
+	20, // 26: tutti.v1.GetPersonInsightsResponse.track:type_name -> tutti.v1.TrackAssessment
+	21, // 27: tutti.v1.GetPersonInsightsResponse.follow_through:type_name -> tutti.v1.FollowThroughSummary
+	3,  // 28: tutti.v1.PeopleService.CreatePerson:input_type -> tutti.v1.CreatePersonRequest
+	5,  // 29: tutti.v1.PeopleService.GetPerson:input_type -> tutti.v1.GetPersonRequest
+	7,  // 30: tutti.v1.PeopleService.DeletePerson:input_type -> tutti.v1.DeletePersonRequest
+	9,  // 31: tutti.v1.PeopleService.RecordAssessment:input_type -> tutti.v1.RecordAssessmentRequest
+	11, // 32: tutti.v1.PeopleService.BatchRecordAssessments:input_type -> tutti.v1.BatchRecordAssessmentsRequest
+	13, // 33: tutti.v1.PeopleService.ListAssessments:input_type -> tutti.v1.ListAssessmentsRequest
+	17, // 34: tutti.v1.PeopleService.GetPersonInsights:input_type -> tutti.v1.GetPersonInsightsRequest
+	15, // 35: tutti.v1.PeopleService.IngestFhir:input_type -> tutti.v1.IngestFhirRequest
+	4,  // 36: tutti.v1.PeopleService.CreatePerson:output_type -> tutti.v1.CreatePersonResponse
+	6,  // 37: tutti.v1.PeopleService.GetPerson:output_type -> tutti.v1.GetPersonResponse
+	8,  // 38: tutti.v1.PeopleService.DeletePerson:output_type -> tutti.v1.DeletePersonResponse
+	10, // 39: tutti.v1.PeopleService.RecordAssessment:output_type -> tutti.v1.RecordAssessmentResponse
+	12, // 40: tutti.v1.PeopleService.BatchRecordAssessments:output_type -> tutti.v1.BatchRecordAssessmentsResponse
+	14, // 41: tutti.v1.PeopleService.ListAssessments:output_type -> tutti.v1.ListAssessmentsResponse
+	22, // 42: tutti.v1.PeopleService.GetPersonInsights:output_type -> tutti.v1.GetPersonInsightsResponse
+	16, // 43: tutti.v1.PeopleService.IngestFhir:output_type -> tutti.v1.IngestFhirResponse
+	36, // [36:44] is the sub-list for method output_type
+	28, // [28:36] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_tutti_v1_people_proto_init() }
@@ -1677,14 +1837,14 @@ func file_tutti_v1_people_proto_init() {
 		return
 	}
 	file_tutti_v1_types_proto_init()
-	file_tutti_v1_people_proto_msgTypes[15].OneofWrappers = []any{}
+	file_tutti_v1_people_proto_msgTypes[17].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tutti_v1_people_proto_rawDesc), len(file_tutti_v1_people_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

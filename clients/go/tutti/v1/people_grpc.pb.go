@@ -26,6 +26,7 @@ const (
 	PeopleService_BatchRecordAssessments_FullMethodName = "/tutti.v1.PeopleService/BatchRecordAssessments"
 	PeopleService_ListAssessments_FullMethodName        = "/tutti.v1.PeopleService/ListAssessments"
 	PeopleService_GetPersonInsights_FullMethodName      = "/tutti.v1.PeopleService/GetPersonInsights"
+	PeopleService_IngestFhir_FullMethodName             = "/tutti.v1.PeopleService/IngestFhir"
 )
 
 // PeopleServiceClient is the client API for PeopleService service.
@@ -52,6 +53,14 @@ type PeopleServiceClient interface {
 	// What the person's data show: which processes drive their outcome, trends,
 	// follow-through, whether they are on track.
 	GetPersonInsights(ctx context.Context, in *GetPersonInsightsRequest, opts ...grpc.CallOption) (*GetPersonInsightsResponse, error)
+	// Records FHIR R4 data as assessments: a QuestionnaireResponse of Tutti's
+	// process questionnaire, outcome Observations (PHQ-9, GAD-7, WHO-5, ...), or
+	// a Bundle of them. Resources at one instant form one assessment; sending
+	// the same resources again stores nothing twice. Invalid FHIR is
+	// INVALID_ARGUMENT with one field violation per problem, its field the
+	// element's FHIRPath (e.g. "Bundle.entry[2].resource.valueQuantity.value"),
+	// and nothing is stored.
+	IngestFhir(ctx context.Context, in *IngestFhirRequest, opts ...grpc.CallOption) (*IngestFhirResponse, error)
 }
 
 type peopleServiceClient struct {
@@ -132,6 +141,16 @@ func (c *peopleServiceClient) GetPersonInsights(ctx context.Context, in *GetPers
 	return out, nil
 }
 
+func (c *peopleServiceClient) IngestFhir(ctx context.Context, in *IngestFhirRequest, opts ...grpc.CallOption) (*IngestFhirResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IngestFhirResponse)
+	err := c.cc.Invoke(ctx, PeopleService_IngestFhir_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PeopleServiceServer is the server API for PeopleService service.
 // All implementations must embed UnimplementedPeopleServiceServer
 // for forward compatibility.
@@ -156,6 +175,14 @@ type PeopleServiceServer interface {
 	// What the person's data show: which processes drive their outcome, trends,
 	// follow-through, whether they are on track.
 	GetPersonInsights(context.Context, *GetPersonInsightsRequest) (*GetPersonInsightsResponse, error)
+	// Records FHIR R4 data as assessments: a QuestionnaireResponse of Tutti's
+	// process questionnaire, outcome Observations (PHQ-9, GAD-7, WHO-5, ...), or
+	// a Bundle of them. Resources at one instant form one assessment; sending
+	// the same resources again stores nothing twice. Invalid FHIR is
+	// INVALID_ARGUMENT with one field violation per problem, its field the
+	// element's FHIRPath (e.g. "Bundle.entry[2].resource.valueQuantity.value"),
+	// and nothing is stored.
+	IngestFhir(context.Context, *IngestFhirRequest) (*IngestFhirResponse, error)
 	mustEmbedUnimplementedPeopleServiceServer()
 }
 
@@ -186,6 +213,9 @@ func (UnimplementedPeopleServiceServer) ListAssessments(context.Context, *ListAs
 }
 func (UnimplementedPeopleServiceServer) GetPersonInsights(context.Context, *GetPersonInsightsRequest) (*GetPersonInsightsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPersonInsights not implemented")
+}
+func (UnimplementedPeopleServiceServer) IngestFhir(context.Context, *IngestFhirRequest) (*IngestFhirResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method IngestFhir not implemented")
 }
 func (UnimplementedPeopleServiceServer) mustEmbedUnimplementedPeopleServiceServer() {}
 func (UnimplementedPeopleServiceServer) testEmbeddedByValue()                       {}
@@ -334,6 +364,24 @@ func _PeopleService_GetPersonInsights_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PeopleService_IngestFhir_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IngestFhirRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PeopleServiceServer).IngestFhir(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PeopleService_IngestFhir_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PeopleServiceServer).IngestFhir(ctx, req.(*IngestFhirRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PeopleService_ServiceDesc is the grpc.ServiceDesc for PeopleService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -368,6 +416,10 @@ var PeopleService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetPersonInsights",
 			Handler:    _PeopleService_GetPersonInsights_Handler,
+		},
+		{
+			MethodName: "IngestFhir",
+			Handler:    _PeopleService_IngestFhir_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

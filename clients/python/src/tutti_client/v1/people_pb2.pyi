@@ -148,6 +148,28 @@ class ListAssessmentsResponse(_message.Message):
     total_size: int
     def __init__(self, assessments: _Optional[_Iterable[_Union[Assessment, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
 
+class IngestFhirRequest(_message.Message):
+    __slots__ = ("request_id", "person", "resource_json")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    PERSON_FIELD_NUMBER: _ClassVar[int]
+    RESOURCE_JSON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    person: str
+    resource_json: str
+    def __init__(self, request_id: _Optional[str] = ..., person: _Optional[str] = ..., resource_json: _Optional[str] = ...) -> None: ...
+
+class IngestFhirResponse(_message.Message):
+    __slots__ = ("assessments", "duplicates", "ignored", "risk_flags")
+    ASSESSMENTS_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATES_FIELD_NUMBER: _ClassVar[int]
+    IGNORED_FIELD_NUMBER: _ClassVar[int]
+    RISK_FLAGS_FIELD_NUMBER: _ClassVar[int]
+    assessments: _containers.RepeatedCompositeFieldContainer[Assessment]
+    duplicates: int
+    ignored: int
+    risk_flags: _containers.RepeatedScalarFieldContainer[_types_pb2.RiskFlag]
+    def __init__(self, assessments: _Optional[_Iterable[_Union[Assessment, _Mapping]]] = ..., duplicates: _Optional[int] = ..., ignored: _Optional[int] = ..., risk_flags: _Optional[_Iterable[_Union[_types_pb2.RiskFlag, str]]] = ...) -> None: ...
+
 class GetPersonInsightsRequest(_message.Message):
     __slots__ = ("person",)
     PERSON_FIELD_NUMBER: _ClassVar[int]

@@ -72,6 +72,11 @@ class PeopleServiceStub:
                 request_serializer=tutti_dot_v1_dot_people__pb2.GetPersonInsightsRequest.SerializeToString,
                 response_deserializer=tutti_dot_v1_dot_people__pb2.GetPersonInsightsResponse.FromString,
                 _registered_method=True)
+        self.IngestFhir = channel.unary_unary(
+                '/tutti.v1.PeopleService/IngestFhir',
+                request_serializer=tutti_dot_v1_dot_people__pb2.IngestFhirRequest.SerializeToString,
+                response_deserializer=tutti_dot_v1_dot_people__pb2.IngestFhirResponse.FromString,
+                _registered_method=True)
 
 
 class PeopleServiceServicer:
@@ -131,6 +136,19 @@ class PeopleServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def IngestFhir(self, request, context):
+        """Records FHIR R4 data as assessments: a QuestionnaireResponse of Tutti's
+        process questionnaire, outcome Observations (PHQ-9, GAD-7, WHO-5, ...), or
+        a Bundle of them. Resources at one instant form one assessment; sending
+        the same resources again stores nothing twice. Invalid FHIR is
+        INVALID_ARGUMENT with one field violation per problem, its field the
+        element's FHIRPath (e.g. "Bundle.entry[2].resource.valueQuantity.value"),
+        and nothing is stored.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PeopleServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -168,6 +186,11 @@ def add_PeopleServiceServicer_to_server(servicer, server):
                     servicer.GetPersonInsights,
                     request_deserializer=tutti_dot_v1_dot_people__pb2.GetPersonInsightsRequest.FromString,
                     response_serializer=tutti_dot_v1_dot_people__pb2.GetPersonInsightsResponse.SerializeToString,
+            ),
+            'IngestFhir': grpc.unary_unary_rpc_method_handler(
+                    servicer.IngestFhir,
+                    request_deserializer=tutti_dot_v1_dot_people__pb2.IngestFhirRequest.FromString,
+                    response_serializer=tutti_dot_v1_dot_people__pb2.IngestFhirResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -362,6 +385,33 @@ class PeopleService:
             '/tutti.v1.PeopleService/GetPersonInsights',
             tutti_dot_v1_dot_people__pb2.GetPersonInsightsRequest.SerializeToString,
             tutti_dot_v1_dot_people__pb2.GetPersonInsightsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IngestFhir(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tutti.v1.PeopleService/IngestFhir',
+            tutti_dot_v1_dot_people__pb2.IngestFhirRequest.SerializeToString,
+            tutti_dot_v1_dot_people__pb2.IngestFhirResponse.FromString,
             options,
             channel_credentials,
             insecure,

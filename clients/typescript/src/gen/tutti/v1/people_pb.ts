@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tutti/v1/people.proto.
  */
 export const file_tutti_v1_people: GenFile = /*@__PURE__*/
-  fileDesc("ChV0dXR0aS92MS9wZW9wbGUucHJvdG8SCHR1dHRpLnYxIqIBCgZQZXJzb24SDAoEbmFtZRgBIAEoCRInCgpjb25kaXRpb25zGAIgAygOMhMudHV0dGkudjEuQ29uZGl0aW9uEi8KC2NyZWF0ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIYChBhc3Nlc3NtZW50X2NvdW50GAQgASgNEhYKDmZlZWRiYWNrX2NvdW50GAUgASgNIsgBCgpBc3Nlc3NtZW50EgoKAmlkGAEgASgJEjAKDG9ic2VydmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKAoHcmF0aW5ncxgDIAMoCzIXLnR1dHRpLnYxLlByb2Nlc3NSYXRpbmcSKgoIb3V0Y29tZXMYBCADKAsyGC50dXR0aS52MS5PdXRjb21lTWVhc3VyZRImCgpyaXNrX2ZsYWdzGAUgAygOMhIudHV0dGkudjEuUmlza0ZsYWciZQoTQ3JlYXRlUGVyc29uUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhEKCXBlcnNvbl9pZBgCIAEoCRInCgpjb25kaXRpb25zGAMgAygOMhMudHV0dGkudjEuQ29uZGl0aW9uIjgKFENyZWF0ZVBlcnNvblJlc3BvbnNlEiAKBnBlcnNvbhgBIAEoCzIQLnR1dHRpLnYxLlBlcnNvbiIgChBHZXRQZXJzb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiNQoRR2V0UGVyc29uUmVzcG9uc2USIAoGcGVyc29uGAEgASgLMhAudHV0dGkudjEuUGVyc29uIjcKE0RlbGV0ZVBlcnNvblJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJImsKFERlbGV0ZVBlcnNvblJlc3BvbnNlEhoKEmVyYXNlZF9hc3Nlc3NtZW50cxgBIAEoDRIeChZlcmFzZWRfcmVjb21tZW5kYXRpb25zGAIgASgNEhcKD2VyYXNlZF9mZWVkYmFjaxgDIAEoDSJnChdSZWNvcmRBc3Nlc3NtZW50UmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEg4KBnBlcnNvbhgCIAEoCRIoCgphc3Nlc3NtZW50GAMgASgLMhQudHV0dGkudjEuQXNzZXNzbWVudCJEChhSZWNvcmRBc3Nlc3NtZW50UmVzcG9uc2USKAoKYXNzZXNzbWVudBgBIAEoCzIULnR1dHRpLnYxLkFzc2Vzc21lbnQibgodQmF0Y2hSZWNvcmRBc3Nlc3NtZW50c1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIOCgZwZXJzb24YAiABKAkSKQoLYXNzZXNzbWVudHMYAyADKAsyFC50dXR0aS52MS5Bc3Nlc3NtZW50IjIKHkJhdGNoUmVjb3JkQXNzZXNzbWVudHNSZXNwb25zZRIQCghyZWNvcmRlZBgBIAEoDSJPChZMaXN0QXNzZXNzbWVudHNSZXF1ZXN0Eg4KBnBlcnNvbhgBIAEoCRIRCglwYWdlX3NpemUYAiABKA0SEgoKcGFnZV90b2tlbhgDIAEoCSJxChdMaXN0QXNzZXNzbWVudHNSZXNwb25zZRIpCgthc3Nlc3NtZW50cxgBIAMoCzIULnR1dHRpLnYxLkFzc2Vzc21lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhIKCnRvdGFsX3NpemUYAyABKA0iKgoYR2V0UGVyc29uSW5zaWdodHNSZXF1ZXN0Eg4KBnBlcnNvbhgBIAEoCSLoAwoOUHJvY2Vzc0luc2lnaHQSEgoKcHJvY2Vzc19pZBgBIAEoCRIbCg5hZGFwdGl2ZV9sZXZlbBgCIAEoAUgAiAEBEh4KEW1hbGFkYXB0aXZlX2xldmVsGAMgASgBSAGIAQESFgoOYWRhcHRpdmVfdHJlbmQYBCABKAESGQoRbWFsYWRhcHRpdmVfdHJlbmQYBSABKAESLgoSYWRhcHRpdmVfaW5mbHVlbmNlGAYgASgLMhIudHV0dGkudjEuRXN0aW1hdGUSMQoVbWFsYWRhcHRpdmVfaW5mbHVlbmNlGAcgASgLMhIudHV0dGkudjEuRXN0aW1hdGUSLgoLc3VmZmljaWVuY3kYCCABKAsyGS50dXR0aS52MS5EYXRhU3VmZmljaWVuY3kSIQoFZHJpdmUYCSABKAsyEi50dXR0aS52MS5Fc3RpbWF0ZRITCgtjb3JyZWxhdGlvbhgKIAEoARIqCg5yZWxhdGl2ZV92YWx1ZRgLIAEoCzISLnR1dHRpLnYxLkVzdGltYXRlEjIKD21hcF9zdWZmaWNpZW5jeRgMIAEoCzIZLnR1dHRpLnYxLkRhdGFTdWZmaWNpZW5jeUIRCg9fYWRhcHRpdmVfbGV2ZWxCFAoSX21hbGFkYXB0aXZlX2xldmVsIlEKC05ldHdvcmtFZGdlEg4KBnNvdXJjZRgBIAEoCRIOCgZ0YXJnZXQYAiABKAkSIgoGd2VpZ2h0GAMgASgLMhIudHV0dGkudjEuRXN0aW1hdGUioAEKD1RyYWNrQXNzZXNzbWVudBIlCgZzdGF0dXMYASABKA4yFS50dXR0aS52MS5UcmFja1N0YXR1cxIVCg13ZWVrc19pbl9jYXJlGAIgASgBEhoKEmV4cGVjdGVkX3dlbGxiZWluZxgDIAEoARIaChJvYnNlcnZlZF93ZWxsYmVpbmcYBCABKAESFwoPc3VnZ2VzdGVkX3N0ZXBzGAUgAygJIm8KFEZvbGxvd1Rocm91Z2hTdW1tYXJ5EhAKCHJlcG9ydGVkGAEgASgNEgwKBGRvbmUYAiABKA0SDgoGcGFydGx5GAMgASgNEicKC3Byb2JhYmlsaXR5GAQgASgLMhIudHV0dGkudjEuRXN0aW1hdGUitwIKGUdldFBlcnNvbkluc2lnaHRzUmVzcG9uc2USDgoGcGVyc29uGAEgASgJEhgKEGFzc2Vzc21lbnRfY291bnQYAiABKA0SKwoJcHJvY2Vzc2VzGAMgAygLMhgudHV0dGkudjEuUHJvY2Vzc0luc2lnaHQSJAoFZWRnZXMYBCADKAsyFS50dXR0aS52MS5OZXR3b3JrRWRnZRIoCgV0cmFjaxgFIAEoCzIZLnR1dHRpLnYxLlRyYWNrQXNzZXNzbWVudBI2Cg5mb2xsb3dfdGhyb3VnaBgGIAEoCzIeLnR1dHRpLnYxLkZvbGxvd1Rocm91Z2hTdW1tYXJ5EhMKC3Jpc2tfYWN0aXZlGAcgASgIEg8KB3N1bW1hcnkYCCABKAkSFQoNbW9kZWxfdmVyc2lvbhgJIAEoCSqJAQoLVHJhY2tTdGF0dXMSHAoYVFJBQ0tfU1RBVFVTX1VOU1BFQ0lGSUVEEAASIgoeVFJBQ0tfU1RBVFVTX0lOU1VGRklDSUVOVF9EQVRBEAESGQoVVFJBQ0tfU1RBVFVTX09OX1RSQUNLEAISHQoZVFJBQ0tfU1RBVFVTX05PVF9PTl9UUkFDSxADMvEECg1QZW9wbGVTZXJ2aWNlEk0KDENyZWF0ZVBlcnNvbhIdLnR1dHRpLnYxLkNyZWF0ZVBlcnNvblJlcXVlc3QaHi50dXR0aS52MS5DcmVhdGVQZXJzb25SZXNwb25zZRJECglHZXRQZXJzb24SGi50dXR0aS52MS5HZXRQZXJzb25SZXF1ZXN0GhsudHV0dGkudjEuR2V0UGVyc29uUmVzcG9uc2USTQoMRGVsZXRlUGVyc29uEh0udHV0dGkudjEuRGVsZXRlUGVyc29uUmVxdWVzdBoeLnR1dHRpLnYxLkRlbGV0ZVBlcnNvblJlc3BvbnNlElkKEFJlY29yZEFzc2Vzc21lbnQSIS50dXR0aS52MS5SZWNvcmRBc3Nlc3NtZW50UmVxdWVzdBoiLnR1dHRpLnYxLlJlY29yZEFzc2Vzc21lbnRSZXNwb25zZRJrChZCYXRjaFJlY29yZEFzc2Vzc21lbnRzEicudHV0dGkudjEuQmF0Y2hSZWNvcmRBc3Nlc3NtZW50c1JlcXVlc3QaKC50dXR0aS52MS5CYXRjaFJlY29yZEFzc2Vzc21lbnRzUmVzcG9uc2USVgoPTGlzdEFzc2Vzc21lbnRzEiAudHV0dGkudjEuTGlzdEFzc2Vzc21lbnRzUmVxdWVzdBohLnR1dHRpLnYxLkxpc3RBc3Nlc3NtZW50c1Jlc3BvbnNlElwKEUdldFBlcnNvbkluc2lnaHRzEiIudHV0dGkudjEuR2V0UGVyc29uSW5zaWdodHNSZXF1ZXN0GiMudHV0dGkudjEuR2V0UGVyc29uSW5zaWdodHNSZXNwb25zZUJmCg9oZWFsdGgudHV0dGkudjFCC1Blb3BsZVByb3RvUAFaOWdpdGh1Yi5jb20vdHV0dGktaGVhbHRoL3R1dHRpL2NsaWVudHMvZ28vdHV0dGkvdjE7dHV0dGl2MaoCCFR1dHRpLlYxYgZwcm90bzM", [file_google_protobuf_timestamp, file_tutti_v1_types]);
+  fileDesc("ChV0dXR0aS92MS9wZW9wbGUucHJvdG8SCHR1dHRpLnYxIqIBCgZQZXJzb24SDAoEbmFtZRgBIAEoCRInCgpjb25kaXRpb25zGAIgAygOMhMudHV0dGkudjEuQ29uZGl0aW9uEi8KC2NyZWF0ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIYChBhc3Nlc3NtZW50X2NvdW50GAQgASgNEhYKDmZlZWRiYWNrX2NvdW50GAUgASgNIsgBCgpBc3Nlc3NtZW50EgoKAmlkGAEgASgJEjAKDG9ic2VydmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKAoHcmF0aW5ncxgDIAMoCzIXLnR1dHRpLnYxLlByb2Nlc3NSYXRpbmcSKgoIb3V0Y29tZXMYBCADKAsyGC50dXR0aS52MS5PdXRjb21lTWVhc3VyZRImCgpyaXNrX2ZsYWdzGAUgAygOMhIudHV0dGkudjEuUmlza0ZsYWciZQoTQ3JlYXRlUGVyc29uUmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEhEKCXBlcnNvbl9pZBgCIAEoCRInCgpjb25kaXRpb25zGAMgAygOMhMudHV0dGkudjEuQ29uZGl0aW9uIjgKFENyZWF0ZVBlcnNvblJlc3BvbnNlEiAKBnBlcnNvbhgBIAEoCzIQLnR1dHRpLnYxLlBlcnNvbiIgChBHZXRQZXJzb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiNQoRR2V0UGVyc29uUmVzcG9uc2USIAoGcGVyc29uGAEgASgLMhAudHV0dGkudjEuUGVyc29uIjcKE0RlbGV0ZVBlcnNvblJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIMCgRuYW1lGAIgASgJImsKFERlbGV0ZVBlcnNvblJlc3BvbnNlEhoKEmVyYXNlZF9hc3Nlc3NtZW50cxgBIAEoDRIeChZlcmFzZWRfcmVjb21tZW5kYXRpb25zGAIgASgNEhcKD2VyYXNlZF9mZWVkYmFjaxgDIAEoDSJnChdSZWNvcmRBc3Nlc3NtZW50UmVxdWVzdBISCgpyZXF1ZXN0X2lkGAEgASgJEg4KBnBlcnNvbhgCIAEoCRIoCgphc3Nlc3NtZW50GAMgASgLMhQudHV0dGkudjEuQXNzZXNzbWVudCJEChhSZWNvcmRBc3Nlc3NtZW50UmVzcG9uc2USKAoKYXNzZXNzbWVudBgBIAEoCzIULnR1dHRpLnYxLkFzc2Vzc21lbnQibgodQmF0Y2hSZWNvcmRBc3Nlc3NtZW50c1JlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIOCgZwZXJzb24YAiABKAkSKQoLYXNzZXNzbWVudHMYAyADKAsyFC50dXR0aS52MS5Bc3Nlc3NtZW50IjIKHkJhdGNoUmVjb3JkQXNzZXNzbWVudHNSZXNwb25zZRIQCghyZWNvcmRlZBgBIAEoDSJPChZMaXN0QXNzZXNzbWVudHNSZXF1ZXN0Eg4KBnBlcnNvbhgBIAEoCRIRCglwYWdlX3NpemUYAiABKA0SEgoKcGFnZV90b2tlbhgDIAEoCSJxChdMaXN0QXNzZXNzbWVudHNSZXNwb25zZRIpCgthc3Nlc3NtZW50cxgBIAMoCzIULnR1dHRpLnYxLkFzc2Vzc21lbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJEhIKCnRvdGFsX3NpemUYAyABKA0iTgoRSW5nZXN0RmhpclJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRIOCgZwZXJzb24YAiABKAkSFQoNcmVzb3VyY2VfanNvbhgDIAEoCSKMAQoSSW5nZXN0RmhpclJlc3BvbnNlEikKC2Fzc2Vzc21lbnRzGAEgAygLMhQudHV0dGkudjEuQXNzZXNzbWVudBISCgpkdXBsaWNhdGVzGAIgASgNEg8KB2lnbm9yZWQYAyABKA0SJgoKcmlza19mbGFncxgEIAMoDjISLnR1dHRpLnYxLlJpc2tGbGFnIioKGEdldFBlcnNvbkluc2lnaHRzUmVxdWVzdBIOCgZwZXJzb24YASABKAki6AMKDlByb2Nlc3NJbnNpZ2h0EhIKCnByb2Nlc3NfaWQYASABKAkSGwoOYWRhcHRpdmVfbGV2ZWwYAiABKAFIAIgBARIeChFtYWxhZGFwdGl2ZV9sZXZlbBgDIAEoAUgBiAEBEhYKDmFkYXB0aXZlX3RyZW5kGAQgASgBEhkKEW1hbGFkYXB0aXZlX3RyZW5kGAUgASgBEi4KEmFkYXB0aXZlX2luZmx1ZW5jZRgGIAEoCzISLnR1dHRpLnYxLkVzdGltYXRlEjEKFW1hbGFkYXB0aXZlX2luZmx1ZW5jZRgHIAEoCzISLnR1dHRpLnYxLkVzdGltYXRlEi4KC3N1ZmZpY2llbmN5GAggASgLMhkudHV0dGkudjEuRGF0YVN1ZmZpY2llbmN5EiEKBWRyaXZlGAkgASgLMhIudHV0dGkudjEuRXN0aW1hdGUSEwoLY29ycmVsYXRpb24YCiABKAESKgoOcmVsYXRpdmVfdmFsdWUYCyABKAsyEi50dXR0aS52MS5Fc3RpbWF0ZRIyCg9tYXBfc3VmZmljaWVuY3kYDCABKAsyGS50dXR0aS52MS5EYXRhU3VmZmljaWVuY3lCEQoPX2FkYXB0aXZlX2xldmVsQhQKEl9tYWxhZGFwdGl2ZV9sZXZlbCJRCgtOZXR3b3JrRWRnZRIOCgZzb3VyY2UYASABKAkSDgoGdGFyZ2V0GAIgASgJEiIKBndlaWdodBgDIAEoCzISLnR1dHRpLnYxLkVzdGltYXRlIqABCg9UcmFja0Fzc2Vzc21lbnQSJQoGc3RhdHVzGAEgASgOMhUudHV0dGkudjEuVHJhY2tTdGF0dXMSFQoNd2Vla3NfaW5fY2FyZRgCIAEoARIaChJleHBlY3RlZF93ZWxsYmVpbmcYAyABKAESGgoSb2JzZXJ2ZWRfd2VsbGJlaW5nGAQgASgBEhcKD3N1Z2dlc3RlZF9zdGVwcxgFIAMoCSJvChRGb2xsb3dUaHJvdWdoU3VtbWFyeRIQCghyZXBvcnRlZBgBIAEoDRIMCgRkb25lGAIgASgNEg4KBnBhcnRseRgDIAEoDRInCgtwcm9iYWJpbGl0eRgEIAEoCzISLnR1dHRpLnYxLkVzdGltYXRlIrcCChlHZXRQZXJzb25JbnNpZ2h0c1Jlc3BvbnNlEg4KBnBlcnNvbhgBIAEoCRIYChBhc3Nlc3NtZW50X2NvdW50GAIgASgNEisKCXByb2Nlc3NlcxgDIAMoCzIYLnR1dHRpLnYxLlByb2Nlc3NJbnNpZ2h0EiQKBWVkZ2VzGAQgAygLMhUudHV0dGkudjEuTmV0d29ya0VkZ2USKAoFdHJhY2sYBSABKAsyGS50dXR0aS52MS5UcmFja0Fzc2Vzc21lbnQSNgoOZm9sbG93X3Rocm91Z2gYBiABKAsyHi50dXR0aS52MS5Gb2xsb3dUaHJvdWdoU3VtbWFyeRITCgtyaXNrX2FjdGl2ZRgHIAEoCBIPCgdzdW1tYXJ5GAggASgJEhUKDW1vZGVsX3ZlcnNpb24YCSABKAkqiQEKC1RyYWNrU3RhdHVzEhwKGFRSQUNLX1NUQVRVU19VTlNQRUNJRklFRBAAEiIKHlRSQUNLX1NUQVRVU19JTlNVRkZJQ0lFTlRfREFUQRABEhkKFVRSQUNLX1NUQVRVU19PTl9UUkFDSxACEh0KGVRSQUNLX1NUQVRVU19OT1RfT05fVFJBQ0sQAzK6BQoNUGVvcGxlU2VydmljZRJNCgxDcmVhdGVQZXJzb24SHS50dXR0aS52MS5DcmVhdGVQZXJzb25SZXF1ZXN0Gh4udHV0dGkudjEuQ3JlYXRlUGVyc29uUmVzcG9uc2USRAoJR2V0UGVyc29uEhoudHV0dGkudjEuR2V0UGVyc29uUmVxdWVzdBobLnR1dHRpLnYxLkdldFBlcnNvblJlc3BvbnNlEk0KDERlbGV0ZVBlcnNvbhIdLnR1dHRpLnYxLkRlbGV0ZVBlcnNvblJlcXVlc3QaHi50dXR0aS52MS5EZWxldGVQZXJzb25SZXNwb25zZRJZChBSZWNvcmRBc3Nlc3NtZW50EiEudHV0dGkudjEuUmVjb3JkQXNzZXNzbWVudFJlcXVlc3QaIi50dXR0aS52MS5SZWNvcmRBc3Nlc3NtZW50UmVzcG9uc2USawoWQmF0Y2hSZWNvcmRBc3Nlc3NtZW50cxInLnR1dHRpLnYxLkJhdGNoUmVjb3JkQXNzZXNzbWVudHNSZXF1ZXN0GigudHV0dGkudjEuQmF0Y2hSZWNvcmRBc3Nlc3NtZW50c1Jlc3BvbnNlElYKD0xpc3RBc3Nlc3NtZW50cxIgLnR1dHRpLnYxLkxpc3RBc3Nlc3NtZW50c1JlcXVlc3QaIS50dXR0aS52MS5MaXN0QXNzZXNzbWVudHNSZXNwb25zZRJcChFHZXRQZXJzb25JbnNpZ2h0cxIiLnR1dHRpLnYxLkdldFBlcnNvbkluc2lnaHRzUmVxdWVzdBojLnR1dHRpLnYxLkdldFBlcnNvbkluc2lnaHRzUmVzcG9uc2USRwoKSW5nZXN0RmhpchIbLnR1dHRpLnYxLkluZ2VzdEZoaXJSZXF1ZXN0GhwudHV0dGkudjEuSW5nZXN0RmhpclJlc3BvbnNlQmYKD2hlYWx0aC50dXR0aS52MUILUGVvcGxlUHJvdG9QAVo5Z2l0aHViLmNvbS90dXR0aS1oZWFsdGgvdHV0dGkvY2xpZW50cy9nby90dXR0aS92MTt0dXR0aXYxqgIIVHV0dGkuVjFiBnByb3RvMw", [file_google_protobuf_timestamp, file_tutti_v1_types]);
 
 /**
  * A person in therapy.
@@ -458,6 +458,85 @@ export const ListAssessmentsResponseSchema: GenMessage<ListAssessmentsResponse> 
   messageDesc(file_tutti_v1_people, 13);
 
 /**
+ * Request for PeopleService.IngestFhir.
+ *
+ * @generated from message tutti.v1.IngestFhirRequest
+ */
+export type IngestFhirRequest = Message<"tutti.v1.IngestFhirRequest"> & {
+  /**
+   * Idempotency key of the call, 1-64 of [A-Za-z0-9_-] (each resource is also
+   * deduplicated by its content, whatever the key).
+   *
+   * @generated from field: string request_id = 1;
+   */
+  requestId: string;
+
+  /**
+   * Resource name "people/{person_id}"; the person must exist.
+   *
+   * @generated from field: string person = 2;
+   */
+  person: string;
+
+  /**
+   * One FHIR R4 resource in JSON: Bundle, Observation or QuestionnaireResponse.
+   *
+   * @generated from field: string resource_json = 3;
+   */
+  resourceJson: string;
+};
+
+/**
+ * Describes the message tutti.v1.IngestFhirRequest.
+ * Use `create(IngestFhirRequestSchema)` to create a new message.
+ */
+export const IngestFhirRequestSchema: GenMessage<IngestFhirRequest> = /*@__PURE__*/
+  messageDesc(file_tutti_v1_people, 14);
+
+/**
+ * Response for PeopleService.IngestFhir.
+ *
+ * @generated from message tutti.v1.IngestFhirResponse
+ */
+export type IngestFhirResponse = Message<"tutti.v1.IngestFhirResponse"> & {
+  /**
+   * Assessments stored by this call.
+   *
+   * @generated from field: repeated tutti.v1.Assessment assessments = 1;
+   */
+  assessments: Assessment[];
+
+  /**
+   * Assessments that were stored before (the same resources sent again).
+   *
+   * @generated from field: uint32 duplicates = 2;
+   */
+  duplicates: number;
+
+  /**
+   * Resources skipped: entered-in-error or cancelled, other codes, other
+   * questionnaires, other resource types in a Bundle.
+   *
+   * @generated from field: uint32 ignored = 3;
+   */
+  ignored: number;
+
+  /**
+   * Risk flags raised by the input (e.g. PHQ-9 item 9 above 0), stored or not.
+   *
+   * @generated from field: repeated tutti.v1.RiskFlag risk_flags = 4;
+   */
+  riskFlags: RiskFlag[];
+};
+
+/**
+ * Describes the message tutti.v1.IngestFhirResponse.
+ * Use `create(IngestFhirResponseSchema)` to create a new message.
+ */
+export const IngestFhirResponseSchema: GenMessage<IngestFhirResponse> = /*@__PURE__*/
+  messageDesc(file_tutti_v1_people, 15);
+
+/**
  * Request for PeopleService.GetPersonInsights.
  *
  * @generated from message tutti.v1.GetPersonInsightsRequest
@@ -476,7 +555,7 @@ export type GetPersonInsightsRequest = Message<"tutti.v1.GetPersonInsightsReques
  * Use `create(GetPersonInsightsRequestSchema)` to create a new message.
  */
 export const GetPersonInsightsRequestSchema: GenMessage<GetPersonInsightsRequest> = /*@__PURE__*/
-  messageDesc(file_tutti_v1_people, 14);
+  messageDesc(file_tutti_v1_people, 16);
 
 /**
  * What one process looks like in this person's data.
@@ -582,7 +661,7 @@ export type ProcessInsight = Message<"tutti.v1.ProcessInsight"> & {
  * Use `create(ProcessInsightSchema)` to create a new message.
  */
 export const ProcessInsightSchema: GenMessage<ProcessInsight> = /*@__PURE__*/
-  messageDesc(file_tutti_v1_people, 15);
+  messageDesc(file_tutti_v1_people, 17);
 
 /**
  * One lagged edge in the person's process network.
@@ -617,7 +696,7 @@ export type NetworkEdge = Message<"tutti.v1.NetworkEdge"> & {
  * Use `create(NetworkEdgeSchema)` to create a new message.
  */
 export const NetworkEdgeSchema: GenMessage<NetworkEdge> = /*@__PURE__*/
-  messageDesc(file_tutti_v1_people, 16);
+  messageDesc(file_tutti_v1_people, 18);
 
 /**
  * Comparison of the person's outcome trajectory with the expected one.
@@ -666,7 +745,7 @@ export type TrackAssessment = Message<"tutti.v1.TrackAssessment"> & {
  * Use `create(TrackAssessmentSchema)` to create a new message.
  */
 export const TrackAssessmentSchema: GenMessage<TrackAssessment> = /*@__PURE__*/
-  messageDesc(file_tutti_v1_people, 17);
+  messageDesc(file_tutti_v1_people, 19);
 
 /**
  * Follow-through with recommended interventions so far.
@@ -708,7 +787,7 @@ export type FollowThroughSummary = Message<"tutti.v1.FollowThroughSummary"> & {
  * Use `create(FollowThroughSummarySchema)` to create a new message.
  */
 export const FollowThroughSummarySchema: GenMessage<FollowThroughSummary> = /*@__PURE__*/
-  messageDesc(file_tutti_v1_people, 18);
+  messageDesc(file_tutti_v1_people, 20);
 
 /**
  * Response for PeopleService.GetPersonInsights.
@@ -785,7 +864,7 @@ export type GetPersonInsightsResponse = Message<"tutti.v1.GetPersonInsightsRespo
  * Use `create(GetPersonInsightsResponseSchema)` to create a new message.
  */
 export const GetPersonInsightsResponseSchema: GenMessage<GetPersonInsightsResponse> = /*@__PURE__*/
-  messageDesc(file_tutti_v1_people, 19);
+  messageDesc(file_tutti_v1_people, 21);
 
 /**
  * Whether the person's outcome follows the expected recovery curve.
@@ -907,6 +986,22 @@ export const PeopleService: GenService<{
     methodKind: "unary";
     input: typeof GetPersonInsightsRequestSchema;
     output: typeof GetPersonInsightsResponseSchema;
+  },
+  /**
+   * Records FHIR R4 data as assessments: a QuestionnaireResponse of Tutti's
+   * process questionnaire, outcome Observations (PHQ-9, GAD-7, WHO-5, ...), or
+   * a Bundle of them. Resources at one instant form one assessment; sending
+   * the same resources again stores nothing twice. Invalid FHIR is
+   * INVALID_ARGUMENT with one field violation per problem, its field the
+   * element's FHIRPath (e.g. "Bundle.entry[2].resource.valueQuantity.value"),
+   * and nothing is stored.
+   *
+   * @generated from rpc tutti.v1.PeopleService.IngestFhir
+   */
+  ingestFhir: {
+    methodKind: "unary";
+    input: typeof IngestFhirRequestSchema;
+    output: typeof IngestFhirResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tutti_v1_people, 0);

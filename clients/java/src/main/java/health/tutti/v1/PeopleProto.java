@@ -97,6 +97,16 @@ public final class PeopleProto extends com.google.protobuf.GeneratedFile {
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internal_static_tutti_v1_ListAssessmentsResponse_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_tutti_v1_IngestFhirRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_tutti_v1_IngestFhirRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_tutti_v1_IngestFhirResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_tutti_v1_IngestFhirResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_tutti_v1_GetPersonInsightsRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
@@ -180,69 +190,79 @@ public final class PeopleProto extends com.google.protobuf.GeneratedFile {
       "\013assessments\030\001 \003(\0132\024.tutti.v1.Assessment" +
       "R\013assessments\022&\n\017next_page_token\030\002 \001(\tR\r" +
       "nextPageToken\022\035\n\ntotal_size\030\003 \001(\rR\ttotal" +
-      "Size\"2\n\030GetPersonInsightsRequest\022\026\n\006pers" +
-      "on\030\001 \001(\tR\006person\"\236\005\n\016ProcessInsight\022\035\n\np" +
-      "rocess_id\030\001 \001(\tR\tprocessId\022*\n\016adaptive_l" +
-      "evel\030\002 \001(\001H\000R\radaptiveLevel\210\001\001\0220\n\021malada" +
-      "ptive_level\030\003 \001(\001H\001R\020maladaptiveLevel\210\001\001" +
-      "\022%\n\016adaptive_trend\030\004 \001(\001R\radaptiveTrend\022" +
-      "+\n\021maladaptive_trend\030\005 \001(\001R\020maladaptiveT" +
-      "rend\022A\n\022adaptive_influence\030\006 \001(\0132\022.tutti" +
-      ".v1.EstimateR\021adaptiveInfluence\022G\n\025malad" +
-      "aptive_influence\030\007 \001(\0132\022.tutti.v1.Estima" +
-      "teR\024maladaptiveInfluence\022;\n\013sufficiency\030" +
-      "\010 \001(\0132\031.tutti.v1.DataSufficiencyR\013suffic" +
-      "iency\022(\n\005drive\030\t \001(\0132\022.tutti.v1.Estimate" +
-      "R\005drive\022 \n\013correlation\030\n \001(\001R\013correlatio" +
-      "n\0229\n\016relative_value\030\013 \001(\0132\022.tutti.v1.Est" +
-      "imateR\rrelativeValue\022B\n\017map_sufficiency\030" +
-      "\014 \001(\0132\031.tutti.v1.DataSufficiencyR\016mapSuf" +
-      "ficiencyB\021\n\017_adaptive_levelB\024\n\022_maladapt" +
-      "ive_level\"i\n\013NetworkEdge\022\026\n\006source\030\001 \001(\t" +
-      "R\006source\022\026\n\006target\030\002 \001(\tR\006target\022*\n\006weig" +
-      "ht\030\003 \001(\0132\022.tutti.v1.EstimateR\006weight\"\353\001\n" +
-      "\017TrackAssessment\022-\n\006status\030\001 \001(\0162\025.tutti" +
-      ".v1.TrackStatusR\006status\022\"\n\rweeks_in_care" +
-      "\030\002 \001(\001R\013weeksInCare\022-\n\022expected_wellbein" +
-      "g\030\003 \001(\001R\021expectedWellbeing\022-\n\022observed_w" +
-      "ellbeing\030\004 \001(\001R\021observedWellbeing\022\'\n\017sug" +
-      "gested_steps\030\005 \003(\tR\016suggestedSteps\"\224\001\n\024F" +
-      "ollowThroughSummary\022\032\n\010reported\030\001 \001(\rR\010r" +
-      "eported\022\022\n\004done\030\002 \001(\rR\004done\022\026\n\006partly\030\003 " +
-      "\001(\rR\006partly\0224\n\013probability\030\004 \001(\0132\022.tutti" +
-      ".v1.EstimateR\013probability\"\233\003\n\031GetPersonI" +
-      "nsightsResponse\022\026\n\006person\030\001 \001(\tR\006person\022" +
-      ")\n\020assessment_count\030\002 \001(\rR\017assessmentCou" +
-      "nt\0226\n\tprocesses\030\003 \003(\0132\030.tutti.v1.Process" +
-      "InsightR\tprocesses\022+\n\005edges\030\004 \003(\0132\025.tutt" +
-      "i.v1.NetworkEdgeR\005edges\022/\n\005track\030\005 \001(\0132\031" +
-      ".tutti.v1.TrackAssessmentR\005track\022E\n\016foll" +
-      "ow_through\030\006 \001(\0132\036.tutti.v1.FollowThroug" +
-      "hSummaryR\rfollowThrough\022\037\n\013risk_active\030\007" +
-      " \001(\010R\nriskActive\022\030\n\007summary\030\010 \001(\tR\007summa" +
-      "ry\022#\n\rmodel_version\030\t \001(\tR\014modelVersion*" +
-      "\211\001\n\013TrackStatus\022\034\n\030TRACK_STATUS_UNSPECIF" +
-      "IED\020\000\022\"\n\036TRACK_STATUS_INSUFFICIENT_DATA\020" +
-      "\001\022\031\n\025TRACK_STATUS_ON_TRACK\020\002\022\035\n\031TRACK_ST" +
-      "ATUS_NOT_ON_TRACK\020\0032\361\004\n\rPeopleService\022M\n" +
-      "\014CreatePerson\022\035.tutti.v1.CreatePersonReq" +
-      "uest\032\036.tutti.v1.CreatePersonResponse\022D\n\t" +
-      "GetPerson\022\032.tutti.v1.GetPersonRequest\032\033." +
-      "tutti.v1.GetPersonResponse\022M\n\014DeletePers" +
-      "on\022\035.tutti.v1.DeletePersonRequest\032\036.tutt" +
-      "i.v1.DeletePersonResponse\022Y\n\020RecordAsses" +
-      "sment\022!.tutti.v1.RecordAssessmentRequest" +
-      "\032\".tutti.v1.RecordAssessmentResponse\022k\n\026" +
-      "BatchRecordAssessments\022\'.tutti.v1.BatchR" +
-      "ecordAssessmentsRequest\032(.tutti.v1.Batch" +
-      "RecordAssessmentsResponse\022V\n\017ListAssessm" +
-      "ents\022 .tutti.v1.ListAssessmentsRequest\032!" +
-      ".tutti.v1.ListAssessmentsResponse\022\\\n\021Get" +
-      "PersonInsights\022\".tutti.v1.GetPersonInsig" +
-      "htsRequest\032#.tutti.v1.GetPersonInsightsR" +
-      "esponseBf\n\017health.tutti.v1B\013PeopleProtoP" +
-      "\001Z9github.com/tutti-health/tutti/clients" +
-      "/go/tutti/v1;tuttiv1\252\002\010Tutti.V1b\006proto3"
+      "Size\"o\n\021IngestFhirRequest\022\035\n\nrequest_id\030" +
+      "\001 \001(\tR\trequestId\022\026\n\006person\030\002 \001(\tR\006person" +
+      "\022#\n\rresource_json\030\003 \001(\tR\014resourceJson\"\271\001" +
+      "\n\022IngestFhirResponse\0226\n\013assessments\030\001 \003(" +
+      "\0132\024.tutti.v1.AssessmentR\013assessments\022\036\n\n" +
+      "duplicates\030\002 \001(\rR\nduplicates\022\030\n\007ignored\030" +
+      "\003 \001(\rR\007ignored\0221\n\nrisk_flags\030\004 \003(\0162\022.tut" +
+      "ti.v1.RiskFlagR\triskFlags\"2\n\030GetPersonIn" +
+      "sightsRequest\022\026\n\006person\030\001 \001(\tR\006person\"\236\005" +
+      "\n\016ProcessInsight\022\035\n\nprocess_id\030\001 \001(\tR\tpr" +
+      "ocessId\022*\n\016adaptive_level\030\002 \001(\001H\000R\radapt" +
+      "iveLevel\210\001\001\0220\n\021maladaptive_level\030\003 \001(\001H\001" +
+      "R\020maladaptiveLevel\210\001\001\022%\n\016adaptive_trend\030" +
+      "\004 \001(\001R\radaptiveTrend\022+\n\021maladaptive_tren" +
+      "d\030\005 \001(\001R\020maladaptiveTrend\022A\n\022adaptive_in" +
+      "fluence\030\006 \001(\0132\022.tutti.v1.EstimateR\021adapt" +
+      "iveInfluence\022G\n\025maladaptive_influence\030\007 " +
+      "\001(\0132\022.tutti.v1.EstimateR\024maladaptiveInfl" +
+      "uence\022;\n\013sufficiency\030\010 \001(\0132\031.tutti.v1.Da" +
+      "taSufficiencyR\013sufficiency\022(\n\005drive\030\t \001(" +
+      "\0132\022.tutti.v1.EstimateR\005drive\022 \n\013correlat" +
+      "ion\030\n \001(\001R\013correlation\0229\n\016relative_value" +
+      "\030\013 \001(\0132\022.tutti.v1.EstimateR\rrelativeValu" +
+      "e\022B\n\017map_sufficiency\030\014 \001(\0132\031.tutti.v1.Da" +
+      "taSufficiencyR\016mapSufficiencyB\021\n\017_adapti" +
+      "ve_levelB\024\n\022_maladaptive_level\"i\n\013Networ" +
+      "kEdge\022\026\n\006source\030\001 \001(\tR\006source\022\026\n\006target\030" +
+      "\002 \001(\tR\006target\022*\n\006weight\030\003 \001(\0132\022.tutti.v1" +
+      ".EstimateR\006weight\"\353\001\n\017TrackAssessment\022-\n" +
+      "\006status\030\001 \001(\0162\025.tutti.v1.TrackStatusR\006st" +
+      "atus\022\"\n\rweeks_in_care\030\002 \001(\001R\013weeksInCare" +
+      "\022-\n\022expected_wellbeing\030\003 \001(\001R\021expectedWe" +
+      "llbeing\022-\n\022observed_wellbeing\030\004 \001(\001R\021obs" +
+      "ervedWellbeing\022\'\n\017suggested_steps\030\005 \003(\tR" +
+      "\016suggestedSteps\"\224\001\n\024FollowThroughSummary" +
+      "\022\032\n\010reported\030\001 \001(\rR\010reported\022\022\n\004done\030\002 \001" +
+      "(\rR\004done\022\026\n\006partly\030\003 \001(\rR\006partly\0224\n\013prob" +
+      "ability\030\004 \001(\0132\022.tutti.v1.EstimateR\013proba" +
+      "bility\"\233\003\n\031GetPersonInsightsResponse\022\026\n\006" +
+      "person\030\001 \001(\tR\006person\022)\n\020assessment_count" +
+      "\030\002 \001(\rR\017assessmentCount\0226\n\tprocesses\030\003 \003" +
+      "(\0132\030.tutti.v1.ProcessInsightR\tprocesses\022" +
+      "+\n\005edges\030\004 \003(\0132\025.tutti.v1.NetworkEdgeR\005e" +
+      "dges\022/\n\005track\030\005 \001(\0132\031.tutti.v1.TrackAsse" +
+      "ssmentR\005track\022E\n\016follow_through\030\006 \001(\0132\036." +
+      "tutti.v1.FollowThroughSummaryR\rfollowThr" +
+      "ough\022\037\n\013risk_active\030\007 \001(\010R\nriskActive\022\030\n" +
+      "\007summary\030\010 \001(\tR\007summary\022#\n\rmodel_version" +
+      "\030\t \001(\tR\014modelVersion*\211\001\n\013TrackStatus\022\034\n\030" +
+      "TRACK_STATUS_UNSPECIFIED\020\000\022\"\n\036TRACK_STAT" +
+      "US_INSUFFICIENT_DATA\020\001\022\031\n\025TRACK_STATUS_O" +
+      "N_TRACK\020\002\022\035\n\031TRACK_STATUS_NOT_ON_TRACK\020\003" +
+      "2\272\005\n\rPeopleService\022M\n\014CreatePerson\022\035.tut" +
+      "ti.v1.CreatePersonRequest\032\036.tutti.v1.Cre" +
+      "atePersonResponse\022D\n\tGetPerson\022\032.tutti.v" +
+      "1.GetPersonRequest\032\033.tutti.v1.GetPersonR" +
+      "esponse\022M\n\014DeletePerson\022\035.tutti.v1.Delet" +
+      "ePersonRequest\032\036.tutti.v1.DeletePersonRe" +
+      "sponse\022Y\n\020RecordAssessment\022!.tutti.v1.Re" +
+      "cordAssessmentRequest\032\".tutti.v1.RecordA" +
+      "ssessmentResponse\022k\n\026BatchRecordAssessme" +
+      "nts\022\'.tutti.v1.BatchRecordAssessmentsReq" +
+      "uest\032(.tutti.v1.BatchRecordAssessmentsRe" +
+      "sponse\022V\n\017ListAssessments\022 .tutti.v1.Lis" +
+      "tAssessmentsRequest\032!.tutti.v1.ListAsses" +
+      "smentsResponse\022\\\n\021GetPersonInsights\022\".tu" +
+      "tti.v1.GetPersonInsightsRequest\032#.tutti." +
+      "v1.GetPersonInsightsResponse\022G\n\nIngestFh" +
+      "ir\022\033.tutti.v1.IngestFhirRequest\032\034.tutti." +
+      "v1.IngestFhirResponseBf\n\017health.tutti.v1" +
+      "B\013PeopleProtoP\001Z9github.com/tutti-health" +
+      "/tutti/clients/go/tutti/v1;tuttiv1\252\002\010Tut" +
+      "ti.V1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -334,38 +354,50 @@ public final class PeopleProto extends com.google.protobuf.GeneratedFile {
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tutti_v1_ListAssessmentsResponse_descriptor,
         new java.lang.String[] { "Assessments", "NextPageToken", "TotalSize", });
-    internal_static_tutti_v1_GetPersonInsightsRequest_descriptor =
+    internal_static_tutti_v1_IngestFhirRequest_descriptor =
       getDescriptor().getMessageType(14);
+    internal_static_tutti_v1_IngestFhirRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_tutti_v1_IngestFhirRequest_descriptor,
+        new java.lang.String[] { "RequestId", "Person", "ResourceJson", });
+    internal_static_tutti_v1_IngestFhirResponse_descriptor =
+      getDescriptor().getMessageType(15);
+    internal_static_tutti_v1_IngestFhirResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_tutti_v1_IngestFhirResponse_descriptor,
+        new java.lang.String[] { "Assessments", "Duplicates", "Ignored", "RiskFlags", });
+    internal_static_tutti_v1_GetPersonInsightsRequest_descriptor =
+      getDescriptor().getMessageType(16);
     internal_static_tutti_v1_GetPersonInsightsRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tutti_v1_GetPersonInsightsRequest_descriptor,
         new java.lang.String[] { "Person", });
     internal_static_tutti_v1_ProcessInsight_descriptor =
-      getDescriptor().getMessageType(15);
+      getDescriptor().getMessageType(17);
     internal_static_tutti_v1_ProcessInsight_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tutti_v1_ProcessInsight_descriptor,
         new java.lang.String[] { "ProcessId", "AdaptiveLevel", "MaladaptiveLevel", "AdaptiveTrend", "MaladaptiveTrend", "AdaptiveInfluence", "MaladaptiveInfluence", "Sufficiency", "Drive", "Correlation", "RelativeValue", "MapSufficiency", });
     internal_static_tutti_v1_NetworkEdge_descriptor =
-      getDescriptor().getMessageType(16);
+      getDescriptor().getMessageType(18);
     internal_static_tutti_v1_NetworkEdge_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tutti_v1_NetworkEdge_descriptor,
         new java.lang.String[] { "Source", "Target", "Weight", });
     internal_static_tutti_v1_TrackAssessment_descriptor =
-      getDescriptor().getMessageType(17);
+      getDescriptor().getMessageType(19);
     internal_static_tutti_v1_TrackAssessment_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tutti_v1_TrackAssessment_descriptor,
         new java.lang.String[] { "Status", "WeeksInCare", "ExpectedWellbeing", "ObservedWellbeing", "SuggestedSteps", });
     internal_static_tutti_v1_FollowThroughSummary_descriptor =
-      getDescriptor().getMessageType(18);
+      getDescriptor().getMessageType(20);
     internal_static_tutti_v1_FollowThroughSummary_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tutti_v1_FollowThroughSummary_descriptor,
         new java.lang.String[] { "Reported", "Done", "Partly", "Probability", });
     internal_static_tutti_v1_GetPersonInsightsResponse_descriptor =
-      getDescriptor().getMessageType(19);
+      getDescriptor().getMessageType(21);
     internal_static_tutti_v1_GetPersonInsightsResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_tutti_v1_GetPersonInsightsResponse_descriptor,

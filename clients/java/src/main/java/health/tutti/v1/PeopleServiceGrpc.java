@@ -234,6 +234,37 @@ public final class PeopleServiceGrpc {
     return getGetPersonInsightsMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<health.tutti.v1.IngestFhirRequest,
+      health.tutti.v1.IngestFhirResponse> getIngestFhirMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "IngestFhir",
+      requestType = health.tutti.v1.IngestFhirRequest.class,
+      responseType = health.tutti.v1.IngestFhirResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<health.tutti.v1.IngestFhirRequest,
+      health.tutti.v1.IngestFhirResponse> getIngestFhirMethod() {
+    io.grpc.MethodDescriptor<health.tutti.v1.IngestFhirRequest, health.tutti.v1.IngestFhirResponse> getIngestFhirMethod;
+    if ((getIngestFhirMethod = PeopleServiceGrpc.getIngestFhirMethod) == null) {
+      synchronized (PeopleServiceGrpc.class) {
+        if ((getIngestFhirMethod = PeopleServiceGrpc.getIngestFhirMethod) == null) {
+          PeopleServiceGrpc.getIngestFhirMethod = getIngestFhirMethod =
+              io.grpc.MethodDescriptor.<health.tutti.v1.IngestFhirRequest, health.tutti.v1.IngestFhirResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "IngestFhir"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  health.tutti.v1.IngestFhirRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  health.tutti.v1.IngestFhirResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new PeopleServiceMethodDescriptorSupplier("IngestFhir"))
+              .build();
+        }
+      }
+    }
+    return getIngestFhirMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -373,6 +404,22 @@ public final class PeopleServiceGrpc {
         io.grpc.stub.StreamObserver<health.tutti.v1.GetPersonInsightsResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetPersonInsightsMethod(), responseObserver);
     }
+
+    /**
+     * <pre>
+     * Records FHIR R4 data as assessments: a QuestionnaireResponse of Tutti's
+     * process questionnaire, outcome Observations (PHQ-9, GAD-7, WHO-5, ...), or
+     * a Bundle of them. Resources at one instant form one assessment; sending
+     * the same resources again stores nothing twice. Invalid FHIR is
+     * INVALID_ARGUMENT with one field violation per problem, its field the
+     * element's FHIRPath (e.g. "Bundle.entry[2].resource.valueQuantity.value"),
+     * and nothing is stored.
+     * </pre>
+     */
+    default void ingestFhir(health.tutti.v1.IngestFhirRequest request,
+        io.grpc.stub.StreamObserver<health.tutti.v1.IngestFhirResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getIngestFhirMethod(), responseObserver);
+    }
   }
 
   /**
@@ -490,6 +537,23 @@ public final class PeopleServiceGrpc {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getGetPersonInsightsMethod(), getCallOptions()), request, responseObserver);
     }
+
+    /**
+     * <pre>
+     * Records FHIR R4 data as assessments: a QuestionnaireResponse of Tutti's
+     * process questionnaire, outcome Observations (PHQ-9, GAD-7, WHO-5, ...), or
+     * a Bundle of them. Resources at one instant form one assessment; sending
+     * the same resources again stores nothing twice. Invalid FHIR is
+     * INVALID_ARGUMENT with one field violation per problem, its field the
+     * element's FHIRPath (e.g. "Bundle.entry[2].resource.valueQuantity.value"),
+     * and nothing is stored.
+     * </pre>
+     */
+    public void ingestFhir(health.tutti.v1.IngestFhirRequest request,
+        io.grpc.stub.StreamObserver<health.tutti.v1.IngestFhirResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getIngestFhirMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -584,6 +648,22 @@ public final class PeopleServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
           getChannel(), getGetPersonInsightsMethod(), getCallOptions(), request);
     }
+
+    /**
+     * <pre>
+     * Records FHIR R4 data as assessments: a QuestionnaireResponse of Tutti's
+     * process questionnaire, outcome Observations (PHQ-9, GAD-7, WHO-5, ...), or
+     * a Bundle of them. Resources at one instant form one assessment; sending
+     * the same resources again stores nothing twice. Invalid FHIR is
+     * INVALID_ARGUMENT with one field violation per problem, its field the
+     * element's FHIRPath (e.g. "Bundle.entry[2].resource.valueQuantity.value"),
+     * and nothing is stored.
+     * </pre>
+     */
+    public health.tutti.v1.IngestFhirResponse ingestFhir(health.tutti.v1.IngestFhirRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getIngestFhirMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -677,6 +757,22 @@ public final class PeopleServiceGrpc {
     public health.tutti.v1.GetPersonInsightsResponse getPersonInsights(health.tutti.v1.GetPersonInsightsRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getGetPersonInsightsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Records FHIR R4 data as assessments: a QuestionnaireResponse of Tutti's
+     * process questionnaire, outcome Observations (PHQ-9, GAD-7, WHO-5, ...), or
+     * a Bundle of them. Resources at one instant form one assessment; sending
+     * the same resources again stores nothing twice. Invalid FHIR is
+     * INVALID_ARGUMENT with one field violation per problem, its field the
+     * element's FHIRPath (e.g. "Bundle.entry[2].resource.valueQuantity.value"),
+     * and nothing is stored.
+     * </pre>
+     */
+    public health.tutti.v1.IngestFhirResponse ingestFhir(health.tutti.v1.IngestFhirRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getIngestFhirMethod(), getCallOptions(), request);
     }
   }
 
@@ -779,6 +875,23 @@ public final class PeopleServiceGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getGetPersonInsightsMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * Records FHIR R4 data as assessments: a QuestionnaireResponse of Tutti's
+     * process questionnaire, outcome Observations (PHQ-9, GAD-7, WHO-5, ...), or
+     * a Bundle of them. Resources at one instant form one assessment; sending
+     * the same resources again stores nothing twice. Invalid FHIR is
+     * INVALID_ARGUMENT with one field violation per problem, its field the
+     * element's FHIRPath (e.g. "Bundle.entry[2].resource.valueQuantity.value"),
+     * and nothing is stored.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<health.tutti.v1.IngestFhirResponse> ingestFhir(
+        health.tutti.v1.IngestFhirRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getIngestFhirMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_CREATE_PERSON = 0;
@@ -788,6 +901,7 @@ public final class PeopleServiceGrpc {
   private static final int METHODID_BATCH_RECORD_ASSESSMENTS = 4;
   private static final int METHODID_LIST_ASSESSMENTS = 5;
   private static final int METHODID_GET_PERSON_INSIGHTS = 6;
+  private static final int METHODID_INGEST_FHIR = 7;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -833,6 +947,10 @@ public final class PeopleServiceGrpc {
         case METHODID_GET_PERSON_INSIGHTS:
           serviceImpl.getPersonInsights((health.tutti.v1.GetPersonInsightsRequest) request,
               (io.grpc.stub.StreamObserver<health.tutti.v1.GetPersonInsightsResponse>) responseObserver);
+          break;
+        case METHODID_INGEST_FHIR:
+          serviceImpl.ingestFhir((health.tutti.v1.IngestFhirRequest) request,
+              (io.grpc.stub.StreamObserver<health.tutti.v1.IngestFhirResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -901,6 +1019,13 @@ public final class PeopleServiceGrpc {
               health.tutti.v1.GetPersonInsightsRequest,
               health.tutti.v1.GetPersonInsightsResponse>(
                 service, METHODID_GET_PERSON_INSIGHTS)))
+        .addMethod(
+          getIngestFhirMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              health.tutti.v1.IngestFhirRequest,
+              health.tutti.v1.IngestFhirResponse>(
+                service, METHODID_INGEST_FHIR)))
         .build();
   }
 
@@ -956,6 +1081,7 @@ public final class PeopleServiceGrpc {
               .addMethod(getBatchRecordAssessmentsMethod())
               .addMethod(getListAssessmentsMethod())
               .addMethod(getGetPersonInsightsMethod())
+              .addMethod(getIngestFhirMethod())
               .build();
         }
       }

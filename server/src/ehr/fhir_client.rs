@@ -1,0 +1,70 @@
+//! Reads from an EHR's FHIR server when a CDS call's prefetch lacks data:
+//! `GET {fhirServer}/{query}` with the call's `fhirAuthorization` bearer
+//! token. The token is used for that request only: never stored, never
+//! logged (nor is the URL, which names the patient's FHIR id).
+
+use serde_json::Value;
+use std::time::Duration;
+
+/// Why a read failed (the caller answers 412).
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// Not an http(s) URL.
+    #[error("fhirServer is not an http(s) URL")]
+    BadUrl,
+    /// Transport failure or time-out.
+    #[error("the FHIR server could not be reached")]
+    Unreachable,
+    /// A non-2xx answer.
+    #[error("the FHIR server answered {0}")]
+    Status(u16),
+    /// Not JSON.
+    #[error("the FHIR server's answer is not JSON")]
+    NotJson,
+}
+
+/// An HTTP client for FHIR reads.
+#[derive(Debug, Clone)]
+pub struct FhirClient {
+    http: reqwest::Client,
+}
+
+impl FhirClient {
+    /// With a per-request timeout.
+    pub fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            // A FHIR server that redirects elsewhere must not receive the token there.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Self { http })
+    }
+
+    /// Reads `query` (relative, e.g. `Observation?patient=123`) from `base`.
+    pub async fn get(&self, base: &str, query: &str, token: &str) -> Result<Value, FetchError> {
+        if !(base.starts_with("https://") || base.starts_with("http://")) {
+            return Err(FetchError::BadUrl);
+        }
+        let url = format!(
+            "{}/{}",
+            base.trim_end_matches('/'),
+            query.trim_start_matches('/')
+        );
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(token)
+            .header(reqwest::header::ACCEPT, "application/fhir+json")
+            .send()
+            .await
+            .map_err(|_| FetchError::Unreachable)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(FetchError::Status(status.as_u16()));
+        }
+        response
+            .json::<Value>()
+            .await
+            .map_err(|_| FetchError::NotJson)
+    }
+}

@@ -1,0 +1,171 @@
+//! Tokens of the clinician app, a SMART-style launch without an OAuth server
+//! of our own.
+//!
+//! A card's link carries a *launch token*: HS256-signed with `ehr.launch_key`,
+//! short-lived (`ehr.launch_ttl_seconds`), scoped to one tenant, one
+//! pseudonymous person and the card's decision. The app exchanges it once
+//! (`POST /ehr/app/session`) for a *session token* (`ehr.session_ttl_seconds`)
+//! that it keeps in memory and sends as a bearer header; the launch token is
+//! then dropped from the address bar. Neither names the patient.
+//!
+//! A production SMART on FHIR launch would add what this leaves out: the EHR's
+//! `launch` and `iss` parameters exchanged at the EHR's authorization server
+//! (OAuth 2.0 with PKCE) for an access token bound to the clinician, with
+//! `fhirUser` and the patient in context, the app verifying that patient
+//! against the card's; the key here stands in for that server's trust.
+
+use crate::config::Secret;
+use crate::convert::ids::{PersonId, TenantId, new_uuid};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+const LAUNCH: &str = "tutti-app-launch";
+const SESSION: &str = "tutti-app-session";
+
+/// What a launch or session token grants.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    /// `tutti-app-launch` or `tutti-app-session`.
+    aud: String,
+    /// Expiry, Unix seconds.
+    pub exp: i64,
+    /// Issued at, Unix seconds.
+    iat: i64,
+    /// Unique id (launch tokens are single-use).
+    jti: String,
+    /// Tenant.
+    pub tenant: String,
+    /// Pseudonymous person id.
+    pub person: String,
+    /// The request id of the card's ranking, so the app shows that decision.
+    pub rid: String,
+}
+
+impl Grant {
+    /// The tenant, checked.
+    pub fn tenant_id(&self) -> Option<TenantId> {
+        TenantId::parse(&self.tenant).ok()
+    }
+
+    /// The person, checked.
+    pub fn person_id(&self) -> Option<PersonId> {
+        PersonId::parse(&self.person).ok()
+    }
+}
+
+/// Signs and checks the app's tokens.
+pub struct Launcher {
+    key: Option<Secret>,
+    launch_ttl: i64,
+    session_ttl: i64,
+    used: Mutex<HashMap<String, i64>>,
+}
+
+impl std::fmt::Debug for Launcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Launcher")
+            .field("enabled", &self.key.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Launcher {
+    /// With `key` (none: the app cannot be launched).
+    pub fn new(key: Option<Secret>, launch_ttl: u64, session_ttl: u64) -> Self {
+        Self {
+            key,
+            launch_ttl: i64::try_from(launch_ttl).unwrap_or(600),
+            session_ttl: i64::try_from(session_ttl).unwrap_or(1800),
+            used: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn sign(&self, grant: &Grant) -> Option<String> {
+        let key = EncodingKey::from_secret(self.key.as_ref()?.expose());
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), grant, &key).ok()
+    }
+
+    fn check(&self, token: &str, aud: &str) -> Option<Grant> {
+        let key = DecodingKey::from_secret(self.key.as_ref()?.expose());
+        let mut v = Validation::new(Algorithm::HS256);
+        v.set_audience(&[aud]);
+        v.leeway = 0;
+        jsonwebtoken::decode::<Grant>(token, &key, &v)
+            .ok()
+            .map(|d| d.claims)
+    }
+
+    /// A launch token for a card.
+    pub fn launch_token(
+        &self,
+        tenant: &TenantId,
+        person: &PersonId,
+        rid: &str,
+        now: i64,
+    ) -> Option<String> {
+        self.sign(&Grant {
+            aud: LAUNCH.into(),
+            exp: now + self.launch_ttl,
+            iat: now,
+            jti: new_uuid(),
+            tenant: tenant.as_str().to_owned(),
+            person: person.as_str().to_owned(),
+            rid: rid.to_owned(),
+        })
+    }
+
+    /// Exchanges a valid, unused launch token for a session token and its lifetime.
+    pub fn exchange(&self, launch: &str, now: i64) -> Option<(String, i64)> {
+        let grant = self.check(launch, LAUNCH)?;
+        {
+            let mut used = self.used.lock().unwrap_or_else(PoisonError::into_inner);
+            used.retain(|_, exp| *exp >= now);
+            if used.insert(grant.jti.clone(), grant.exp).is_some() {
+                return None;
+            }
+        }
+        let session = Grant {
+            aud: SESSION.into(),
+            exp: now + self.session_ttl,
+            iat: now,
+            jti: new_uuid(),
+            ..grant
+        };
+        Some((self.sign(&session)?, self.session_ttl))
+    }
+
+    /// The grant of a valid session token.
+    pub fn session(&self, token: &str) -> Option<Grant> {
+        self.check(token, SESSION)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_launch_token_is_exchanged_once_and_is_no_session() {
+        let l = Launcher::new(Some(Secret::new("x".repeat(32))), 600, 1800);
+        let t = TenantId::parse("acme").expect("id");
+        let p = PersonId::parse("ehr-1").expect("id");
+        let now = crate::convert::wall_clock().0 / 1000;
+        let launch = l.launch_token(&t, &p, "cds-1", now).expect("signed");
+        assert!(
+            l.session(&launch).is_none(),
+            "a launch token is not a session"
+        );
+        let (session, ttl) = l.exchange(&launch, now).expect("first exchange");
+        assert_eq!(ttl, 1800);
+        assert!(l.exchange(&launch, now).is_none(), "single use");
+        let g = l.session(&session).expect("session");
+        assert_eq!(
+            (g.tenant.as_str(), g.person.as_str(), g.rid.as_str()),
+            ("acme", "ehr-1", "cds-1")
+        );
+        let other = Launcher::new(Some(Secret::new("y".repeat(32))), 600, 1800);
+        assert!(other.session(&session).is_none(), "another key");
+    }
+}

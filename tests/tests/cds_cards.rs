@@ -1,0 +1,232 @@
+//! `POST /cds-services/{id}` answers cards that follow the CDS Hooks 2.0.1
+//! rules: info when on track, warning when not on track, critical on a risk
+//! signal; `{"cards": []}` without data; 412 with an OperationOutcome when
+//! required data cannot be had; prefetch or the EHR's FHIR server as source.
+
+use serde_json::{Value, json};
+use tutti_tests::ehr::{
+    self, ENCOUNTER_START, FhirServer, PATIENT_VIEW, assert_cds_rules, assert_golden, bundle,
+    card_skeleton, cds_post, days_ago, hook, phq9, phq9_item9, prefetch_of, weekly_history,
+};
+
+fn path(service: &str) -> String {
+    format!("/cds-services/{service}")
+}
+
+fn only_card(body: &Value) -> &Value {
+    let cards = body["cards"].as_array().expect("cards");
+    assert_eq!(cards.len(), 1, "{body}");
+    &cards[0]
+}
+
+#[tokio::test]
+async fn a_patient_without_data_gets_no_cards() -> anyhow::Result<()> {
+    let server = ehr::start().await?;
+    let r = cds_post(
+        &server,
+        &path(PATIENT_VIEW),
+        &hook("pt-empty", prefetch_of(vec![])),
+    )
+    .await?;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json(), json!({"cards": []}));
+    server.stop().await
+}
+
+#[tokio::test]
+async fn an_improving_patient_gets_an_info_card_with_suggestions_and_an_app_link()
+-> anyhow::Result<()> {
+    let server = ehr::start().await?;
+    let history = weekly_history("pt-info", 6, 16.0, -1.5);
+    let r = cds_post(
+        &server,
+        &path(PATIENT_VIEW),
+        &hook("pt-info", prefetch_of(history)),
+    )
+    .await?;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let body = r.json();
+    assert_cds_rules(&body);
+    let card = only_card(&body);
+    assert_eq!(card["indicator"], "info", "{card}");
+    let suggestions = card["suggestions"].as_array().expect("suggestions");
+    assert_eq!(suggestions.len(), 3);
+    assert_eq!(
+        card["uuid"], suggestions[0]["uuid"],
+        "the card is its first suggestion's decision"
+    );
+    assert_eq!(suggestions[0]["isRecommended"], true);
+    assert!(
+        suggestions[1].get("isRecommended").is_none(),
+        "false is omitted"
+    );
+    let detail = card["detail"].as_str().expect("detail");
+    assert!(detail.contains("**Why these suggestions**"), "{detail}");
+    let link = &card["links"][0];
+    assert_eq!(link["type"], "smart");
+    assert!(
+        link["url"]
+            .as_str()
+            .expect("url")
+            .starts_with(&format!("{}/ehr/app?tutti_launch=", server.base_url()))
+    );
+    assert_golden("cds_card_info", &card_skeleton(card));
+    // A retried hook (same hookInstance) gets the same logged decision.
+    let again = hook(
+        "pt-info",
+        prefetch_of(weekly_history("pt-info", 6, 16.0, -1.5)),
+    );
+    let mut retry = again.clone();
+    let first = cds_post(&server, &path(PATIENT_VIEW), &again).await?.json();
+    retry["hookInstance"] = again["hookInstance"].clone();
+    let second = cds_post(&server, &path(PATIENT_VIEW), &retry).await?.json();
+    assert_eq!(only_card(&first)["uuid"], only_card(&second)["uuid"]);
+    server.stop().await
+}
+
+#[tokio::test]
+async fn a_worsening_patient_gets_a_not_on_track_warning() -> anyhow::Result<()> {
+    let server = ehr::start().await?;
+    let history = weekly_history("pt-warn", 8, 8.0, 2.2);
+    let r = cds_post(&server, &path(ENCOUNTER_START), &{
+        let mut h = hook("pt-warn", prefetch_of(history));
+        h["hook"] = json!("encounter-start");
+        h["context"]["encounterId"] = json!("enc-1");
+        h
+    })
+    .await?;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let body = r.json();
+    assert_cds_rules(&body);
+    let card = only_card(&body);
+    assert_eq!(card["indicator"], "warning", "{card}");
+    assert!(
+        card["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("**Not on track.**")
+    );
+    assert_golden("cds_card_warning", &card_skeleton(card));
+    server.stop().await
+}
+
+#[tokio::test]
+async fn phq9_item9_above_zero_gives_a_critical_card_on_the_safety_path() -> anyhow::Result<()> {
+    let server = ehr::start().await?;
+    let mut history = weekly_history("pt-risk", 4, 14.0, 0.0);
+    let today = days_ago(0);
+    history.push(phq9_item9("item9", "pt-risk", &today, 2));
+    let r = cds_post(
+        &server,
+        &path(PATIENT_VIEW),
+        &hook("pt-risk", prefetch_of(history)),
+    )
+    .await?;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let body = r.json();
+    assert_cds_rules(&body);
+    let card = only_card(&body);
+    assert_eq!(card["indicator"], "critical", "{card}");
+    assert!(
+        card["detail"]
+            .as_str()
+            .expect("detail")
+            .starts_with("**Risk signal.**")
+    );
+    assert_golden("cds_card_critical", &card_skeleton(card));
+    server.stop().await
+}
+
+#[tokio::test]
+async fn missing_prefetch_without_a_fhir_server_is_412_with_an_operation_outcome()
+-> anyhow::Result<()> {
+    let server = ehr::start().await?;
+    let mut h = hook("pt-412", json!({"observations": bundle(vec![])}));
+    h.as_object_mut().expect("obj").remove("fhirServer");
+    let r = cds_post(&server, &path(PATIENT_VIEW), &h).await?;
+    assert_eq!(r.status, 412, "{}", r.text);
+    let oo = r.json();
+    assert_eq!(oo["resourceType"], "OperationOutcome");
+    assert!(
+        oo["issue"][0]["diagnostics"]
+            .as_str()
+            .expect("text")
+            .contains("questionnaireResponses")
+    );
+    // A prefetch key sent as null (the EHR could not fetch it) is missing too.
+    let h = hook(
+        "pt-412",
+        json!({"observations": null, "questionnaireResponses": bundle(vec![])}),
+    );
+    let r = cds_post(&server, &path(PATIENT_VIEW), &h).await?;
+    assert_eq!(r.status, 412, "{}", r.text);
+    server.stop().await
+}
+
+#[tokio::test]
+async fn without_prefetch_the_data_is_read_from_the_fhir_server_with_the_given_token()
+-> anyhow::Result<()> {
+    let server = ehr::start().await?;
+    let token = "fhir-access-token-for-test";
+    let fhir = FhirServer::start(weekly_history("pt-fetch", 5, 15.0, -1.0), token).await?;
+    let body = json!({
+        "hookInstance": uuid::Uuid::new_v4().to_string(),
+        "hook": "patient-view",
+        "fhirServer": fhir.base(),
+        "fhirAuthorization": {"access_token": token, "token_type": "Bearer", "expires_in": 300,
+            "scope": "user/Observation.read user/QuestionnaireResponse.read", "subject": "tutti"},
+        "context": {"userId": "Practitioner/1", "patientId": "pt-fetch"},
+    });
+    let r = cds_post(&server, &path(PATIENT_VIEW), &body).await?;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_cds_rules(&r.json());
+    assert_eq!(only_card(&r.json())["indicator"], "info");
+    let asked = fhir.requests.lock().expect("lock").clone();
+    assert_eq!(asked.len(), 2, "{asked:?}");
+    assert!(
+        asked
+            .iter()
+            .any(|p| p.starts_with("/fhir/Observation?patient=pt-fetch")),
+        "{asked:?}"
+    );
+    // A wrong token is refused by the FHIR server: the data cannot be had.
+    let mut bad = body.clone();
+    bad["hookInstance"] = json!(uuid::Uuid::new_v4().to_string());
+    bad["fhirAuthorization"]["access_token"] = json!("wrong");
+    let r = cds_post(&server, &path(PATIENT_VIEW), &bad).await?;
+    assert_eq!(r.status, 412, "{}", r.text);
+    server.stop().await
+}
+
+#[tokio::test]
+async fn invalid_prefetched_fhir_or_a_wrong_hook_is_400_with_an_operation_outcome()
+-> anyhow::Result<()> {
+    let server = ehr::start().await?;
+    let mut bad = phq9("bad", "pt-bad", &days_ago(0), 12.0);
+    bad["valueQuantity"]["value"] = json!(31);
+    let r = cds_post(
+        &server,
+        &path(PATIENT_VIEW),
+        &hook("pt-bad", prefetch_of(vec![bad])),
+    )
+    .await?;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let oo = r.json();
+    assert_eq!(
+        oo["issue"][0]["expression"][0],
+        "prefetch.observations.Bundle.entry[0].resource.valueQuantity.value"
+    );
+    let mut wrong = hook("pt-bad", prefetch_of(vec![]));
+    wrong["hook"] = json!("order-sign");
+    let r = cds_post(&server, &path(PATIENT_VIEW), &wrong).await?;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["issue"][0]["expression"][0], "hook");
+    let r = cds_post(
+        &server,
+        "/cds-services/nope",
+        &hook("pt-bad", prefetch_of(vec![])),
+    )
+    .await?;
+    assert_eq!(r.status, 404);
+    server.stop().await
+}

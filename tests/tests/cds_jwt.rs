@@ -1,0 +1,151 @@
+//! Every CDS call needs the EHR's signed JWT; each way a token can be wrong
+//! gets a bare 401 (no body), and nothing reaches the service.
+
+use serde_json::json;
+use tutti_tests::ehr::{self, Jwt, Key, get, post, url};
+
+async fn status_of(
+    server: &tutti_tests::TestServer,
+    token: Option<String>,
+) -> anyhow::Result<(u16, String)> {
+    let r = get(server, "/cds-services", token.as_deref()).await?;
+    Ok((r.status, r.text))
+}
+
+#[tokio::test]
+async fn every_bad_token_is_a_bare_401() -> anyhow::Result<()> {
+    let server = ehr::start().await?;
+    let aud = url(&server, "/cds-services");
+    let valid = || Jwt::for_url(&aud);
+    let now = ehr::now_secs();
+    let cases: Vec<(&str, Option<String>)> = vec![
+        ("missing token", None),
+        ("not a JWT", Some("not-a-jwt".into())),
+        ("alg none", Some(valid().unsigned())),
+        (
+            "HS256 with the public key as secret",
+            Some(valid().sign_hs256_with_public_key()),
+        ),
+        (
+            "unknown kid",
+            Some(
+                Jwt {
+                    kid: Some("nobody".into()),
+                    ..valid()
+                }
+                .sign(),
+            ),
+        ),
+        (
+            "known kid, wrong key",
+            Some(valid().key(Key::RsaImpostor).sign()),
+        ),
+        (
+            "ES256 key under the RSA kid",
+            Some(
+                Jwt {
+                    kid: Some("ehr-rsa-1".into()),
+                    ..valid().key(Key::Es256)
+                }
+                .sign(),
+            ),
+        ),
+        (
+            "wrong iss",
+            Some(valid().claim("iss", json!("https://evil.example")).sign()),
+        ),
+        (
+            "no iss",
+            Some({
+                let mut j = valid();
+                j.claims.as_object_mut().expect("obj").remove("iss");
+                j.sign()
+            }),
+        ),
+        (
+            "wrong aud",
+            Some(
+                valid()
+                    .claim("aud", json!("https://elsewhere.example/cds-services"))
+                    .sign(),
+            ),
+        ),
+        (
+            "aud of another endpoint",
+            Some(
+                valid()
+                    .claim(
+                        "aud",
+                        json!(url(&server, "/cds-services/tutti-patient-view")),
+                    )
+                    .sign(),
+            ),
+        ),
+        (
+            "expired",
+            Some(
+                valid()
+                    .claim("exp", json!(now - 600))
+                    .claim("iat", json!(now - 900))
+                    .sign(),
+            ),
+        ),
+        (
+            "nbf in the future",
+            Some(valid().claim("nbf", json!(now + 600)).sign()),
+        ),
+        (
+            "no jti",
+            Some({
+                let mut j = valid();
+                j.claims.as_object_mut().expect("obj").remove("jti");
+                j.sign()
+            }),
+        ),
+        (
+            "no exp",
+            Some({
+                let mut j = valid();
+                j.claims.as_object_mut().expect("obj").remove("exp");
+                j.sign()
+            }),
+        ),
+    ];
+    for (what, token) in cases {
+        let (status, body) = status_of(&server, token).await?;
+        assert_eq!(status, 401, "{what}: expected 401, got {status}: {body}");
+        assert!(
+            body.is_empty(),
+            "{what}: a bare 401 has no body, got {body}"
+        );
+    }
+    server.stop().await
+}
+
+#[tokio::test]
+async fn a_replayed_jti_is_refused_and_each_allowed_algorithm_works() -> anyhow::Result<()> {
+    let server = ehr::start().await?;
+    let aud = url(&server, "/cds-services");
+    for key in [Key::Rsa, Key::Es256, Key::Es384] {
+        let token = Jwt::for_url(&aud).key(key).sign();
+        let (first, body) = status_of(&server, Some(token.clone())).await?;
+        assert_eq!(first, 200, "{key:?}: {body}");
+        let (again, body) = status_of(&server, Some(token)).await?;
+        assert_eq!(again, 401, "{key:?} replayed: {body}");
+        assert!(body.is_empty());
+    }
+    // The service and feedback endpoints check their own audience.
+    let path = "/cds-services/tutti-patient-view";
+    let wrong = Jwt::for_url(&aud).sign();
+    let r = post(&server, path, Some(&wrong), &json!({})).await?;
+    assert_eq!((r.status, r.text.as_str()), (401, ""));
+    let r = post(
+        &server,
+        &format!("{path}/feedback"),
+        Some(&wrong),
+        &json!({"feedback": []}),
+    )
+    .await?;
+    assert_eq!((r.status, r.text.as_str()), (401, ""));
+    server.stop().await
+}
