@@ -189,6 +189,12 @@ impl TrendStats {
         self.n += 1;
     }
 
+    /// The discounted mean: the level over the trend's half-life (steadier
+    /// than the smoothed level, which follows the last few days).
+    pub fn mean(&self) -> Option<f64> {
+        (self.s0 > 0.0).then(|| self.sy / self.s0)
+    }
+
     /// Slope in points per week; 0 under three points or without spread in time.
     pub fn per_week(&self) -> f64 {
         if self.n < 3 {

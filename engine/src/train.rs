@@ -82,6 +82,14 @@ pub const MIN_NOISE_DF: u32 = 30;
 pub const MIN_RESIDUAL_PAIRS: usize = 50;
 /// Pseudo-rows of the current effect when fitting population effects.
 const FIT_PRIOR_ROWS: f64 = 30.0;
+/// Bounds on the ratings' common scale against predicted benefit: outside
+/// them the rows disagree with the maps about scale (a thin or odd log, say
+/// one whose raters' maps predict harm), and only a bounded correction is
+/// believed.
+const SLOPE_RANGE: (f64, f64) = (0.1, 10.0);
+/// The most an intervention's effect may move from its prior in one fit: no
+/// log of ratings makes an exercise many times what its evidence says.
+const MAX_EFFECT_MULTIPLIER: f64 = 4.0;
 /// Ridge penalty of the follow-through regression (on the coefficients, not the intercept).
 const FOLLOW_RIDGE: f64 = 1.0;
 /// Bounds that keep a fitted logit coefficient within what a person-level
@@ -223,6 +231,41 @@ impl<'e> Collector<'e> {
         engine.observe_feedback(&mut cur.state, feedback)
     }
 
+    /// Adds one person from their current state, without replaying their
+    /// events: what online pooling reads from stored states. Their levels are
+    /// discounted means over the trend's half-life (not a plain mean over
+    /// every assessment) and their follow-through reports carry no context
+    /// (the intercept is all that is taken from them, see [`train`]).
+    pub fn add_state(&mut self, key: impl Into<String>, state: PersonState) {
+        self.close_person();
+        let sums = state
+            .variables
+            .iter()
+            .map(|v| v.trend.mean().or(v.level).map_or((0.0, 0), |l| (l, 1)))
+            .collect();
+        for (id, r) in &state.interventions {
+            for (count, completion) in [
+                (r.done, Completion::Done),
+                (r.partly, Completion::Partly),
+                (r.not_done, Completion::NotDone),
+            ] {
+                for _ in 0..count {
+                    self.set.follow.push(FollowRow {
+                        intervention: id.clone(),
+                        context: Context::default(),
+                        completion,
+                    });
+                }
+            }
+        }
+        self.person = Some(Current {
+            key: key.into(),
+            state,
+            sums,
+        });
+        self.close_person();
+    }
+
     /// The rows collected so far.
     pub fn finish(mut self) -> TrainingSet {
         self.close_person();
@@ -347,6 +390,48 @@ pub fn train(
 ) -> Result<(PopulationModel, TrainReport)> {
     let mut model = PopulationModel::from_catalog(processes);
     model.version = version.into();
+    fit_onto(model, set, interventions, processes)
+}
+
+/// How much a stored state holds for pooling: its assessments and feedback
+/// reports. A pool refits when this grows, not when people merely return.
+pub fn evidence(state: &PersonState) -> u64 {
+    u64::from(state.assessments)
+        + state
+            .interventions
+            .values()
+            .map(|r| u64::from(r.done + r.partly + r.not_done))
+            .sum::<u64>()
+}
+
+/// Refits `base` with a tenant's own people: online pooling. Every part with
+/// enough rows in `set` is re-estimated as [`train`] would (intervention
+/// effects shrink toward `base`'s rather than the catalogue's); every other
+/// part, and `base`'s reference people, are kept, so a trained artifact stays
+/// the starting point and a thin log changes little.
+pub fn pool(
+    version: impl Into<String>,
+    base: &PopulationModel,
+    set: &TrainingSet,
+    interventions: &InterventionCatalog,
+    processes: &ProcessCatalog,
+) -> Result<(PopulationModel, TrainReport)> {
+    let mut model = base.clone();
+    model.version = version.into();
+    let inherited = std::mem::take(&mut model.profiles);
+    let (mut model, report) = fit_onto(model, set, interventions, processes)?;
+    // Own people first: the neighbour search breaks ties by order.
+    model.profiles.extend(inherited);
+    model.validate(processes)?;
+    Ok((model, report))
+}
+
+fn fit_onto(
+    mut model: PopulationModel,
+    set: &TrainingSet,
+    interventions: &InterventionCatalog,
+    processes: &ProcessCatalog,
+) -> Result<(PopulationModel, TrainReport)> {
     let level_people = fit_levels(&mut model, &set.levels);
     let map_people = fit_map(&mut model, &set.people);
     let (rater_people, noise_df) = fit_ratings(&mut model, &set.people);
@@ -503,7 +588,7 @@ fn fit_effects(
         spb += w * p * r.benefit;
     }
     let slope = if spp > 1e-9 {
-        (spb / spp).max(1e-3)
+        (spb / spp).clamp(SLOPE_RANGE.0, SLOPE_RANGE.1)
     } else {
         1.0
     };
@@ -516,7 +601,12 @@ fn fit_effects(
         .iter()
         .map(|(id, a)| {
             let own = (a.num - offset * a.sum_p + k * slope) / (a.den + k);
-            (*id, (own / slope).max(0.0), a.den, a.n)
+            (
+                *id,
+                (own / slope).clamp(0.0, MAX_EFFECT_MULTIPLIER),
+                a.den,
+                a.n,
+            )
         })
         .collect();
     let all = interventions.all();
@@ -524,9 +614,14 @@ fn fit_effects(
         all.iter().map(|iv| iv.prior_effect).sum::<f64>() / all.len().max(1) as f64;
     let trust = model.response.catalog_trust;
     for (id, phi, _, n) in &raw {
-        let prior = interventions.get(id).map_or(0.0, |iv| {
-            catalogue_mean + trust * (iv.prior_effect - catalogue_mean)
-        });
+        // A model refitted on top of a trained one (see `pool`) starts from
+        // its effects; a fresh one from the catalogue's.
+        let prior = match model.effects.get(*id) {
+            Some(e) => e.mean,
+            None => interventions.get(id).map_or(0.0, |iv| {
+                catalogue_mean + trust * (iv.prior_effect - catalogue_mean)
+            }),
+        };
         model.effects.insert(
             (*id).clone(),
             EffectPrior {
@@ -993,5 +1088,102 @@ mod tests {
             "wind-down ranked {before} with the catalogue prior, {after} trained"
         );
         assert!(trained.model_version().starts_with("trained-test+cfg."));
+    }
+
+    #[test]
+    fn pooling_on_a_thin_set_keeps_what_it_cannot_estimate() {
+        let base = testkit::engine();
+        let (trained, _) = train(
+            "trained-test",
+            &collect(&base, 30, "wind-down"),
+            base.interventions(),
+            base.processes(),
+        )
+        .expect("trains");
+        // Three people: too few for the map, the levels or the rating scale.
+        let thin = collect(&base, 3, "restructure");
+        let (pooled, report) = pool(
+            "trained-test+pool",
+            &trained,
+            &thin,
+            base.interventions(),
+            base.processes(),
+        )
+        .expect("pools");
+        assert_eq!(pooled.version, "trained-test+pool");
+        assert_eq!(pooled.map, trained.map);
+        assert_eq!(pooled.variable_mean, trained.variable_mean);
+        assert_eq!(pooled.response.rater_mean, trained.response.rater_mean);
+        assert_eq!(report.map_people, 0);
+        // Never rated in the thin set: its trained effect stands.
+        let wind_down = &id("wind-down");
+        assert_eq!(pooled.effects[wind_down], trained.effects[wind_down]);
+        // Rated: refitted from the trained effect, not from the catalogue.
+        assert!(pooled.effects.contains_key(&id("restructure")));
+        // The tenant's own people first, then the trained model's.
+        assert_eq!(pooled.profiles.len(), 3 + trained.profiles.len());
+        assert_eq!(&pooled.profiles[3..], &trained.profiles[..]);
+    }
+
+    #[test]
+    fn a_stored_state_gives_the_rows_its_events_gave() {
+        let engine = testkit::engine();
+        let events = collect(&engine, 12, "wind-down");
+        // The same people, folded into states and read back without replay.
+        let mut states = Collector::new(&engine);
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        for p in 0..12 {
+            let mut s = engine.new_person(vec![]);
+            for d in 0..30 {
+                let cog: f64 = rng.random_range(20.0..80.0);
+                let soc: f64 = rng.random_range(20.0..80.0);
+                let w = 20.0 + (p % 10) as f64 + 0.4 * cog + rng.random_range(-3.0..3.0);
+                engine
+                    .observe_assessment(
+                        &mut s,
+                        &assessment(
+                            f64::from(d),
+                            &[
+                                ("cognition", cog, 100.0 - cog),
+                                ("social", soc, 100.0 - soc),
+                            ],
+                            Some(w),
+                        ),
+                    )
+                    .expect("assessment");
+            }
+            for (d, iv, h, c) in [
+                (31.0, "wind-down", Some(95.0), Completion::Done),
+                (32.0, "wind-down", Some(90.0), Completion::Done),
+                (33.0, "restructure", Some(40.0), Completion::Done),
+                (34.0, "reach-out", Some(45.0), Completion::Done),
+                (35.0, "wind-down", None, Completion::NotDone),
+            ] {
+                engine
+                    .observe_feedback(&mut s, &feedback(iv, d, Some(c), h))
+                    .expect("feedback");
+            }
+            states.add_state(format!("p{p}"), s);
+        }
+        let stored = states.finish();
+        assert_eq!(stored.effects.len(), events.effects.len());
+        for (a, b) in stored.effects.iter().zip(&events.effects) {
+            assert_eq!((&a.person, &a.intervention), (&b.person, &b.intervention));
+            assert!((a.benefit - b.benefit).abs() < 1e-9, "{a:?} vs {b:?}");
+        }
+        assert_eq!(stored.follow.len(), events.follow.len());
+        assert_eq!(stored.people.len(), events.people.len());
+        for (a, b) in stored.people.iter().zip(&events.people) {
+            assert_eq!(a.map, b.map);
+        }
+        // Levels are the states' discounted means, close to the events' means.
+        for (a, b) in stored.levels.iter().zip(&events.levels) {
+            for (x, y) in a.iter().zip(b) {
+                if let (Some(x), Some(y)) = (x, y) {
+                    assert!((x - y).abs() < 8.0, "level {x} vs mean {y}");
+                }
+            }
+        }
+        assert_eq!(evidence(&engine.new_person(vec![])), 0);
     }
 }

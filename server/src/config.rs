@@ -87,6 +87,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// The trained population model.
     pub model: ModelConfig,
+    /// Online pooling of each tenant's people into its population model.
+    pub pooling: PoolingConfig,
     /// Engine hyperparameters for every tenant.
     pub engine: EngineConfig,
     /// Per-tenant settings, keyed by tenant id.
@@ -333,6 +335,42 @@ impl Default for ModelConfig {
     }
 }
 
+/// Online pooling: each tenant's population model is refitted, in the
+/// background, on its own people's stored states (empirical Bayes over the
+/// tenant: population map, rating scale, follow-through, intervention effects
+/// relative to the served model, similar-person profiles), so people who are
+/// alike teach each other without a `tutti train` run. The served model stays
+/// the starting point: parts with too little data keep its values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PoolingConfig {
+    /// Off: every tenant is served the configured model as is.
+    pub enabled: bool,
+    /// People with stored states a tenant needs before its first refit.
+    pub min_people: u32,
+    /// Recorded assessments and feedback reports before the first refit,
+    /// and the least between two refits.
+    pub min_writes: u32,
+    /// A refit is due when the writes since the last one reach this share of
+    /// the evidence (assessments and feedback) that fit used: 0.1 refits a
+    /// tenant O(log n) times as it grows.
+    pub refit_share: f64,
+    /// The most recently updated people a refit reads (bounds its memory and time).
+    pub max_people: u32,
+}
+
+impl Default for PoolingConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            min_people: 10,
+            min_writes: 20,
+            refit_share: 0.1,
+            max_people: 2000,
+        }
+    }
+}
+
 /// Whether a tenant's platform shows Tutti's ranking.
 ///
 /// Shadow mode lets a tenant evaluate the engine before it goes live: every
@@ -397,6 +435,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             limits: LimitsConfig::default(),
             model: ModelConfig::default(),
+            pooling: PoolingConfig::default(),
             engine: EngineConfig::default(),
             tenants: BTreeMap::new(),
             http: HttpConfig::default(),
@@ -521,6 +560,19 @@ impl Config {
         }
         if !(1..=100_000).contains(&self.limits.max_batch) {
             return invalid("limits.max_batch must be in 1..=100000".into());
+        }
+        let p = &self.pooling;
+        if !(2..=1_000_000).contains(&p.min_people) {
+            return invalid("pooling.min_people must be in 2..=1000000".into());
+        }
+        if !(1..=1_000_000).contains(&p.min_writes) {
+            return invalid("pooling.min_writes must be in 1..=1000000".into());
+        }
+        if !(p.refit_share.is_finite() && (0.01..=10.0).contains(&p.refit_share)) {
+            return invalid("pooling.refit_share must be in 0.01..=10".into());
+        }
+        if !(p.min_people..=100_000).contains(&p.max_people) {
+            return invalid("pooling.max_people must be in pooling.min_people..=100000".into());
         }
         if self.model.poll_seconds > 86_400 {
             return invalid("model.poll_seconds must be in 0..=86400".into());

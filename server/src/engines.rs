@@ -8,19 +8,33 @@
 //! [`crate::model`]): the base engine is replaced and every cached tenant
 //! engine dropped, and an epoch counter keeps an engine that was being built
 //! from the old model out of the cache.
+//!
+//! # Online pooling
+//! With `[pooling] enabled`, each tenant is served the base model refitted on
+//! its own people ([`tutti_engine::train::pool`]): after enough recorded
+//! assessments and feedback ([`Engines::note_writes`]) a background task
+//! reads the most recently updated people's stored states, refits on the
+//! blocking pool and swaps the tenant's engine; requests keep the engine they
+//! started with. The pooled model's version is `<base>+pool.<evidence>.<digest>`
+//! (the assessments and reports it was fitted on, and a digest of its
+//! content), so every decision names exactly what ranked it. A reload or a
+//! catalogue change drops the tenant's pooled model (it was fitted against the
+//! old one) and the next writes refit it.
 
-use crate::config::Config;
+use crate::config::{Config, PoolingConfig};
 use crate::convert::FromWire as _;
 use crate::convert::ids::TenantId;
 use crate::error::{Result, ServiceError};
 use crate::storage::{Storage, StorageError};
 use prost::Message;
+use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use tutti_engine::Engine;
 use tutti_engine::catalog::Intervention;
 use tutti_engine::config::EngineConfig;
 use tutti_engine::population::PopulationModel;
+use tutti_engine::train::{self, Collector};
 use tutti_proto::v1 as pb;
 
 /// Per-tenant engines.
@@ -32,6 +46,20 @@ pub struct Engines {
     tenant_configs: HashMap<String, EngineConfig>,
     storage: Arc<dyn Storage>,
     cache: RwLock<Cache>,
+    pooling: PoolingConfig,
+    /// Per tenant: what is due for pooling.
+    pools: Mutex<HashMap<TenantId, PoolState>>,
+}
+
+/// A tenant's pooling progress.
+#[derive(Debug, Default)]
+struct PoolState {
+    /// Assessments and feedback reports recorded since the last refit began.
+    writes: u64,
+    /// The evidence the last refit read.
+    evidence: u64,
+    /// A refit is running.
+    running: bool,
 }
 
 #[derive(Debug, Default)]
@@ -42,6 +70,8 @@ struct Cache {
     /// Bumped on every invalidation, so an engine built from a catalogue read
     /// before a change is not cached after it.
     generations: HashMap<TenantId, u64>,
+    /// Tenants' pooled population models (fitted at the current epoch and generation).
+    pooled: HashMap<TenantId, Arc<PopulationModel>>,
 }
 
 impl Engines {
@@ -80,6 +110,8 @@ impl Engines {
             tenant_configs,
             storage,
             cache: RwLock::new(Cache::default()),
+            pooling: config.pooling.clone(),
+            pools: Mutex::new(HashMap::new()),
         })
     }
 
@@ -106,13 +138,16 @@ impl Engines {
         let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
         *self.base.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(built);
         cache.engines.clear();
+        cache.pooled.clear();
         cache.epoch += 1;
+        drop(cache);
+        self.reset_pools(None);
         Ok(version)
     }
 
-    /// The tenant's engine, built on first use.
+    /// The tenant's engine (its pooled model when it has one), built on first use.
     pub async fn for_tenant(&self, tenant: &TenantId) -> Result<Arc<Engine>> {
-        let (generation, epoch, base) = {
+        let (generation, epoch, base, pooled) = {
             let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
             if let Some(e) = cache.engines.get(tenant) {
                 return Ok(Arc::clone(e));
@@ -123,26 +158,10 @@ impl Engines {
                 cache.generations.get(tenant).copied().unwrap_or(0),
                 cache.epoch,
                 self.base(),
+                cache.pooled.get(tenant).cloned(),
             )
         };
-        let own = self.own_interventions(tenant).await?;
-        let config = self.tenant_configs.get(tenant.as_str()).cloned();
-        let engine = if own.is_empty() && config.is_none() {
-            base
-        } else {
-            let built = tokio::task::spawn_blocking(move || {
-                let catalog = base.interventions().with_additions(own, base.processes())?;
-                Engine::new(
-                    config.unwrap_or_else(|| base.config().clone()),
-                    base.processes().clone(),
-                    catalog,
-                    base.population().clone(),
-                )
-            })
-            .await
-            .map_err(|e| ServiceError::Internal(format!("building a tenant engine: {e}")))??;
-            Arc::new(built)
-        };
+        let engine = self.build(tenant, base, pooled).await?;
         let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
         if cache.generations.get(tenant).copied().unwrap_or(0) == generation && cache.epoch == epoch
         {
@@ -151,11 +170,161 @@ impl Engines {
         Ok(engine)
     }
 
-    /// Forgets the tenant's engine after its catalogue changed.
+    /// The tenant's engine on `base`'s population, or on `population` when given.
+    async fn build(
+        &self,
+        tenant: &TenantId,
+        base: Arc<Engine>,
+        population: Option<Arc<PopulationModel>>,
+    ) -> Result<Arc<Engine>> {
+        let own = self.own_interventions(tenant).await?;
+        let config = self.tenant_configs.get(tenant.as_str()).cloned();
+        if own.is_empty() && config.is_none() && population.is_none() {
+            return Ok(base);
+        }
+        let built = tokio::task::spawn_blocking(move || {
+            let catalog = if own.is_empty() {
+                base.interventions().clone()
+            } else {
+                base.interventions().with_additions(own, base.processes())?
+            };
+            Engine::new(
+                config.unwrap_or_else(|| base.config().clone()),
+                base.processes().clone(),
+                catalog,
+                population.map_or_else(|| base.population().clone(), |p| (*p).clone()),
+            )
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("building a tenant engine: {e}")))??;
+        Ok(Arc::new(built))
+    }
+
+    /// Forgets the tenant's engine (and pooled model) after its catalogue changed.
     pub fn invalidate(&self, tenant: &TenantId) {
         let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
         cache.engines.remove(tenant);
+        cache.pooled.remove(tenant);
         *cache.generations.entry(tenant.clone()).or_insert(0) += 1;
+        drop(cache);
+        self.reset_pools(Some(tenant));
+    }
+
+    /// Counts `n` recorded assessments or feedback reports for the tenant and
+    /// starts a background refit of its pooled model when one is due.
+    pub fn note_writes(self: &Arc<Self>, tenant: &TenantId, n: u64) {
+        if !self.pooling.enabled || n == 0 {
+            return;
+        }
+        let due = {
+            let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
+            let st = pools.entry(tenant.clone()).or_default();
+            st.writes += n;
+            let need = u64::from(self.pooling.min_writes)
+                .max((self.pooling.refit_share * st.evidence as f64).ceil() as u64);
+            let due = !st.running && st.writes >= need;
+            if due {
+                st.running = true;
+                st.writes = 0;
+            }
+            due
+        };
+        if due {
+            let this = Arc::clone(self);
+            let tenant = tenant.clone();
+            tokio::spawn(async move {
+                let outcome = this.refit(&tenant).await;
+                let mut pools = this.pools.lock().unwrap_or_else(PoisonError::into_inner);
+                let st = pools.entry(tenant.clone()).or_default();
+                st.running = false;
+                match outcome {
+                    Ok(evidence) => st.evidence = evidence,
+                    // Transient (storage busy, a catalogue edit mid-way): the
+                    // next writes try again.
+                    Err(e) => tracing::warn!(tenant = %tenant, error = %e, "pooling refit failed"),
+                }
+            });
+        }
+    }
+
+    /// Refits the tenant's pooled model from its people's stored states and
+    /// serves it; returns the evidence read.
+    async fn refit(&self, tenant: &TenantId) -> Result<u64> {
+        let (generation, epoch, base) = {
+            let cache = self.cache.read().unwrap_or_else(PoisonError::into_inner);
+            (
+                cache.generations.get(tenant).copied().unwrap_or(0),
+                cache.epoch,
+                self.base(),
+            )
+        };
+        let unpooled = self.build(tenant, base, None).await?;
+        let states = self
+            .storage
+            .recent_states(tenant, self.pooling.max_people)
+            .await?;
+        let evidence: u64 = states.iter().map(train::evidence).sum();
+        if states.len() < self.pooling.min_people as usize {
+            return Ok(evidence);
+        }
+        let people = states.len();
+        let started = std::time::Instant::now();
+        let engine = Arc::clone(&unpooled);
+        let population = tokio::task::spawn_blocking(move || {
+            let mut rows = Collector::new(&engine);
+            for (i, state) in states.into_iter().enumerate() {
+                rows.add_state(i.to_string(), state);
+            }
+            let (mut model, _) = train::pool(
+                String::new(),
+                engine.population(),
+                &rows.finish(),
+                engine.interventions(),
+                engine.processes(),
+            )?;
+            let digest = Sha256::digest(serde_json::to_vec(&model).unwrap_or_default());
+            model.version = format!(
+                "{}+pool.{evidence}.{}",
+                engine.population().version,
+                digest
+                    .iter()
+                    .take(4)
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            );
+            Ok::<_, tutti_engine::EngineError>(model)
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("pooling: {e}")))??;
+        let version = population.version.clone();
+        let mut cache = self.cache.write().unwrap_or_else(PoisonError::into_inner);
+        // A reload or catalogue change while fitting made this fit stale.
+        if cache.generations.get(tenant).copied().unwrap_or(0) == generation && cache.epoch == epoch
+        {
+            cache.pooled.insert(tenant.clone(), Arc::new(population));
+            cache.engines.remove(tenant);
+            tracing::info!(
+                tenant = %tenant, version = %version, people, evidence,
+                seconds = started.elapsed().as_secs_f64(),
+                "tenant population refitted on its people"
+            );
+            Ok(evidence)
+        } else {
+            // Nothing was installed: the next writes refit against the new model.
+            Ok(0)
+        }
+    }
+
+    /// Starts pooling over for `tenant` (or every tenant): its model is gone.
+    fn reset_pools(&self, tenant: Option<&TenantId>) {
+        let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
+        for (t, st) in pools.iter_mut() {
+            if tenant.is_none_or(|x| x == t) {
+                st.evidence = 0;
+                // Due on the next write.
+                st.writes = st.writes.max(u64::from(self.pooling.min_writes));
+            }
+        }
     }
 
     async fn own_interventions(&self, tenant: &TenantId) -> Result<Vec<Intervention>> {

@@ -19,13 +19,89 @@ use crate::ids::{InterventionId, Timestamp};
 use crate::observe::{Assessment, ClinicianDecision, Feedback};
 use crate::rank::RecommendQuery;
 use crate::state::PersonState;
+use crate::train::{self, Collector};
 use rand::RngCore;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// People a pool needs before it is first fitted.
+const MIN_POOL_PEOPLE: usize = 10;
+/// Growth of the pool's evidence (assessments and feedback reports) that
+/// triggers a refit: geometric, so a clinic of n people refits O(log n) times.
+const POOL_REFIT_GROWTH: f64 = 1.1;
+
+/// A simulated clinic's shared pool: online pooling as the server does it.
+/// It holds every person's latest state; a decision is ranked by the base
+/// population refitted ([`train::pool`]) on all of them as they were at the
+/// last refit. The simulator runs people one after another, so a person is
+/// pooled with everyone before them (their whole course) and their own past.
+#[derive(Debug)]
+pub struct ClinicPool<'e> {
+    base: &'e Engine,
+    states: BTreeMap<u64, PersonState>,
+    fitted_evidence: u64,
+    generation: u64,
+    engine: Option<Arc<Engine>>,
+}
+
+impl<'e> ClinicPool<'e> {
+    /// An empty pool over `base` (its population is the starting point).
+    pub fn new(base: &'e Engine) -> Self {
+        Self {
+            base,
+            states: BTreeMap::new(),
+            fitted_evidence: 0,
+            generation: 0,
+            engine: None,
+        }
+    }
+
+    /// The pooled engine now, refitted first when the pool has grown enough
+    /// since its last fit; `None` until it holds [`MIN_POOL_PEOPLE`].
+    fn engine(&mut self) -> Result<Option<Arc<Engine>>> {
+        let evidence: u64 = self.states.values().map(train::evidence).sum();
+        let grown = self.states.len() >= MIN_POOL_PEOPLE
+            && (self.engine.is_none()
+                || evidence as f64 >= POOL_REFIT_GROWTH * self.fitted_evidence as f64);
+        if grown {
+            let base = self.base;
+            let mut c = Collector::new(base);
+            for (person, state) in &self.states {
+                c.add_state(format!("p{person}"), state.clone());
+            }
+            self.generation += 1;
+            let (model, _) = train::pool(
+                format!("{}+pool.{}", base.population().version, self.generation),
+                base.population(),
+                &c.finish(),
+                base.interventions(),
+                base.processes(),
+            )?;
+            self.engine = Some(Arc::new(Engine::new(
+                base.config().clone(),
+                base.processes().clone(),
+                base.interventions().clone(),
+                model,
+            )?));
+            self.fitted_evidence = evidence;
+        }
+        Ok(self.engine.clone())
+    }
+
+    /// Keeps `state` as the person's latest.
+    fn update(&mut self, person: u64, state: &PersonState) {
+        self.states.insert(person, state.clone());
+    }
+}
 
 /// Recommends the engine's top item for one person, with a fresh exploration
 /// seed from the simulator's policy stream at every decision.
 #[derive(Debug, Clone)]
 pub struct EnginePolicy<'e> {
     engine: &'e Engine,
+    pool: Option<&'e RefCell<ClinicPool<'e>>>,
+    pooled: Option<Arc<Engine>>,
     name: String,
     k: usize,
     clinician_review: bool,
@@ -43,6 +119,8 @@ impl<'e> EnginePolicy<'e> {
     pub fn named(engine: &'e Engine, name: impl Into<String>) -> Self {
         Self {
             engine,
+            pool: None,
+            pooled: None,
             name: name.into(),
             k: 5,
             clinician_review: true,
@@ -77,6 +155,13 @@ impl<'e> EnginePolicy<'e> {
         self
     }
 
+    /// Ranks with the clinic's pool refitted on the people before (see
+    /// [`ClinicPool`]), as a server pooling a tenant's people does.
+    pub fn with_pool(mut self, pool: &'e RefCell<ClinicPool<'e>>) -> Self {
+        self.pool = Some(pool);
+        self
+    }
+
     /// The engine's state for the current person (for inspection in tests).
     pub fn state(&self) -> Option<&PersonState> {
         self.state.as_ref()
@@ -98,17 +183,27 @@ impl Policy for EnginePolicy<'_> {
 
     fn start(&mut self, intake: &Intake<'_>) -> Result<()> {
         self.state = Some(self.engine.new_person(intake.conditions.to_vec()));
+        self.pooled = None;
         Ok(())
     }
 
     fn observe_assessment(&mut self, assessment: &Assessment) -> Result<()> {
-        let engine = self.engine;
+        let engine = self.pooled.clone();
+        let engine = engine.as_deref().unwrap_or(self.engine);
         let state = self.state_mut()?;
         engine.observe_assessment(state, assessment)
     }
 
     fn choose(&mut self, view: &PersonView<'_>, rng: &mut SimRng) -> Result<InterventionId> {
-        let engine = self.engine;
+        if let Some(pool) = self.pool {
+            let mut pool = pool.borrow_mut();
+            if let Some(state) = &self.state {
+                pool.update(view.person, state);
+            }
+            self.pooled = pool.engine()?;
+        }
+        let pooled = self.pooled.clone();
+        let engine = pooled.as_deref().unwrap_or(self.engine);
         let state = self.state.as_mut().ok_or_else(not_started)?;
         let query = RecommendQuery {
             k: self.k,
@@ -162,12 +257,14 @@ impl Policy for EnginePolicy<'_> {
         intervention: &InterventionId,
         at: Timestamp,
     ) -> Result<()> {
-        let engine = self.engine;
+        let engine = self.pooled.clone();
+        let engine = engine.as_deref().unwrap_or(self.engine);
         engine.observe_recommendation(self.state_mut()?, intervention, at)
     }
 
     fn observe_feedback(&mut self, feedback: &Feedback) -> Result<()> {
-        let engine = self.engine;
+        let engine = self.pooled.clone();
+        let engine = engine.as_deref().unwrap_or(self.engine);
         let state = self.state_mut()?;
         engine.observe_feedback(state, feedback)
     }

@@ -181,7 +181,7 @@ mod tests;
 pub use baselines::{
     EpsilonGreedy, FixedProtocol, LinUcb, MapOracle, Oracle, Random, StructuredLearner,
 };
-pub use engine_policy::EnginePolicy;
+pub use engine_policy::{ClinicPool, EnginePolicy};
 pub use policy::{GroundTruth, Intake, PersonView, Policy};
 pub use report::{
     Estimate, Metrics, PolicySummary, SimReport, Summary, paired_difference, summarise,

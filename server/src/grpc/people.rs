@@ -232,6 +232,7 @@ async fn record<R: Message + Default + Clone>(
                 .await?
             }
         };
+        let written = items.len() as u64;
         let stored = items
             .iter()
             .map(|(wire, d)| StoredAssessment {
@@ -254,6 +255,7 @@ async fn record<R: Message + Default + Clone>(
                 idem.record(response, Some(person), now),
             )
             .await?;
+        app.engines.note_writes(&call.tenant, written);
         Ok(response.clone())
     })
     .await

@@ -317,6 +317,7 @@ pub async fn record_feedback(
                 idem.record(&response, Some(&rec.person), now),
             )
             .await?;
+        app.engines.note_writes(&call.tenant, 1);
         Ok(response)
     })
     .await

@@ -504,4 +504,9 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
 
     /// Appends audit rows, durably, in one transaction.
     async fn append_audit(&self, rows: Vec<AuditRow>) -> Result<()>;
+
+    /// The stored states of the tenant's `limit` most recently updated people
+    /// (what online pooling refits on). States that no longer decode are
+    /// skipped: pooling is an estimate, and their people are rebuilt on use.
+    async fn recent_states(&self, tenant: &TenantId, limit: u32) -> Result<Vec<PersonState>>;
 }

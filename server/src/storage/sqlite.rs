@@ -838,6 +838,32 @@ impl Storage for SqliteStorage {
         .await
     }
 
+    async fn recent_states(&self, tenant: &TenantId, limit: u32) -> Result<Vec<PersonState>> {
+        let tenant = tenant.clone();
+        self.read(move |tx| {
+            // The inner query orders by small columns only, so SQLite does not
+            // read (and sort) every person's state to pick the newest.
+            let mut stmt = tx
+                .prepare(
+                    "SELECT state FROM people WHERE tenant = ?1 AND person_id IN (
+                         SELECT person_id FROM people WHERE tenant = ?1
+                         ORDER BY update_time DESC, person_id LIMIT ?2)",
+                )
+                .map_err(db)?;
+            let rows = stmt
+                .query_map(params![tenant.as_str(), limit], |r| r.get::<_, String>(0))
+                .map_err(db)?;
+            let mut states = Vec::new();
+            for row in rows {
+                if let Ok(state) = serde_json::from_str::<PersonState>(&row.map_err(db)?) {
+                    states.push(state);
+                }
+            }
+            Ok(states)
+        })
+        .await
+    }
+
     async fn list_interventions(&self, tenant: &TenantId) -> Result<Vec<StoredIntervention>> {
         let tenant = tenant.clone();
         self.read(move |tx| select_interventions(tx, &tenant)).await
