@@ -38,9 +38,9 @@ use tutti_engine::observe::{Assessment, Feedback};
 use tutti_engine::population::PopulationModel;
 use tutti_engine::sim::report::Estimate;
 use tutti_engine::sim::{
-    Catalogs, EnginePolicy, EpsilonGreedy, FixedProtocol, Intake, LinUcb, MapOracle, Metrics,
-    Oracle, PersonView, Policy, Random, Scenario, SimReport, SimRng, Simulation, StructuredLearner,
-    Summary, paired_difference, summarise,
+    Catalogs, ClinicPool, EnginePolicy, EpsilonGreedy, FixedProtocol, Intake, LinUcb, MapOracle,
+    Metrics, Oracle, PersonView, Policy, Random, Scenario, SimReport, SimRng, Simulation,
+    StructuredLearner, Summary, paired_difference, summarise,
 };
 use tutti_engine::state::PersonState;
 
@@ -54,6 +54,11 @@ pub const CHUNK: u64 = 50;
 pub enum PolicyKind {
     /// The Tutti engine with `--engine-config` (default configuration otherwise).
     Engine,
+    /// The same engine pooling each seed's people online, as the server does
+    /// for a tenant (`[pooling]`): people run one after another, each ranked
+    /// by the model refitted on everyone before them. One sequential job per
+    /// seed, so it does not spread over `--threads`.
+    EnginePooled,
     /// Uniform over the allowed interventions (the floor).
     Random,
     /// A fixed CBT-like protocol (one family per week, personalises nothing).
@@ -77,6 +82,7 @@ impl PolicyKind {
     pub fn report_name(self) -> &'static str {
         match self {
             PolicyKind::Engine => "engine",
+            PolicyKind::EnginePooled => "engine_pooled",
             PolicyKind::Random => "random",
             PolicyKind::Fixed => "fixed_protocol",
             PolicyKind::Epsilon => "epsilon_greedy",
@@ -333,6 +339,14 @@ fn run_part(
         PolicyKind::Engine => {
             sim.run_people(people, weeks, || EnginePolicy::new(engine).with_k(plan.k))
         }
+        PolicyKind::EnginePooled => {
+            let pool = std::cell::RefCell::new(ClinicPool::new(engine));
+            sim.run_people(people, weeks, || {
+                EnginePolicy::named(engine, "engine_pooled")
+                    .with_k(plan.k)
+                    .with_pool(&pool)
+            })
+        }
         PolicyKind::Random => sim.run_people(people, weeks, || Random),
         PolicyKind::Fixed => sim.run_people(people, weeks, FixedProtocol::cbt),
         PolicyKind::Epsilon => sim.run_people(people, weeks, || EpsilonGreedy::new(plan.epsilon)),
@@ -353,11 +367,18 @@ pub fn run_plan(plan: &Plan, pool: &rayon::ThreadPool) -> anyhow::Result<Vec<Sim
         .iter()
         .map(|&seed| Simulation::new(&plan.scenario, &catalogs, seed))
         .collect::<tutti_engine::Result<Vec<_>>>()?;
-    let parts = chunks(plan.people);
+    // A pooled clinic is one sequence of people: splitting it would split the pool.
+    let parts = |p: PolicyKind| {
+        if p == PolicyKind::EnginePooled {
+            vec![0..plan.people]
+        } else {
+            chunks(plan.people)
+        }
+    };
     let mut jobs: Vec<(usize, PolicyKind, Range<u64>)> = Vec::new();
     for s in 0..sims.len() {
         for &p in &plan.policies {
-            jobs.extend(parts.iter().map(|r| (s, p, r.clone())));
+            jobs.extend(parts(p).into_iter().map(|r| (s, p, r)));
         }
     }
     let results: Vec<tutti_engine::Result<SimReport>> = pool.install(|| {
@@ -365,12 +386,11 @@ pub fn run_plan(plan: &Plan, pool: &rayon::ThreadPool) -> anyhow::Result<Vec<Sim
             .map(|(s, p, range)| run_part(plan, &sims[*s], &engine, *p, range.clone()))
             .collect()
     });
-    let per_pair = parts.len();
     let mut reports = Vec::with_capacity(sims.len() * plan.policies.len());
     let mut it = results.into_iter();
-    for _ in 0..sims.len() * plan.policies.len() {
+    for &p in sims.iter().flat_map(|_| &plan.policies) {
         let mut merged: Option<SimReport> = None;
-        for _ in 0..per_pair {
+        for _ in 0..parts(p).len() {
             let part = it.next().context("missing simulation part")??;
             match &mut merged {
                 None => merged = Some(part),
@@ -1040,5 +1060,36 @@ mod tests {
         assert_eq!(parse(&[]).seeds, vec![1, 2, 3, 4, 5]);
         let p = parse(&["--policies", "random,oracle,random"]);
         assert_eq!(p.policies, vec![PolicyKind::Random, PolicyKind::Oracle]);
+    }
+
+    #[test]
+    fn a_pooled_clinic_runs_whole_and_reports_beside_the_others() {
+        let cli = <crate::cli::Cli as clap::Parser>::try_parse_from([
+            "tutti",
+            "simulate",
+            "--people",
+            &(CHUNK + 5).to_string(),
+            "--weeks",
+            "2",
+            "--seeds",
+            "2",
+            "--policies",
+            "engine-pooled,random",
+        ])
+        .expect("parses");
+        let crate::cli::Command::Simulate(args) = cli.command else {
+            panic!("not simulate");
+        };
+        let plan = Plan::from_args(&args).expect("valid");
+        let reports = run_plan(&plan, &thread_pool(Some(2)).expect("pool")).expect("runs");
+        let names: Vec<&str> = reports.iter().map(|r| r.policy.as_str()).collect();
+        assert_eq!(
+            names,
+            ["engine_pooled", "random", "engine_pooled", "random"],
+            "seeds outer, policies inner"
+        );
+        for r in &reports {
+            assert_eq!(r.totals.people, CHUNK + 5, "{}: everyone, once", r.policy);
+        }
     }
 }
