@@ -370,7 +370,7 @@ pub fn run_plan(plan: &Plan, pool: &rayon::ThreadPool) -> anyhow::Result<Vec<Sim
     // A pooled clinic is one sequence of people: splitting it would split the pool.
     let parts = |p: PolicyKind| {
         if p == PolicyKind::EnginePooled {
-            vec![0..plan.people]
+            std::iter::once(0..plan.people).collect()
         } else {
             chunks(plan.people)
         }
