@@ -1078,6 +1078,28 @@ mod tests {
     }
 
     #[test]
+    fn off_loopback_needs_tls_or_insecure_and_authentication() {
+        let mut c = Config {
+            listen: "0.0.0.0:50051".parse().expect("addr"),
+            ..Config::default()
+        };
+        let e = c.validate().expect_err("plaintext off loopback");
+        assert!(e.to_string().contains("tls.insecure"), "{e}");
+        c.tls.insecure = true;
+        let e = c.validate().expect_err("no auth off loopback");
+        assert!(e.to_string().contains("authentication"), "{e}");
+        c.auth.api_keys.push(ApiKeyConfig {
+            sha256: "a".repeat(64),
+            tenant: "acme".into(),
+            principal: None,
+            roles: None,
+        });
+        c.validate().expect("insecure with auth");
+        c.tls.cert_path = Some("cert.pem".into());
+        assert!(c.validate().is_err(), "cert without key");
+    }
+
+    #[test]
     fn unrelated_tutti_env_vars_are_ignored_but_section_typos_fail() {
         Jail::expect_with(|jail| {
             jail.set_env("TUTTI_ADDR", "127.0.0.1:1");
@@ -1259,6 +1281,7 @@ mod tests {
             sha256: "my-plain-secret".into(),
             tenant: "acme".into(),
             principal: None,
+            roles: None,
         });
         let e = c.validate().expect_err("plain key");
         assert!(e.to_string().contains("auth.api_keys[0].sha256"), "{e}");

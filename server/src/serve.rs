@@ -99,6 +99,9 @@ pub enum ServeError {
     Metrics(String),
 }
 
+/// The running server, whichever listener it accepts from.
+type Serving = std::pin::Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>>;
+
 /// What an embedder (a test) may bring to [`serve_with`].
 #[derive(Default)]
 pub struct Extras {
@@ -436,10 +439,7 @@ pub async fn serve_with(
         .add_service(web.layer(catalog))
         .add_service(web.layer(people))
         .add_service(web.layer(recommendation));
-    let (serving, acceptor): (
-        std::pin::Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>>,
-        Option<tokio::task::JoinHandle<()>>,
-    ) = match &tls {
+    let (serving, acceptor): (Serving, Option<tokio::task::JoinHandle<()>>) = match &tls {
         Some(files) => {
             let (incoming, task) = crate::tls::incoming(listener, Arc::clone(files));
             (

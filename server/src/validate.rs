@@ -847,6 +847,7 @@ pub fn record_feedback(req: &pb::RecordFeedbackRequest, ctx: &Ctx<'_>) -> Result
 mod tests {
     use super::*;
     use std::sync::OnceLock;
+    use tonic_types::StatusExt as _;
 
     const NOW: Timestamp = Timestamp(1_750_000_000_000);
 
