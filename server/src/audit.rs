@@ -15,7 +15,8 @@
 //!   from the layer once the response is ready, through the [`AuditSink`],
 //!   which group-commits (rows arriving while a batch is written go into the
 //!   next transaction). A response is released only once its row is durable;
-//!   if that fails the call fails (`INTERNAL`) rather than go unrecorded. The
+//!   if that fails the call fails rather than go unrecorded (`UNAVAILABLE`
+//!   with `RetryInfo` when the disk is full or unavailable, else `INTERNAL`). The
 //!   row is written by a task of its own, so a caller who hangs up does not
 //!   stop it;
 //! - calls refused as unauthenticated and calls shed under overload are
@@ -25,7 +26,7 @@
 
 use crate::auth::is_tenant_api;
 use crate::error::ServiceError;
-use crate::storage::{AuditRow, Storage};
+use crate::storage::{AuditRow, Storage, StorageError};
 use crate::telemetry::{CallId, TraceId, grpc_code};
 use std::collections::HashMap;
 use std::future::Future;
@@ -191,7 +192,44 @@ enum Finish {
     Count(AuditRow),
 }
 
-type Ack = oneshot::Sender<Result<(), String>>;
+/// Why an audit row could not be made durable. Kept apart from
+/// [`StorageError`] (which is not `Clone`) because one failure answers every
+/// call of the batch.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AuditFailure {
+    /// The disk (or `storage.max_bytes`) is full.
+    #[error("full: {0}")]
+    Full(String),
+    /// Storage is locked, read-only or failing I/O: worth retrying.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else, or the writer is gone.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl AuditFailure {
+    fn of(e: &StorageError) -> Self {
+        match e {
+            StorageError::Full(c) => AuditFailure::Full(c.clone()),
+            StorageError::Unavailable(c) => AuditFailure::Unavailable(c.clone()),
+            other => AuditFailure::Failed(other.to_string()),
+        }
+    }
+
+    /// What the call answers: a call that cannot be audited is refused, and
+    /// a full or unavailable disk is the retryable `UNAVAILABLE` it is, not a
+    /// server defect.
+    pub fn into_service_error(self) -> ServiceError {
+        match self {
+            AuditFailure::Full(c) => ServiceError::Storage(StorageError::Full(c)),
+            AuditFailure::Unavailable(c) => ServiceError::Storage(StorageError::Unavailable(c)),
+            AuditFailure::Failed(c) => ServiceError::Internal(format!("audit: {c}")),
+        }
+    }
+}
+
+type Ack = oneshot::Sender<Result<(), AuditFailure>>;
 
 /// Calls counted per window: (tenant, principal, method, code) -> the first row and how many.
 type Counts = HashMap<(String, String, String, i32), AuditRow>;
@@ -215,14 +253,14 @@ impl AuditSink {
     }
 
     /// Appends a row and waits until it is durable.
-    pub async fn append(&self, row: AuditRow) -> Result<(), String> {
+    pub async fn append(&self, row: AuditRow) -> Result<(), AuditFailure> {
         let (ack, done) = oneshot::channel();
         self.tx
             .send((row, ack))
             .await
-            .map_err(|_| "audit writer stopped".to_owned())?;
+            .map_err(|_| AuditFailure::Failed("audit writer stopped".to_owned()))?;
         done.await
-            .map_err(|_| "audit writer dropped the row".to_owned())?
+            .map_err(|_| AuditFailure::Failed("audit writer dropped the row".to_owned()))?
     }
 
     /// Counts a refused call into its summary row (no I/O).
@@ -284,7 +322,10 @@ async fn write_loop(
                 }
                 let (rows, acks): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
                 let n = rows.len();
-                let result = storage.append_audit(rows).await.map_err(|e| e.to_string());
+                let result = storage
+                    .append_audit(rows)
+                    .await
+                    .map_err(|e| AuditFailure::of(&e));
                 if let Err(e) = &result {
                     tracing::error!(error = %e, rows = n, "audit write failed");
                 }
@@ -415,9 +456,7 @@ where
                     Finish::Row(row) => {
                         let answer = match sink.append(row).await {
                             Ok(()) => response,
-                            Err(cause) => ServiceError::Internal(format!("audit: {cause}"))
-                                .into_status()
-                                .into_http(),
+                            Err(cause) => cause.into_service_error().into_status().into_http(),
                         };
                         let _ = release.send(Ok(answer));
                     }

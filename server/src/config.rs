@@ -48,7 +48,7 @@
 //! grace_seconds = 30
 //!
 //! [idempotency]
-//! ttl_hours = 24           # stored first responses (health data) expire
+//! ttl_seconds = 86400      # stored first responses (health data) expire
 //!
 //! [metrics]
 //! prometheus = true        # GET /metrics
@@ -201,8 +201,8 @@ impl Default for ShutdownConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IdempotencyConfig {
-    /// Hours a request id is remembered; a retry after that is a new request.
-    pub ttl_hours: u64,
+    /// Seconds a request id is remembered; a retry after that is a new request.
+    pub ttl_seconds: u64,
     /// Seconds between sweeps that delete expired records.
     pub sweep_seconds: u64,
 }
@@ -210,7 +210,7 @@ pub struct IdempotencyConfig {
 impl Default for IdempotencyConfig {
     fn default() -> Self {
         Self {
-            ttl_hours: 24,
+            ttl_seconds: 24 * 3600,
             sweep_seconds: 300,
         }
     }
@@ -913,8 +913,8 @@ impl Config {
                 "shutdown.drain_seconds and shutdown.grace_seconds must be in 0..=3600".into(),
             );
         }
-        if !(1..=24 * 365).contains(&self.idempotency.ttl_hours) {
-            return invalid("idempotency.ttl_hours must be in 1..=8760".into());
+        if !(1..=366 * 24 * 3600).contains(&self.idempotency.ttl_seconds) {
+            return invalid("idempotency.ttl_seconds must be in 1..=31622400 (a year)".into());
         }
         if !(1..=86_400).contains(&self.idempotency.sweep_seconds) {
             return invalid("idempotency.sweep_seconds must be in 1..=86400".into());

@@ -9,7 +9,8 @@
 //! write's transaction ([`Idempotency::audited`]).
 //!
 //! Records hold full responses (health data), so they expire:
-//! [`spawn_sweeper`] deletes those older than `idempotency.ttl_hours`.
+//! [`spawn_sweeper`] deletes those older than `idempotency.ttl_seconds`
+//! (every `idempotency.sweep_seconds`).
 
 use crate::audit::AuditNote;
 use crate::convert::hex;

@@ -295,7 +295,7 @@ pub async fn serve_with(
     });
     let sweeper = crate::idempotency::spawn_sweeper(
         Arc::clone(&storage),
-        Duration::from_secs(config.idempotency.ttl_hours * 3600),
+        Duration::from_secs(config.idempotency.ttl_seconds),
         Duration::from_secs(config.idempotency.sweep_seconds),
     );
     let app = Arc::new(App {

@@ -205,9 +205,7 @@ async fn audit(State(ehr): State<Arc<Ehr>>, mut req: Request, next: Next) -> Res
     };
     match ehr.audit.append(row).await {
         Ok(()) => response,
-        Err(cause) => {
-            EhrError::Service(ServiceError::Internal(format!("audit: {cause}"))).into_response()
-        }
+        Err(cause) => EhrError::Service(cause.into_service_error()).into_response(),
     }
 }
 

@@ -1068,6 +1068,11 @@ impl Storage for SqliteStorage {
                 .await?;
             total += n as u64;
             if (n as i64) < SWEEP_BATCH {
+                if total > 0 {
+                    // The expired responses hold health data: leave no copy
+                    // of them in old WAL frames either.
+                    self.checkpoint_truncate().await;
+                }
                 return Ok(total);
             }
         }

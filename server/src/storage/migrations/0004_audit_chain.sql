@@ -30,5 +30,5 @@ BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END;
 
--- Stored first responses expire (idempotency.ttl_hours); the sweep reads by time.
+-- Stored first responses expire (idempotency.ttl_seconds); the sweep reads by time.
 CREATE INDEX idempotency_by_time ON idempotency (create_time);
