@@ -13,6 +13,9 @@
 //! - [`fixtures`]: valid requests (assessments, interventions, people) and ids.
 //! - [`assertions`]: status codes, `google.rpc.BadRequest` field violations, estimates.
 //! - [`decision_log`]: a small decision log written through the server, for the offline tools.
+//! - [`pki`]: throwaway CAs and certificates for the TLS tests.
+//! - [`raw`]: calls with raw bodies, and calls held open (load).
+//! - [`tokens`]: OAuth2 access tokens for the bearer-JWT tests.
 //! - [`ehr`]: a pretend EHR: signed CDS Hooks JWTs, FHIR fixtures, an HTTP
 //!   client, the CDS Hooks response rules, a small real FHIR server.
 //!
@@ -22,6 +25,9 @@ pub mod assertions;
 pub mod decision_log;
 pub mod ehr;
 pub mod fixtures;
+pub mod pki;
+pub mod raw;
 pub mod server;
+pub mod tokens;
 
 pub use server::{CatalogClient, Headers, PeopleClient, RecommendationClient, TestServer};

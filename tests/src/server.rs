@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use tonic::metadata::AsciiMetadataValue;
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
@@ -105,6 +105,8 @@ pub struct TestServer {
     // Declared before `dir` so the server is stopped before its files are removed.
     running: Option<Running>,
     config: Config,
+    /// How clients reach a server that speaks TLS.
+    client_tls: Option<ClientTlsConfig>,
     dir: TempDir,
 }
 
@@ -116,17 +118,35 @@ impl TestServer {
 
     /// Starts a server over a fresh data file after `adjust` changed the default configuration.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
-        let dir = tempfile::Builder::new()
+        let dir = Self::temp_dir()?;
+        Self::start_in(dir, None, |c, _| adjust(c)).await
+    }
+
+    /// A fresh temporary directory for a server's files (data, certificates).
+    pub fn temp_dir() -> anyhow::Result<TempDir> {
+        tempfile::Builder::new()
             .prefix("tutti-test-")
             .tempdir()
-            .context("creating the test's temporary directory")?;
+            .context("creating the test's temporary directory")
+    }
+
+    /// Starts a server whose files live in `dir` (the data file is
+    /// `dir/tutti.db`); `adjust` gets the directory too, to put TLS files or
+    /// key sets there. With `client_tls`, the harness and the clients it makes
+    /// speak TLS with those settings (the server must be configured for TLS).
+    pub async fn start_in(
+        dir: TempDir,
+        client_tls: Option<ClientTlsConfig>,
+        adjust: impl FnOnce(&mut Config, &Path),
+    ) -> anyhow::Result<Self> {
         let mut config = Config::default();
         config.storage.path = dir.path().join("tutti.db");
-        adjust(&mut config);
-        let running = launch(&config).await?;
+        adjust(&mut config, dir.path());
+        let running = launch(&config, client_tls.as_ref()).await?;
         Ok(Self {
             running: Some(running),
             config,
+            client_tls,
             dir,
         })
     }
@@ -153,7 +173,7 @@ impl TestServer {
     pub async fn restart_with(&mut self, adjust: impl FnOnce(&mut Config)) -> anyhow::Result<()> {
         self.stop_running().await?;
         adjust(&mut self.config);
-        self.running = Some(launch(&self.config).await?);
+        self.running = Some(launch(&self.config, self.client_tls.as_ref()).await?);
         Ok(())
     }
 
@@ -161,7 +181,7 @@ impl TestServer {
     /// on a new port over the same data file. Clients made before must be made anew.
     pub async fn restart(&mut self) -> anyhow::Result<()> {
         self.stop_running().await?; // no-op if already shut down
-        self.running = Some(launch(&self.config).await?);
+        self.running = Some(launch(&self.config, self.client_tls.as_ref()).await?);
         Ok(())
     }
 
@@ -175,7 +195,7 @@ impl TestServer {
             let _ = tokio::time::timeout(STOP_TIMEOUT, &mut running.task).await;
             drop(running.shutdown.take());
         }
-        self.running = Some(launch(&self.config).await?);
+        self.running = Some(launch(&self.config, self.client_tls.as_ref()).await?);
         Ok(())
     }
 
@@ -235,6 +255,20 @@ impl TestServer {
     /// The SQLite data file.
     pub fn data_path(&self) -> &Path {
         &self.config.storage.path
+    }
+
+    /// A new connection with other TLS settings than the harness's (another
+    /// CA, another client certificate, none), or the error it ends in.
+    pub async fn connect_tls(
+        &self,
+        tls: ClientTlsConfig,
+    ) -> Result<Channel, tonic::transport::Error> {
+        Endpoint::from_shared(format!("https://{}", self.addr()))?
+            .tls_config(tls)?
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(RPC_TIMEOUT)
+            .connect()
+            .await
     }
 
     /// The temporary directory holding the data file.
@@ -310,7 +344,7 @@ impl Drop for TestServer {
 }
 
 /// Binds `127.0.0.1:0`, spawns `serve` and waits until the health check says SERVING.
-async fn launch(config: &Config) -> anyhow::Result<Running> {
+async fn launch(config: &Config, tls: Option<&ClientTlsConfig>) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(("127.0.0.1", 0))
         .await
         .context("binding 127.0.0.1:0")?;
@@ -330,13 +364,11 @@ async fn launch(config: &Config) -> anyhow::Result<Running> {
     let task = tokio::spawn(tutti_server::serve(listener, config, shutdown));
     let mut running = Running {
         addr,
-        channel: Endpoint::from_shared(format!("http://{addr}"))
-            .context("endpoint")?
-            .connect_lazy(),
+        channel: endpoint(addr, tls)?.connect_lazy(),
         shutdown: Some(tx),
         task,
     };
-    match wait_until_serving(&mut running).await {
+    match wait_until_serving(&mut running, tls).await {
         Ok(channel) => {
             running.channel = channel;
             Ok(running)
@@ -351,11 +383,24 @@ async fn launch(config: &Config) -> anyhow::Result<Running> {
     }
 }
 
+/// The endpoint of a server at `addr`: `http://`, or `https://` with `tls`.
+fn endpoint(addr: SocketAddr, tls: Option<&ClientTlsConfig>) -> anyhow::Result<Endpoint> {
+    match tls {
+        None => Endpoint::from_shared(format!("http://{addr}")).context("endpoint"),
+        Some(tls) => Endpoint::from_shared(format!("https://{addr}"))
+            .context("endpoint")?
+            .tls_config(tls.clone())
+            .context("client TLS settings"),
+    }
+}
+
 /// Polls `grpc.health.v1.Health/Check` with a bounded exponential backoff until
 /// the server reports SERVING, failing early if the server task exits.
-async fn wait_until_serving(running: &mut Running) -> anyhow::Result<Channel> {
-    let endpoint = Endpoint::from_shared(format!("http://{}", running.addr))
-        .context("endpoint")?
+async fn wait_until_serving(
+    running: &mut Running,
+    tls: Option<&ClientTlsConfig>,
+) -> anyhow::Result<Channel> {
+    let endpoint = endpoint(running.addr, tls)?
         .connect_timeout(Duration::from_secs(5))
         .timeout(RPC_TIMEOUT);
     let deadline = Instant::now() + READY_TIMEOUT;

@@ -33,7 +33,11 @@ export interface TuttiTransportOptions {
   baseUrl: string;
   /** Tenant sent in the x-tutti-tenant metadata of every call. */
   tenant?: string;
-  /** More interceptors (auth, logging), run after the tenant one. */
+  /** API key or OAuth2 access token, sent as `authorization: Bearer <token>`. */
+  token?: string;
+  /** PEM of the CA that signed the server's certificate (https:// URLs), instead of the system roots. */
+  rootCa?: string | Buffer;
+  /** More interceptors (auth, logging), run after the tenant and token ones. */
   interceptors?: Interceptor[];
 }
 
@@ -45,13 +49,26 @@ export function tenantInterceptor(tenant: string): Interceptor {
   };
 }
 
+/** An interceptor that sends `authorization: Bearer <token>` on every call. */
+export function bearerInterceptor(token: string): Interceptor {
+  return (next) => async (req) => {
+    req.header.set("authorization", `Bearer ${token}`);
+    return next(req);
+  };
+}
+
 /** A gRPC (HTTP/2) transport to a Tutti server. */
 export function createTuttiTransport(options: TuttiTransportOptions): Transport {
   const interceptors = [
     ...(options.tenant === undefined ? [] : [tenantInterceptor(options.tenant)]),
+    ...(options.token === undefined ? [] : [bearerInterceptor(options.token)]),
     ...(options.interceptors ?? []),
   ];
-  return createGrpcTransport({ baseUrl: options.baseUrl, interceptors });
+  return createGrpcTransport({
+    baseUrl: options.baseUrl,
+    interceptors,
+    ...(options.rootCa === undefined ? {} : { nodeOptions: { ca: options.rootCa } }),
+  });
 }
 
 /** Clients for the three services, over a new transport or one you made. */

@@ -4,6 +4,7 @@
 use crate::config::{Config, LogFormat, Overrides};
 use anyhow::Context as _;
 use clap::Args;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -23,6 +24,10 @@ pub struct ServeArgs {
     /// Log format [default: text].
     #[arg(long, value_enum)]
     pub log_format: Option<LogFormat>,
+    /// Allow plaintext on a non-loopback address (behind a TLS-terminating
+    /// proxy or mesh); without it such a start is refused.
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 /// Runs the server until a shutdown signal.
@@ -33,6 +38,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             listen: args.listen,
             data: args.data,
             log_format: args.log_format,
+            insecure: args.insecure,
         },
     )?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -44,38 +50,52 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .block_on(async { crate::telemetry::init(&config.log, &config.telemetry) })
         .map_err(anyhow::Error::msg)?;
     runtime.block_on(async {
+        let shutdown = shutdown_signal();
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
-        crate::serve(listener, config, shutdown_signal()).await?;
+        crate::serve(listener, config, shutdown).await?;
         Ok(())
     })
 }
 
-/// Resolves on Ctrl-C or (on Unix) SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
+/// Resolves on Ctrl-C or (on Unix) SIGTERM. The handlers are installed when
+/// this is called, not when the future is first polled: a SIGTERM that
+/// arrives as soon as the server answers must start the graceful shutdown,
+/// not kill the process with the default action.
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    let streams = {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(term), Ok(int)) => Some((term, int)),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM/SIGINT");
+                None
+            }
         }
     };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    async move {
+        #[cfg(unix)]
+        {
+            let Some((mut term, mut int)) = streams else {
+                return std::future::pending::<()>().await;
+            };
+            tokio::select! {
+                _ = int.recv() => tracing::info!("Ctrl-C received"),
+                _ = term.recv() => tracing::info!("SIGTERM received"),
             }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
+        }
+        #[cfg(not(unix))]
+        {
+            if let Err(e) = tokio::signal::ctrl_c().await {
+                tracing::error!(error = %e, "cannot listen for Ctrl-C");
                 std::future::pending::<()>().await;
             }
+            tracing::info!("Ctrl-C received");
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("Ctrl-C received"),
-        () = term => tracing::info!("SIGTERM received"),
     }
 }

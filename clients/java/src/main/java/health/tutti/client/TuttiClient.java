@@ -11,7 +11,10 @@ import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
+import io.grpc.TlsChannelCredentials;
 import io.grpc.stub.MetadataUtils;
+import java.io.File;
+import java.io.IOException;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
@@ -35,6 +38,10 @@ public final class TuttiClient implements AutoCloseable {
   public static final Metadata.Key<String> TENANT_KEY =
       Metadata.Key.of("x-tutti-tenant", Metadata.ASCII_STRING_MARSHALLER);
 
+  /** Metadata key of the bearer credentials (API key or OAuth2 access token). */
+  public static final Metadata.Key<String> AUTHORIZATION_KEY =
+      Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
+
   private final ManagedChannel managed;
   private final Channel channel;
   private final CatalogServiceGrpc.CatalogServiceBlockingStub catalog;
@@ -47,9 +54,14 @@ public final class TuttiClient implements AutoCloseable {
    * @param tenant the tenant to send, or {@code null} for the server's default tenant
    */
   public TuttiClient(ManagedChannel managed, String tenant) {
+    this(managed, tenant, null);
+  }
+
+  /** As {@link #TuttiClient(ManagedChannel, String)}, with one more interceptor (e.g. credentials). */
+  public TuttiClient(ManagedChannel managed, String tenant, ClientInterceptor extra) {
     this.managed = managed;
-    this.channel =
-        tenant == null ? managed : ClientInterceptors.intercept(managed, tenantInterceptor(tenant));
+    Channel c = extra == null ? managed : ClientInterceptors.intercept(managed, extra);
+    this.channel = tenant == null ? c : ClientInterceptors.intercept(c, tenantInterceptor(tenant));
     this.catalog = CatalogServiceGrpc.newBlockingStub(channel);
     this.people = PeopleServiceGrpc.newBlockingStub(channel);
     this.recommendations = RecommendationServiceGrpc.newBlockingStub(channel);
@@ -63,6 +75,31 @@ public final class TuttiClient implements AutoCloseable {
   /** Connects to {@code target} with the given credentials, e.g. {@code TlsChannelCredentials.create()}. */
   public static TuttiClient connect(String target, ChannelCredentials credentials, String tenant) {
     return new TuttiClient(Grpc.newChannelBuilder(target, credentials).build(), tenant);
+  }
+
+  /**
+   * Connects to {@code target} with {@code credentials}, sending {@code token} (an API key or an
+   * OAuth2 access token, or {@code null}) as {@code authorization: Bearer <token>} on every call.
+   */
+  public static TuttiClient connect(
+      String target, ChannelCredentials credentials, String tenant, String token) {
+    ManagedChannel managed = Grpc.newChannelBuilder(target, credentials).build();
+    if (token == null) {
+      return new TuttiClient(managed, tenant);
+    }
+    return new TuttiClient(managed, tenant, bearerInterceptor(token));
+  }
+
+  /** TLS trusting only the CA certificate(s) in the PEM file {@code rootCa}. */
+  public static ChannelCredentials tlsWithRootCa(File rootCa) throws IOException {
+    return TlsChannelCredentials.newBuilder().trustManager(rootCa).build();
+  }
+
+  /** An interceptor that sends {@code authorization: Bearer <token>}. */
+  public static ClientInterceptor bearerInterceptor(String token) {
+    Metadata headers = new Metadata();
+    headers.put(AUTHORIZATION_KEY, "Bearer " + token);
+    return MetadataUtils.newAttachHeadersInterceptor(headers);
   }
 
   /** An interceptor that sends {@code tenant} in the x-tutti-tenant metadata. */
