@@ -25,7 +25,7 @@ use crate::config::{Config, PoolingConfig};
 use crate::convert::FromWire as _;
 use crate::convert::ids::TenantId;
 use crate::error::{Result, ServiceError};
-use crate::storage::{Storage, StorageError};
+use crate::storage::{AuditRow, Storage, StorageError};
 use prost::Message;
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
@@ -36,6 +36,11 @@ use tutti_engine::config::EngineConfig;
 use tutti_engine::population::PopulationModel;
 use tutti_engine::train::{self, Collector};
 use tutti_proto::v1 as pb;
+
+/// The audit trail's principal for a pooling refit's read of people's states.
+pub const POOLING_PRINCIPAL: &str = "tutti:pooling";
+/// The audit trail's method for a pooling refit.
+pub const POOLING_METHOD: &str = "tutti.internal/PoolingRefit";
 
 /// Per-tenant engines.
 #[derive(Debug)]
@@ -267,6 +272,22 @@ impl Engines {
         if states.len() < self.pooling.min_people as usize {
             return Ok(evidence);
         }
+        // Reading people's states is an access to health data like any
+        // caller's: it goes in the tenant's audit trail.
+        self.storage
+            .append_audit(vec![AuditRow {
+                time: crate::convert::wall_clock(),
+                tenant: tenant.as_str().to_owned(),
+                principal: POOLING_PRINCIPAL.to_owned(),
+                method: POOLING_METHOD.to_owned(),
+                resource: format!("people ({} most recently updated)", states.len()),
+                code: 0,
+                call_id: uuid::Uuid::new_v4().to_string(),
+                request_id: None,
+                trace_id: String::new(),
+                count: 1,
+            }])
+            .await?;
         let people = states.len();
         let started = std::time::Instant::now();
         let engine = Arc::clone(&unpooled);

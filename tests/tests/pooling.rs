@@ -5,6 +5,9 @@
 
 use std::time::Duration;
 use tutti_proto::v1::{Completion, Feedback, Intervention, RecommendResponse, Recommendation};
+use tutti_server::convert::ids::TenantId;
+use tutti_server::engines::{POOLING_METHOD, POOLING_PRINCIPAL};
+use tutti_server::storage::decision_log::DecisionLog;
 use tutti_tests::TestServer;
 use tutti_tests::fixtures::{
     affect_driven_series, backfill, builtin_intervention_ids, create_intervention, feedback,
@@ -154,6 +157,22 @@ async fn what_a_tenants_people_found_reaches_a_newcomer() {
     let rationale = a1.rationale.expect("rationale");
     assert_eq!(rationale.times_done, 0);
     assert_eq!(rationale.mean_helpfulness, None);
+    // Reading everyone's states to refit is in the tenant's audit trail.
+    let tenant = TenantId::parse("default").expect("tenant id");
+    let trail = DecisionLog::open(clinic.server.data_path())
+        .expect("opens")
+        .snapshot(|s| s.audit(&tenant))
+        .expect("reads the audit trail");
+    let refits: Vec<_> = trail
+        .iter()
+        .filter(|r| r.method == POOLING_METHOD)
+        .collect();
+    assert!(!refits.is_empty(), "no audit row for a pooling refit");
+    assert!(
+        refits
+            .iter()
+            .all(|r| r.principal == POOLING_PRINCIPAL && r.code == 0)
+    );
 }
 
 #[tokio::test]
