@@ -65,6 +65,18 @@ struct PoolState {
     evidence: u64,
     /// A refit is running.
     running: bool,
+    /// A person was erased since the running refit read the states.
+    erased: bool,
+}
+
+impl PoolState {
+    /// Marks a refit as started (it reads every state from now on); true.
+    fn begin(&mut self) -> bool {
+        self.running = true;
+        self.writes = 0;
+        self.erased = false;
+        true
+    }
 }
 
 #[derive(Debug, Default)]
@@ -227,29 +239,60 @@ impl Engines {
             st.writes += n;
             let need = u64::from(self.pooling.min_writes)
                 .max((self.pooling.refit_share * st.evidence as f64).ceil() as u64);
-            let due = !st.running && st.writes >= need;
-            if due {
-                st.running = true;
-                st.writes = 0;
-            }
-            due
+            !st.running && st.writes >= need && st.begin()
         };
         if due {
-            let this = Arc::clone(self);
-            let tenant = tenant.clone();
-            tokio::spawn(async move {
-                let outcome = this.refit(&tenant).await;
-                let mut pools = this.pools.lock().unwrap_or_else(PoisonError::into_inner);
-                let st = pools.entry(tenant.clone()).or_default();
-                st.running = false;
-                match outcome {
-                    Ok(evidence) => st.evidence = evidence,
-                    // Transient (storage busy, a catalogue edit mid-way): the
-                    // next writes try again.
-                    Err(e) => tracing::warn!(tenant = %tenant, error = %e, "pooling refit failed"),
-                }
-            });
+            self.spawn_refit(tenant.clone());
         }
+    }
+
+    /// A person of the tenant was erased: refit now, so their profile leaves
+    /// the pooled model (after the running refit, if one read them).
+    pub fn note_erasure(self: &Arc<Self>, tenant: &TenantId) {
+        if !self.pooling.enabled {
+            return;
+        }
+        let due = {
+            let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
+            let st = pools.entry(tenant.clone()).or_default();
+            st.erased = true;
+            !st.running && st.begin()
+        };
+        if due {
+            self.spawn_refit(tenant.clone());
+        }
+    }
+
+    fn spawn_refit(self: &Arc<Self>, tenant: TenantId) {
+        let this = Arc::clone(self);
+        tokio::spawn(async move {
+            loop {
+                let outcome = this.refit(&tenant).await;
+                let again = {
+                    let mut pools = this.pools.lock().unwrap_or_else(PoisonError::into_inner);
+                    let st = pools.entry(tenant.clone()).or_default();
+                    match outcome {
+                        Ok(evidence) => st.evidence = evidence,
+                        // Transient (storage busy, a catalogue edit mid-way):
+                        // the next writes try again.
+                        Err(e) => {
+                            tracing::warn!(tenant = %tenant, error = %e, "pooling refit failed");
+                        }
+                    }
+                    // Someone was erased while this fit read the states.
+                    let again = st.erased;
+                    if again {
+                        st.begin();
+                    } else {
+                        st.running = false;
+                    }
+                    again
+                };
+                if !again {
+                    break;
+                }
+            }
+        });
     }
 
     /// Refits the tenant's pooled model from its people's stored states and

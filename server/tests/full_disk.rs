@@ -94,7 +94,12 @@ async fn a_full_disk_answers_unavailable_and_recovers_when_space_is_freed() {
         }
     }
     let status = refused.expect("no write was refused on a full disk");
-    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    assert_eq!(
+        status.code(),
+        Code::Unavailable,
+        "{status:?}\nserver log:\n{}",
+        server.log_text()
+    );
     let details = status.get_error_details();
     assert!(details.retry_info().is_some(), "{status:?}");
     let reason = details

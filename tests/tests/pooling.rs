@@ -4,19 +4,23 @@
 //! pooling off, the newcomer cannot tell the two apart.
 
 use std::time::Duration;
-use tutti_proto::v1::{Completion, Feedback, Intervention, RecommendResponse, Recommendation};
+use tutti_proto::v1::{
+    Completion, DeletePersonRequest, Feedback, Intervention, RecommendResponse, Recommendation,
+};
 use tutti_server::convert::ids::TenantId;
 use tutti_server::engines::{POOLING_METHOD, POOLING_PRINCIPAL};
 use tutti_server::storage::decision_log::DecisionLog;
 use tutti_tests::TestServer;
 use tutti_tests::fixtures::{
     affect_driven_series, backfill, builtin_intervention_ids, create_intervention, feedback,
-    hours_ago, new_intervention_id, new_person, recommend, recommend_request, record_feedback,
+    hours_ago, new_intervention_id, new_person, recommend, recommend_request, record_feedback, rid,
     valid_intervention,
 };
 
 /// People who try both interventions (above the default `min_people`).
 const PEOPLE: u64 = 12;
+/// Assessments each person has.
+const SERIES: u64 = 20;
 /// Times each of them is offered and rates both.
 const ROUNDS: usize = 3;
 
@@ -62,7 +66,12 @@ impl Clinic {
             &person,
             // Everyone's well-being follows their affect, which both
             // interventions target: their maps agree on what helps.
-            affect_driven_series(20, hours_ago(2), Duration::from_secs(86_400), seed),
+            affect_driven_series(
+                SERIES as usize,
+                hours_ago(2),
+                Duration::from_secs(86_400),
+                seed,
+            ),
         )
         .await;
         person
@@ -86,18 +95,50 @@ impl Clinic {
         (resp, a, b)
     }
 
-    /// Everyone who tries both finds A helpful and B not.
-    async fn people_try_both(&self) {
+    /// Everyone who tries both finds A helpful and B not; returns them.
+    async fn people_try_both(&self) -> Vec<String> {
         let mut recs = self.server.recommendations();
+        let mut raters = Vec::new();
         for seed in 0..PEOPLE {
             let person = self.person(100 + seed).await;
+            raters.push(person.clone());
             for _ in 0..ROUNDS {
                 let (_, a, b) = self.both(&person).await;
                 record_feedback(&mut recs, rated(&a.recommendation_id, 90.0)).await;
                 record_feedback(&mut recs, rated(&b.recommendation_id, 10.0)).await;
             }
         }
+        raters
     }
+
+    /// Waits (bounded: a wait for an event, not a speed claim) until
+    /// `person` is ranked by a pooled model that `accept`s its evidence.
+    async fn pooled(
+        &self,
+        person: &str,
+        accept: impl Fn(u64) -> bool,
+    ) -> Option<(RecommendResponse, Recommendation, Recommendation)> {
+        for _ in 0..300 {
+            let (resp, a, b) = self.both(person).await;
+            if evidence(&resp.model_version).is_some_and(&accept) {
+                return Some((resp, a, b));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        None
+    }
+}
+
+/// The evidence a pooled model was fitted on, from its version
+/// (`<model>+pool.<evidence>.<digest>…`); `None` before pooling.
+fn evidence(version: &str) -> Option<u64> {
+    version
+        .split("+pool.")
+        .nth(1)?
+        .split('.')
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn rated(rec: &str, helpfulness: f64) -> Feedback {
@@ -122,20 +163,10 @@ async fn what_a_tenants_people_found_reaches_a_newcomer() {
         "nothing pooled yet: {}",
         before.model_version
     );
-    clinic.people_try_both().await;
+    let raters = clinic.people_try_both().await;
 
-    // The refit runs in the background after the writes that made it due;
-    // wait for the newcomer to be ranked by it (a bounded wait for an event,
-    // not a speed claim).
-    let mut pooled = None;
-    for _ in 0..300 {
-        let (resp, a, b) = clinic.both(&newcomer).await;
-        if resp.model_version.contains("+pool.") {
-            pooled = Some((resp, a, b));
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // The refit runs in the background after the writes that made it due.
+    let pooled = clinic.pooled(&newcomer, |_| true).await;
     let (after, a1, b1) = pooled.expect("the tenant's model was never refitted on its people");
     assert!(
         benefit(&a1) - benefit(&b1) > benefit(&a0) - benefit(&b0) + 0.1,
@@ -173,13 +204,32 @@ async fn what_a_tenants_people_found_reaches_a_newcomer() {
             .iter()
             .all(|r| r.principal == POOLING_PRINCIPAL && r.code == 0)
     );
+
+    // Erasing someone refits without them, with no further writes: the refit
+    // the erasure starts reads everyone's assessments and reports but theirs.
+    clinic
+        .server
+        .people()
+        .delete_person(DeletePersonRequest {
+            request_id: rid(),
+            name: raters[0].clone(),
+        })
+        .await
+        .expect("erases");
+    let remaining = (PEOPLE - 1) * (SERIES + 2 * ROUNDS as u64) + SERIES;
+    assert!(
+        clinic.pooled(&newcomer, |e| e == remaining).await.is_some(),
+        "no refit on the {remaining} remaining assessments and reports after an erasure \
+         (before it: {})",
+        after.model_version
+    );
 }
 
 #[tokio::test]
 async fn with_pooling_off_a_newcomer_learns_nothing_from_others() {
     let clinic = clinic(false).await;
     let newcomer = clinic.person(7).await;
-    clinic.people_try_both().await;
+    let _ = clinic.people_try_both().await;
     let (resp, a, b) = clinic.both(&newcomer).await;
     assert!(
         !resp.model_version.contains("+pool."),

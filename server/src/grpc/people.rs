@@ -149,6 +149,7 @@ async fn delete_person(
             decisions = erased.decisions,
             "person erased"
         );
+        app.engines.note_erasure(&call.tenant);
         Ok(erased_to_pb(erased))
     })
     .await
