@@ -235,7 +235,8 @@ impl<'e> Collector<'e> {
     /// events: what online pooling reads from stored states. Their levels are
     /// discounted means over the trend's half-life (not a plain mean over
     /// every assessment) and their follow-through reports carry no context
-    /// (the intercept is all that is taken from them, see [`train`]).
+    /// (minutes available, setting): the base rate and the effort slope are
+    /// learned from them, the context covariates keep the model's values.
     pub fn add_state(&mut self, key: impl Into<String>, state: PersonState) {
         self.close_person();
         let sums = state
