@@ -285,7 +285,7 @@ pub(super) fn select_interventions(
     .map_err(db)
 }
 
-fn db(e: rusqlite::Error) -> StorageError {
+pub(super) fn db(e: rusqlite::Error) -> StorageError {
     use rusqlite::ErrorCode as C;
     match e.sqlite_error_code() {
         Some(C::DiskFull) => StorageError::Full(e.to_string()),
