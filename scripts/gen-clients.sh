@@ -28,7 +28,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export LC_ALL=C
-# shellcheck source=lib/tool-cache.sh
+# shellcheck source=scripts/lib/tool-cache.sh
 source scripts/lib/tool-cache.sh
 
 # ---- pinned versions -------------------------------------------------------
@@ -55,7 +55,7 @@ QUIET=${GEN_CLIENTS_QUIET:-}
 log() { [[ -n $QUIET ]] || printf '  gen-clients: %s\n' "$*" >&2; }
 die() { printf 'gen-clients: %s\n' "$*" >&2; exit 1; }
 
-CHECK= NO_CACHE=
+CHECK='' NO_CACHE=''
 for arg in "$@"; do
   case $arg in
     --check) CHECK=1 ;;
@@ -130,7 +130,8 @@ EOF
   done
 }
 
-KEY=$(tool_cache_key $(gen_inputs))
+mapfile -t INPUTS < <(gen_inputs)
+KEY=$(tool_cache_key "${INPUTS[@]}")
 if [[ -n $NO_CACHE ]]; then
   setup_tools
   SRC=$(mktemp -d)

@@ -4,7 +4,7 @@
 # that means a new package (tutti.v2) served beside v1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# shellcheck source=lib/tool-cache.sh
+# shellcheck source=scripts/lib/tool-cache.sh
 source scripts/lib/tool-cache.sh
 tool_node_modules scripts/tools
 mkdir -p proto/baseline

@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-# shellcheck source=lib/tool-cache.sh
+# shellcheck source=scripts/lib/tool-cache.sh
 source scripts/lib/tool-cache.sh
 
 step() { printf '\n==> %s\n' "$*"; }

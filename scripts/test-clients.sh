@@ -23,7 +23,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export LC_ALL=C GOFLAGS=${GOFLAGS:--buildvcs=false}
-# shellcheck source=lib/tool-cache.sh
+# shellcheck source=scripts/lib/tool-cache.sh
 source scripts/lib/tool-cache.sh
 
 LANGS=("$@")

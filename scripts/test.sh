@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 step "tools: buf (npm, pinned; cached outside the clone per lockfile)"
-# shellcheck source=lib/tool-cache.sh
+# shellcheck source=scripts/lib/tool-cache.sh
 source scripts/lib/tool-cache.sh
 tool_node_modules scripts/tools
 BUF=scripts/tools/node_modules/.bin/buf

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Tool caches outside the clone, shared by scripts/test.sh, gen-clients.sh,
 # test-clients.sh and test-browser.sh (source it; it defines functions only).
 #
@@ -107,6 +108,7 @@ tool_python_venv() {
   key=$(tool_cache_key "$(python3 -c 'import sys; print(sys.version, sys.executable)')" "$req")
   TOOL_PYTHON_REQ=$req
   tool_cache_entry python-venv "$key" _tool_make_venv || return 1
+  # shellcheck disable=SC2034 # read by the scripts that source this
   TOOL_VENV=$TOOL_CACHE_DIR
 }
 
