@@ -79,7 +79,7 @@ tool_node_modules() {
   dir=$(cd "$dir" && pwd)
   key=$(tool_cache_key "$(node --version | cut -d. -f1)" "$dir/package-lock.json")
   TOOL_NPM_SOURCE=$dir
-  tool_cache_entry node "$(basename "$dir")-$key" _tool_npm_ci || return 1
+  tool_cache_entry "node/$(basename "$dir")" "$key" _tool_npm_ci || return 1
   target=$TOOL_CACHE_DIR/node_modules
   if [[ -L $dir/node_modules && $(readlink "$dir/node_modules") == "$target" ]]; then return 0; fi
   rm -rf "$dir/node_modules"
