@@ -90,7 +90,7 @@ tool_node_modules() {
 # scripts (its `prepare` builds the package, which needs its sources).
 _tool_npm_ci() {
   local out=$1
-  tool_cache_log "npm ci for ${TOOL_NPM_SOURCE#"${ROOT:-}"/} into $out"
+  tool_cache_log "npm ci for ${TOOL_NPM_SOURCE#"$PWD"/} into $out"
   cp "$TOOL_NPM_SOURCE/package-lock.json" "$out/" &&
   node -e '
     const fs = require("fs");
@@ -114,7 +114,7 @@ tool_python_venv() {
 
 _tool_make_venv() {
   local out=$1
-  tool_cache_log "python venv from ${TOOL_PYTHON_REQ#"${ROOT:-}"/} into $out"
+  tool_cache_log "python venv from ${TOOL_PYTHON_REQ#"$PWD"/} into $out"
   python3 -m venv "$out" &&
   "$out/bin/python" -m pip install --quiet --disable-pip-version-check -r "$TOOL_PYTHON_REQ"
 }
