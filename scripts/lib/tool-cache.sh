@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # Tool caches outside the clone, shared by scripts/test.sh, gen-clients.sh,
-# test-clients.sh and test-browser.sh (source it; it defines functions only).
+# test-clients.sh and test-browser.sh (source it: it sets TUTTI_CACHE and
+# defines functions; it runs nothing else).
 #
 # Every entry lives under ${TUTTI_CACHE:-$HOME/.cache/tutti}/<kind>/<key>,
 # where <key> hashes the files that decide its content (a lockfile, a
@@ -15,6 +16,8 @@
 # them.
 
 TUTTI_CACHE=${TUTTI_CACHE:-$HOME/.cache/tutti}
+# Absolute, since node_modules symlinks point into it.
+mkdir -p "$TUTTI_CACHE" && TUTTI_CACHE=$(cd "$TUTTI_CACHE" && pwd)
 
 # How many entries of each kind to keep (the newest by last use).
 TOOL_CACHE_KEEP=${TOOL_CACHE_KEEP:-4}
