@@ -16,7 +16,7 @@
 # them.
 
 TUTTI_CACHE=${TUTTI_CACHE:-$HOME/.cache/tutti}
-# Absolute, since node_modules symlinks point into it.
+# Absolute, so entries are named the same from any working directory.
 mkdir -p "$TUTTI_CACHE" && TUTTI_CACHE=$(cd "$TUTTI_CACHE" && pwd)
 
 # How many entries of each kind to keep (the newest by last use).
@@ -24,7 +24,8 @@ TOOL_CACHE_KEEP=${TOOL_CACHE_KEEP:-4}
 
 tool_cache_log() { [[ -n ${GEN_CLIENTS_QUIET:-} ]] || printf '  cache: %s\n' "$*" >&2; }
 
-# Prints a short hash of the given strings and files (their names and bytes).
+# Prints a short hash of the given strings and files (their names as given,
+# so pass paths relative to a fixed place, and their bytes).
 tool_cache_key() {
   local arg
   for arg in "$@"; do
@@ -34,22 +35,23 @@ tool_cache_key() {
   done | sha256sum | cut -c1-16
 }
 
-# tool_cache_entry KIND KEY BUILD_FUNCTION: makes sure $TUTTI_CACHE/KIND/KEY
-# exists, calling BUILD_FUNCTION DIR to fill it when it does not, and sets
+# tool_cache_entry KIND KEY BUILD_FUNCTION [MUST_EXIST]: makes sure
+# $TUTTI_CACHE/KIND/KEY exists, calling BUILD_FUNCTION DIR to fill it when it
+# does not (or when the path MUST_EXIST inside it has gone), and sets
 # TOOL_CACHE_DIR to it. BUILD_FUNCTION must return non-zero on failure by
 # itself (chain its commands with &&): `set -e` does not hold inside it here.
 tool_cache_entry() {
-  local kind=$1 key=$2 build=$3 dir
+  local kind=$1 key=$2 build=$3 must=${4:-.tutti-complete} dir
   dir=$TUTTI_CACHE/$kind/$key
   TOOL_CACHE_DIR=$dir
-  if [[ -f $dir/.tutti-complete ]]; then
+  if [[ -f $dir/.tutti-complete && -e $dir/$must ]]; then
     touch "$dir/.tutti-complete"
     return 0
   fi
   mkdir -p "$TUTTI_CACHE/$kind"
   (
     if command -v flock >/dev/null; then flock 9; fi
-    [[ ! -f $dir/.tutti-complete ]] || exit 0
+    [[ ! -f $dir/.tutti-complete || ! -e $dir/$must ]] || exit 0
     rm -rf "$dir" && mkdir -p "$dir" && "$build" "$dir" && touch "$dir/.tutti-complete"
   ) 9>"$dir.lock" || true
   if [[ ! -f $dir/.tutti-complete ]]; then
@@ -73,20 +75,24 @@ tool_cache_prune() {
     done
 }
 
-# tool_node_modules DIR: DIR/node_modules becomes a symlink to a cached
-# `npm ci` of DIR/package-lock.json, so `npm ci` runs once per distinct
-# lockfile (and Node major version) on the machine, not once per run or clone.
-# A real node_modules folder in DIR (from a manual `npm ci`) is replaced.
+# tool_node_modules DIR: fills DIR/node_modules from a cached `npm ci` of
+# DIR/package-lock.json, so `npm ci` runs once per distinct lockfile (and Node
+# major version) on the machine, not once per run or clone. The folder is a
+# hard-linked copy (instant, no extra space; a plain copy across file
+# systems), not a symlink: a manual `npm ci` in DIR then replaces the clone's
+# copy and cannot empty the cached one. A stamp names the entry it came from.
 tool_node_modules() {
-  local dir=$1 key target
+  local dir=$1 key stamp
   dir=$(cd "$dir" && pwd)
-  key=$(tool_cache_key "$(node --version | cut -d. -f1)" "$dir/package-lock.json")
+  key=$(cd "$dir" && tool_cache_key "$(node --version | cut -d. -f1)" package-lock.json)
   TOOL_NPM_SOURCE=$dir
-  tool_cache_entry "node/$(basename "$dir")" "$key" _tool_npm_ci || return 1
-  target=$TOOL_CACHE_DIR/node_modules
-  if [[ -L $dir/node_modules && $(readlink "$dir/node_modules") == "$target" ]]; then return 0; fi
+  tool_cache_entry "node/$(basename "$dir")" "$key" _tool_npm_ci node_modules/.package-lock.json || return 1
+  stamp=$dir/node_modules/.tutti-cache-entry
+  if [[ ! -L $dir/node_modules && -f $stamp && $(cat "$stamp") == "$TOOL_CACHE_DIR" ]]; then return 0; fi
   rm -rf "$dir/node_modules"
-  ln -s "$target" "$dir/node_modules"
+  cp -al "$TOOL_CACHE_DIR/node_modules" "$dir/node_modules" 2>/dev/null ||
+    { rm -rf "$dir/node_modules" && cp -a "$TOOL_CACHE_DIR/node_modules" "$dir/node_modules"; } || return 1
+  echo "$TOOL_CACHE_DIR" >"$stamp"
 }
 
 # The lockfile and the package.json it belongs to, without the package's own
@@ -107,10 +113,11 @@ _tool_npm_ci() {
 # tool_python_venv REQUIREMENTS: sets TOOL_VENV to a cached virtualenv with
 # exactly REQUIREMENTS installed, keyed by that file and the interpreter.
 tool_python_venv() {
-  local req=$1 key
-  key=$(tool_cache_key "$(python3 -c 'import sys; print(sys.version, sys.executable)')" "$req")
+  local req=$1 key python
+  python=$(python3 -c 'import sys; print(sys.version, sys.executable)')
+  key=$(cd "$(dirname "$req")" && tool_cache_key "$python" "$(basename "$req")")
   TOOL_PYTHON_REQ=$req
-  tool_cache_entry python-venv "$key" _tool_make_venv || return 1
+  tool_cache_entry python-venv "$key" _tool_make_venv bin/python || return 1
   # shellcheck disable=SC2034 # read by the scripts that source this
   TOOL_VENV=$TOOL_CACHE_DIR
 }
