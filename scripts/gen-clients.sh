@@ -153,7 +153,8 @@ if [[ -n $CHECK ]]; then
     if ! diff -rq -x __pycache__ "$SRC/$dir" "$dir" >/dev/null 2>&1; then drift+=" $dir"; fi
   done
   if [[ -n $drift ]]; then
-    echo "generated client code differs from what proto/ and the pins generate:" >&2
+    echo "generated client code differs from what proto/ and the pins generate" \
+      "(- what they generate, + what clients/ holds):" >&2
     for dir in $drift; do
       diff -r -x __pycache__ -u "$SRC/$dir" "$dir" | sed "s|$SRC/|generated/|" | head -n 40 >&2 || true
     done
