@@ -4,7 +4,9 @@
 # that means a new package (tutti.v2) served beside v1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-(cd scripts/tools && npm ci --no-audit --no-fund --loglevel=error)
+# shellcheck source=scripts/lib/tool-cache.sh
+source scripts/lib/tool-cache.sh
+tool_node_modules scripts/tools
 mkdir -p proto/baseline
 scripts/tools/node_modules/.bin/buf build -o proto/baseline/tutti-v1.binpb
 echo "wrote proto/baseline/tutti-v1.binpb"

@@ -15,6 +15,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+# shellcheck source=scripts/lib/tool-cache.sh
+source scripts/lib/tool-cache.sh
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -29,19 +31,9 @@ if [[ ! -x /usr/bin/chromium ]]; then
 fi
 dpkg-query -W -f 'chromium ${Version}\n' chromium 2>/dev/null || echo "chromium at /usr/bin/chromium"
 
-# Runs `npm ci` in $1 unless node_modules already matches its package-lock.json.
-npm_ci_if_stale() {
-  local dir=$1 stamp want
-  stamp=$dir/node_modules/.tutti-lock-sha256
-  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
-  if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then return; fi
-  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-  echo "$want" >"$stamp"
-}
-
-step "npm packages (pinned) and the client's browser build"
-npm_ci_if_stale "$ROOT/clients/typescript"
-npm_ci_if_stale "$ROOT/tests/browser"
+step "npm packages (pinned; cached outside the clone per lockfile) and the client's browser build"
+tool_node_modules clients/typescript
+tool_node_modules tests/browser
 (cd clients/typescript && npm run -s build:web)
 
 step "cargo build --bin tutti"

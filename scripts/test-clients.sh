@@ -1,22 +1,30 @@
 #!/usr/bin/env bash
-# Tests the generated clients in clients/ the way a platform would use them:
+# Tests the clients in clients/ the way a platform would use them:
 #
-#   1. drift check: scripts/gen-clients.sh must leave clients/ exactly as it
-#      was (generated code is committed and must match proto/ and the pins);
+#   1. drift check: the committed generated code (Go, Python, TypeScript) must
+#      be exactly what proto/ and the pinned generators produce
+#      (scripts/gen-clients.sh --check; it reuses the cached generation while
+#      proto/ and the pins are unchanged);
 #   2. builds the server (`cargo build --bin tutti`, honouring CARGO_TARGET_DIR)
 #      and starts `tutti serve` on a free 127.0.0.1 port with a fresh database;
-#   3. runs each language's smoke test against it (pytest, go test, node --test,
-#      mvn test): create a person, record an assessment, recommend, send
-#      feedback, read insights, and check INVALID_ARGUMENT and tenant isolation.
+#   3. runs each language's smoke test against it, on the package as a user
+#      installs it: Python from the wheel pip builds of clients/python, Go from
+#      the module, TypeScript after the package build (and a check of what
+#      `npm pack` ships), Java with Maven generating its code from proto/:
+#      create a person, record an assessment, recommend, send feedback, read
+#      insights, and check INVALID_ARGUMENT and tenant isolation.
 #
 # Usage: scripts/test-clients.sh [python] [go] [typescript] [java]   (default: all)
 #        SKIP_DRIFT=1 skips step 1.
 # Needs only the toolchains (python3, go, node+npm, java 17+maven, rust); it
-# installs every package itself (see scripts/gen-clients.sh for the pins).
+# installs every package itself, into caches outside the clone
+# (scripts/lib/tool-cache.sh; Maven's and Go's own caches).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export LC_ALL=C GOFLAGS=${GOFLAGS:--buildvcs=false}
+# shellcheck source=scripts/lib/tool-cache.sh
+source scripts/lib/tool-cache.sh
 
 LANGS=("$@")
 [[ ${#LANGS[@]} -gt 0 ]] || LANGS=(python go typescript java)
@@ -28,43 +36,22 @@ step() { printf '\n==> %s\n' "$*"; }
 now() { date +%s; }
 T0=$(now)
 
-# Hashes the tracked-or-untracked, non-ignored content of clients/ into a git
-# tree, using a throwaway index so the real index is untouched. Comparing two
-# such trees works whether or not clients/ is committed yet.
-snapshot_clients() {
-  local index
-  index=$(mktemp)
-  rm -f "$index"
-  GIT_INDEX_FILE=$index git add -A -- clients/
-  GIT_INDEX_FILE=$index git write-tree
-  rm -f "$index"
-}
-
 # ---- 1. drift ----------------------------------------------------------------
 if [[ -z ${SKIP_DRIFT:-} ]]; then
-  step "drift check: scripts/gen-clients.sh must leave clients/ unchanged"
+  step "drift check: clients/ must hold what proto/ and the pinned generators produce"
   t=$(now)
-  clean_before=$(git status --porcelain -- clients/)
-  before=$(snapshot_clients)
-  scripts/gen-clients.sh
-  after=$(snapshot_clients)
-  if [[ $before != "$after" ]]; then
-    echo "generated client code differs from what scripts/gen-clients.sh produces now:" >&2
-    git diff --stat "$before" "$after" -- >&2
-    echo "run scripts/gen-clients.sh and commit the result" >&2
-    exit 1
-  fi
-  if [[ -z $clean_before && -n $(git status --porcelain -- clients/) ]]; then
-    git status --porcelain -- clients/ >&2
-    echo "scripts/gen-clients.sh changed committed files in clients/ (above)" >&2
-    exit 1
-  fi
-  [[ -z $clean_before ]] || echo "  (clients/ has uncommitted changes; compared with the working tree as it was)"
+  scripts/gen-clients.sh --check
   echo "PASS drift: clients/ matches proto/ ($(($(now) - t))s)"
-else
-  # The tests below still need the packages gen-clients.sh installs.
-  scripts/gen-clients.sh --setup-only
 fi
+
+step "tools (cached outside the clone, keyed by their pins)"
+t=$(now)
+tool_python_venv clients/python/requirements-dev.txt
+VENV=$TOOL_VENV
+for lang in "${LANGS[@]}"; do
+  if [[ $lang == typescript ]]; then tool_node_modules clients/typescript; fi
+done
+echo "  ready in $(($(now) - t))s"
 
 # ---- 2. server ---------------------------------------------------------------
 step "cargo build --bin tutti"
@@ -74,9 +61,6 @@ TUTTI=${CARGO_TARGET_DIR:-$ROOT/target}/debug/tutti
 [[ $TUTTI == /* ]] || TUTTI=$ROOT/$TUTTI
 [[ -x $TUTTI ]] || { echo "no server binary at $TUTTI" >&2; exit 1; }
 echo "  built in $(($(now) - t))s"
-
-VENV=$ROOT/clients/python/.venv
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e clients/python
 
 WORK=$(mktemp -d)
 SERVER_PID=
@@ -90,6 +74,13 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+
+# The Python package as pip installs it (the wheel built from clients/python,
+# with the venv's pinned setuptools), in a folder of this run only: the venv
+# is shared by every clone, so nothing of this clone is installed into it.
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
+  --no-build-isolation --target "$WORK/python" ./clients/python
+export PYTHONPATH=$WORK/python
 
 PORT=$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 # Not TUTTI_ADDR: the server reads every TUTTI_* variable as configuration and
@@ -175,7 +166,19 @@ test_typescript() (
   set -e
   cd clients/typescript
   rm -rf dist
-  npx --no-install tsc -p tsconfig.json
+  # What `npm install`/`npm pack` build (prepare.mjs), minus installing tools.
+  npm run -s build
+  npm run -s build:web
+  # The package ships the built code, and its exports resolve.
+  npm pack --dry-run --json --ignore-scripts 2>/dev/null | node -e '
+    const files = new Set(JSON.parse(require("fs").readFileSync(0, "utf8"))[0].files.map((f) => f.path));
+    const want = ["dist/src/index.js", "dist/src/index.d.ts", "dist/src/gen/tutti/v1/catalog_pb.js", "dist/web/tutti-web.js"];
+    const missing = want.filter((f) => !files.has(f));
+    if (missing.length) { console.error("npm pack leaves out:", missing.join(", ")); process.exit(1); }'
+  node --input-type=module -e '
+    const m = await import("@tutti-health/tutti-client");
+    await import("@tutti-health/tutti-client/gen/tutti/v1/people_pb");
+    if (typeof m.createTuttiClients !== "function") throw new Error("createTuttiClients is not exported");'
   node --test dist/test/smoke.test.js
 )
 

@@ -12,8 +12,10 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "tools: buf (npm, pinned)"
-(cd scripts/tools && npm ci --no-audit --no-fund --loglevel=error)
+step "tools: buf (npm, pinned; cached outside the clone per lockfile)"
+# shellcheck source=scripts/lib/tool-cache.sh
+source scripts/lib/tool-cache.sh
+tool_node_modules scripts/tools
 BUF=scripts/tools/node_modules/.bin/buf
 
 step "cargo fmt --check"
