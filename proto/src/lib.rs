@@ -4,6 +4,8 @@
 //! This crate owns only generated code. It lets tests, tools and other Rust
 //! programs talk to Tutti without depending on the server.
 
+pub mod codec;
+
 /// `tutti.v1`: the first stable version of the API.
 pub mod v1 {
     #![allow(missing_docs, clippy::all)] // generated code; documented in the .proto files

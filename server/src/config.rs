@@ -20,10 +20,38 @@
 //! max_message_bytes = 16777216
 //! max_batch = 5000
 //!
-//! [[auth.api_keys]]        # none: auth off, tenant from `x-tutti-tenant`
+//! [[auth.api_keys]]        # none (and no auth.jwt): auth off, loopback only
 //! sha256 = "<hex SHA-256 of the key>"
 //! tenant = "acme"
 //! principal = "acme-ehr"
+//! roles = ["read", "write"] # default: read, write, admin, erase
+//!
+//! [[auth.jwt]]             # OAuth2 access tokens (RS256/ES256/ES384)
+//! issuer = "https://login.example.org"
+//! audience = "tutti"
+//! jwks_path = "/etc/tutti/login-jwks.json"
+//! tenant_claim = "tenant"  # the tenant comes from this verified claim
+//! roles_claim = "roles"    # array or space-separated string
+//!
+//! [tls]                    # unset: plaintext, allowed on loopback (or with insecure)
+//! cert_path = "/etc/tutti/tls/cert.pem"
+//! key_path = "/etc/tutti/tls/key.pem"
+//! client_ca_path = "/etc/tutti/tls/clients-ca.pem"   # mutual TLS
+//! reload_seconds = 30      # re-read changed files (also on SIGHUP)
+//!
+//! [limits]                 # overload: shed with RetryInfo past these
+//! max_in_flight = 256
+//! max_in_flight_per_tenant = 128
+//!
+//! [shutdown]
+//! drain_seconds = 5        # NOT_SERVING, still serving, before the listener closes
+//! grace_seconds = 30
+//!
+//! [idempotency]
+//! ttl_seconds = 86400      # stored first responses (health data) expire
+//!
+//! [metrics]
+//! prometheus = true        # GET /metrics
 //!
 //! [telemetry]
 //! otlp_endpoint = "http://127.0.0.1:4317"   # unset: no trace export
@@ -97,6 +125,137 @@ pub struct Config {
     pub http: HttpConfig,
     /// EHR integration: CDS Hooks, FHIR ingest, the clinician app.
     pub ehr: EhrConfig,
+    /// Transport security: TLS, mutual TLS, plaintext off loopback.
+    pub tls: TlsConfig,
+    /// Graceful shutdown.
+    pub shutdown: ShutdownConfig,
+    /// How long stored first responses are kept.
+    pub idempotency: IdempotencyConfig,
+    /// The audit trail.
+    pub audit: AuditConfig,
+    /// Metrics (Prometheus text; OTLP export is under `telemetry`).
+    pub metrics: MetricsConfig,
+}
+
+/// Transport security. With `cert_path` and `key_path` the port speaks TLS
+/// only (gRPC, gRPC-Web and the HTTP routes alike); with `client_ca_path` too,
+/// every client must present a certificate that CA signed (mutual TLS). The
+/// files are re-read when they change (polled every `reload_seconds`, and on
+/// SIGHUP), so a renewed certificate needs no restart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain (leaf first).
+    pub cert_path: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_path: Option<PathBuf>,
+    /// PEM CA certificate(s) client certificates must chain to; unset: no client certificates.
+    pub client_ca_path: Option<PathBuf>,
+    /// Seconds between checks of the files for changes; 0: only on SIGHUP.
+    pub reload_seconds: u64,
+    /// Allow plaintext on a non-loopback address (behind a TLS-terminating proxy
+    /// or a mesh sidecar). Without it such a start is refused.
+    pub insecure: bool,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self {
+            cert_path: None,
+            key_path: None,
+            client_ca_path: None,
+            reload_seconds: 30,
+            insecure: false,
+        }
+    }
+}
+
+impl TlsConfig {
+    /// Whether the port speaks TLS.
+    pub fn enabled(&self) -> bool {
+        self.cert_path.is_some()
+    }
+}
+
+/// Graceful shutdown: on SIGTERM/Ctrl-C health turns NOT_SERVING at once, new
+/// calls are still served for `drain_seconds` (so load balancers stop sending
+/// them), then the listener closes and in-flight calls get `grace_seconds` to
+/// finish before the server stops regardless.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShutdownConfig {
+    /// Seconds between NOT_SERVING and closing the listener.
+    pub drain_seconds: u64,
+    /// Seconds in-flight calls get after the listener closed.
+    pub grace_seconds: u64,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self {
+            drain_seconds: 0,
+            grace_seconds: 30,
+        }
+    }
+}
+
+/// Stored first responses (they hold health data) expire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdempotencyConfig {
+    /// Seconds a request id is remembered; a retry after that is a new request.
+    pub ttl_seconds: u64,
+    /// Seconds between sweeps that delete expired records.
+    pub sweep_seconds: u64,
+}
+
+impl Default for IdempotencyConfig {
+    fn default() -> Self {
+        Self {
+            ttl_seconds: 24 * 3600,
+            sweep_seconds: 300,
+        }
+    }
+}
+
+/// The audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Seconds over which rejected unauthenticated calls and shed calls are
+    /// counted into one summary row each (and one log line), instead of one
+    /// durable row per call.
+    pub summary_seconds: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            summary_seconds: 60,
+        }
+    }
+}
+
+/// Metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Serve Prometheus text at `GET /metrics`.
+    pub prometheus: bool,
+    /// Serve `/metrics` on this separate (admin) address instead of the API port.
+    pub listen: Option<SocketAddr>,
+    /// Seconds between OTLP metric exports (with `telemetry.otlp_endpoint`).
+    pub export_seconds: u64,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            prometheus: true,
+            listen: None,
+            export_seconds: 60,
+        }
+    }
 }
 
 /// Browser access.
@@ -241,6 +400,10 @@ pub struct CodeMapConfig {
 pub struct StorageConfig {
     /// SQLite database file (created if missing).
     pub path: PathBuf,
+    /// Largest size of the database file in bytes; a write that would grow it
+    /// further is refused with `UNAVAILABLE` (reads go on). Unset: no cap
+    /// beyond the disk's.
+    pub max_bytes: Option<u64>,
 }
 
 /// Log output format.
@@ -283,13 +446,83 @@ impl Default for TelemetryConfig {
     }
 }
 
-/// API-key authentication.
+/// Authentication: API keys and OAuth2 bearer JWTs. Neither configured: auth
+/// is off (allowed on loopback only) and the tenant comes from the
+/// `x-tutti-tenant` header (or `default`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
-    /// Accepted keys. Empty: auth is off and the tenant comes from the
-    /// `x-tutti-tenant` header (or `default`).
+    /// Accepted keys.
     pub api_keys: Vec<ApiKeyConfig>,
+    /// Accepted JWT issuers (OAuth2 access tokens, RS256/ES256/ES384).
+    pub jwt: Vec<JwtIssuerConfig>,
+}
+
+impl AuthConfig {
+    /// Whether any credential is configured (auth on).
+    pub fn enabled(&self) -> bool {
+        !self.api_keys.is_empty() || !self.jwt.is_empty()
+    }
+}
+
+/// What a caller may do. A method needs one role (see `auth::required_role`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Read people, assessments, insights and the catalogue.
+    Read,
+    /// Register people, record assessments and feedback, ask for recommendations.
+    Write,
+    /// Change the tenant's own catalogue.
+    Admin,
+    /// Erase a person.
+    Erase,
+}
+
+impl Role {
+    /// Every role (an API key without `roles` has them all).
+    pub const ALL: [Role; 4] = [Role::Read, Role::Write, Role::Admin, Role::Erase];
+
+    /// The role's name as configured and as sent in tokens.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Read => "read",
+            Role::Write => "write",
+            Role::Admin => "admin",
+            Role::Erase => "erase",
+        }
+    }
+}
+
+/// One OAuth2 authorization server whose access tokens are accepted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtIssuerConfig {
+    /// The token's `iss`, exactly.
+    pub issuer: String,
+    /// The `aud` the token must carry (this service's identifier at the issuer).
+    pub audience: String,
+    /// The issuer's public keys (JWK Set file); re-read with the TLS files.
+    pub jwks_path: PathBuf,
+    /// The claim naming the tenant (a string).
+    #[serde(default = "default_tenant_claim")]
+    pub tenant_claim: String,
+    /// The claim listing roles: an array of strings or a space-separated string.
+    #[serde(default = "default_roles_claim")]
+    pub roles_claim: String,
+    /// Clock skew allowed on `exp` and `nbf`, in seconds.
+    #[serde(default = "default_leeway")]
+    pub leeway_seconds: u64,
+}
+
+fn default_tenant_claim() -> String {
+    "tenant".to_owned()
+}
+fn default_roles_claim() -> String {
+    "roles".to_owned()
+}
+fn default_leeway() -> u64 {
+    30
 }
 
 /// One accepted API key. Only its SHA-256 is stored, never the key itself.
@@ -303,6 +536,10 @@ pub struct ApiKeyConfig {
     /// Who holds the key, as written to the audit log; default `key:<first 12 hex>`.
     #[serde(default)]
     pub principal: Option<String>,
+    /// What the key may do; default every role (keys from before roles existed
+    /// keep working).
+    #[serde(default)]
+    pub roles: Option<Vec<Role>>,
 }
 
 /// Request limits.
@@ -313,6 +550,16 @@ pub struct LimitsConfig {
     pub max_message_bytes: usize,
     /// Most assessments in one BatchRecordAssessments call.
     pub max_batch: usize,
+    /// Most tenant-API calls in flight at once; past it calls wait up to
+    /// `queue_ms`, then are shed with `UNAVAILABLE` and `RetryInfo`.
+    pub max_in_flight: usize,
+    /// Most calls of one tenant in flight at once; past it that tenant's calls
+    /// are shed with `RESOURCE_EXHAUSTED` and `RetryInfo`.
+    pub max_in_flight_per_tenant: usize,
+    /// Milliseconds a call may wait for a global slot before it is shed.
+    pub queue_ms: u64,
+    /// The retry delay suggested to shed callers, in milliseconds.
+    pub retry_after_ms: u64,
 }
 
 /// Where the trained population model comes from.
@@ -409,6 +656,8 @@ pub struct Overrides {
     pub data: Option<PathBuf>,
     /// `--log-format`.
     pub log_format: Option<LogFormat>,
+    /// `--insecure`: plaintext allowed off loopback.
+    pub insecure: bool,
 }
 
 /// Why the configuration cannot be used.
@@ -440,6 +689,11 @@ impl Default for Config {
             tenants: BTreeMap::new(),
             http: HttpConfig::default(),
             ehr: EhrConfig::default(),
+            tls: TlsConfig::default(),
+            shutdown: ShutdownConfig::default(),
+            idempotency: IdempotencyConfig::default(),
+            audit: AuditConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -448,6 +702,7 @@ impl Default for StorageConfig {
     fn default() -> Self {
         Self {
             path: PathBuf::from("tutti.db"),
+            max_bytes: None,
         }
     }
 }
@@ -466,6 +721,10 @@ impl Default for LimitsConfig {
         Self {
             max_message_bytes: 16 * 1024 * 1024,
             max_batch: 5000,
+            max_in_flight: 256,
+            max_in_flight_per_tenant: 128,
+            queue_ms: 50,
+            retry_after_ms: 1000,
         }
     }
 }
@@ -483,6 +742,11 @@ const ENV_SECTIONS: &[&str] = &[
     "tenants",
     "http",
     "ehr",
+    "tls",
+    "shutdown",
+    "idempotency",
+    "audit",
+    "metrics",
 ];
 
 impl Overrides {
@@ -499,6 +763,9 @@ impl Overrides {
         }
         if let Some(format) = self.log_format {
             root.insert("log".into(), serde_json::json!({ "format": format }));
+        }
+        if self.insecure {
+            root.insert("tls".into(), serde_json::json!({ "insecure": true }));
         }
         serde_json::Value::Object(root)
     }
@@ -622,7 +889,101 @@ impl Config {
             }
         }
         self.validate_http()?;
-        self.validate_ehr()
+        self.validate_ehr()?;
+        self.validate_security()
+    }
+
+    /// Transport security, bearer JWTs, limits and lifecycle settings.
+    fn validate_security(&self) -> Result<(), ConfigError> {
+        let invalid = |msg: String| Err(ConfigError::Invalid(msg));
+        let tls = &self.tls;
+        if tls.cert_path.is_some() != tls.key_path.is_some() {
+            return invalid("tls.cert_path and tls.key_path must be set together".into());
+        }
+        if tls.client_ca_path.is_some() && !tls.enabled() {
+            return invalid("tls.client_ca_path needs tls.cert_path and tls.key_path".into());
+        }
+        if tls.reload_seconds > 86_400 {
+            return invalid("tls.reload_seconds must be in 0..=86400".into());
+        }
+        let loopback = self.listen.ip().is_loopback();
+        if !loopback && !tls.enabled() && !tls.insecure {
+            return invalid(format!(
+                "listen = {}: plaintext off loopback is refused; set tls.cert_path and tls.key_path, or tls.insecure = true (--insecure) behind a TLS-terminating proxy",
+                self.listen
+            ));
+        }
+        if !loopback && !self.auth.enabled() {
+            return invalid(format!(
+                "listen = {}: a non-loopback address needs authentication; configure auth.api_keys or auth.jwt",
+                self.listen
+            ));
+        }
+        let mut issuers = HashSet::new();
+        for (i, j) in self.auth.jwt.iter().enumerate() {
+            let at = format!("auth.jwt[{i}]");
+            if j.issuer.trim().is_empty() || j.audience.trim().is_empty() {
+                return invalid(format!("{at}: issuer and audience must not be empty"));
+            }
+            if !issuers.insert(j.issuer.as_str()) {
+                return invalid(format!("{at}.issuer is listed twice"));
+            }
+            if j.jwks_path.as_os_str().is_empty() {
+                return invalid(format!("{at}.jwks_path must not be empty"));
+            }
+            if j.tenant_claim.is_empty() || j.roles_claim.is_empty() {
+                return invalid(format!(
+                    "{at}: tenant_claim and roles_claim must not be empty"
+                ));
+            }
+            if j.leeway_seconds > 300 {
+                return invalid(format!("{at}.leeway_seconds must be in 0..=300"));
+            }
+        }
+        for (i, k) in self.auth.api_keys.iter().enumerate() {
+            if k.roles.as_ref().is_some_and(Vec::is_empty) {
+                return invalid(format!(
+                    "auth.api_keys[{i}].roles must name at least one role (or be left out for all)"
+                ));
+            }
+        }
+        let l = &self.limits;
+        if !(1..=100_000).contains(&l.max_in_flight) {
+            return invalid("limits.max_in_flight must be in 1..=100000".into());
+        }
+        if !(1..=100_000).contains(&l.max_in_flight_per_tenant) {
+            return invalid("limits.max_in_flight_per_tenant must be in 1..=100000".into());
+        }
+        if l.queue_ms > 60_000 {
+            return invalid("limits.queue_ms must be in 0..=60000".into());
+        }
+        if !(1..=3_600_000).contains(&l.retry_after_ms) {
+            return invalid("limits.retry_after_ms must be in 1..=3600000".into());
+        }
+        if self.shutdown.drain_seconds > 3600 || self.shutdown.grace_seconds > 3600 {
+            return invalid(
+                "shutdown.drain_seconds and shutdown.grace_seconds must be in 0..=3600".into(),
+            );
+        }
+        if !(1..=366 * 24 * 3600).contains(&self.idempotency.ttl_seconds) {
+            return invalid("idempotency.ttl_seconds must be in 1..=31622400 (a year)".into());
+        }
+        if !(1..=86_400).contains(&self.idempotency.sweep_seconds) {
+            return invalid("idempotency.sweep_seconds must be in 1..=86400".into());
+        }
+        if !(1..=3600).contains(&self.audit.summary_seconds) {
+            return invalid("audit.summary_seconds must be in 1..=3600".into());
+        }
+        if !(1..=3600).contains(&self.metrics.export_seconds) {
+            return invalid("metrics.export_seconds must be in 1..=3600".into());
+        }
+        if self.metrics.listen.is_some_and(|a| a == self.listen) {
+            return invalid("metrics.listen must differ from listen".into());
+        }
+        if self.storage.max_bytes.is_some_and(|b| b < 1024 * 1024) {
+            return invalid("storage.max_bytes must be at least 1048576 (1 MiB)".into());
+        }
+        Ok(())
     }
 
     fn validate_http(&self) -> Result<(), ConfigError> {
@@ -766,6 +1127,28 @@ mod tests {
         assert_eq!(c.limits.max_batch, 5000);
         assert!(c.auth.api_keys.is_empty());
         c.validate().expect("defaults are valid");
+    }
+
+    #[test]
+    fn off_loopback_needs_tls_or_insecure_and_authentication() {
+        let mut c = Config {
+            listen: "0.0.0.0:50051".parse().expect("addr"),
+            ..Config::default()
+        };
+        let e = c.validate().expect_err("plaintext off loopback");
+        assert!(e.to_string().contains("tls.insecure"), "{e}");
+        c.tls.insecure = true;
+        let e = c.validate().expect_err("no auth off loopback");
+        assert!(e.to_string().contains("authentication"), "{e}");
+        c.auth.api_keys.push(ApiKeyConfig {
+            sha256: "a".repeat(64),
+            tenant: "acme".into(),
+            principal: None,
+            roles: None,
+        });
+        c.validate().expect("insecure with auth");
+        c.tls.cert_path = Some("cert.pem".into());
+        assert!(c.validate().is_err(), "cert without key");
     }
 
     #[test]
@@ -950,6 +1333,7 @@ mod tests {
             sha256: "my-plain-secret".into(),
             tenant: "acme".into(),
             principal: None,
+            roles: None,
         });
         let e = c.validate().expect_err("plain key");
         assert!(e.to_string().contains("auth.api_keys[0].sha256"), "{e}");

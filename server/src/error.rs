@@ -3,13 +3,60 @@
 //! `match` per error enum, no catch-all arm, so a new variant must be mapped on
 //! purpose. Internal causes are logged here; clients get a short message.
 //! `INVALID_ARGUMENT` with field violations is built by [`crate::validate`].
+//!
+//! Every error carries `google.rpc.ErrorInfo { reason, domain }` beside its
+//! other details (a client can branch on `reason` without parsing messages),
+//! and every retryable one (`UNAVAILABLE`, `RESOURCE_EXHAUSTED`) a
+//! `google.rpc.RetryInfo`. Statuses the transport makes itself (a body that
+//! does not decode, an unknown method) get theirs from [`ErrorDetailsLayer`].
 
+use crate::config::Role;
 use crate::convert::ConvertError;
 use crate::convert::ids::IdError;
 use crate::storage::{Kind, StorageError};
 use crate::validate::Violations;
-use tonic::Status;
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+use tower::{Layer, Service};
 use tutti_engine::EngineError;
+
+/// `ErrorInfo.domain` of every error Tutti returns.
+pub const ERROR_DOMAIN: &str = "tutti.health";
+
+/// The retry delay suggested when storage is briefly unavailable.
+const STORAGE_RETRY: Duration = Duration::from_secs(1);
+
+/// A status with `ErrorInfo { reason, domain: ERROR_DOMAIN, metadata }` added to `details`.
+/// The one constructor of statuses besides [`Violations::into_status`] (which uses it too).
+pub fn status_with(
+    code: Code,
+    message: impl Into<String>,
+    reason: &str,
+    metadata: &[(&str, String)],
+    mut details: ErrorDetails,
+) -> Status {
+    let metadata: HashMap<String, String> = metadata
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    details.set_error_info(reason, ERROR_DOMAIN, metadata);
+    Status::with_error_details(code, message, details)
+}
+
+fn plain(code: Code, message: impl Into<String>, reason: &str) -> Status {
+    status_with(code, message, reason, &[], ErrorDetails::new())
+}
+
+fn retryable(code: Code, message: impl Into<String>, reason: &str, after: Duration) -> Status {
+    let mut details = ErrorDetails::new();
+    details.set_retry_info(Some(after));
+    status_with(code, message, reason, &[], details)
+}
 
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -23,16 +70,29 @@ pub enum ServiceError {
     /// The resource to create exists already.
     #[error("{0} already exists")]
     AlreadyExists(String),
-    /// The request is valid but the system is not in a state that allows it.
-    /// The message is shown to the client, so it names only the client's own ids.
-    #[error("failed precondition: {0}")]
-    FailedPrecondition(String),
+    /// The request is valid but the system is not in a state that allows it:
+    /// the `ErrorInfo` reason, and a message shown to the client (so it names
+    /// only the client's own ids).
+    #[error("failed precondition: {1}")]
+    FailedPrecondition(&'static str, String),
     /// No or unknown credentials.
     #[error("unauthenticated: {0}")]
     Unauthenticated(&'static str),
     /// Credentials that do not allow this request.
     #[error("permission denied: {0}")]
     PermissionDenied(&'static str),
+    /// The caller lacks the role the method needs.
+    #[error("permission denied: the `{}` role is required", .0.as_str())]
+    RoleRequired(Role),
+    /// Too many calls in flight on the server; retry after the delay.
+    #[error("overloaded")]
+    Overloaded(Duration),
+    /// Too many calls of this tenant in flight; retry after the delay.
+    #[error("tenant concurrency limit")]
+    TenantBusy(Duration),
+    /// The caller's deadline passed before the call finished; nothing was written.
+    #[error("deadline exceeded")]
+    DeadlineExceeded,
     /// Storage failed.
     #[error("storage: {0}")]
     Storage(#[from] StorageError),
@@ -63,13 +123,53 @@ impl ServiceError {
     pub fn into_status(self) -> Status {
         match self {
             ServiceError::InvalidArgument(v) => v.into_status(),
-            ServiceError::NotFound(what) => Status::not_found(format!("{what} not found")),
-            ServiceError::AlreadyExists(what) => {
-                Status::already_exists(format!("{what} already exists"))
+            ServiceError::NotFound(what) => status_with(
+                Code::NotFound,
+                format!("{what} not found"),
+                "NOT_FOUND",
+                &[("resource", what)],
+                ErrorDetails::new(),
+            ),
+            ServiceError::AlreadyExists(what) => status_with(
+                Code::AlreadyExists,
+                format!("{what} already exists"),
+                "ALREADY_EXISTS",
+                &[("resource", what)],
+                ErrorDetails::new(),
+            ),
+            ServiceError::FailedPrecondition(reason, msg) => {
+                plain(Code::FailedPrecondition, msg, reason)
             }
-            ServiceError::FailedPrecondition(msg) => Status::failed_precondition(msg),
-            ServiceError::Unauthenticated(msg) => Status::unauthenticated(msg),
-            ServiceError::PermissionDenied(msg) => Status::permission_denied(msg),
+            ServiceError::Unauthenticated(msg) => {
+                plain(Code::Unauthenticated, msg, "UNAUTHENTICATED")
+            }
+            ServiceError::PermissionDenied(msg) => {
+                plain(Code::PermissionDenied, msg, "PERMISSION_DENIED")
+            }
+            ServiceError::RoleRequired(role) => status_with(
+                Code::PermissionDenied,
+                format!("the `{}` role is required", role.as_str()),
+                "ROLE_REQUIRED",
+                &[("role", role.as_str().to_owned())],
+                ErrorDetails::new(),
+            ),
+            ServiceError::Overloaded(after) => retryable(
+                Code::Unavailable,
+                "the server is overloaded; retry later",
+                "OVERLOADED",
+                after,
+            ),
+            ServiceError::TenantBusy(after) => retryable(
+                Code::ResourceExhausted,
+                "too many calls of this tenant in flight; retry later",
+                "TENANT_CONCURRENCY_LIMIT",
+                after,
+            ),
+            ServiceError::DeadlineExceeded => plain(
+                Code::DeadlineExceeded,
+                "the deadline passed before the call finished; nothing was written",
+                "DEADLINE_EXCEEDED",
+            ),
             ServiceError::Storage(e) => storage_status(e),
             ServiceError::Engine(e) => engine_status(e),
             ServiceError::Internal(cause) => internal(&cause),
@@ -85,7 +185,7 @@ impl From<ServiceError> for Status {
 
 fn internal(cause: &dyn std::fmt::Display) -> Status {
     tracing::error!(error = %cause, "internal error");
-    Status::internal("internal error")
+    plain(Code::Internal, "internal error", "INTERNAL")
 }
 
 fn kind_name(kind: Kind, id: &str) -> String {
@@ -99,20 +199,43 @@ fn kind_name(kind: Kind, id: &str) -> String {
 fn storage_status(e: StorageError) -> Status {
     match e {
         StorageError::NotFound { kind, id } => {
-            Status::not_found(format!("{} not found", kind_name(kind, &id)))
+            ServiceError::NotFound(kind_name(kind, &id)).into_status()
         }
         StorageError::AlreadyExists { kind, id } => {
-            Status::already_exists(format!("{} already exists", kind_name(kind, &id)))
+            ServiceError::AlreadyExists(kind_name(kind, &id)).into_status()
         }
         // Only reaches the client when retries ran out under contention.
-        StorageError::Conflict => Status::aborted("concurrent update; retry the request"),
+        StorageError::Conflict => plain(
+            Code::Aborted,
+            "concurrent update; retry the request",
+            "CONCURRENT_UPDATE",
+        ),
         // Handled by the idempotency replay; reaching here means the stored
         // response vanished between commit and read.
-        StorageError::DuplicateRequest => Status::aborted("concurrent retry; retry the request"),
+        StorageError::DuplicateRequest => plain(
+            Code::Aborted,
+            "concurrent retry; retry the request",
+            "CONCURRENT_RETRY",
+        ),
         StorageError::Unavailable(cause) => {
             tracing::warn!(error = %cause, "storage unavailable");
-            Status::unavailable("storage unavailable; retry later")
+            retryable(
+                Code::Unavailable,
+                "storage unavailable; retry later",
+                "STORAGE_UNAVAILABLE",
+                STORAGE_RETRY,
+            )
         }
+        StorageError::Full(cause) => {
+            tracing::error!(error = %cause, "storage full: writes refused until space is freed");
+            retryable(
+                Code::Unavailable,
+                "storage is full; nothing was written; retry later",
+                "STORAGE_FULL",
+                STORAGE_RETRY * 30,
+            )
+        }
+        StorageError::DeadlineExceeded => ServiceError::DeadlineExceeded.into_status(),
         e @ (StorageError::Corrupt(_) | StorageError::Migration(_) | StorageError::Backend(_)) => {
             internal(&e)
         }
@@ -139,6 +262,94 @@ fn engine_status(e: EngineError) -> Status {
     }
 }
 
+/// The `ErrorInfo` reason of a status the transport made (no details of ours).
+fn transport_reason(code: Code) -> &'static str {
+    match code {
+        // tutti-proto's codec turns an undecodable body into INVALID_ARGUMENT.
+        Code::InvalidArgument => "MALFORMED_REQUEST",
+        Code::Unimplemented => "UNKNOWN_METHOD",
+        Code::OutOfRange | Code::ResourceExhausted => "MESSAGE_TOO_LARGE",
+        Code::Cancelled => "CANCELLED",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::Ok
+        | Code::Unknown
+        | Code::NotFound
+        | Code::AlreadyExists
+        | Code::PermissionDenied
+        | Code::FailedPrecondition
+        | Code::Aborted
+        | Code::Internal
+        | Code::DataLoss
+        | Code::Unauthenticated => "TRANSPORT",
+    }
+}
+
+/// Adds `ErrorInfo` to error responses that carry no details: those tonic
+/// makes itself before any handler runs (the request body does not decode, an
+/// unknown method, a message over the size limit). Handlers' errors already
+/// have theirs and pass untouched.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ErrorDetailsLayer;
+
+impl<S> Layer<S> for ErrorDetailsLayer {
+    type Service = ErrorDetailsService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        ErrorDetailsService { inner }
+    }
+}
+
+/// The service [`ErrorDetailsLayer`] produces.
+#[derive(Debug, Clone)]
+pub struct ErrorDetailsService<S> {
+    inner: S,
+}
+
+impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for ErrorDetailsService<S>
+where
+    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<ResBody>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
+        let fut = self.inner.call(req);
+        Box::pin(async move {
+            let mut response = fut.await?;
+            add_error_info(response.headers_mut());
+            Ok(response)
+        })
+    }
+}
+
+fn add_error_info(headers: &mut http::HeaderMap) {
+    if headers.contains_key("grpc-status-details-bin") {
+        return;
+    }
+    let Some(status) = Status::from_header_map(headers) else {
+        return;
+    };
+    if status.code() == Code::Ok {
+        return;
+    }
+    let with = plain(
+        status.code(),
+        status.message().to_owned(),
+        transport_reason(status.code()),
+    );
+    headers.remove("grpc-status");
+    headers.remove("grpc-message");
+    if with.add_header(headers).is_err() {
+        tracing::warn!("could not add error details to a transport status");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,7 +364,7 @@ mod tests {
                 Code::AlreadyExists,
             ),
             (
-                ServiceError::FailedPrecondition("x".into()),
+                ServiceError::FailedPrecondition("X", "x".into()),
                 Code::FailedPrecondition,
             ),
             (ServiceError::Unauthenticated("x"), Code::Unauthenticated),
@@ -176,7 +387,15 @@ mod tests {
             ),
         ];
         for (err, code) in cases {
-            assert_eq!(err.into_status().code(), code);
+            let status = err.into_status();
+            assert_eq!(status.code(), code);
+            let info = status
+                .get_error_details()
+                .error_info()
+                .cloned()
+                .expect("every error carries ErrorInfo");
+            assert_eq!(info.domain, ERROR_DOMAIN);
+            assert!(!info.reason.is_empty());
         }
     }
 

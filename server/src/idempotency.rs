@@ -5,8 +5,14 @@
 //! same id with a different request is `FAILED_PRECONDITION`.
 //!
 //! It also runs a write's optimistic-concurrency retries
-//! ([`StorageError::Conflict`]).
+//! ([`StorageError::Conflict`]), and carries the call's audit row into the
+//! write's transaction ([`Idempotency::audited`]).
+//!
+//! Records hold full responses (health data), so they expire:
+//! [`spawn_sweeper`] deletes those older than `idempotency.ttl_seconds`
+//! (every `idempotency.sweep_seconds`).
 
+use crate::audit::AuditNote;
 use crate::convert::hex;
 use crate::convert::ids::{PersonId, RequestId, TenantId};
 use crate::error::{Result, ServiceError};
@@ -20,7 +26,7 @@ use tutti_engine::ids::Timestamp;
 const MAX_ATTEMPTS: usize = 8;
 
 /// The idempotency key and request hash of one write.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Idempotency {
     /// Full gRPC method.
     pub method: &'static str,
@@ -28,6 +34,8 @@ pub struct Idempotency {
     pub request_id: RequestId,
     /// Hex SHA-256 of the method and the encoded request.
     pub request_hash: String,
+    /// The call's audit note: its row commits with the write.
+    note: Option<AuditNote>,
 }
 
 impl Idempotency {
@@ -44,7 +52,14 @@ impl Idempotency {
             method,
             request_id,
             request_hash: hex(&h.finalize()),
+            note: None,
         })
+    }
+
+    /// Commits `call`'s audit row in the same transaction as the write.
+    pub fn audited(mut self, call: &crate::grpc::Call) -> Self {
+        self.note = call.note().cloned();
+        self
     }
 
     /// The row to commit with the write.
@@ -61,6 +76,13 @@ impl Idempotency {
             response: response.encode_to_vec(),
             person: person.cloned(),
             create_time: now,
+            audit: self.note.as_ref().map(|n| n.pending_row(now)),
+        }
+    }
+
+    fn settle(&self, committed: bool) {
+        if let Some(note) = &self.note {
+            note.settle(committed);
         }
     }
 
@@ -77,10 +99,13 @@ impl Idempotency {
             return Ok(None);
         };
         if stored.request_hash != self.request_hash {
-            return Err(ServiceError::FailedPrecondition(format!(
-                "request_id `{}` was already used for a different request",
-                self.request_id
-            )));
+            return Err(ServiceError::FailedPrecondition(
+                "REQUEST_ID_REUSED",
+                format!(
+                    "request_id `{}` was already used for a different request",
+                    self.request_id
+                ),
+            ));
         }
         R::decode(stored.response.as_slice())
             .map(Some)
@@ -105,7 +130,9 @@ impl Idempotency {
             return Ok(r);
         }
         for _ in 1..MAX_ATTEMPTS {
-            match attempt().await {
+            let outcome = attempt().await;
+            self.settle(outcome.is_ok());
+            match outcome {
                 Err(ServiceError::Storage(StorageError::Conflict)) => {
                     tokio::task::yield_now().await;
                 }
@@ -119,8 +146,34 @@ impl Idempotency {
                 other => return other,
             }
         }
-        attempt().await
+        let outcome = attempt().await;
+        self.settle(outcome.is_ok());
+        outcome
     }
+}
+
+/// Deletes expired records every `every`, until the task is aborted.
+pub fn spawn_sweeper(
+    storage: std::sync::Arc<dyn Storage>,
+    ttl: std::time::Duration,
+    every: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let ttl_ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
+            let before = Timestamp(crate::convert::wall_clock().0.saturating_sub(ttl_ms));
+            match storage.sweep_idempotency(before).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "expired idempotency records deleted"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "idempotency sweep failed; retrying next time")
+                }
+            }
+        }
+    })
 }
 
 #[cfg(test)]
@@ -138,7 +191,7 @@ mod tests {
         let m = "/tutti.v1.PeopleService/CreatePerson";
         let h1 = Idempotency::new(m, "r1", &a).expect("valid");
         let h2 = Idempotency::new(m, "r1", &a.clone()).expect("valid");
-        assert_eq!(h1, h2);
+        assert_eq!(h1.request_hash, h2.request_hash);
         let b = pb::CreatePersonRequest {
             person_id: "p2".into(),
             ..a.clone()

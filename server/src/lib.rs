@@ -15,8 +15,14 @@
 //! - [`validate`]: every request field checked, all violations collected; the one
 //!   builder of `INVALID_ARGUMENT` with `google.rpc.BadRequest`.
 //! - [`error`]: [`error::ServiceError`] and the one mapping to `tonic::Status`.
-//! - [`auth`]: tenant and principal from metadata (API keys), as a tower layer.
-//! - [`audit`]: one durable audit row per tenant-API call, as a tower layer.
+//! - [`auth`]: tenant, principal and roles from API keys or bearer JWTs, as a tower layer.
+//! - [`jwt`]: the one JWT verifier (bearer tokens and the EHR's CDS tokens).
+//! - [`audit`]: an audit row per tenant-API call, committed with the write it
+//!   records, hash-chained per tenant; refused calls counted.
+//! - [`deadline`]: the caller's `grpc-timeout`, honoured down to storage.
+//! - [`overload`]: global and per-tenant concurrency limits, shedding with `RetryInfo`.
+//! - [`tls`]: TLS and mutual TLS with certificates reloaded while serving.
+//! - [`metrics`]: OpenTelemetry metrics, OTLP and Prometheus text.
 //! - [`idempotency`]: request ids, stored first responses, concurrency retries.
 //! - [`engines`]: one cached engine per tenant (built-ins plus its own interventions).
 //! - [`model`]: trained model artifacts: format, loading, and hot reload while serving.
@@ -31,15 +37,20 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod convert;
+pub mod deadline;
 pub mod ehr;
 pub mod engines;
 pub mod error;
 pub mod grpc;
 pub mod idempotency;
+pub mod jwt;
+pub mod metrics;
 pub mod model;
+pub mod overload;
 pub mod serve;
 pub mod storage;
 pub mod telemetry;
+pub mod tls;
 pub mod validate;
 
-pub use serve::serve;
+pub use serve::{serve, serve_with};

@@ -5,25 +5,43 @@
 //! routes of [`crate::ehr`] (CDS Hooks, FHIR, the clinician app) and CORS for
 //! the configured origins ([`crate::config::HttpConfig`]).
 //!
-//! Start-up order: validate the config, open (and migrate) storage, load the
-//! trained model if one is configured, build the engines, start the model
-//! watcher, load the EHRs' keys, then report SERVING on `grpc.health.v1`; on shutdown: report
-//! NOT_SERVING, stop accepting, drain in-flight calls, then flush the audit trail.
+//! Start-up order: validate the config (against the address actually bound:
+//! plaintext or no authentication off loopback is refused), load the TLS
+//! files and JWK Sets, open (and migrate) storage, load the trained model if
+//! one is configured, build the engines, start the model, certificate and
+//! idempotency-sweep tasks, load the EHRs' keys, then report SERVING on
+//! `grpc.health.v1`.
+//!
+//! Shutdown: report NOT_SERVING at once, keep serving for
+//! `shutdown.drain_seconds` (load balancers notice and stop sending), close
+//! the listener and let in-flight calls finish for up to
+//! `shutdown.grace_seconds`, then stop; finally flush the audit trail.
+//!
+//! Layers, outermost first: CORS; the request log, trace and metrics
+//! ([`RpcLogLayer`]); `ErrorInfo` on transport statuses ([`ErrorDetailsLayer`]);
+//! the audit ([`AuditLayer`]); the caller's deadline ([`DeadlineLayer`]);
+//! authentication and roles ([`AuthLayer`]); load shedding ([`ShedLayer`]).
 
 use crate::audit::{AuditLayer, AuditSink};
 use crate::auth::{AuthLayer, Authenticator};
 use crate::config::{Config, ConfigError, HttpConfig};
+use crate::deadline::DeadlineLayer;
 use crate::ehr::{self, Ehr};
 use crate::engines::Engines;
+use crate::error::ErrorDetailsLayer;
 use crate::error::ServiceError;
 use crate::grpc::App;
 use crate::grpc::catalog::CatalogApi;
 use crate::grpc::people::PeopleApi;
 use crate::grpc::recommendation::RecommendationApi;
+use crate::metrics::Metrics;
 use crate::model;
+use crate::overload::{Limiter, ShedLayer};
 use crate::storage::sqlite::SqliteStorage;
 use crate::storage::{Storage, StorageError};
 use crate::telemetry::RpcLogLayer;
+use crate::tls::TlsFiles;
+use axum::response::IntoResponse as _;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -70,6 +88,101 @@ pub enum ServeError {
     /// The EHR integration cannot start (a JWKS file, the HTTP client).
     #[error("ehr: {0}")]
     Ehr(String),
+    /// The TLS files do not load.
+    #[error("{0}")]
+    Tls(String),
+    /// A bearer-token issuer's keys do not load.
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
+    /// Metrics exporters cannot start.
+    #[error("{0}")]
+    Metrics(String),
+}
+
+/// The running server, whichever listener it accepts from.
+type Serving = std::pin::Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>>;
+
+/// What an embedder (a test) may bring to [`serve_with`].
+#[derive(Default)]
+pub struct Extras {
+    /// A meter provider to record metrics on instead of the configured
+    /// exporters (e.g. with an in-memory exporter).
+    pub meter_provider: Option<opentelemetry_sdk::metrics::SdkMeterProvider>,
+}
+
+/// Re-reads changed TLS files and JWK Sets every `every` (0: never) and on SIGHUP.
+fn spawn_reloader(
+    tls: Option<Arc<TlsFiles>>,
+    auth: Authenticator,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        let mut hangup =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+        let mut tick = (!every.is_zero()).then(|| {
+            let mut t = tokio::time::interval(every);
+            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            t
+        });
+        loop {
+            let poll = async {
+                match tick.as_mut() {
+                    Some(t) => {
+                        t.tick().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            #[cfg(unix)]
+            let sighup = async {
+                match hangup.as_mut() {
+                    Some(h) => {
+                        h.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            #[cfg(not(unix))]
+            let sighup = std::future::pending::<()>();
+            let force = tokio::select! {
+                () = poll => false,
+                () = sighup => true,
+            };
+            // File reads and PEM/JWK parsing are blocking work.
+            let (tls, auth) = (tls.clone(), auth.clone());
+            let _ = tokio::task::spawn_blocking(move || {
+                if let Some(t) = &tls {
+                    t.reload(force);
+                }
+                auth.reload(force);
+            })
+            .await;
+        }
+    })
+}
+
+/// `GET /metrics`: Prometheus text exposition.
+fn metrics_router(metrics: Metrics) -> axum::Router {
+    axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let metrics = metrics.clone();
+            async move {
+                match metrics.prometheus_text() {
+                    Some(text) => (
+                        [(
+                            http::header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        )],
+                        text,
+                    )
+                        .into_response(),
+                    None => http::StatusCode::NOT_FOUND.into_response(),
+                }
+            }
+        }),
+    )
 }
 
 /// CORS for browsers calling gRPC-Web, the REST routes and the app's API from
@@ -123,9 +236,35 @@ pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    config.validate()?;
+    serve_with(listener, config, shutdown, Extras::default()).await
+}
+
+/// [`serve()`] with what an embedder brings ([`Extras`]).
+pub async fn serve_with(
+    listener: TcpListener,
+    mut config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    extras: Extras,
+) -> Result<(), ServeError> {
     let addr = listener.local_addr()?;
-    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(&config.storage.path).await?);
+    // The address bound decides what is allowed (plaintext, no auth), not the
+    // configured one: an embedder may bind elsewhere.
+    config.listen = addr;
+    config.validate()?;
+    let tls = if config.tls.enabled() {
+        let tls = config.tls.clone();
+        let files = tokio::task::spawn_blocking(move || TlsFiles::load(&tls))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("loading TLS files: {e}")))?
+            .map_err(ServeError::Tls)?;
+        Some(Arc::new(files))
+    } else {
+        None
+    };
+    let authenticator = Authenticator::new(&config.auth)?;
+    let metrics = Metrics::new(&config, extras.meter_provider).map_err(ServeError::Metrics)?;
+    let storage: Arc<dyn Storage> =
+        Arc::new(SqliteStorage::open_with(&config.storage.path, config.storage.max_bytes).await?);
     let population = match config.model.path.clone() {
         Some(path) => Some(
             tokio::task::spawn_blocking(move || {
@@ -147,6 +286,18 @@ pub async fn serve(
             Arc::clone(&engines),
         )
     });
+    let reloader = (tls.is_some() || !config.auth.jwt.is_empty()).then(|| {
+        spawn_reloader(
+            tls.clone(),
+            authenticator.clone(),
+            Duration::from_secs(config.tls.reload_seconds),
+        )
+    });
+    let sweeper = crate::idempotency::spawn_sweeper(
+        Arc::clone(&storage),
+        Duration::from_secs(config.idempotency.ttl_seconds),
+        Duration::from_secs(config.idempotency.sweep_seconds),
+    );
     let app = Arc::new(App {
         storage: Arc::clone(&storage),
         engines,
@@ -157,6 +308,7 @@ pub async fn serve(
             .map(|(tenant, t)| (tenant.clone(), t.mode))
             .collect(),
         fhir_codes: ehr::fhir::CodeMap::new(&config.ehr.codes),
+        metrics: metrics.clone(),
     });
     let max = config.limits.max_message_bytes;
     let catalog = CatalogServiceServer::new(CatalogApi::new(Arc::clone(&app)))
@@ -195,12 +347,15 @@ pub async fn serve(
             .await;
     }
 
-    let (audit, audit_task) = AuditSink::spawn(Arc::clone(&storage));
-    let ehr_routes = ehr::router(Arc::new(Ehr {
+    let (audit, audit_task) = AuditSink::spawn(
+        Arc::clone(&storage),
+        Duration::from_secs(config.audit.summary_seconds),
+    );
+    let mut http_routes = ehr::router(Arc::new(Ehr {
         app: Arc::clone(&app),
         config: config.ehr.clone(),
         auth: ehr::jwt::CdsAuth::load(&config.ehr).map_err(|e| ServeError::Ehr(e.to_string()))?,
-        keys: Authenticator::new(&config.auth),
+        keys: authenticator.clone(),
         launch: ehr::launch::Launcher::new(
             config.ehr.launch_key.clone(),
             config.ehr.launch_ttl_seconds,
@@ -210,35 +365,72 @@ pub async fn serve(
             .map_err(|e| ServeError::Ehr(format!("http client: {e}")))?,
         audit: audit.clone(),
     }));
+    // Metrics on their own (admin) address when one is set, else beside the API.
+    let metrics_server = match (config.metrics.prometheus, config.metrics.listen) {
+        (false, _) => None,
+        (true, None) => {
+            http_routes = http_routes.merge(metrics_router(metrics.clone()));
+            None
+        }
+        (true, Some(admin)) => {
+            let admin = TcpListener::bind(admin).await?;
+            let router = metrics_router(metrics.clone());
+            Some(tokio::spawn(async move {
+                if let Err(e) = axum::serve(admin, router).await {
+                    tracing::error!(error = %e, "metrics listener failed");
+                }
+            }))
+        }
+    };
+    let drain = Duration::from_secs(config.shutdown.drain_seconds);
+    let grace = Duration::from_secs(config.shutdown.grace_seconds);
+    let (closing_tx, closing_rx) = tokio::sync::oneshot::channel::<()>();
     let stopping = {
         let health = health.clone();
         async move {
             shutdown.await;
-            tracing::info!("shutting down: draining in-flight calls");
+            // Health first, so load balancers stop routing here while calls
+            // still succeed; only then close the listener.
             for name in services {
                 health
                     .set_service_status(name, ServingStatus::NotServing)
                     .await;
             }
+            tracing::info!(
+                drain_seconds = drain.as_secs(),
+                "shutting down: NOT_SERVING, draining"
+            );
+            tokio::time::sleep(drain).await;
+            tracing::info!(
+                grace_seconds = grace.as_secs(),
+                "listener closed; finishing in-flight calls"
+            );
+            let _ = closing_tx.send(());
         }
     };
 
     tracing::info!(
         %addr,
+        tls = tls.is_some(),
+        mutual_tls = config.tls.client_ca_path.is_some(),
         data = %config.storage.path.display(),
-        auth = !config.auth.api_keys.is_empty(),
+        auth = config.auth.enabled(),
         model_version = %model_version,
         "tutti serving"
     );
     let web = GrpcWebLayer::new();
+    let limiter = Arc::new(Limiter::new(&config.limits));
     // HTTP/1.1 too: browsers (gRPC-Web, the app) and EHRs (CDS Hooks) use it.
-    let result = Server::builder()
+    let router = Server::builder()
         .accept_http1(true)
         .layer(option_layer(cors(&config.http)))
-        .layer(RpcLogLayer)
+        .layer(RpcLogLayer::new(metrics.clone()))
+        .layer(ErrorDetailsLayer)
         .layer(AuditLayer::new(audit))
-        .layer(AuthLayer::new(Authenticator::new(&config.auth)))
-        .add_routes(Routes::from(ehr_routes))
+        .layer(DeadlineLayer)
+        .layer(AuthLayer::new(authenticator))
+        .layer(ShedLayer::new(limiter, metrics.clone()))
+        .add_routes(Routes::from(http_routes))
         // gRPC-Web per service: the layer refuses plain HTTP/1.1, which the
         // EHR routes beside these services need.
         .add_service(web.layer(health_service))
@@ -246,20 +438,50 @@ pub async fn serve(
         .add_service(web.layer(reflection_v1alpha))
         .add_service(web.layer(catalog))
         .add_service(web.layer(people))
-        .add_service(web.layer(recommendation))
-        .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            stopping,
-        )
-        .await;
-    if let Some(w) = watcher {
-        w.abort();
+        .add_service(web.layer(recommendation));
+    let (serving, acceptor): (Serving, Option<tokio::task::JoinHandle<()>>) = match &tls {
+        Some(files) => {
+            let (incoming, task) = crate::tls::incoming(listener, Arc::clone(files));
+            (
+                Box::pin(router.serve_with_incoming_shutdown(incoming, stopping)),
+                Some(task),
+            )
+        }
+        None => (
+            Box::pin(router.serve_with_incoming_shutdown(
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                stopping,
+            )),
+            None,
+        ),
+    };
+    // After the listener closes, in-flight calls get `grace`; then the server
+    // stops regardless (dropping what still runs).
+    let result = tokio::select! {
+        r = serving => r,
+        () = async {
+            if closing_rx.await.is_ok() {
+                tokio::time::sleep(grace).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        } => {
+            tracing::warn!("grace period over: stopping with calls still in flight");
+            Ok(())
+        }
+    };
+    for task in [watcher, reloader, acceptor, metrics_server, Some(sweeper)]
+        .into_iter()
+        .flatten()
+    {
+        task.abort();
     }
     // The router (and with it every audit sink clone) is gone: the writer
     // drains what is queued and ends.
     if let Err(e) = audit_task.await {
         tracing::error!(error = %e, "audit writer task failed");
     }
+    metrics.shutdown();
     result?;
     tracing::info!("stopped");
     Ok(())

@@ -7,11 +7,16 @@
 //!   (incoming W3C `traceparent` headers are continued).
 //! - [`RpcLogLayer`] wraps the whole router: every request gets a call id
 //!   (the client's `x-request-id` if well-formed, else a new UUID v7, echoed in
-//!   the response) and one log event with method, status code and latency as
-//!   structured fields.
+//!   the response), a trace id ([`TraceId`]: the span's, else the caller's
+//!   `traceparent`, else a new one; it goes into the audit row), a span named
+//!   after the method with the RPC semantic conventions (`rpc.system`,
+//!   `rpc.service`, `rpc.method`, `rpc.grpc.status_code`), one log event with
+//!   method, status code and latency as structured fields, and one
+//!   `rpc.server.call.duration` measurement ([`crate::metrics`]).
 
 use crate::config::{LogConfig, LogFormat, TelemetryConfig};
 use crate::convert::ids::{check_id, new_uuid};
+use crate::metrics::Metrics;
 use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig as _;
@@ -37,6 +42,24 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// The per-call id, in the request extensions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallId(pub String);
+
+/// The call's W3C trace id (32 lowercase hex digits), in the request extensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceId(pub String);
+
+/// The trace id of a W3C `traceparent` header value, if well-formed.
+pub fn traceparent_trace_id(v: &str) -> Option<String> {
+    let mut parts = v.trim().split('-');
+    let (version, trace, span, _flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let ok = hex(version, 2)
+        && hex(trace, 32)
+        && hex(span, 16)
+        && trace.bytes().any(|b| b != b'0')
+        && trace.bytes().all(|b| !b.is_ascii_uppercase());
+    ok.then(|| trace.to_owned())
+}
 
 /// Keeps trace export running; flushes and stops it when dropped. Drop it
 /// inside (or before the end of) the tokio runtime it was created in.
@@ -165,14 +188,26 @@ pub fn response_code<B>(response: &http::Response<B>) -> Code {
     }
 }
 
-/// Tower layer logging every request.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RpcLogLayer;
+/// Tower layer logging, tracing and measuring every request.
+#[derive(Debug, Clone)]
+pub struct RpcLogLayer {
+    metrics: Metrics,
+}
+
+impl RpcLogLayer {
+    /// A layer recording call durations in `metrics`.
+    pub fn new(metrics: Metrics) -> Self {
+        Self { metrics }
+    }
+}
 
 impl<S> Layer<S> for RpcLogLayer {
     type Service = RpcLog<S>;
     fn layer(&self, inner: S) -> RpcLog<S> {
-        RpcLog { inner }
+        RpcLog {
+            inner,
+            metrics: self.metrics.clone(),
+        }
     }
 }
 
@@ -180,6 +215,7 @@ impl<S> Layer<S> for RpcLogLayer {
 #[derive(Debug, Clone)]
 pub struct RpcLog<S> {
     inner: S,
+    metrics: Metrics,
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -212,21 +248,99 @@ where
             .unwrap_or_else(new_uuid);
         req.extensions_mut().insert(CallId(call_id.clone()));
         let method = req.uri().path().to_owned();
-        let span = tracing::info_span!("rpc", method = %method, call_id = %call_id);
+        let grpc = req
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("application/grpc"));
+        let (service, short) = method
+            .trim_start_matches('/')
+            .split_once('/')
+            .unwrap_or(("", ""));
+        let span = if grpc {
+            // OpenTelemetry RPC semantic conventions; `otel.*` fields set the
+            // exported span's name, kind and status.
+            tracing::info_span!(
+                "rpc",
+                otel.name = %method.trim_start_matches('/'),
+                otel.kind = "server",
+                otel.status_code = tracing::field::Empty,
+                rpc.system = "grpc",
+                rpc.service = %service,
+                rpc.method = %short,
+                rpc.grpc.status_code = tracing::field::Empty,
+                method = %method,
+                call_id = %call_id,
+                trace_id = tracing::field::Empty,
+            )
+        } else {
+            tracing::info_span!(
+                "http",
+                otel.name = %format!("{} {}", req.method(), crate::metrics::method_label(&method, Code::Ok)),
+                otel.kind = "server",
+                otel.status_code = tracing::field::Empty,
+                http.request.method = %req.method(),
+                http.response.status_code = tracing::field::Empty,
+                method = %method,
+                call_id = %call_id,
+                trace_id = tracing::field::Empty,
+            )
+        };
         // Continue the caller's trace when it sent one and export is on; without
         // an OpenTelemetry layer this is a no-op.
         let parent = opentelemetry::global::get_text_map_propagator(|p| {
             p.extract(&HeaderExtractor(req.headers()))
         });
         let _ = span.set_parent(parent);
+        let trace_id = {
+            use opentelemetry::trace::TraceContextExt as _;
+            let cx = span.context();
+            let sc = cx.span().span_context().clone();
+            if sc.is_valid() {
+                sc.trace_id().to_string()
+            } else {
+                req.headers()
+                    .get("traceparent")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(traceparent_trace_id)
+                    .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+            }
+        };
+        span.record("trace_id", trace_id.as_str());
+        req.extensions_mut().insert(TraceId(trace_id));
+        let metrics = self.metrics.clone();
         let start = Instant::now();
         Box::pin(
             async move {
                 let result = inner.call(req).await;
-                let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+                let elapsed = start.elapsed().as_secs_f64();
+                let latency_ms = elapsed * 1000.0;
                 match result {
                     Ok(mut response) => {
                         let code = response_code(&response);
+                        let span = tracing::Span::current();
+                        if grpc {
+                            span.record("rpc.grpc.status_code", code as i64);
+                        } else {
+                            span.record("http.response.status_code", response.status().as_u16());
+                        }
+                        if matches!(
+                            code,
+                            Code::Internal
+                                | Code::Unknown
+                                | Code::DataLoss
+                                | Code::Unavailable
+                                | Code::DeadlineExceeded
+                                | Code::Unimplemented
+                        ) {
+                            span.record("otel.status_code", "ERROR");
+                        }
+                        metrics.call(
+                            if grpc { "grpc" } else { "http" },
+                            &crate::metrics::method_label(&method, code),
+                            code,
+                            elapsed,
+                        );
                         log_rpc(code, latency_ms);
                         if let Ok(v) = http::HeaderValue::from_str(&call_id) {
                             response.headers_mut().insert(REQUEST_ID_HEADER, v);

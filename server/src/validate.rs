@@ -13,7 +13,7 @@ use crate::error::ServiceError;
 use std::collections::HashSet;
 use std::fmt;
 use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
+use tonic_types::{ErrorDetails, FieldViolation};
 use tutti_engine::Engine;
 use tutti_engine::ids::{InterventionId, ProcessId, Timestamp};
 use tutti_proto::v1 as pb;
@@ -119,9 +119,11 @@ impl Violations {
                 format!("{} more violations not listed", total - MAX_REPORTED),
             ));
         }
-        Status::with_error_details(
+        crate::error::status_with(
             Code::InvalidArgument,
             message,
+            "INVALID_REQUEST",
+            &[],
             ErrorDetails::with_bad_request(violations),
         )
     }
@@ -845,6 +847,7 @@ pub fn record_feedback(req: &pb::RecordFeedbackRequest, ctx: &Ctx<'_>) -> Result
 mod tests {
     use super::*;
     use std::sync::OnceLock;
+    use tonic_types::StatusExt as _;
 
     const NOW: Timestamp = Timestamp(1_750_000_000_000);
 

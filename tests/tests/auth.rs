@@ -22,6 +22,7 @@ fn key(secret: &str, tenant: &str) -> ApiKeyConfig {
             .collect(),
         tenant: tenant.to_owned(),
         principal: None,
+        roles: None,
     }
 }
 

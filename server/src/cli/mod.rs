@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //! - [`serve`]: `tutti serve`, the gRPC service.
+//! - [`audit`]: `tutti audit verify`, the audit trail's hash chains checked.
 //! - [`simulate`]: `tutti simulate`, policies on the synthetic population.
 //! - [`evaluate`]: `tutti evaluate`, off-policy evaluation of an engine
 //!   configuration on a simulated or a stored decision log.
@@ -14,6 +15,7 @@
 //! - [`output`], [`columnar`], [`plot`]: CSV/JSON/terminal tables, Parquet
 //!   files and SVG/PNG charts shared by the data-science subcommands.
 
+pub mod audit;
 pub mod columnar;
 pub mod evaluate;
 pub mod export;
@@ -86,6 +88,8 @@ pub enum Command {
     /// Searches engine hyperparameters on the simulator or a decision log and
     /// writes the best configuration.
     Tune(tune::TuneArgs),
+    /// Checks the audit trail (`tutti audit verify`).
+    Audit(audit::AuditArgs),
 }
 
 impl Cli {
@@ -98,6 +102,7 @@ impl Cli {
             Command::Export(args) => export::run(args),
             Command::Train(args) => train::run(args),
             Command::Tune(args) => tune::run(args),
+            Command::Audit(args) => audit::run(args),
         }
     }
 }

@@ -23,6 +23,10 @@ pub struct ServeArgs {
     /// Log format [default: text].
     #[arg(long, value_enum)]
     pub log_format: Option<LogFormat>,
+    /// Allow plaintext on a non-loopback address (behind a TLS-terminating
+    /// proxy or mesh); without it such a start is refused.
+    #[arg(long)]
+    pub insecure: bool,
 }
 
 /// Runs the server until a shutdown signal.
@@ -33,6 +37,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             listen: args.listen,
             data: args.data,
             log_format: args.log_format,
+            insecure: args.insecure,
         },
     )?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

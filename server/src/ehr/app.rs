@@ -19,7 +19,8 @@
 use super::cds::card_request;
 use super::{Ehr, EhrError, fhir, ingest};
 use crate::audit::AuditNote;
-use crate::auth::ANONYMOUS;
+use crate::auth::{ANONYMOUS, Authenticator};
+use crate::config::Role;
 use crate::convert::ids::PersonId;
 use crate::error::ServiceError;
 use crate::grpc::{Call, people, recommendation};
@@ -98,6 +99,7 @@ pub async fn ingest_rest(
         }
     };
     note.set_caller(caller.tenant.as_str(), &caller.principal);
+    Authenticator::require(&caller, Role::Write)?;
     let person = PersonId::parse(&person_id).map_err(|e| ServiceError::bad_id("person_id", e))?;
     note.set_resource(format!("{}/fhir", person.name()), None);
     let call = Call::new(caller.tenant, caller.principal, Some(note.clone()));

@@ -25,17 +25,11 @@
 
 use crate::config::{EhrConfig, IssuerConfig};
 use crate::convert::ids::TenantId;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+pub use crate::jwt::{ALLOWED_ALGORITHMS, Refusal};
 use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
-
-/// The algorithms an EHR may sign with (asymmetric only, per the spec).
-pub const ALLOWED_ALGORITHMS: [Algorithm; 3] =
-    [Algorithm::RS256, Algorithm::ES256, Algorithm::ES384];
 
 /// Most `(iss, jti)` pairs remembered; past it, expired ones are dropped first
 /// and a full cache refuses new tokens rather than forget live ones.
@@ -59,40 +53,6 @@ pub struct EhrCaller {
     pub iss: String,
 }
 
-/// Why a token was refused; logged as a word, answered as a bare 401.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// No bearer token.
-    Missing,
-    /// Not a JWT, or a header or payload that does not decode.
-    Malformed,
-    /// `alg` outside RS256/ES256/ES384.
-    Algorithm,
-    /// `iss` not on the allow-list.
-    Issuer,
-    /// No `kid`, or none of the issuer's keys has it.
-    UnknownKey,
-    /// Signature, `aud`, `exp`, `nbf` or a required claim failed.
-    Invalid,
-    /// The `jti` was seen before.
-    Replayed,
-}
-
-impl Refusal {
-    /// The word logged for it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Refusal::Missing => "missing_token",
-            Refusal::Malformed => "malformed_token",
-            Refusal::Algorithm => "algorithm_not_allowed",
-            Refusal::Issuer => "issuer_not_allowed",
-            Refusal::UnknownKey => "unknown_key",
-            Refusal::Invalid => "invalid_token",
-            Refusal::Replayed => "replayed_jti",
-        }
-    }
-}
-
 #[derive(Debug)]
 struct Issuer {
     tenant: TenantId,
@@ -106,11 +66,6 @@ pub struct CdsAuth {
     public_url: Option<String>,
     leeway: u64,
     seen: Mutex<HashMap<(String, String), i64>>,
-}
-
-#[derive(Deserialize)]
-struct Peek {
-    iss: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -140,18 +95,7 @@ impl CdsAuth {
                 path: jwks_path.display().to_string(),
                 reason,
             };
-            let text = std::fs::read_to_string(jwks_path).map_err(|e| err(e.to_string()))?;
-            let keys: JwkSet =
-                serde_json::from_str(&text).map_err(|e| err(format!("not a JWK Set: {e}")))?;
-            if keys.keys.is_empty() {
-                return Err(err("the JWK Set has no keys".into()));
-            }
-            for k in &keys.keys {
-                if k.common.key_id.is_none() {
-                    return Err(err("every key needs a `kid`".into()));
-                }
-                DecodingKey::from_jwk(k).map_err(|e| err(format!("unusable key: {e}")))?;
-            }
+            let keys = crate::jwt::load_jwks(jwks_path).map_err(err)?;
             let tenant = TenantId::parse(tenant).map_err(|e| err(e.to_string()))?;
             issuers.insert(iss.clone(), Issuer { tenant, keys });
         }
@@ -184,42 +128,17 @@ impl CdsAuth {
         path: &str,
         now: i64,
     ) -> Result<EhrCaller, Refusal> {
-        let token = authorization
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(Refusal::Missing)?;
-        let header = jsonwebtoken::decode_header(token).map_err(|_| Refusal::Malformed)?;
-        if !ALLOWED_ALGORITHMS.contains(&header.alg) {
-            return Err(Refusal::Algorithm);
-        }
-        let iss = peek_issuer(token)?;
+        let token = crate::jwt::bearer(authorization)?;
+        let (header, iss) = crate::jwt::inspect(token)?;
         let issuer = self.issuers.get(&iss).ok_or(Refusal::Issuer)?;
-        let kid = header.kid.as_deref().ok_or(Refusal::UnknownKey)?;
-        let jwk = issuer.keys.find(kid).ok_or(Refusal::UnknownKey)?;
-        if let Some(alg) = jwk.common.key_algorithm
-            && format!("{alg:?}") != format!("{:?}", header.alg)
-        {
-            return Err(Refusal::Algorithm);
-        }
-        let key = DecodingKey::from_jwk(jwk).map_err(|_| Refusal::UnknownKey)?;
-        let audiences = self.audiences(path);
-        if audiences.is_empty() {
-            return Err(Refusal::Invalid);
-        }
-        let mut validation = Validation::new(header.alg);
-        validation.set_issuer(&[iss.as_str()]);
-        validation.set_audience(&audiences);
-        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-        validation.leeway = self.leeway;
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
-            .map_err(|_| Refusal::Invalid)?
-            .claims;
+        let claims: Claims = crate::jwt::verify(
+            token,
+            &header,
+            &issuer.keys,
+            &iss,
+            &self.audiences(path),
+            self.leeway,
+        )?;
         if claims.jti.is_empty() {
             return Err(Refusal::Invalid);
         }
@@ -249,16 +168,6 @@ impl CdsAuth {
             }
         }
     }
-}
-
-/// The `iss` claim before verification, only to pick the issuer's keys.
-fn peek_issuer(token: &str) -> Result<String, Refusal> {
-    let payload = token.split('.').nth(1).ok_or(Refusal::Malformed)?;
-    let bytes = URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .map_err(|_| Refusal::Malformed)?;
-    let peek: Peek = serde_json::from_slice(&bytes).map_err(|_| Refusal::Malformed)?;
-    peek.iss.ok_or(Refusal::Issuer)
 }
 
 #[cfg(test)]

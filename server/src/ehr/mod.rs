@@ -32,7 +32,7 @@ use crate::auth::Authenticator;
 use crate::config::EhrConfig;
 use crate::error::ServiceError;
 use crate::grpc::App;
-use crate::telemetry::CallId;
+use crate::telemetry::{CallId, TraceId};
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -190,16 +190,22 @@ async fn audit(State(ehr): State<Arc<Ehr>>, mut req: Request, next: Next) -> Res
         .get::<CallId>()
         .map(|c| c.0.clone())
         .unwrap_or_default();
-    let note = AuditNote::default();
+    let trace_id = req
+        .extensions()
+        .get::<TraceId>()
+        .map(|t| t.0.clone())
+        .unwrap_or_default();
+    let note = AuditNote::new(method, call_id, trace_id);
     req.extensions_mut().insert(note.clone());
     let response = next.run(req).await;
     let code = crate::telemetry::http_code(response.status());
-    let row = note.into_row(method, code as i32, call_id, ehr.app.now());
+    // Writes committed their rows with their data; the rest are recorded here.
+    let Some(row) = note.finish_row(code, ehr.app.now()) else {
+        return response;
+    };
     match ehr.audit.append(row).await {
         Ok(()) => response,
-        Err(cause) => {
-            EhrError::Service(ServiceError::Internal(format!("audit: {cause}"))).into_response()
-        }
+        Err(cause) => EhrError::Service(cause.into_service_error()).into_response(),
     }
 }
 

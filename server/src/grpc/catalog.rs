@@ -158,7 +158,7 @@ async fn create_intervention(
     // What is stored and returned is the normalised form (built_in false,
     // conditions deduplicated), so a read returns exactly what was stored.
     let stored = domain.to_wire();
-    let idem = Idempotency::new(CREATE_INTERVENTION, &req.request_id, &req)?;
+    let idem = Idempotency::new(CREATE_INTERVENTION, &req.request_id, &req)?.audited(&call);
     let (call_ref, engine, stored, idem_ref, domain) = (&call, &engine, &stored, &idem, &domain);
     let response = idem_ref
         .run(app.storage.as_ref(), &call.tenant, || async move {
@@ -241,16 +241,17 @@ async fn update_intervention(
     call.audit(resource(&wire.id), Some(&req.request_id));
     let id = InterventionId::from(wire.id.as_str());
     let paths: &[String] = req.update_mask.as_ref().map_or(&[], |m| &m.paths);
-    let idem = Idempotency::new(UPDATE_INTERVENTION, &req.request_id, &req)?;
+    let idem = Idempotency::new(UPDATE_INTERVENTION, &req.request_id, &req)?.audited(&call);
     let engine = app.engine(&call.tenant).await?;
     if engine
         .interventions()
         .get(&id)
         .is_some_and(|iv| iv.built_in)
     {
-        return Err(ServiceError::FailedPrecondition(format!(
-            "intervention {id} is built in and cannot be changed; create your own instead"
-        )));
+        return Err(ServiceError::FailedPrecondition(
+            "BUILT_IN_INTERVENTION",
+            format!("intervention {id} is built in and cannot be changed; create your own instead"),
+        ));
     }
     let (call_ref, engine, id, idem_ref) = (&call, &engine, &id, &idem);
     let response = idem_ref

@@ -38,6 +38,8 @@ pub struct App {
     pub modes: HashMap<String, TenantMode>,
     /// Observation codes FHIR ingest understands.
     pub fhir_codes: CodeMap,
+    /// Counters of recommendations and feedback.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl App {
@@ -100,6 +102,11 @@ impl Call {
             principal: caller.principal,
             note: request.extensions().get::<AuditNote>().cloned(),
         })
+    }
+
+    /// The call's audit note, if it is audited.
+    pub fn note(&self) -> Option<&AuditNote> {
+        self.note.as_ref()
     }
 
     /// Names the resource (and idempotency key) for the audit row.

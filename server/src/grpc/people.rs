@@ -69,7 +69,7 @@ pub async fn create_person(
         PersonId::parse(&req.person_id).map_err(|e| ServiceError::bad_id("person_id", e))?;
     let conditions = convert::conditions_from_pb(&req.conditions, "conditions")?;
     call.audit(person.name(), Some(&req.request_id));
-    let idem = Idempotency::new(CREATE_PERSON, &req.request_id, &req)?;
+    let idem = Idempotency::new(CREATE_PERSON, &req.request_id, &req)?.audited(&call);
     let engine = app.engine(&call.tenant).await?;
     let (call, person, conditions, idem, engine) = (&call, &person, &conditions, &idem, &engine);
     idem.run(app.storage.as_ref(), &call.tenant, || async move {
@@ -128,7 +128,7 @@ async fn delete_person(
     validate::delete_person(&req)?;
     let person = person_id("name", &req.name)?;
     call.audit(person.name(), Some(&req.request_id));
-    let idem = Idempotency::new(DELETE_PERSON, &req.request_id, &req)?;
+    let idem = Idempotency::new(DELETE_PERSON, &req.request_id, &req)?.audited(&call);
     let (call, person, idem) = (&call, &person, &idem);
     idem.run(app.storage.as_ref(), &call.tenant, || async move {
         let now = app.now();
@@ -271,7 +271,7 @@ pub async fn record_assessment(
     validate::record_assessment(&req, &app.ctx(&engine, app.now()))?;
     let person = person_id("person", &req.person)?;
     call.audit(person.name(), Some(&req.request_id));
-    let idem = Idempotency::new(RECORD_ASSESSMENT, &req.request_id, &req)?;
+    let idem = Idempotency::new(RECORD_ASSESSMENT, &req.request_id, &req)?.audited(&call);
     let assessment = req.assessment.as_ref().ok_or_else(|| {
         ServiceError::InvalidArgument(Violations::single("assessment", "is required"))
     })?;
@@ -291,7 +291,7 @@ async fn batch_record_assessments(
     validate::batch_record_assessments(&req, &app.ctx(&engine, app.now()))?;
     let person = person_id("person", &req.person)?;
     call.audit(person.name(), Some(&req.request_id));
-    let idem = Idempotency::new(BATCH_RECORD_ASSESSMENTS, &req.request_id, &req)?;
+    let idem = Idempotency::new(BATCH_RECORD_ASSESSMENTS, &req.request_id, &req)?.audited(&call);
     let items = prepare(&req.assessments)?;
     let response = pb::BatchRecordAssessmentsResponse {
         recorded: u32::try_from(items.len()).unwrap_or(u32::MAX),

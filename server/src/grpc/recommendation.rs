@@ -92,7 +92,7 @@ pub async fn recommend(
         .then(|| InterventionId::from(req.platform_intervention_id.as_str()));
     let person = PersonId::from_name(&req.person).map_err(|e| ServiceError::bad_id("person", e))?;
     call.audit(person.name(), Some(&req.request_id));
-    let idem = Idempotency::new(RECOMMEND, &req.request_id, &req)?;
+    let idem = Idempotency::new(RECOMMEND, &req.request_id, &req)?.audited(&call);
     let k = match req.max_results {
         0 => DEFAULT_RESULTS,
         n => n,
@@ -196,6 +196,7 @@ pub async fn recommend(
                 .unwrap_or_default(),
         };
         let n = items.len();
+        let version_label = model_version.clone();
         let decision = NewDecision {
             id: DecisionId::parse(&decision_id)
                 .map_err(|e| ServiceError::Internal(format!("generated id: {e}")))?,
@@ -224,6 +225,7 @@ pub async fn recommend(
                 idem.record(&response, Some(person), decide_time),
             )
             .await?;
+        app.metrics.recommendation(&version_label, shadow);
         tracing::info!(
             person = %person,
             decision = %decision_id,
@@ -251,7 +253,7 @@ pub async fn record_feedback(
     let rec_id = RecommendationId::parse(&feedback.recommendation_id)
         .map_err(|e| ServiceError::bad_id("feedback.recommendation_id", e))?;
     call.audit(format!("recommendations/{rec_id}"), Some(&req.request_id));
-    let idem = Idempotency::new(RECORD_FEEDBACK, &req.request_id, &req)?;
+    let idem = Idempotency::new(RECORD_FEEDBACK, &req.request_id, &req)?.audited(&call);
     let (call, engine, idem, rec_id) = (&call, &engine, &idem, &rec_id);
     idem.run(app.storage.as_ref(), &call.tenant, || async move {
         let now = app.now();
@@ -261,10 +263,13 @@ pub async fn record_feedback(
             .await?
             .ok_or_else(|| ServiceError::NotFound(format!("recommendation {rec_id}")))?;
         if !rec.role.shown() {
-            return Err(ServiceError::FailedPrecondition(format!(
-                "recommendation {rec_id} is from a shadow decision and was not shown; \
+            return Err(ServiceError::FailedPrecondition(
+                "SHADOW_RECOMMENDATION",
+                format!(
+                    "recommendation {rec_id} is from a shadow decision and was not shown; \
                  report feedback against the decision's platform_recommendation_id"
-            )));
+                ),
+            ));
         }
         let record = app
             .storage
@@ -318,9 +323,32 @@ pub async fn record_feedback(
             )
             .await?;
         app.engines.note_writes(&call.tenant, 1);
+        app.metrics
+            .feedback(completion_label(stored.completion), decision_label(&stored));
         Ok(response)
     })
     .await
+}
+
+/// Metric label of a feedback report's completion.
+fn completion_label(completion: i32) -> &'static str {
+    match pb::Completion::try_from(completion) {
+        Ok(pb::Completion::Done) => "done",
+        Ok(pb::Completion::Partly) => "partly",
+        Ok(pb::Completion::NotDone) => "not_done",
+        Ok(pb::Completion::Unspecified) | Err(_) => "unspecified",
+    }
+}
+
+/// Metric label of a feedback report's clinician decision.
+fn decision_label(feedback: &pb::Feedback) -> &'static str {
+    let decision = feedback.clinician.as_ref().map_or(0, |c| c.decision);
+    match pb::ClinicianDecision::try_from(decision) {
+        Ok(pb::ClinicianDecision::Accepted) => "accepted",
+        Ok(pb::ClinicianDecision::Overridden) => "overridden",
+        Ok(pb::ClinicianDecision::Rejected) => "rejected",
+        Ok(pb::ClinicianDecision::Unspecified) | Err(_) => "none",
+    }
 }
 
 #[tonic::async_trait]

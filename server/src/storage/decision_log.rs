@@ -168,20 +168,38 @@ impl DecisionLog {
         // The server's durability settings: an acknowledged audit row survives a crash.
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(db)?;
-        let now = crate::convert::wall_clock().0;
-        conn.execute(
-            "INSERT INTO audit (time, tenant, principal, method, resource, code, call_id, request_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, NULL)",
-            params![
-                now,
-                access.tenant.as_str(),
-                access.principal,
-                format!("tutti.cli/{}", access.tool),
-                format!("tenants/{}", access.tenant.as_str()),
-                uuid::Uuid::new_v4().to_string(),
-            ],
-        )
-        .map_err(db)?;
+        let row = AuditRow {
+            time: crate::convert::wall_clock(),
+            tenant: access.tenant.as_str().to_owned(),
+            principal: access.principal.clone(),
+            method: format!("tutti.cli/{}", access.tool),
+            resource: format!("tenants/{}", access.tenant.as_str()),
+            code: 0,
+            call_id: uuid::Uuid::new_v4().to_string(),
+            request_id: None,
+            trace_id: String::new(),
+            count: 1,
+        };
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(db)?;
+        let tx =
+            rusqlite::Transaction::new_unchecked(&conn, rusqlite::TransactionBehavior::Immediate)
+                .map_err(db)?;
+        if version >= 4 {
+            // The same per-tenant chain the server appends to; IMMEDIATE makes
+            // this the only writer while it links to the head.
+            super::audit_chain::append(&tx, &row)?;
+        } else {
+            // A file the server has not migrated yet: it chains this row when it does.
+            tx.execute(
+                "INSERT INTO audit (time, tenant, principal, method, resource, code, call_id, request_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, NULL)",
+                params![row.time.0, row.tenant, row.principal, row.method, row.resource, row.call_id],
+            )
+            .map_err(db)?;
+        }
+        tx.commit().map_err(db)?;
         Ok(log)
     }
 
@@ -236,11 +254,16 @@ pub struct Snapshot<'a> {
 impl Snapshot<'_> {
     /// The tenant's audit trail, oldest first.
     pub fn audit(&self, tenant: &TenantId) -> Result<Vec<AuditRow>> {
+        let extra = if self.version >= 4 {
+            "trace_id, count"
+        } else {
+            "'', 1"
+        };
         self.tx
-            .prepare(
-                "SELECT time, tenant, principal, method, resource, code, call_id, request_id
-                 FROM audit WHERE tenant = ?1 ORDER BY seq",
-            )
+            .prepare(&format!(
+                "SELECT time, tenant, principal, method, resource, code, call_id, request_id, {extra}
+                 FROM audit WHERE tenant = ?1 ORDER BY seq"
+            ))
             .map_err(db)?
             .query_map(params![tenant.as_str()], |r| {
                 Ok(AuditRow {
@@ -252,6 +275,8 @@ impl Snapshot<'_> {
                     code: r.get(5)?,
                     call_id: r.get(6)?,
                     request_id: r.get(7)?,
+                    trace_id: r.get(8)?,
+                    count: r.get(9)?,
                 })
             })
             .map_err(db)?

@@ -4,8 +4,11 @@
 //!
 //! Rules every backend keeps:
 //! - Every row carries its tenant and every query is scoped by tenant.
-//! - A write and its idempotency record commit in one transaction; a method
-//!   returns only once that transaction is durable.
+//! - A write, its idempotency record and its audit row commit in one
+//!   transaction; a method returns only once that transaction is durable.
+//! - Audit rows are append-only and hash-chained per tenant ([`audit_chain`]).
+//! - A write whose caller's deadline ([`crate::deadline`]) has passed is rolled
+//!   back rather than committed.
 //! - Person state is updated with optimistic concurrency: a write names the
 //!   state version it was computed from and fails with
 //!   [`StorageError::Conflict`] if another write got there first.
@@ -14,6 +17,7 @@
 //!
 //! It must not validate requests, call the engine or know about gRPC.
 
+pub mod audit_chain;
 pub mod decision_log;
 pub mod sqlite;
 
@@ -66,9 +70,15 @@ pub enum StorageError {
     /// The schema could not be brought up to date.
     #[error("migration: {0}")]
     Migration(String),
-    /// The database is locked or the blocking pool is gone.
+    /// The database is locked, read-only or failing I/O, or the blocking pool is gone.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The disk (or the configured `storage.max_bytes`) is full; nothing was written.
+    #[error("full: {0}")]
+    Full(String),
+    /// The caller's deadline passed before the write committed; it was rolled back.
+    #[error("deadline exceeded before commit")]
+    DeadlineExceeded,
     /// Any other backend failure.
     #[error("backend: {0}")]
     Backend(Box<dyn std::error::Error + Send + Sync>),
@@ -101,6 +111,8 @@ pub struct IdempotencyRecord {
     pub person: Option<PersonId>,
     /// When it was written.
     pub create_time: Timestamp,
+    /// The audit row of the call, committed in the same transaction as the write.
+    pub audit: Option<AuditRow>,
 }
 
 /// A person as stored.
@@ -394,6 +406,11 @@ pub struct AuditRow {
     pub call_id: String,
     /// The client's idempotency key, for writes.
     pub request_id: Option<String>,
+    /// W3C trace id (32 hex digits) of the call, to find its spans and log lines.
+    pub trace_id: String,
+    /// How many calls the row stands for: 1, or more for a summary of refused
+    /// unauthenticated or shed calls.
+    pub count: u32,
 }
 
 /// Builds the response stored for a delete, once the erased counts are known
@@ -502,11 +519,14 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
         idem: IdempotencyRecord,
     ) -> Result<()>;
 
-    /// Appends audit rows, durably, in one transaction.
+    /// Appends audit rows to their tenants' chains, durably, in one transaction.
     async fn append_audit(&self, rows: Vec<AuditRow>) -> Result<()>;
 
     /// The stored states of the tenant's `limit` most recently updated people
     /// (what online pooling refits on). States that no longer decode are
     /// skipped: pooling is an estimate, and their people are rebuilt on use.
     async fn recent_states(&self, tenant: &TenantId, limit: u32) -> Result<Vec<PersonState>>;
+
+    /// Deletes stored first responses written before `before`; returns how many.
+    async fn sweep_idempotency(&self, before: Timestamp) -> Result<u64>;
 }

@@ -8,7 +8,12 @@
 //! - Every call runs on the blocking pool (`spawn_blocking`); no lock is held
 //!   across an `.await`.
 //! - The schema is versioned with `rusqlite_migration` (`PRAGMA user_version`).
+//! - `secure_delete` is on, and erasing a person checkpoints and truncates the
+//!   WAL, so erased rows leave no bytes in free pages or old WAL frames.
+//! - `storage.max_bytes` caps the file (`max_page_count`): a write past it is
+//!   [`StorageError::Full`] and rolled back; reads go on.
 
+use super::audit_chain;
 use super::{
     AssessmentCursor, AssessmentPage, AuditRow, EncodeErased, Erased, History, IdempotencyRecord,
     Kind, NewDecision, NewFeedback, NewPerson, PersonRecord, RecommendationRecord,
@@ -32,7 +37,12 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/0001_initial.sql")),
     M::up(include_str!("migrations/0002_shadow_mode.sql")),
     M::up(include_str!("migrations/0003_first_place_distribution.sql")),
+    M::up(include_str!("migrations/0004_audit_chain.sql")),
 ];
+
+/// Rows deleted per transaction by the idempotency sweep, so it never holds
+/// the writer for long.
+const SWEEP_BATCH: i64 = 1000;
 
 /// Reader connections kept open for reuse.
 const MAX_IDLE_READERS: usize = 8;
@@ -54,11 +64,17 @@ struct Inner {
     // connection cannot).
     readers: Mutex<Vec<Connection>>,
     writer: Mutex<Connection>,
+    max_bytes: Option<u64>,
 }
 
 impl SqliteStorage {
     /// Opens (creating if needed) the database file and migrates it to the latest schema.
     pub async fn open(path: impl Into<PathBuf>) -> Result<Self> {
+        Self::open_with(path, None).await
+    }
+
+    /// As [`SqliteStorage::open`], with the file capped at `max_bytes`.
+    pub async fn open_with(path: impl Into<PathBuf>, max_bytes: Option<u64>) -> Result<Self> {
         let path = path.into();
         tokio::task::spawn_blocking(move || {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -68,16 +84,61 @@ impl SqliteStorage {
             Migrations::from_slice(MIGRATIONS)
                 .to_latest(&mut writer)
                 .map_err(|e| StorageError::Migration(e.to_string()))?;
+            let tx = writer
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
+            let chained = audit_chain::backfill(&tx)?;
+            tx.commit().map_err(db)?;
+            if chained > 0 {
+                tracing::info!(
+                    rows = chained,
+                    "audit rows from before schema version 4 chained"
+                );
+            }
+            cap(&writer, max_bytes)?;
             Ok(Self {
                 inner: Arc::new(Inner {
                     path,
                     writer: Mutex::new(writer),
                     readers: Mutex::new(Vec::new()),
+                    max_bytes,
                 }),
             })
         })
         .await
         .map_err(join_error)?
+    }
+
+    /// The configured size cap, if any.
+    pub fn max_bytes(&self) -> Option<u64> {
+        self.inner.max_bytes
+    }
+
+    /// Writes the WAL back into the database file and truncates it, so no old
+    /// page version (an erased row's bytes) stays in the WAL. Best effort: a
+    /// reader in the middle of a snapshot makes SQLite skip the truncation,
+    /// which the next erase or the last connection's close completes.
+    async fn checkpoint_truncate(&self) {
+        let inner = Arc::clone(&self.inner);
+        let result = tokio::task::spawn_blocking(move || {
+            let conn = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })
+        })
+        .await;
+        match result {
+            Ok(Ok((0, _, _))) => {}
+            Ok(Ok((busy, log, done))) => {
+                tracing::warn!(busy, log, done, "WAL checkpoint after erasure incomplete");
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "WAL checkpoint after erasure failed"),
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint task failed"),
+        }
     }
 
     /// The database file.
@@ -92,14 +153,24 @@ impl SqliteStorage {
         F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
+        let deadline = crate::deadline::current().map(tokio::time::Instant::into_std);
+        let late = move || deadline.is_some_and(|d| std::time::Instant::now() >= d);
         tokio::task::spawn_blocking(move || {
             // A panic inside `f` drops (rolls back) its transaction, so the
             // connection is still sound after a poisoned lock.
             let mut conn = inner.writer.lock().unwrap_or_else(PoisonError::into_inner);
+            if late() {
+                return Err(StorageError::DeadlineExceeded);
+            }
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db)?;
             let out = f(&tx)?;
+            // The caller has given up: roll back (dropping `tx`) rather than
+            // commit a write whose answer nobody receives.
+            if late() {
+                return Err(StorageError::DeadlineExceeded);
+            }
             tx.commit().map_err(db)?;
             Ok(out)
         })
@@ -163,9 +234,32 @@ fn open_connection(path: &Path, read_only: bool) -> Result<Connection> {
             )));
         }
     }
-    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;")
-        .map_err(db)?;
+    // secure_delete: deleted content is overwritten with zeros, in the WAL
+    // frames a delete writes and so in the file after a checkpoint.
+    conn.execute_batch(
+        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF; PRAGMA secure_delete = ON;",
+    )
+    .map_err(db)?;
     Ok(conn)
+}
+
+/// Caps the file at `max_bytes` on the writer connection (`max_page_count`
+/// is per connection, so it is set again on every open).
+fn cap(conn: &Connection, max_bytes: Option<u64>) -> Result<()> {
+    let Some(max) = max_bytes else {
+        return Ok(());
+    };
+    let page: u64 = conn
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .map_err(db)?;
+    let pages = (max / page.max(1)).max(1);
+    let set: u64 = conn
+        .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+            r.get(0)
+        })
+        .map_err(db)?;
+    tracing::info!(max_bytes = max, pages = set, "database size capped");
+    Ok(())
 }
 
 /// A tenant's own interventions, by id: for the server and the read-only
@@ -192,10 +286,19 @@ pub(super) fn select_interventions(
 }
 
 fn db(e: rusqlite::Error) -> StorageError {
+    use rusqlite::ErrorCode as C;
     match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
-            StorageError::Unavailable(e.to_string())
-        }
+        Some(C::DiskFull) => StorageError::Full(e.to_string()),
+        // Conditions an operator can clear (a lock, a read-only remount, a
+        // failing or vanished disk): the caller should retry, not report a defect.
+        Some(
+            C::DatabaseBusy
+            | C::DatabaseLocked
+            | C::ReadOnly
+            | C::SystemIoFailure
+            | C::CannotOpen
+            | C::FileLockingProtocolFailed,
+        ) => StorageError::Unavailable(e.to_string()),
         _ => StorageError::Backend(Box::new(e)),
     }
 }
@@ -228,6 +331,11 @@ fn insert_idempotency(
         .map_err(db)?;
     if taken.is_some() {
         return Err(StorageError::DuplicateRequest);
+    }
+    // The call's audit row commits with the data it records: a committed write
+    // never lacks its row, and a rolled-back one never has it.
+    if let Some(row) = &idem.audit {
+        audit_chain::append(tx, row)?;
     }
     tx.execute(
         "INSERT INTO idempotency (tenant, method, request_id, request_hash, response, person_id, create_time)
@@ -452,35 +560,40 @@ impl Storage for SqliteStorage {
         encode: EncodeErased,
     ) -> Result<Erased> {
         let (tenant, person) = (tenant.clone(), person.clone());
-        self.write(move |tx| {
-            let t = tenant.as_str();
-            let p = person.as_str();
-            let del = |sql: &str| tx.execute(sql, params![t, p]).map(count).map_err(db);
-            if del("DELETE FROM people WHERE tenant = ?1 AND person_id = ?2")? == 0 {
-                return Err(StorageError::NotFound {
-                    kind: Kind::Person,
-                    id: person.to_string(),
-                });
-            }
-            let erased = Erased {
-                assessments: del("DELETE FROM assessments WHERE tenant = ?1 AND person_id = ?2")?,
-                recommendations: del(
-                    "DELETE FROM recommendations WHERE tenant = ?1 AND person_id = ?2",
-                )?,
-                feedback: del("DELETE FROM feedback WHERE tenant = ?1 AND person_id = ?2")?,
-                decisions: del("DELETE FROM decisions WHERE tenant = ?1 AND person_id = ?2")?,
-            };
-            // Stored responses of their earlier writes hold their data too.
-            del("DELETE FROM idempotency WHERE tenant = ?1 AND person_id = ?2")?;
-            let idem = IdempotencyRecord {
-                response: encode(erased),
-                person: None,
-                ..idem
-            };
-            insert_idempotency(tx, &tenant, &idem)?;
-            Ok(erased)
-        })
-        .await
+        let erased = self
+            .write(move |tx| {
+                let t = tenant.as_str();
+                let p = person.as_str();
+                let del = |sql: &str| tx.execute(sql, params![t, p]).map(count).map_err(db);
+                if del("DELETE FROM people WHERE tenant = ?1 AND person_id = ?2")? == 0 {
+                    return Err(StorageError::NotFound {
+                        kind: Kind::Person,
+                        id: person.to_string(),
+                    });
+                }
+                let erased = Erased {
+                    assessments: del(
+                        "DELETE FROM assessments WHERE tenant = ?1 AND person_id = ?2",
+                    )?,
+                    recommendations: del(
+                        "DELETE FROM recommendations WHERE tenant = ?1 AND person_id = ?2",
+                    )?,
+                    feedback: del("DELETE FROM feedback WHERE tenant = ?1 AND person_id = ?2")?,
+                    decisions: del("DELETE FROM decisions WHERE tenant = ?1 AND person_id = ?2")?,
+                };
+                // Stored responses of their earlier writes hold their data too.
+                del("DELETE FROM idempotency WHERE tenant = ?1 AND person_id = ?2")?;
+                let idem = IdempotencyRecord {
+                    response: encode(erased),
+                    person: None,
+                    ..idem
+                };
+                insert_idempotency(tx, &tenant, &idem)?;
+                Ok(erased)
+            })
+            .await?;
+        self.checkpoint_truncate().await;
+        Ok(erased)
     }
 
     async fn record_assessments(
@@ -958,29 +1071,37 @@ impl Storage for SqliteStorage {
             return Ok(());
         }
         self.write(move |tx| {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO audit (time, tenant, principal, method, resource, code, call_id, request_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )
-                .map_err(db)?;
             for r in &rows {
-                insert
-                    .execute(params![
-                        r.time.0,
-                        r.tenant,
-                        r.principal,
-                        r.method,
-                        r.resource,
-                        r.code,
-                        r.call_id,
-                        r.request_id
-                    ])
-                    .map_err(db)?;
+                audit_chain::append(tx, r)?;
             }
             Ok(())
         })
         .await
+    }
+
+    async fn sweep_idempotency(&self, before: Timestamp) -> Result<u64> {
+        let mut total = 0;
+        loop {
+            let n = self
+                .write(move |tx| {
+                    tx.execute(
+                        "DELETE FROM idempotency WHERE rowid IN
+                           (SELECT rowid FROM idempotency WHERE create_time < ?1 LIMIT ?2)",
+                        params![before.0, SWEEP_BATCH],
+                    )
+                    .map_err(db)
+                })
+                .await?;
+            total += n as u64;
+            if (n as i64) < SWEEP_BATCH {
+                if total > 0 {
+                    // The expired responses hold health data: leave no copy
+                    // of them in old WAL frames either.
+                    self.checkpoint_truncate().await;
+                }
+                return Ok(total);
+            }
+        }
     }
 }
 
@@ -1071,6 +1192,7 @@ mod tests {
             response: vec![1, 2, 3],
             person: person.map(p),
             create_time: Timestamp(1),
+            audit: None,
         }
     }
 

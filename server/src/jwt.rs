@@ -1,0 +1,172 @@
+//! The one JWT verifier: checks shared by the EHR's CDS Hooks tokens
+//! ([`crate::ehr::jwt`]) and OAuth2 bearer access tokens on the API
+//! ([`crate::auth`]). Keys come only from configured JWK Set files.
+//!
+//! A token is verified in this order, so that nothing an attacker controls
+//! picks a key or an algorithm before the allow-lists have spoken:
+//! - the header's `alg` must be RS256, ES256 or ES384: `none` does not even
+//!   parse, and HMAC algorithms are refused before any key is looked at, so a
+//!   token "signed" with the public key as an HMAC secret never reaches a verifier;
+//! - the (not yet verified) `iss` picks the caller's JWK Set, and `kid` must name
+//!   one of its keys whose own `alg`, when given, matches the header's;
+//! - the signature verifies, and `iss`, `aud`, `exp` and `nbf` (when present)
+//!   hold, with the configured leeway.
+//!
+//! Refusals are fixed words ([`Refusal`]), never the token or its claims.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::path::Path;
+
+/// The algorithms accepted (asymmetric only).
+pub const ALLOWED_ALGORITHMS: [Algorithm; 3] =
+    [Algorithm::RS256, Algorithm::ES256, Algorithm::ES384];
+
+/// Why a token was refused; logged as a word, answered without detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No bearer token.
+    Missing,
+    /// Not a JWT, or a header or payload that does not decode.
+    Malformed,
+    /// `alg` outside RS256/ES256/ES384.
+    Algorithm,
+    /// `iss` not on the allow-list.
+    Issuer,
+    /// No `kid`, or none of the issuer's keys has it.
+    UnknownKey,
+    /// Signature, `aud`, `exp`, `nbf` or a required claim failed.
+    Invalid,
+    /// The `jti` was seen before.
+    Replayed,
+}
+
+impl Refusal {
+    /// The word logged for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::Missing => "missing_token",
+            Refusal::Malformed => "malformed_token",
+            Refusal::Algorithm => "algorithm_not_allowed",
+            Refusal::Issuer => "issuer_not_allowed",
+            Refusal::UnknownKey => "unknown_key",
+            Refusal::Invalid => "invalid_token",
+            Refusal::Replayed => "replayed_jti",
+        }
+    }
+}
+
+/// Reads a JWK Set file: every key needs a `kid` and must be usable for verification.
+pub fn load_jwks(path: &Path) -> Result<JwkSet, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let keys: JwkSet = serde_json::from_str(&text).map_err(|e| format!("not a JWK Set: {e}"))?;
+    if keys.keys.is_empty() {
+        return Err("the JWK Set has no keys".into());
+    }
+    for k in &keys.keys {
+        if k.common.key_id.is_none() {
+            return Err("every key needs a `kid`".into());
+        }
+        DecodingKey::from_jwk(k).map_err(|e| format!("unusable key: {e}"))?;
+    }
+    Ok(keys)
+}
+
+/// The token of an `Authorization: Bearer <token>` header value.
+pub fn bearer(authorization: Option<&str>) -> Result<&str, Refusal> {
+    authorization
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(Refusal::Missing)
+}
+
+/// Whether `token` has the shape of a compact JWS (three base64url parts).
+pub fn looks_like_jwt(token: &str) -> bool {
+    let parts: Vec<&str> = token.split('.').collect();
+    parts.len() == 3
+        && parts[..2].iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+#[derive(Deserialize)]
+struct Peek {
+    iss: Option<String>,
+}
+
+/// A token's header (with an allowed `alg`) and unverified `iss`, only to pick
+/// the issuer's keys.
+pub fn inspect(token: &str) -> Result<(Header, String), Refusal> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| Refusal::Malformed)?;
+    if !ALLOWED_ALGORITHMS.contains(&header.alg) {
+        return Err(Refusal::Algorithm);
+    }
+    let payload = token.split('.').nth(1).ok_or(Refusal::Malformed)?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .map_err(|_| Refusal::Malformed)?;
+    let peek: Peek = serde_json::from_slice(&bytes).map_err(|_| Refusal::Malformed)?;
+    Ok((header, peek.iss.ok_or(Refusal::Issuer)?))
+}
+
+/// Verifies `token` (already [`inspect`]ed) with the issuer's `keys`: the key
+/// named by `kid`, the signature, `iss`, one of `audiences`, `exp` and `nbf`.
+pub fn verify<C: DeserializeOwned>(
+    token: &str,
+    header: &Header,
+    keys: &JwkSet,
+    iss: &str,
+    audiences: &[String],
+    leeway: u64,
+) -> Result<C, Refusal> {
+    let kid = header.kid.as_deref().ok_or(Refusal::UnknownKey)?;
+    let jwk = keys.find(kid).ok_or(Refusal::UnknownKey)?;
+    if let Some(alg) = jwk.common.key_algorithm
+        && format!("{alg:?}") != format!("{:?}", header.alg)
+    {
+        return Err(Refusal::Algorithm);
+    }
+    let key = DecodingKey::from_jwk(jwk).map_err(|_| Refusal::UnknownKey)?;
+    if audiences.is_empty() {
+        return Err(Refusal::Invalid);
+    }
+    let mut validation = Validation::new(header.alg);
+    validation.set_issuer(&[iss]);
+    validation.set_audience(audiences);
+    validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+    validation.leeway = leeway;
+    validation.validate_exp = true;
+    validation.validate_nbf = true;
+    jsonwebtoken::decode::<C>(token, &key, &validation)
+        .map(|d| d.claims)
+        .map_err(|_| Refusal::Invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn none_and_hmac_headers_are_refused_before_any_key() {
+        // {"alg":"none","typ":"JWT"}.{"iss":"x"}.
+        let none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJpc3MiOiJ4In0.";
+        assert!(inspect(none).is_err());
+        // {"alg":"HS256","typ":"JWT"}.{"iss":"x"}.sig
+        let hs = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJ4In0.c2ln";
+        assert_eq!(inspect(hs).map(|_| ()), Err(Refusal::Algorithm));
+        assert!(looks_like_jwt(hs));
+        assert!(!looks_like_jwt("acme-secret-key"));
+        assert_eq!(bearer(None), Err(Refusal::Missing));
+        assert_eq!(bearer(Some("Bearer  t ")), Ok("t"));
+    }
+}

@@ -1,0 +1,230 @@
+//! The real `tutti` binary as a child process, for the tests that need a
+//! process rather than a task: SIGTERM, kill -9, refusals at start-up, a disk
+//! that fills up. The server listens on `127.0.0.1:0`; its address is read
+//! from its JSON start-up log line, and readiness is the gRPC health check.
+
+#![allow(dead_code)] // each test target uses a different part of it
+
+use anyhow::{Context as _, bail};
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::time::Instant;
+use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+
+/// The binary under test, built by cargo for this test target.
+pub const TUTTI: &str = env!("CARGO_BIN_EXE_tutti");
+
+/// How long a start-up may take before the test fails.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A running `tutti serve`.
+pub struct Server {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+/// The command line of `tutti serve` over `data`, listening on 127.0.0.1:0,
+/// logging JSON; `extra` arguments are appended.
+pub fn serve_command(data: &Path, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(TUTTI);
+    cmd.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--log-format",
+        "json",
+        "--data",
+    ])
+    .arg(data)
+    .args(extra);
+    isolate(&mut cmd);
+    cmd
+}
+
+/// Clears `TUTTI_*` variables a developer may have set: they are configuration.
+pub fn isolate(cmd: &mut Command) {
+    for (k, _) in std::env::vars() {
+        if k.starts_with("TUTTI_") {
+            cmd.env_remove(k);
+        }
+    }
+}
+
+impl Server {
+    /// Spawns `cmd` (a `tutti serve` command line) and waits until it reports SERVING.
+    pub async fn spawn(mut cmd: Command) -> anyhow::Result<Self> {
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().context("spawning tutti serve")?;
+        let stderr = child.stderr.take().context("stderr")?;
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel::<SocketAddr>();
+        {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line)
+                        && v["message"] == "tutti serving"
+                        && let Some(addr) = v["addr"].as_str().and_then(|a| a.parse().ok())
+                    {
+                        let _ = tx.send(addr);
+                    }
+                    log.lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(line);
+                }
+            });
+        }
+        let addr = tokio::task::spawn_blocking(move || rx.recv_timeout(START_TIMEOUT))
+            .await?
+            .ok();
+        let Some(addr) = addr else {
+            let _ = child.kill();
+            let _ = child.wait();
+            let lines = log
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .join("\n");
+            bail!("tutti serve did not report its address:\n{lines}");
+        };
+        let server = Self { child, addr, log };
+        server.wait_serving().await?;
+        Ok(server)
+    }
+
+    /// A channel to the server.
+    pub fn channel(&self) -> Channel {
+        // A server bound to every address is reached over loopback only.
+        let target = SocketAddr::from(([127, 0, 0, 1], self.addr.port()));
+        Endpoint::from_shared(format!("http://{target}"))
+            .expect("endpoint")
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(60))
+            .connect_lazy()
+    }
+
+    /// The health status of the whole server (`""`), or the error.
+    pub async fn health(&self) -> Result<i32, tonic::Status> {
+        HealthClient::new(self.channel())
+            .check(HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .map(|r| r.into_inner().status)
+    }
+
+    async fn wait_serving(&self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            match self.health().await {
+                Ok(s)
+                    if s == tonic_health::pb::health_check_response::ServingStatus::Serving
+                        as i32 =>
+                {
+                    return Ok(());
+                }
+                other => {
+                    if Instant::now() >= deadline {
+                        bail!("not SERVING: {other:?}");
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `signal` (e.g. `TERM`) with kill(1).
+    pub fn signal(&self, signal: &str) -> anyhow::Result<()> {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .context("running kill")?;
+        anyhow::ensure!(status.success(), "kill -{signal} failed: {status}");
+        Ok(())
+    }
+
+    /// SIGKILL: the process gets no chance to flush anything.
+    pub fn kill_9(mut self) -> anyhow::Result<()> {
+        self.child.kill().context("kill -9")?;
+        self.child.wait().context("reaping")?;
+        Ok(())
+    }
+
+    /// Waits for the process to exit on its own (bounded).
+    pub async fn wait_exit(mut self, within: Duration) -> anyhow::Result<(ExitStatus, String)> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                // Let the reader thread take the last lines.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                return Ok((status, self.log_text()));
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                bail!("did not exit within {within:?}:\n{}", self.log_text());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Everything the server logged so far.
+    pub fn log_text(&self) -> String {
+        self.log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .join("\n")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // A failed test must not leave a server behind.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Runs `tutti audit verify --db <db>` and returns whether it passed, with its output.
+pub fn audit_verify(db: &Path) -> anyhow::Result<(bool, String)> {
+    let mut cmd = Command::new(TUTTI);
+    cmd.args(["audit", "verify", "--db"]).arg(db);
+    isolate(&mut cmd);
+    let out = cmd.output().context("running tutti audit verify")?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok((out.status.success(), text))
+}
+
+/// A fresh temporary directory.
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("tutti-proc-")
+        .tempdir()
+        .expect("temp dir")
+}
+
+/// `dir/tutti.db`.
+pub fn db_path(dir: &Path) -> PathBuf {
+    dir.join("tutti.db")
+}
