@@ -37,7 +37,6 @@ use crate::grpc::recommendation::RecommendationApi;
 use crate::metrics::Metrics;
 use crate::model;
 use crate::overload::{Limiter, ShedLayer};
-use crate::storage::sqlite::SqliteStorage;
 use crate::storage::{Storage, StorageError};
 use crate::telemetry::RpcLogLayer;
 use crate::tls::TlsFiles;
@@ -263,8 +262,7 @@ pub async fn serve_with(
     };
     let authenticator = Authenticator::new(&config.auth)?;
     let metrics = Metrics::new(&config, extras.meter_provider).map_err(ServeError::Metrics)?;
-    let storage: Arc<dyn Storage> =
-        Arc::new(SqliteStorage::open_with(&config.storage.path, config.storage.max_bytes).await?);
+    let storage: Arc<dyn Storage> = crate::storage::open(&config.storage).await?;
     let population = match config.model.path.clone() {
         Some(path) => Some(
             tokio::task::spawn_blocking(move || {
@@ -413,7 +411,7 @@ pub async fn serve_with(
         %addr,
         tls = tls.is_some(),
         mutual_tls = config.tls.client_ca_path.is_some(),
-        data = %config.storage.path.display(),
+        data = %crate::storage::describe(&config.storage),
         auth = config.auth.enabled(),
         model_version = %model_version,
         "tutti serving"

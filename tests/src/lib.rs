@@ -15,6 +15,7 @@
 //! - [`decision_log`]: a small decision log written through the server, for the offline tools.
 //! - [`ehr`]: a pretend EHR: signed CDS Hooks JWTs, FHIR fixtures, an HTTP
 //!   client, the CDS Hooks response rules, a small real FHIR server.
+//! - [`postgres`]: a throwaway PostgreSQL cluster the tests start themselves.
 //!
 //! The test targets live in `tests/*.rs`, one file per behaviour.
 
@@ -22,6 +23,7 @@ pub mod assertions;
 pub mod decision_log;
 pub mod ehr;
 pub mod fixtures;
+pub mod postgres;
 pub mod server;
 
 pub use server::{CatalogClient, Headers, PeopleClient, RecommendationClient, TestServer};
