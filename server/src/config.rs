@@ -426,6 +426,9 @@ pub struct StorageConfig {
     /// PEM CA certificate(s) that signed the PostgreSQL server's certificate:
     /// set, the connection must be TLS and the server must prove its name.
     pub tls_ca_path: Option<PathBuf>,
+    /// Seconds between checks for catalogue changes made by other replicas
+    /// (0: never; one process alone needs none).
+    pub catalog_poll_seconds: u64,
 }
 
 /// Log output format.
@@ -729,6 +732,7 @@ impl Default for StorageConfig {
             url: None,
             pool_size: 16,
             tls_ca_path: None,
+            catalog_poll_seconds: 5,
         }
     }
 }

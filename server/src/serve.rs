@@ -161,6 +161,40 @@ fn spawn_reloader(
     })
 }
 
+/// Drops the engines of tenants whose catalogue another replica changed
+/// (this process's own changes invalidate at once, in the handler).
+fn spawn_catalog_poller(
+    storage: Arc<dyn Storage>,
+    engines: Arc<Engines>,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut seen: std::collections::HashMap<crate::convert::ids::TenantId, i64> =
+            std::collections::HashMap::new();
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The first poll only learns the stamps; after it, a tenant seen for
+        // the first time got its first intervention elsewhere.
+        let mut first = true;
+        loop {
+            tick.tick().await;
+            match storage.catalog_stamps().await {
+                Ok(stamps) => {
+                    for (tenant, stamp) in stamps {
+                        let before = seen.insert(tenant.clone(), stamp);
+                        if !first && before != Some(stamp) {
+                            tracing::info!(tenant = %tenant, "catalogue changed elsewhere; engine rebuilt on next use");
+                            engines.invalidate(&tenant);
+                        }
+                    }
+                    first = false;
+                }
+                Err(e) => tracing::warn!(error = %e, "catalogue poll failed"),
+            }
+        }
+    })
+}
+
 /// `GET /metrics`: Prometheus text exposition.
 fn metrics_router(metrics: Metrics) -> axum::Router {
     axum::Router::new().route(
@@ -289,6 +323,13 @@ pub async fn serve_with(
             tls.clone(),
             authenticator.clone(),
             Duration::from_secs(config.tls.reload_seconds),
+        )
+    });
+    let catalog_poller = (config.storage.catalog_poll_seconds > 0).then(|| {
+        spawn_catalog_poller(
+            Arc::clone(&storage),
+            Arc::clone(&engines),
+            Duration::from_secs(config.storage.catalog_poll_seconds),
         )
     });
     let sweeper = crate::idempotency::spawn_sweeper(
@@ -468,9 +509,16 @@ pub async fn serve_with(
             Ok(())
         }
     };
-    for task in [watcher, reloader, acceptor, metrics_server, Some(sweeper)]
-        .into_iter()
-        .flatten()
+    for task in [
+        watcher,
+        reloader,
+        acceptor,
+        metrics_server,
+        catalog_poller,
+        Some(sweeper),
+    ]
+    .into_iter()
+    .flatten()
     {
         task.abort();
     }

@@ -3,7 +3,8 @@
 //! same people from every replica at once lose nothing and count nothing
 //! twice, a retry that lands on another replica returns the first answer, a
 //! new model artifact is served by every replica without a restart, a replica
-//! killed with SIGKILL under write load loses no acknowledged write, and the
+//! killed with SIGKILL under write load loses no acknowledged write, an
+//! intervention a tenant adds on one replica is ranked by the others, and the
 //! audit chains the replicas append together verify.
 
 mod support;
@@ -484,5 +485,69 @@ async fn no_acknowledged_write_is_lost_when_a_replica_is_killed_under_load() {
                 r.tenant
             );
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_intervention_added_on_one_replica_is_ranked_by_the_others() {
+    use tutti_proto::v1::catalog_service_client::CatalogServiceClient;
+    use tutti_proto::v1::{CreateInterventionRequest, Intervention, Modality, ProcessTarget};
+    let Some(url) = database() else { return };
+    let servers = replicas(&url, 2, &[("TUTTI_STORAGE__CATALOG_POLL_SECONDS", "1")]).await;
+    create_person(servers[0].channel(), "catalogue").await;
+    let pinned = |server: &support::Server| {
+        let mut recs = RecommendationServiceClient::new(server.channel());
+        async move {
+            recs.recommend(RecommendRequest {
+                request_id: uuid_like(),
+                person: "people/catalogue".into(),
+                context: Some(RecommendationContext::default()),
+                pinned_intervention_ids: vec!["clinic-breathing".into()],
+                ..Default::default()
+            })
+            .await
+        }
+    };
+    // Replica B builds its engine for the tenant before the change.
+    assert!(
+        pinned(&servers[1]).await.is_err(),
+        "unknown before it is added"
+    );
+    CatalogServiceClient::new(servers[0].channel())
+        .create_intervention(CreateInterventionRequest {
+            request_id: "add-breathing".into(),
+            intervention: Some(Intervention {
+                id: "clinic-breathing".into(),
+                display_name: "Clinic breathing".into(),
+                family: "clinic".into(),
+                instructions: "Take five slow breaths and name what you feel.".into(),
+                targets: vec![ProcessTarget {
+                    process_id: "affect".into(),
+                    weight: 1.0,
+                }],
+                effort_minutes: 5,
+                modality: Modality::App as i32,
+                evidence: "Written for the tests.".into(),
+                prior_effect: 0.5,
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("created on replica A");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match pinned(&servers[1]).await {
+            Ok(r) => {
+                let first = r.into_inner().recommendations.into_iter().next();
+                let id = first.and_then(|f| f.intervention).map(|i| i.id);
+                assert_eq!(id.as_deref(), Some("clinic-breathing"));
+                break;
+            }
+            Err(s) => assert!(
+                Instant::now() < deadline,
+                "replica B never learned the new intervention: {s:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -568,4 +568,10 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
 
     /// Deletes stored first responses written before `before`; returns how many.
     async fn sweep_idempotency(&self, before: Timestamp) -> Result<u64>;
+
+    /// A stamp of every tenant's own catalogue that changes whenever an
+    /// intervention is created or updated, by this process or another
+    /// replica: each replica polls it to drop engines built on a stale
+    /// catalogue ([`crate::engines::Engines::invalidate`]).
+    async fn catalog_stamps(&self) -> Result<Vec<(TenantId, i64)>>;
 }

@@ -1210,6 +1210,28 @@ impl Storage for PgStorage {
             .collect())
     }
 
+    async fn catalog_stamps(&self) -> Result<Vec<(TenantId, i64)>> {
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT tenant, (count(*) + sum(version) * 1000003 + max(update_time))::BIGINT
+                 FROM interventions GROUP BY tenant",
+            )
+            .await
+            .map_err(pg)?;
+        Ok(client
+            .query(&stmt, &[])
+            .await
+            .map_err(pg)?
+            .iter()
+            .filter_map(|r| {
+                TenantId::parse(r.get::<_, &str>(0))
+                    .ok()
+                    .map(|t| (t, r.get::<_, i64>(1)))
+            })
+            .collect())
+    }
+
     async fn sweep_idempotency(&self, before: Timestamp) -> Result<u64> {
         let mut total = 0;
         loop {

@@ -1396,6 +1396,24 @@ impl Storage for SqliteStorage {
         .await
     }
 
+    async fn catalog_stamps(&self) -> Result<Vec<(TenantId, i64)>> {
+        self.read(|tx| {
+            tx.prepare_cached(
+                "SELECT tenant, count(*) + sum(version) * 1000003 + max(update_time)
+                 FROM interventions GROUP BY tenant",
+            )
+            .map_err(db)?
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(db)?
+            .filter_map(|row| match row {
+                Ok((t, stamp)) => TenantId::parse(&t).ok().map(|t| Ok((t, stamp))),
+                Err(e) => Some(Err(db(e))),
+            })
+            .collect()
+        })
+        .await
+    }
+
     async fn sweep_idempotency(&self, before: Timestamp) -> Result<u64> {
         let mut total = 0;
         loop {
