@@ -95,6 +95,9 @@ struct Args {
     /// Prefix of the seeded people's ids.
     #[arg(long, default_value = "seed")]
     seeded_prefix: String,
+    /// `storage.commit_batch` of in-process SQLite servers (1: no group commit).
+    #[arg(long, default_value_t = 64)]
+    commit_batch: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -442,11 +445,11 @@ impl Servers {
             .tempdir()?;
         let mut config = tutti_server::config::Config::default();
         config.storage.path = dir.path().join("tutti.db");
+        config.storage.commit_batch = args.commit_batch;
         if backend == Backend::Postgres {
             let url = pg_url.context("--backend postgres needs a database")?;
             config.storage.url = Some(tutti_server::config::Secret::new(url));
         }
-        let _ = args;
         let mut servers = Self {
             addrs: Vec::new(),
             stops: Vec::new(),

@@ -80,7 +80,7 @@ fn profile(engine: &Engine, weeks: usize, seed: u64, end: SystemTime) -> anyhow:
         "attention",
         "self",
         "social",
-        "behaviour",
+        "behavior",
     ];
     let levels: Vec<f64> = processes
         .iter()
