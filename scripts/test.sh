@@ -61,8 +61,10 @@ cargo test --release --locked -p tutti-engine --test simulation -- --include-ign
 step "training: a trained population model helps new simulated people (release build, several seeds)"
 cargo test --release --locked -p tutti-server --test train_simulated -- --include-ignored
 
-step "load generator: a short smoke run against an in-process server (no timing asserted)"
+step "load generator: short smoke runs against in-process servers, SQLite and two replicas on PostgreSQL (no timing asserted)"
 cargo run --locked -q -p tutti-benches --bin loadgen -- \
+  --people 10 --history 5 --concurrency 2 --duration 1 --warmup 0.2 > /dev/null
+cargo run --locked -q -p tutti-benches --bin loadgen -- --backend postgres --replicas 2 \
   --people 10 --history 5 --concurrency 2 --duration 1 --warmup 0.2 > /dev/null
 
 step "CDS Hooks load generator: a short smoke run against an in-process server (no timing asserted)"

@@ -1377,6 +1377,35 @@ mod tests {
     }
 
     #[test]
+    fn storage_keys_are_checked_and_the_url_is_redacted() {
+        let mut c = Config::default();
+        c.storage.url = Some(Secret::new("postgres://tutti:hunter2@db.example.org/tutti"));
+        assert!(c.validate().is_ok());
+        assert!(
+            !format!("{c:?}").contains("hunter2"),
+            "the password never shows"
+        );
+        let bad = |f: &dyn Fn(&mut Config)| {
+            let mut c = Config::default();
+            f(&mut c);
+            c.validate().expect_err("invalid").to_string()
+        };
+        assert!(bad(&|c| c.storage.url = Some(Secret::new("mysql://x/y"))).contains("storage.url"));
+        assert!(
+            bad(&|c| {
+                c.storage.url = Some(Secret::new("postgres://x/y"));
+                c.storage.max_bytes = Some(1 << 30);
+            })
+            .contains("storage.max_bytes")
+        );
+        assert!(
+            bad(&|c| c.storage.tls_ca_path = Some("ca.pem".into())).contains("storage.tls_ca_path")
+        );
+        assert!(bad(&|c| c.storage.commit_batch = 0).contains("storage.commit_batch"));
+        assert!(bad(&|c| c.storage.pool_size = 0).contains("storage.pool_size"));
+    }
+
+    #[test]
     fn bad_values_fail_validation_with_the_key_named() {
         let mut c = Config::default();
         c.engine.exploration = 2.0;
