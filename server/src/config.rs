@@ -10,7 +10,11 @@
 //! listen = "127.0.0.1:50051"
 //!
 //! [storage]
-//! path = "tutti.db"
+//! path = "tutti.db"         # SQLite (the default)
+//! commit_batch = 64         # SQLite group commit: writes per transaction (1: none)
+//! # url = "postgres://tutti:secret@db.example.org/tutti"   # PostgreSQL instead
+//! # pool_size = 16          # connections per replica
+//! # tls_ca_path = "/etc/tutti/db-ca.pem"                   # TLS to the database
 //!
 //! [log]
 //! format = "text"          # or "json"
@@ -330,6 +334,11 @@ impl Secret {
         self.0.as_bytes()
     }
 
+    /// The secret as text, for a connection string.
+    pub fn expose_str(&self) -> &str {
+        &self.0
+    }
+
     /// Length in bytes.
     pub fn len(&self) -> usize {
         self.0.len()
@@ -394,16 +403,32 @@ pub struct CodeMapConfig {
     pub measure: MeasureKind,
 }
 
-/// Where data lives.
+/// Where data lives: a SQLite file (the default), or a PostgreSQL database
+/// that several replicas share (`url`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
-    /// SQLite database file (created if missing).
+    /// SQLite database file (created if missing); unused with `url`.
     pub path: PathBuf,
     /// Largest size of the database file in bytes; a write that would grow it
     /// further is refused with `UNAVAILABLE` (reads go on). Unset: no cap
-    /// beyond the disk's.
+    /// beyond the disk's. SQLite only.
     pub max_bytes: Option<u64>,
+    /// Most concurrent SQLite writes committed together in one transaction
+    /// (one fsync): group commit. 1 commits each write on its own. Every
+    /// write is acknowledged only after its transaction is on disk. SQLite only.
+    pub commit_batch: usize,
+    /// `postgres://user:password@host:port/database`: store in PostgreSQL
+    /// instead of SQLite. Redacted in logs.
+    pub url: Option<Secret>,
+    /// Most PostgreSQL connections each replica keeps open.
+    pub pool_size: usize,
+    /// PEM CA certificate(s) that signed the PostgreSQL server's certificate:
+    /// set, the connection must be TLS and the server must prove its name.
+    pub tls_ca_path: Option<PathBuf>,
+    /// Seconds between checks for catalogue changes made by other replicas
+    /// (0: never; one process alone needs none).
+    pub catalog_poll_seconds: u64,
 }
 
 /// Log output format.
@@ -703,6 +728,11 @@ impl Default for StorageConfig {
         Self {
             path: PathBuf::from("tutti.db"),
             max_bytes: None,
+            commit_batch: 64,
+            url: None,
+            pool_size: 16,
+            tls_ca_path: None,
+            catalog_poll_seconds: 5,
         }
     }
 }
@@ -982,6 +1012,42 @@ impl Config {
         }
         if self.storage.max_bytes.is_some_and(|b| b < 1024 * 1024) {
             return invalid("storage.max_bytes must be at least 1048576 (1 MiB)".into());
+        }
+        self.validate_storage()
+    }
+
+    fn validate_storage(&self) -> Result<(), ConfigError> {
+        let invalid = |msg: String| Err(ConfigError::Invalid(msg));
+        let s = &self.storage;
+        if !(1..=4096).contains(&s.commit_batch) {
+            return invalid("storage.commit_batch must be in 1..=4096".into());
+        }
+        if !(1..=1024).contains(&s.pool_size) {
+            return invalid("storage.pool_size must be in 1..=1024".into());
+        }
+        match &s.url {
+            None => {
+                if s.tls_ca_path.is_some() {
+                    return invalid("storage.tls_ca_path needs storage.url (PostgreSQL)".into());
+                }
+            }
+            Some(url) => {
+                let url = url.expose_str();
+                if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                    return invalid(
+                        "storage.url must start with postgres:// or postgresql://".into(),
+                    );
+                }
+                if let Err(e) = url.parse::<tokio_postgres::Config>() {
+                    // The parser's message never echoes the password.
+                    return invalid(format!("storage.url: {e}"));
+                }
+                if s.max_bytes.is_some() {
+                    return invalid(
+                        "storage.max_bytes caps a SQLite file; with storage.url set PostgreSQL's own limits apply".into(),
+                    );
+                }
+            }
         }
         Ok(())
     }
@@ -1308,6 +1374,35 @@ mod tests {
         c.http.cors_origins = vec!["https://ehr.example/".into()];
         let e = c.validate().expect_err("origin with a path");
         assert!(e.to_string().contains("http.cors_origins[0]"), "{e}");
+    }
+
+    #[test]
+    fn storage_keys_are_checked_and_the_url_is_redacted() {
+        let mut c = Config::default();
+        c.storage.url = Some(Secret::new("postgres://tutti:hunter2@db.example.org/tutti"));
+        assert!(c.validate().is_ok());
+        assert!(
+            !format!("{c:?}").contains("hunter2"),
+            "the password never shows"
+        );
+        let bad = |f: &dyn Fn(&mut Config)| {
+            let mut c = Config::default();
+            f(&mut c);
+            c.validate().expect_err("invalid").to_string()
+        };
+        assert!(bad(&|c| c.storage.url = Some(Secret::new("mysql://x/y"))).contains("storage.url"));
+        assert!(
+            bad(&|c| {
+                c.storage.url = Some(Secret::new("postgres://x/y"));
+                c.storage.max_bytes = Some(1 << 30);
+            })
+            .contains("storage.max_bytes")
+        );
+        assert!(
+            bad(&|c| c.storage.tls_ca_path = Some("ca.pem".into())).contains("storage.tls_ca_path")
+        );
+        assert!(bad(&|c| c.storage.commit_batch = 0).contains("storage.commit_batch"));
+        assert!(bad(&|c| c.storage.pool_size = 0).contains("storage.pool_size"));
     }
 
     #[test]

@@ -26,7 +26,7 @@
 //! - [`idempotency`]: request ids, stored first responses, concurrency retries.
 //! - [`engines`]: one cached engine per tenant (built-ins plus its own interventions).
 //! - [`model`]: trained model artifacts: format, loading, and hot reload while serving.
-//! - [`storage`]: the async storage trait and its SQLite backend.
+//! - [`storage`]: the async storage trait and its backends (SQLite, PostgreSQL).
 //! - [`telemetry`]: log setup and the per-request log layer.
 //! - [`cli`]: the `tutti` command line (one module per subcommand).
 //! - [`ehr`]: the EHR integration on the same port: CDS Hooks services, FHIR R4

@@ -37,7 +37,6 @@ use crate::grpc::recommendation::RecommendationApi;
 use crate::metrics::Metrics;
 use crate::model;
 use crate::overload::{Limiter, ShedLayer};
-use crate::storage::sqlite::SqliteStorage;
 use crate::storage::{Storage, StorageError};
 use crate::telemetry::RpcLogLayer;
 use crate::tls::TlsFiles;
@@ -162,6 +161,40 @@ fn spawn_reloader(
     })
 }
 
+/// Drops the engines of tenants whose catalogue another replica changed
+/// (this process's own changes invalidate at once, in the handler).
+fn spawn_catalog_poller(
+    storage: Arc<dyn Storage>,
+    engines: Arc<Engines>,
+    every: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut seen: std::collections::HashMap<crate::convert::ids::TenantId, i64> =
+            std::collections::HashMap::new();
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The first poll only learns the stamps; after it, a tenant seen for
+        // the first time got its first intervention elsewhere.
+        let mut first = true;
+        loop {
+            tick.tick().await;
+            match storage.catalog_stamps().await {
+                Ok(stamps) => {
+                    for (tenant, stamp) in stamps {
+                        let before = seen.insert(tenant.clone(), stamp);
+                        if !first && before != Some(stamp) {
+                            tracing::info!(tenant = %tenant, "catalogue changed elsewhere; engine rebuilt on next use");
+                            engines.invalidate(&tenant);
+                        }
+                    }
+                    first = false;
+                }
+                Err(e) => tracing::warn!(error = %e, "catalogue poll failed"),
+            }
+        }
+    })
+}
+
 /// `GET /metrics`: Prometheus text exposition.
 fn metrics_router(metrics: Metrics) -> axum::Router {
     axum::Router::new().route(
@@ -263,8 +296,7 @@ pub async fn serve_with(
     };
     let authenticator = Authenticator::new(&config.auth)?;
     let metrics = Metrics::new(&config, extras.meter_provider).map_err(ServeError::Metrics)?;
-    let storage: Arc<dyn Storage> =
-        Arc::new(SqliteStorage::open_with(&config.storage.path, config.storage.max_bytes).await?);
+    let storage: Arc<dyn Storage> = crate::storage::open(&config.storage).await?;
     let population = match config.model.path.clone() {
         Some(path) => Some(
             tokio::task::spawn_blocking(move || {
@@ -291,6 +323,13 @@ pub async fn serve_with(
             tls.clone(),
             authenticator.clone(),
             Duration::from_secs(config.tls.reload_seconds),
+        )
+    });
+    let catalog_poller = (config.storage.catalog_poll_seconds > 0).then(|| {
+        spawn_catalog_poller(
+            Arc::clone(&storage),
+            Arc::clone(&engines),
+            Duration::from_secs(config.storage.catalog_poll_seconds),
         )
     });
     let sweeper = crate::idempotency::spawn_sweeper(
@@ -413,7 +452,7 @@ pub async fn serve_with(
         %addr,
         tls = tls.is_some(),
         mutual_tls = config.tls.client_ca_path.is_some(),
-        data = %config.storage.path.display(),
+        data = %crate::storage::describe(&config.storage),
         auth = config.auth.enabled(),
         model_version = %model_version,
         "tutti serving"
@@ -470,9 +509,16 @@ pub async fn serve_with(
             Ok(())
         }
     };
-    for task in [watcher, reloader, acceptor, metrics_server, Some(sweeper)]
-        .into_iter()
-        .flatten()
+    for task in [
+        watcher,
+        reloader,
+        acceptor,
+        metrics_server,
+        catalog_poller,
+        Some(sweeper),
+    ]
+    .into_iter()
+    .flatten()
     {
         task.abort();
     }

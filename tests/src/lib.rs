@@ -18,6 +18,7 @@
 //! - [`tokens`]: OAuth2 access tokens for the bearer-JWT tests.
 //! - [`ehr`]: a pretend EHR: signed CDS Hooks JWTs, FHIR fixtures, an HTTP
 //!   client, the CDS Hooks response rules, a small real FHIR server.
+//! - [`postgres`]: a throwaway PostgreSQL cluster the tests start themselves.
 //!
 //! The test targets live in `tests/*.rs`, one file per behaviour.
 
@@ -26,6 +27,7 @@ pub mod decision_log;
 pub mod ehr;
 pub mod fixtures;
 pub mod pki;
+pub mod postgres;
 pub mod raw;
 pub mod server;
 pub mod tokens;

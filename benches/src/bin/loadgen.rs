@@ -70,6 +70,41 @@ struct Args {
     /// Where to write the JSON report [default: stdout only].
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Storage of the in-process servers.
+    #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
+    backend: Backend,
+    /// In-process replicas (each its own runtime, all on one database);
+    /// callers are spread over them.
+    #[arg(long, default_value_t = 1)]
+    replicas: usize,
+    /// PostgreSQL database for `--backend postgres` [default: a throwaway
+    /// cluster this run starts and removes].
+    #[arg(long)]
+    postgres_url: Option<String>,
+    /// The judge's run: for SQLite (1 replica) and PostgreSQL (1 and 2
+    /// replicas), at 1, 8 and 64 callers, the health-check baseline and each
+    /// of Recommend, RecordAssessment and RecordFeedback alone, each phase
+    /// `--duration` seconds; ratios are against the baseline of the same
+    /// server and caller count.
+    #[arg(long)]
+    matrix: bool,
+    /// Use people a `tutti seed` run stored (`<--seeded-prefix>-<n>`, n below
+    /// this) instead of creating `--people`; with `--target`.
+    #[arg(long)]
+    seeded_people: Option<usize>,
+    /// Prefix of the seeded people's ids.
+    #[arg(long, default_value = "seed")]
+    seeded_prefix: String,
+    /// `storage.commit_batch` of in-process SQLite servers (1: no group commit).
+    #[arg(long, default_value_t = 64)]
+    commit_batch: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Backend {
+    Sqlite,
+    Postgres,
 }
 
 /// Latency summary of one method, microseconds.
@@ -230,12 +265,14 @@ async fn setup(addr: &str, args: &Args) -> anyhow::Result<Vec<String>> {
 }
 
 /// One caller: its own connection, its own deterministic mix.
+#[allow(clippy::too_many_arguments)] // one caller's whole setting, passed once
 async fn caller(
     addr: String,
     people: Vec<String>,
     args: Args,
     worker: u64,
     baseline: bool,
+    only: Option<Op>,
     until: Instant,
     measure_from: Instant,
 ) -> anyhow::Result<Tally> {
@@ -250,6 +287,14 @@ async fn caller(
         let u: f64 = rng.random();
         let op = if baseline {
             Op::Health
+        } else if let Some(only) = only {
+            // Feedback needs a recommendation to report on: one unmeasured
+            // Recommend before each.
+            if only == Op::Feedback && last_recommendation.is_none() {
+                Op::Recommend
+            } else {
+                only
+            }
         } else if u < args.recommend_share {
             Op::Recommend
         } else if u < args.recommend_share + args.assess_share || last_recommendation.is_none() {
@@ -316,7 +361,8 @@ async fn caller(
                 .is_ok()
             }
         };
-        if started >= measure_from {
+        let measured = only.is_none_or(|o| o == op) || baseline;
+        if started >= measure_from && measured {
             tally.record(op, started.elapsed(), ok)?;
         }
     }
@@ -324,10 +370,11 @@ async fn caller(
 }
 
 async fn phase(
-    addr: &str,
+    addrs: &[String],
     people: &[String],
     args: &Args,
     baseline: bool,
+    only: Option<Op>,
 ) -> anyhow::Result<(Tally, f64)> {
     let start = Instant::now();
     let measure_from = start + Duration::from_secs_f64(args.warmup);
@@ -335,11 +382,12 @@ async fn phase(
     let mut tasks = Vec::new();
     for w in 0..args.concurrency {
         tasks.push(tokio::spawn(caller(
-            addr.to_owned(),
+            addrs[w % addrs.len()].clone(),
             people.to_vec(),
             args.clone(),
             w as u64,
             baseline,
+            only,
             until,
             measure_from,
         )));
@@ -376,6 +424,245 @@ fn git_sha() -> String {
         .map_or_else(|| "unknown".to_owned(), |s| s.trim().to_owned())
 }
 
+/// In-process servers on one database, each on its own runtime and thread
+/// (as separate processes would be), and what keeps their data alive.
+struct Servers {
+    addrs: Vec<String>,
+    stops: Vec<tokio::sync::oneshot::Sender<()>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Servers {
+    fn start(
+        args: &Args,
+        backend: Backend,
+        replicas: usize,
+        pg_url: Option<&str>,
+    ) -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new()
+            .prefix("tutti-loadgen-")
+            .tempdir()?;
+        let mut config = tutti_server::config::Config::default();
+        config.storage.path = dir.path().join("tutti.db");
+        config.storage.commit_batch = args.commit_batch;
+        if backend == Backend::Postgres {
+            let url = pg_url.context("--backend postgres needs a database")?;
+            config.storage.url = Some(tutti_server::config::Secret::new(url));
+        }
+        let mut servers = Self {
+            addrs: Vec::new(),
+            stops: Vec::new(),
+            threads: Vec::new(),
+            _dir: Some(dir),
+        };
+        for _ in 0..replicas.max(1) {
+            let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+            listener.set_nonblocking(true)?;
+            servers
+                .addrs
+                .push(format!("http://{}", listener.local_addr()?));
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            let config = config.clone();
+            servers.threads.push(std::thread::spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(r) => r,
+                    Err(e) => return eprintln!("loadgen: replica runtime: {e}"),
+                };
+                runtime.block_on(async move {
+                    let served = match TcpListener::from_std(listener) {
+                        Ok(l) => tutti_server::serve(l, config, async move {
+                            let _ = rx.await;
+                        })
+                        .await
+                        .map_err(anyhow::Error::from),
+                        Err(e) => Err(e.into()),
+                    };
+                    if let Err(e) = served {
+                        eprintln!("loadgen: replica failed: {e:#}");
+                    }
+                });
+            }));
+            servers.stops.push(tx);
+        }
+        Ok(servers)
+    }
+
+    fn stop(self) {
+        for tx in self.stops {
+            let _ = tx.send(());
+        }
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Waits until every address answers health checks (bounded, no fixed sleep).
+async fn wait_healthy(addrs: &[String]) -> anyhow::Result<()> {
+    for addr in addrs {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(ch) = connect(addr).await
+                && HealthClient::new(ch)
+                    .check(HealthCheckRequest::default())
+                    .await
+                    .is_ok()
+            {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("{addr} did not become healthy within 60 s");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    Ok(())
+}
+
+/// One row of the judge's table.
+#[derive(Debug, Clone, Serialize)]
+struct MatrixRow {
+    backend: Backend,
+    replicas: usize,
+    callers: usize,
+    method: String,
+    #[serde(flatten)]
+    report: MethodReport,
+    /// Throughput over the health-check baseline's (same server, same callers).
+    throughput_x_health: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct MatrixReport {
+    tool: &'static str,
+    git_sha: String,
+    started_at_unix_s: u64,
+    config: Args,
+    cores: usize,
+    rows: Vec<MatrixRow>,
+}
+
+async fn run_matrix(args: &Args, pg_url: Option<&str>) -> anyhow::Result<Vec<MatrixRow>> {
+    let mut rows = Vec::new();
+    let setups = [
+        (Backend::Sqlite, 1),
+        (Backend::Postgres, 1),
+        (Backend::Postgres, 2),
+    ];
+    for (n, (backend, replicas)) in setups.into_iter().enumerate() {
+        // A fresh database per setup, so no setup reads another's rows.
+        let url = match (backend, pg_url) {
+            (Backend::Postgres, Some(base)) => Some(fresh_pg_database(base, n)?),
+            _ => None,
+        };
+        if backend == Backend::Postgres && url.is_none() {
+            eprintln!("loadgen: no PostgreSQL: skipping the PostgreSQL rows");
+            continue;
+        }
+        let servers = Servers::start(args, backend, replicas, url.as_deref())?;
+        wait_healthy(&servers.addrs).await?;
+        eprintln!(
+            "loadgen: {backend:?} x{replicas}: creating {} people with {} days of history",
+            args.people, args.history
+        );
+        let people = setup(&servers.addrs[0], args).await?;
+        for callers in [1, 8, 64] {
+            let args = Args {
+                concurrency: callers,
+                ..args.clone()
+            };
+            let (base, secs) = phase(&servers.addrs, &people, &args, true, None).await?;
+            let h = base.hist.get(&Op::Health).context("no baseline calls")?;
+            let health = summarise(
+                h,
+                base.errors.get(&Op::Health).copied().unwrap_or(0),
+                secs,
+                h.value_at_quantile(0.5) as f64,
+            );
+            let health_p50 = health.p50_us as f64;
+            let health_tp = health.throughput_per_s;
+            rows.push(MatrixRow {
+                backend,
+                replicas,
+                callers,
+                method: Op::Health.name().to_owned(),
+                report: health,
+                throughput_x_health: 1.0,
+            });
+            for op in [Op::Recommend, Op::Assess, Op::Feedback] {
+                let (t, secs) = phase(&servers.addrs, &people, &args, false, Some(op)).await?;
+                let h = t.hist.get(&op).context("no calls")?;
+                let report =
+                    summarise(h, t.errors.get(&op).copied().unwrap_or(0), secs, health_p50);
+                eprintln!(
+                    "loadgen: {backend:?} x{replicas} {callers:>2} callers {:<48} {:>8.0}/s p50 {:>6} us ({:>5.1}x health) p99 {:>7} us",
+                    op.name(),
+                    report.throughput_per_s,
+                    report.p50_us,
+                    report.p50_x_health,
+                    report.p99_us
+                );
+                rows.push(MatrixRow {
+                    backend,
+                    replicas,
+                    callers,
+                    method: op.name().to_owned(),
+                    throughput_x_health: report.throughput_per_s / health_tp.max(1e-9),
+                    report,
+                });
+            }
+        }
+        servers.stop();
+    }
+    Ok(rows)
+}
+
+/// A new database next to the one `base` names (same server and user).
+fn fresh_pg_database(base: &str, n: usize) -> anyhow::Result<String> {
+    let (prefix, _) = base
+        .rsplit_once('/')
+        .context("a postgres:// URL with a database")?;
+    let name = format!("loadgen_{}_{n}", std::process::id());
+    let cluster = PG
+        .get()
+        .and_then(|c| c.as_ref())
+        .context("no cluster to create databases in")?;
+    cluster.create_database(&name).map_err(anyhow::Error::msg)?;
+    Ok(format!("{prefix}/{name}"))
+}
+
+/// The throwaway cluster of this run, if it started one.
+static PG: std::sync::OnceLock<Option<tutti_tests::postgres::PgCluster>> =
+    std::sync::OnceLock::new();
+
+/// The PostgreSQL database to use: `--postgres-url`, or one on a throwaway
+/// cluster (when the PostgreSQL binaries are installed).
+fn postgres_url(args: &Args, needed: bool) -> anyhow::Result<Option<String>> {
+    if let Some(url) = &args.postgres_url {
+        return Ok(Some(url.clone()));
+    }
+    if !needed {
+        return Ok(None);
+    }
+    let cluster = PG.get_or_init(|| match tutti_tests::postgres::PgCluster::start() {
+        Ok(c) => Some(c),
+        Err(e) => {
+            eprintln!("loadgen: cannot start PostgreSQL: {e}");
+            None
+        }
+    });
+    match cluster {
+        Some(c) => Ok(Some(
+            c.create_database("loadgen").map_err(anyhow::Error::msg)?,
+        )),
+        None => Ok(None),
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -383,58 +670,72 @@ async fn main() -> anyhow::Result<()> {
     if !(0.0..=1.0).contains(&args.recommend_share) || !(0.0..=1.0).contains(&shares) {
         bail!("--recommend-share and --assess-share must be in [0, 1] and sum to at most 1");
     }
-    if args.people == 0 || args.concurrency == 0 || args.duration <= 0.0 || args.warmup < 0.0 {
-        bail!("--people and --concurrency must be at least 1, --duration > 0, --warmup >= 0");
-    }
-    // An in-process server unless a target is given; kept alive until the end.
-    let mut _dir = None;
-    let mut stop = None;
-    let addr = match &args.target {
-        Some(t) => t.clone(),
-        None => {
-            let dir = tempfile::tempdir()?;
-            let mut config = tutti_server::config::Config::default();
-            config.storage.path = dir.path().join("tutti.db");
-            let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-            let addr = listener.local_addr()?;
-            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-            tokio::spawn(tutti_server::serve(listener, config, async move {
-                let _ = rx.await;
-            }));
-            _dir = Some(dir);
-            stop = Some(tx);
-            format!("http://{addr}")
-        }
-    };
-    // Ready when health answers (bounded, no fixed sleep).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(ch) = connect(&addr).await
-            && HealthClient::new(ch)
-                .check(HealthCheckRequest::default())
-                .await
-                .is_ok()
-        {
-            break;
-        }
-        if Instant::now() > deadline {
-            bail!("{addr} did not become healthy within 30 s");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    if args.people == 0
+        || args.concurrency == 0
+        || args.duration <= 0.0
+        || args.warmup < 0.0
+        || args.replicas == 0
+    {
+        bail!(
+            "--people, --concurrency and --replicas must be at least 1, --duration > 0, --warmup >= 0"
+        );
     }
     let started_at_unix_s = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
+    if args.matrix {
+        let pg = postgres_url(&args, true)?;
+        let rows = run_matrix(&args, pg.as_deref()).await?;
+        let report = MatrixReport {
+            tool: "tutti-loadgen-matrix/1",
+            git_sha: git_sha(),
+            started_at_unix_s,
+            config: args.clone(),
+            cores: std::thread::available_parallelism().map_or(1, usize::from),
+            rows,
+        };
+        let json = serde_json::to_string_pretty(&report)?;
+        println!("{json}");
+        if let Some(path) = &args.out {
+            std::fs::write(path, &json).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("loadgen: wrote {}", path.display());
+        }
+        let errors: u64 = report.rows.iter().map(|r| r.report.errors).sum();
+        if errors > 0 {
+            bail!("{errors} calls failed; the report above is not a valid measurement");
+        }
+        return Ok(());
+    }
+    // In-process servers unless a target is given; kept alive until the end.
+    let mut servers = None;
+    let addrs = match &args.target {
+        Some(t) => vec![t.clone()],
+        None => {
+            let pg = postgres_url(&args, args.backend == Backend::Postgres)?;
+            let s = Servers::start(&args, args.backend, args.replicas, pg.as_deref())?;
+            let addrs = s.addrs.clone();
+            servers = Some(s);
+            addrs
+        }
+    };
+    wait_healthy(&addrs).await?;
+    let addr = addrs[0].clone();
     eprintln!(
-        "loadgen: {addr}: creating {} people with {} days of history",
-        args.people, args.history
+        "loadgen: {addr}: {} people with {} days of history",
+        args.seeded_people.unwrap_or(args.people),
+        args.history
     );
-    let people = setup(&addr, &args).await?;
+    let people = match args.seeded_people {
+        Some(n) => (0..n)
+            .map(|i| format!("people/{}-{i}", args.seeded_prefix))
+            .collect(),
+        None => setup(&addr, &args).await?,
+    };
     eprintln!(
         "loadgen: baseline (health check), {} callers, {} s",
         args.concurrency, args.duration
     );
-    let (base, secs) = phase(&addr, &people, &args, true).await?;
+    let (base, secs) = phase(&addrs, &people, &args, true, None).await?;
     let health_hist = base.hist.get(&Op::Health).context("no baseline calls")?;
     let health_p50 = health_hist.value_at_quantile(0.5) as f64;
     let baseline_health = summarise(
@@ -447,7 +748,7 @@ async fn main() -> anyhow::Result<()> {
         "loadgen: mixed load, {} callers, {} s",
         args.concurrency, args.duration
     );
-    let (load, secs) = phase(&addr, &people, &args, false).await?;
+    let (load, secs) = phase(&addrs, &people, &args, false, None).await?;
     let mut methods = BTreeMap::new();
     let mut total = 0.0;
     for (op, h) in &load.hist {
@@ -476,8 +777,8 @@ async fn main() -> anyhow::Result<()> {
         std::fs::write(path, &json).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("loadgen: wrote {}", path.display());
     }
-    if let Some(tx) = stop {
-        let _ = tx.send(());
+    if let Some(s) = servers {
+        s.stop();
     }
     // Latencies of failed calls measure the failure, not the service.
     let errors: u64 =

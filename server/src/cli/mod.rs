@@ -12,6 +12,8 @@
 //! - [`tune`]: `tutti tune`, a search over engine hyperparameters on the
 //!   simulator or a decision log, with intervals and a safety constraint.
 //! - [`train`]: `tutti train`, a population model artifact from logged events.
+//! - [`seed`]: `tutti seed`, many synthetic people with a year of history, to
+//!   measure the service at scale.
 //! - [`output`], [`columnar`], [`plot`]: CSV/JSON/terminal tables, Parquet
 //!   files and SVG/PNG charts shared by the data-science subcommands.
 
@@ -21,6 +23,7 @@ pub mod evaluate;
 pub mod export;
 pub mod output;
 pub mod plot;
+pub mod seed;
 pub mod serve;
 pub mod simulate;
 pub mod train;
@@ -90,6 +93,9 @@ pub enum Command {
     Tune(tune::TuneArgs),
     /// Checks the audit trail (`tutti audit verify`).
     Audit(audit::AuditArgs),
+    /// Fills a database with many synthetic people, each with a year of
+    /// weekly assessments (for measuring at scale).
+    Seed(seed::SeedArgs),
 }
 
 impl Cli {
@@ -103,6 +109,7 @@ impl Cli {
             Command::Train(args) => train::run(args),
             Command::Tune(args) => tune::run(args),
             Command::Audit(args) => audit::run(args),
+            Command::Seed(args) => seed::run(args),
         }
     }
 }

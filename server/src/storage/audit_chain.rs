@@ -175,6 +175,81 @@ pub struct ChainReport {
     pub problem: Option<String>,
 }
 
+/// Checks one tenant's chain row by row, in insertion order; shared by the
+/// SQLite walk below and the PostgreSQL one
+/// ([`crate::storage::postgres::PgStorage::verify_audit`]).
+#[derive(Debug)]
+pub struct ChainWalk {
+    report: ChainReport,
+}
+
+impl ChainWalk {
+    /// Starts the walk of `tenant`'s chain.
+    pub fn new(tenant: &str) -> Self {
+        Self {
+            report: ChainReport {
+                tenant: tenant.to_owned(),
+                rows: 0,
+                head: (0, GENESIS.to_owned()),
+                problem: None,
+            },
+        }
+    }
+
+    /// The next stored row: its global sequence number, its chain fields
+    /// (`None` for a row never chained) and its content.
+    pub fn push(
+        &mut self,
+        global_seq: i64,
+        chained: Option<(i64, String, String)>,
+        row: &AuditRow,
+    ) {
+        let report = &mut self.report;
+        report.rows += 1;
+        if report.problem.is_some() {
+            return;
+        }
+        let expected = report.head.0 + 1;
+        let Some((seq, prev, hash)) = chained else {
+            report.problem = Some(format!("row {global_seq} is not chained"));
+            return;
+        };
+        if seq > expected {
+            report.problem = Some(format!(
+                "rows {expected}..{} are missing (removed) before row {seq}",
+                seq - 1
+            ));
+        } else if seq < expected {
+            report.problem = Some(format!(
+                "row {seq} appears after row {} (rows reordered)",
+                expected - 1
+            ));
+        } else if prev != report.head.1 {
+            report.problem = Some(format!(
+                "row {seq} does not link to row {} (a row before it was changed or removed)",
+                expected - 1
+            ));
+        } else if row_hash(&prev, seq, row) != hash {
+            report.problem = Some(format!("row {seq} was changed after it was written"));
+        }
+        report.head = (seq, hash);
+    }
+
+    /// Ends the walk against the stored head of the chain.
+    pub fn finish(mut self, head_seq: i64, head_hash: &str) -> ChainReport {
+        let report = &mut self.report;
+        if report.problem.is_none()
+            && (head_seq, head_hash) != (report.head.0, report.head.1.as_str())
+        {
+            report.problem = Some(format!(
+                "the chain ends at row {} but {head_seq} rows were written (rows removed at the end)",
+                report.head.0
+            ));
+        }
+        self.report
+    }
+}
+
 /// Walks every tenant's chain (or only `only`'s) in insertion order.
 pub fn verify(conn: &Connection, only: Option<&str>) -> Result<Vec<ChainReport>> {
     let mut tenants: Vec<String> = conn
@@ -195,53 +270,17 @@ pub fn verify(conn: &Connection, only: Option<&str>) -> Result<Vec<ChainReport>>
             .prepare(&format!("{SELECT} WHERE tenant = ?1 ORDER BY seq"))
             .map_err(db)?;
         let rows = stmt.query_map(params![tenant], read).map_err(db)?;
-        let mut report = ChainReport {
-            tenant: tenant.clone(),
-            rows: 0,
-            head: (0, GENESIS.to_owned()),
-            problem: None,
-        };
+        let mut walk = ChainWalk::new(&tenant);
         for stored in rows {
             let s = stored.map_err(db)?;
-            report.rows += 1;
-            if report.problem.is_some() {
-                continue;
-            }
-            let expected = report.head.0 + 1;
-            let (Some(seq), Some(prev), Some(hash)) = (s.tenant_seq, &s.prev_hash, &s.hash) else {
-                report.problem = Some(format!("row {} is not chained", s.seq));
-                continue;
+            let chained = match (s.tenant_seq, s.prev_hash, s.hash) {
+                (Some(seq), Some(prev), Some(hash)) => Some((seq, prev, hash)),
+                _ => None,
             };
-            if seq > expected {
-                report.problem = Some(format!(
-                    "rows {expected}..{} are missing (removed) before row {seq}",
-                    seq - 1
-                ));
-            } else if seq < expected {
-                report.problem = Some(format!(
-                    "row {seq} appears after row {} (rows reordered)",
-                    expected - 1
-                ));
-            } else if *prev != report.head.1 {
-                report.problem = Some(format!(
-                    "row {seq} does not link to row {} (a row before it was changed or removed)",
-                    expected - 1
-                ));
-            } else if row_hash(prev, seq, &s.row) != *hash {
-                report.problem = Some(format!("row {seq} was changed after it was written"));
-            }
-            report.head = (seq, hash.clone());
+            walk.push(s.seq, chained, &s.row);
         }
         let (head_seq, head_hash) = head(conn, &tenant)?;
-        if report.problem.is_none()
-            && (head_seq, head_hash.as_str()) != (report.head.0, report.head.1.as_str())
-        {
-            report.problem = Some(format!(
-                "the chain ends at row {} but {head_seq} rows were written (rows removed at the end)",
-                report.head.0
-            ));
-        }
-        out.push(report);
+        out.push(walk.finish(head_seq, &head_hash));
     }
     Ok(out)
 }

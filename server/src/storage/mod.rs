@@ -1,6 +1,7 @@
 //! The storage contract: everything the service layer persists, behind one
-//! async, object-safe trait ([`Storage`]) so that a PostgreSQL backend can follow
-//! the SQLite one ([`sqlite`]) without touching the service layer.
+//! async, object-safe trait ([`Storage`]), with two backends: embedded SQLite
+//! ([`sqlite`], the zero-setup default) and PostgreSQL ([`postgres`], for
+//! several replicas on one database). [`open`] picks one from the configuration.
 //!
 //! Rules every backend keeps:
 //! - Every row carries its tenant and every query is scoped by tenant.
@@ -13,13 +14,18 @@
 //!   state version it was computed from and fails with
 //!   [`StorageError::Conflict`] if another write got there first.
 //! - Event payloads are encoded `tutti.v1` messages (a contract guarded against
-//!   breaking changes); person state and rankings are JSON of the engine types.
+//!   breaking changes); rankings are JSON of the engine types; person state is
+//!   the compact binary form of [`state_codec`] (JSON states of earlier
+//!   versions still load), encoded by the caller's task before the write is
+//!   queued, so no backend holds a writer while it serialises.
 //!
 //! It must not validate requests, call the engine or know about gRPC.
 
 pub mod audit_chain;
 pub mod decision_log;
+pub mod postgres;
 pub mod sqlite;
+pub mod state_codec;
 
 use crate::convert::ids::{DecisionId, PersonId, RecommendationId, RequestId, TenantId};
 use tutti_engine::catalog::Condition;
@@ -417,6 +423,39 @@ pub struct AuditRow {
 /// inside the transaction.
 pub type EncodeErased = Box<dyn FnOnce(Erased) -> Vec<u8> + Send>;
 
+/// Opens the configured backend: PostgreSQL when `storage.url` is set, else
+/// the SQLite file at `storage.path`; either is migrated to the latest schema.
+pub async fn open(config: &crate::config::StorageConfig) -> Result<std::sync::Arc<dyn Storage>> {
+    Ok(match &config.url {
+        Some(url) => std::sync::Arc::new(
+            postgres::PgStorage::open(&postgres::PgOptions {
+                url: url.expose_str().to_owned(),
+                pool_size: config.pool_size,
+                tls_ca_path: config.tls_ca_path.clone(),
+            })
+            .await?,
+        ),
+        None => std::sync::Arc::new(
+            sqlite::SqliteStorage::open_with_options(
+                &config.path,
+                sqlite::SqliteOptions {
+                    max_bytes: config.max_bytes,
+                    commit_batch: config.commit_batch,
+                },
+            )
+            .await?,
+        ),
+    })
+}
+
+/// Where the configured storage is, for logs (never a password).
+pub fn describe(config: &crate::config::StorageConfig) -> String {
+    match &config.url {
+        Some(url) => postgres::describe(url.expose_str()),
+        None => config.path.display().to_string(),
+    }
+}
+
 /// Durable storage for one or many tenants.
 #[async_trait::async_trait]
 pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
@@ -529,4 +568,10 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
 
     /// Deletes stored first responses written before `before`; returns how many.
     async fn sweep_idempotency(&self, before: Timestamp) -> Result<u64>;
+
+    /// A stamp of every tenant's own catalogue that changes whenever an
+    /// intervention is created or updated, by this process or another
+    /// replica: each replica polls it to drop engines built on a stale
+    /// catalogue ([`crate::engines::Engines::invalidate`]).
+    async fn catalog_stamps(&self) -> Result<Vec<(TenantId, i64)>>;
 }

@@ -18,6 +18,12 @@ use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
+/// The throwaway PostgreSQL cluster of the integration tests
+/// (`tests/src/postgres.rs`, standard library only), included as a module
+/// because the `tutti-tests` crate depends on this one.
+#[path = "../../../tests/src/postgres.rs"]
+pub mod postgres;
+
 /// The binary under test, built by cargo for this test target.
 pub const TUTTI: &str = env!("CARGO_BIN_EXE_tutti");
 
@@ -47,6 +53,14 @@ pub fn serve_command(data: &Path, extra: &[&str]) -> Command {
     .arg(data)
     .args(extra);
     isolate(&mut cmd);
+    cmd
+}
+
+/// [`serve_command`] on the PostgreSQL database at `url` (`storage.url`).
+pub fn serve_postgres_command(url: &str, extra: &[&str]) -> Command {
+    // The data path is required by the flag but unused with a URL.
+    let mut cmd = serve_command(Path::new("unused.db"), extra);
+    cmd.env("TUTTI_STORAGE__URL", url);
     cmd
 }
 
