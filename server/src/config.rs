@@ -629,6 +629,10 @@ pub struct PoolingConfig {
     pub refit_share: f64,
     /// The most recently updated people a refit reads (bounds its memory and time).
     pub max_people: u32,
+    /// Least time between the starts of two refits of one tenant: under a
+    /// burst of writes the refit that falls due waits this long, then reads
+    /// everything written meanwhile. 0 = no wait. An erasure never waits.
+    pub min_interval_seconds: u64,
 }
 
 impl Default for PoolingConfig {
@@ -639,6 +643,7 @@ impl Default for PoolingConfig {
             min_writes: 20,
             refit_share: 0.1,
             max_people: 2000,
+            min_interval_seconds: 5,
         }
     }
 }
@@ -867,6 +872,9 @@ impl Config {
         }
         if !(p.refit_share.is_finite() && (0.01..=10.0).contains(&p.refit_share)) {
             return invalid("pooling.refit_share must be in 0.01..=10".into());
+        }
+        if p.min_interval_seconds > 86_400 {
+            return invalid("pooling.min_interval_seconds must be in 0..=86400".into());
         }
         if !(p.min_people..=100_000).contains(&p.max_people) {
             return invalid("pooling.max_people must be in pooling.min_people..=100000".into());

@@ -30,6 +30,7 @@ use prost::Message;
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
 use tutti_engine::Engine;
 use tutti_engine::catalog::Intervention;
 use tutti_engine::config::EngineConfig;
@@ -67,15 +68,26 @@ struct PoolState {
     running: bool,
     /// A person was erased since the running refit read the states.
     erased: bool,
+    /// When the latest refit started.
+    last_start: Option<Instant>,
+    /// A refit is due but waits out `pooling.min_interval_seconds`.
+    waiting: bool,
 }
 
 impl PoolState {
-    /// Marks a refit as started (it reads every state from now on); true.
-    fn begin(&mut self) -> bool {
+    /// Marks a refit as started (it reads every state from now on).
+    fn begin(&mut self) {
         self.running = true;
+        self.waiting = false;
         self.writes = 0;
         self.erased = false;
-        true
+        self.last_start = Some(Instant::now());
+    }
+
+    /// When a due refit may start: now, or after what is left of `interval`.
+    fn delay(&self, interval: Duration) -> Duration {
+        self.last_start
+            .map_or(Duration::ZERO, |t| interval.saturating_sub(t.elapsed()))
     }
 }
 
@@ -228,22 +240,32 @@ impl Engines {
     }
 
     /// Counts `n` recorded assessments or feedback reports for the tenant and
-    /// starts a background refit of its pooled model when one is due.
+    /// starts a background refit of its pooled model when one is due: at
+    /// once, or when `pooling.min_interval_seconds` since the last one have
+    /// passed (a burst of writes then costs one refit, not one per threshold,
+    /// and the last writes of a burst are still fitted).
     pub fn note_writes(self: &Arc<Self>, tenant: &TenantId, n: u64) {
         if !self.pooling.enabled || n == 0 {
             return;
         }
-        let due = {
+        let delay = {
             let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
             let st = pools.entry(tenant.clone()).or_default();
             st.writes += n;
             let need = u64::from(self.pooling.min_writes)
                 .max((self.pooling.refit_share * st.evidence as f64).ceil() as u64);
-            !st.running && st.writes >= need && st.begin()
+            if st.running || st.waiting || st.writes < need {
+                return;
+            }
+            let delay = st.delay(Duration::from_secs(self.pooling.min_interval_seconds));
+            if delay.is_zero() {
+                st.begin();
+            } else {
+                st.waiting = true;
+            }
+            delay
         };
-        if due {
-            self.spawn_refit(tenant.clone());
-        }
+        self.spawn_refit(tenant.clone(), delay);
     }
 
     /// A person of the tenant was erased: refit now, so their profile leaves
@@ -252,20 +274,34 @@ impl Engines {
         if !self.pooling.enabled {
             return;
         }
-        let due = {
+        {
             let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
             let st = pools.entry(tenant.clone()).or_default();
             st.erased = true;
-            !st.running && st.begin()
-        };
-        if due {
-            self.spawn_refit(tenant.clone());
+            // A running refit goes again; a waiting one reads after the erasure.
+            if st.running || st.waiting {
+                return;
+            }
+            st.begin();
         }
+        self.spawn_refit(tenant.clone(), Duration::ZERO);
     }
 
-    fn spawn_refit(self: &Arc<Self>, tenant: TenantId) {
+    /// Refits after `delay` (the refit is marked waiting until then, running
+    /// from then on), again while erasures arrive during a fit.
+    fn spawn_refit(self: &Arc<Self>, tenant: TenantId, delay: Duration) {
         let this = Arc::clone(self);
         tokio::spawn(async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+                let mut pools = this.pools.lock().unwrap_or_else(PoisonError::into_inner);
+                let st = pools.entry(tenant.clone()).or_default();
+                if st.running {
+                    st.waiting = false;
+                    return;
+                }
+                st.begin();
+            }
             loop {
                 let outcome = this.refit(&tenant).await;
                 let again = {
@@ -332,7 +368,7 @@ impl Engines {
             }])
             .await?;
         let people = states.len();
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let engine = Arc::clone(&unpooled);
         let population = tokio::task::spawn_blocking(move || {
             let mut rows = Collector::new(&engine);
