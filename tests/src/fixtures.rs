@@ -375,6 +375,25 @@ pub async fn list_all_interventions(
     panic!("ListInterventions paging did not end");
 }
 
+/// Creates two tenant interventions that are the same in everything but
+/// their id (prefixed `prefix-a` and `prefix-b`), so any difference the
+/// engine comes to see between them was learnt. Their effect is a typical
+/// kernel's (2.5): the rating of one expected to do almost nothing mostly
+/// tells how a person rates, not how it worked.
+pub async fn create_twins(
+    catalog: &mut CatalogClient,
+    prefix: &str,
+) -> (Intervention, Intervention) {
+    let mut first = valid_intervention(&new_intervention_id(&format!("{prefix}-a")));
+    first.prior_effect = 2.5;
+    let a = create_intervention(catalog, first).await;
+    let mut twin = valid_intervention(&new_intervention_id(&format!("{prefix}-b")));
+    twin.prior_effect = 2.5;
+    twin.display_name = a.display_name.clone();
+    let b = create_intervention(catalog, twin).await;
+    (a, b)
+}
+
 /// Creates a tenant intervention (fresh request id) and returns the stored one; panics on error.
 pub async fn create_intervention(
     catalog: &mut CatalogClient,

@@ -9,9 +9,8 @@ use std::time::Duration;
 use tutti_proto::v1::{Completion, Feedback, Intervention, Recommendation};
 use tutti_tests::TestServer;
 use tutti_tests::fixtures::{
-    assessment_series, backfill, builtin_intervention_ids, create_intervention, days_ago, feedback,
-    hours_ago, new_intervention_id, new_person, rating, recommend, recommend_request,
-    record_feedback, ts, valid_intervention,
+    assessment_series, backfill, builtin_intervention_ids, create_twins, days_ago, feedback,
+    hours_ago, new_person, rating, recommend, recommend_request, record_feedback, ts,
 };
 
 const ROUNDS: u32 = 6;
@@ -35,15 +34,7 @@ async fn setup() -> Setup {
         .expect("server starts");
     let mut catalog = server.catalog();
     let builtins = builtin_intervention_ids(&mut catalog).await;
-    // A typical effect size: the rating of a kernel expected to do almost
-    // nothing mostly tells how this person rates, not how it worked.
-    let mut first = valid_intervention(&new_intervention_id("t-a"));
-    first.prior_effect = 2.5;
-    let a = create_intervention(&mut catalog, first).await;
-    let mut twin = valid_intervention(&new_intervention_id("t-b"));
-    twin.prior_effect = 2.5;
-    twin.display_name = a.display_name.clone();
-    let b = create_intervention(&mut catalog, twin).await;
+    let (a, b) = create_twins(&mut catalog, "t").await;
     let mut people = server.people();
     let person = new_person(&mut people).await;
     backfill(

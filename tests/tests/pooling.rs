@@ -12,9 +12,8 @@ use tutti_server::engines::{POOLING_METHOD, POOLING_PRINCIPAL};
 use tutti_server::storage::decision_log::DecisionLog;
 use tutti_tests::TestServer;
 use tutti_tests::fixtures::{
-    affect_driven_series, backfill, builtin_intervention_ids, create_intervention, feedback,
-    hours_ago, new_intervention_id, new_person, recommend, recommend_request, record_feedback, rid,
-    valid_intervention,
+    affect_driven_series, backfill, builtin_intervention_ids, create_twins, feedback, hours_ago,
+    new_person, recommend, recommend_request, record_feedback, rid,
 };
 
 /// People who try both interventions (above the default `min_people`).
@@ -42,13 +41,7 @@ async fn clinic(pooling: bool) -> Clinic {
     .expect("server starts");
     let mut catalog = server.catalog();
     let builtins = builtin_intervention_ids(&mut catalog).await;
-    let mut first = valid_intervention(&new_intervention_id("pool-a"));
-    first.prior_effect = 2.5;
-    let a = create_intervention(&mut catalog, first).await;
-    let mut twin = valid_intervention(&new_intervention_id("pool-b"));
-    twin.prior_effect = 2.5;
-    twin.display_name = a.display_name.clone();
-    let b = create_intervention(&mut catalog, twin).await;
+    let (a, b) = create_twins(&mut catalog, "pool").await;
     Clinic {
         server,
         a,
