@@ -98,6 +98,10 @@ struct Args {
     /// `storage.commit_batch` of in-process SQLite servers (1: no group commit).
     #[arg(long, default_value_t = 64)]
     commit_batch: usize,
+    /// Turn online pooling off in in-process servers (`pooling.enabled`), to
+    /// measure what its background refits cost under load.
+    #[arg(long)]
+    no_pooling: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -446,6 +450,7 @@ impl Servers {
         let mut config = tutti_server::config::Config::default();
         config.storage.path = dir.path().join("tutti.db");
         config.storage.commit_batch = args.commit_batch;
+        config.pooling.enabled = !args.no_pooling;
         if backend == Backend::Postgres {
             let url = pg_url.context("--backend postgres needs a database")?;
             config.storage.url = Some(tutti_server::config::Secret::new(url));
