@@ -14,6 +14,26 @@ use tutti_engine::sim::{
     summarise,
 };
 
+/// Runs seeds `1..=seeds` on two threads (odd and even) and collects their reports.
+fn on_two_threads(seeds: u64, run_seed: &(dyn Fn(u64) -> Vec<SimReport> + Sync)) -> Vec<SimReport> {
+    std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..2u64)
+            .map(|t| {
+                sc.spawn(move || {
+                    (1..=seeds)
+                        .filter(|s| s % 2 == t)
+                        .flat_map(run_seed)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("thread"))
+            .collect()
+    })
+}
+
 /// People per seed: release value, or the debug one.
 fn people(release: u64, debug: u64) -> u64 {
     if cfg!(debug_assertions) {
@@ -273,23 +293,7 @@ fn engine_captures_a_share_of_the_oracle_gain_and_beats_every_baseline() {
             );
             r
         };
-        let reports: Vec<SimReport> = std::thread::scope(|sc| {
-            let handles: Vec<_> = (0..2u64)
-                .map(|t| {
-                    let run_seed = &run_seed;
-                    sc.spawn(move || {
-                        (1..=5u64)
-                            .filter(|s| s % 2 == t)
-                            .flat_map(run_seed)
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("thread"))
-                .collect()
-        });
+        let reports = on_two_threads(5, &run_seed);
         let summary = summarise(&reports);
         let share = |p: &str| summary.policy(p).expect("row").metrics.captured_share;
         let pick = |p: &str| -> Vec<SimReport> {
@@ -576,25 +580,16 @@ fn captured_share_table() {
                 sim.run_people(0..n, weeks, || EnginePolicy::new(&engine))
                     .expect("engine"),
             );
+            let pool = std::cell::RefCell::new(ClinicPool::new(&engine));
+            r.push(
+                sim.run_people(0..n, weeks, || {
+                    EnginePolicy::named(&engine, "engine_pooled").with_pool(&pool)
+                })
+                .expect("pooled engine"),
+            );
             r
         };
-        let reports: Vec<SimReport> = std::thread::scope(|sc| {
-            let handles: Vec<_> = (0..2u64)
-                .map(|t| {
-                    let run_seed = &run_seed;
-                    sc.spawn(move || {
-                        (1..=seeds)
-                            .filter(|s| s % 2 == t)
-                            .flat_map(run_seed)
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("thread"))
-                .collect()
-        });
+        let reports = on_two_threads(seeds, &run_seed);
         eprintln!("\n## {name} ({seeds} seeds x {n} people x {weeks} weeks)");
         eprintln!(
             "| policy | captured share | improvement | regret | follow-through | chosen gain/decision |"

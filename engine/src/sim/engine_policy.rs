@@ -40,6 +40,8 @@ const POOL_REFIT_GROWTH: f64 = 1.1;
 pub struct ClinicPool<'e> {
     base: &'e Engine,
     states: BTreeMap<u64, PersonState>,
+    /// [`train::evidence`] summed over `states`, kept as they change.
+    evidence: u64,
     fitted_evidence: u64,
     generation: u64,
     engine: Option<Arc<Engine>>,
@@ -51,6 +53,7 @@ impl<'e> ClinicPool<'e> {
         Self {
             base,
             states: BTreeMap::new(),
+            evidence: 0,
             fitted_evidence: 0,
             generation: 0,
             engine: None,
@@ -60,7 +63,7 @@ impl<'e> ClinicPool<'e> {
     /// The pooled engine now, refitted first when the pool has grown enough
     /// since its last fit; `None` until it holds [`MIN_POOL_PEOPLE`].
     fn engine(&mut self) -> Result<Option<Arc<Engine>>> {
-        let evidence: u64 = self.states.values().map(train::evidence).sum();
+        let evidence = self.evidence;
         let grown = self.states.len() >= MIN_POOL_PEOPLE
             && (self.engine.is_none()
                 || evidence as f64 >= POOL_REFIT_GROWTH * self.fitted_evidence as f64);
@@ -91,7 +94,9 @@ impl<'e> ClinicPool<'e> {
 
     /// Keeps `state` as the person's latest.
     fn update(&mut self, person: u64, state: &PersonState) {
-        self.states.insert(person, state.clone());
+        let old = self.states.insert(person, state.clone());
+        self.evidence =
+            self.evidence + train::evidence(state) - old.as_ref().map_or(0, train::evidence);
     }
 }
 
