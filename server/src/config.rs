@@ -1204,6 +1204,25 @@ mod tests {
     }
 
     #[test]
+    fn pooling_settings_out_of_range_are_refused_by_name() {
+        let cases: [(&str, fn(&mut PoolingConfig)); 5] = [
+            ("pooling.min_people", |p| p.min_people = 1),
+            ("pooling.min_writes", |p| p.min_writes = 0),
+            ("pooling.refit_share", |p| p.refit_share = f64::NAN),
+            ("pooling.min_interval_seconds", |p| {
+                p.min_interval_seconds = 86_401
+            }),
+            ("pooling.max_people", |p| p.max_people = 5),
+        ];
+        for (key, break_it) in cases {
+            let mut c = Config::default();
+            break_it(&mut c.pooling);
+            let e = c.validate().expect_err(key);
+            assert!(e.to_string().contains(key), "{key}: {e}");
+        }
+    }
+
+    #[test]
     fn off_loopback_needs_tls_or_insecure_and_authentication() {
         let mut c = Config {
             listen: "0.0.0.0:50051".parse().expect("addr"),
