@@ -1205,7 +1205,8 @@ mod tests {
 
     #[test]
     fn pooling_settings_out_of_range_are_refused_by_name() {
-        let cases: [(&str, fn(&mut PoolingConfig)); 5] = [
+        type Break = fn(&mut PoolingConfig);
+        let cases: [(&str, Break); 5] = [
             ("pooling.min_people", |p| p.min_people = 1),
             ("pooling.min_writes", |p| p.min_writes = 0),
             ("pooling.refit_share", |p| p.refit_share = f64::NAN),
