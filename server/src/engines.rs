@@ -243,7 +243,8 @@ impl Engines {
     /// starts a background refit of its pooled model when one is due: at
     /// once, or when `pooling.min_interval_seconds` since the last one have
     /// passed (a burst of writes then costs one refit, not one per threshold,
-    /// and the last writes of a burst are still fitted).
+    /// and the last writes of a burst are still fitted). Writes that make a
+    /// refit due while one runs start the next when it ends.
     pub fn note_writes(self: &Arc<Self>, tenant: &TenantId, n: u64) {
         if !self.pooling.enabled || n == 0 {
             return;
@@ -252,20 +253,32 @@ impl Engines {
             let mut pools = self.pools.lock().unwrap_or_else(PoisonError::into_inner);
             let st = pools.entry(tenant.clone()).or_default();
             st.writes += n;
-            let need = u64::from(self.pooling.min_writes)
-                .max((self.pooling.refit_share * st.evidence as f64).ceil() as u64);
-            if st.running || st.waiting || st.writes < need {
+            if st.running || st.waiting {
                 return;
             }
-            let delay = st.delay(Duration::from_secs(self.pooling.min_interval_seconds));
-            if delay.is_zero() {
-                st.begin();
-            } else {
-                st.waiting = true;
+            match self.schedule(st) {
+                Some(delay) => delay,
+                None => return,
             }
-            delay
         };
         self.spawn_refit(tenant.clone(), delay);
+    }
+
+    /// Whether enough writes arrived since the last refit began to fit again;
+    /// if so marks the refit started (no delay) or waiting (the delay).
+    fn schedule(&self, st: &mut PoolState) -> Option<Duration> {
+        let need = u64::from(self.pooling.min_writes)
+            .max((self.pooling.refit_share * st.evidence as f64).ceil() as u64);
+        if st.writes < need {
+            return None;
+        }
+        let delay = st.delay(Duration::from_secs(self.pooling.min_interval_seconds));
+        if delay.is_zero() {
+            st.begin();
+        } else {
+            st.waiting = true;
+        }
+        Some(delay)
     }
 
     /// A person of the tenant was erased: refit now, so their profile leaves
@@ -288,23 +301,22 @@ impl Engines {
     }
 
     /// Refits after `delay` (the refit is marked waiting until then, running
-    /// from then on), again while erasures arrive during a fit.
+    /// from then on), and again, for as long as erasures or enough writes
+    /// arrive while it fits: nothing recorded is left unfitted for want of a
+    /// later write.
     fn spawn_refit(self: &Arc<Self>, tenant: TenantId, delay: Duration) {
         let this = Arc::clone(self);
         tokio::spawn(async move {
-            if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-                let mut pools = this.pools.lock().unwrap_or_else(PoisonError::into_inner);
-                let st = pools.entry(tenant.clone()).or_default();
-                if st.running {
-                    st.waiting = false;
-                    return;
-                }
-                st.begin();
-            }
+            let mut delay = delay;
             loop {
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                    let mut pools = this.pools.lock().unwrap_or_else(PoisonError::into_inner);
+                    let st = pools.entry(tenant.clone()).or_default();
+                    st.begin();
+                }
                 let outcome = this.refit(&tenant).await;
-                let again = {
+                let next = {
                     let mut pools = this.pools.lock().unwrap_or_else(PoisonError::into_inner);
                     let st = pools.entry(tenant.clone()).or_default();
                     match outcome {
@@ -315,17 +327,18 @@ impl Engines {
                             tracing::warn!(tenant = %tenant, error = %e, "pooling refit failed");
                         }
                     }
-                    // Someone was erased while this fit read the states.
-                    let again = st.erased;
-                    if again {
+                    st.running = false;
+                    if st.erased {
+                        // Someone was erased while this fit read the states.
                         st.begin();
+                        Some(Duration::ZERO)
                     } else {
-                        st.running = false;
+                        this.schedule(st)
                     }
-                    again
                 };
-                if !again {
-                    break;
+                match next {
+                    Some(d) => delay = d,
+                    None => break,
                 }
             }
         });
