@@ -27,14 +27,14 @@
 //! - [`engines`]: one cached engine per tenant (built-ins plus its own interventions).
 //! - [`model`]: trained model artifacts: format, loading, and hot reload while serving.
 //! - [`storage`]: the async storage trait and its backends (SQLite, PostgreSQL).
+//! - [`offline`]: the transport-free API offline tools read the stored log
+//!   through (audited reads, payload decoding, the one event replay).
 //! - [`telemetry`]: log setup and the per-request log layer.
-//! - [`cli`]: the `tutti` command line (one module per subcommand).
 //! - [`ehr`]: the EHR integration on the same port: CDS Hooks services, FHIR R4
 //!   ingest, the clinician app; with gRPC-Web and CORS set up in [`mod@serve`].
 
 pub mod audit;
 pub mod auth;
-pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod deadline;
@@ -46,6 +46,7 @@ pub mod idempotency;
 pub mod jwt;
 pub mod metrics;
 pub mod model;
+pub mod offline;
 pub mod overload;
 pub mod serve;
 pub mod storage;

@@ -7,12 +7,12 @@
 use clap::Parser as _;
 use tonic::Code;
 use tutti_proto::v1::GetPersonRequest;
-use tutti_server::cli::Cli;
 use tutti_server::convert::ids::TenantId;
 use tutti_server::storage::AuditRow;
 use tutti_server::storage::decision_log::DecisionLog;
 use tutti_tests::TestServer;
 use tutti_tests::fixtures::{new_person, now, record_assessment, valid_assessment};
+use tutti_workbench::Cli;
 
 fn trail(server: &TestServer, tenant: &str) -> Vec<AuditRow> {
     let tenant = TenantId::parse(tenant).expect("tenant id");

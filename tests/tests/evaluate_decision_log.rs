@@ -6,10 +6,10 @@
 //! logged first-place distribution.
 
 use clap::Parser as _;
-use tutti_server::cli::evaluate::{EvaluateArgs, evaluate};
-use tutti_server::cli::{Cli, Command};
 use tutti_tests::TestServer;
 use tutti_tests::decision_log::populate;
+use tutti_workbench::evaluate::{EvaluateArgs, evaluate};
+use tutti_workbench::{Cli, Command};
 
 fn args(db: &std::path::Path, out: &std::path::Path, extra: &[&str]) -> EvaluateArgs {
     let mut argv = vec![

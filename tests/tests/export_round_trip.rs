@@ -8,9 +8,9 @@ use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
 use std::collections::HashMap;
 use std::path::Path;
-use tutti_server::cli::Cli;
 use tutti_tests::TestServer;
 use tutti_tests::decision_log::populate;
+use tutti_workbench::Cli;
 
 /// A Parquet file as text cells, rendered as the CSV writer renders them.
 fn parquet_rows(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {

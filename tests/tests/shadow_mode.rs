@@ -14,10 +14,6 @@ use tutti_proto::v1::{
     Completion, Intervention, ListInterventionsRequest, RecommendRequest, RecommendResponse,
     RecordFeedbackRequest,
 };
-use tutti_server::cli::evaluate::{EvaluateArgs, evaluate};
-use tutti_server::cli::export;
-use tutti_server::cli::output::{Cell, Table};
-use tutti_server::cli::{Cli, Command};
 use tutti_server::config::TenantMode;
 use tutti_tests::assertions::{expect_code, expect_invalid_field};
 use tutti_tests::fixtures::{
@@ -25,6 +21,10 @@ use tutti_tests::fixtures::{
     record_assessment, record_feedback, valid_assessment,
 };
 use tutti_tests::{RecommendationClient, TestServer};
+use tutti_workbench::evaluate::{EvaluateArgs, evaluate};
+use tutti_workbench::export;
+use tutti_workbench::output::{Cell, Table};
+use tutti_workbench::{Cli, Command};
 
 const SHADOW: &str = "clinic-shadow";
 const LIVE: &str = "clinic-live";
@@ -68,7 +68,7 @@ fn export_decisions(server: &TestServer, tenant: &str) -> Table {
     export::build(
         server.data_path(),
         tenant,
-        &tutti_server::cli::OperatorArgs {
+        &tutti_workbench::args::OperatorArgs {
             operator: "test-operator".into(),
         },
     )

@@ -4,12 +4,12 @@
 
 use clap::Parser as _;
 use tutti_engine::catalog::ProcessCatalog;
-use tutti_server::cli::Cli;
 use tutti_server::convert::ids::TenantId;
 use tutti_server::model::{ModelArtifact, load_initial};
 use tutti_server::storage::decision_log::DecisionLog;
 use tutti_tests::TestServer;
 use tutti_tests::decision_log::populate;
+use tutti_workbench::Cli;
 
 #[tokio::test]
 async fn a_model_trained_on_a_live_log_loads_and_counts_every_rated_report() {

@@ -4,11 +4,11 @@
 //! and writes a `best.toml` the server reads back.
 
 use clap::Parser as _;
-use tutti_server::cli::tune::{TuneArgs, tune};
-use tutti_server::cli::{Cli, Command};
 use tutti_server::config::{Config, Overrides};
 use tutti_tests::TestServer;
 use tutti_tests::decision_log::populate;
+use tutti_workbench::tune::{TuneArgs, tune};
+use tutti_workbench::{Cli, Command};
 
 fn args(db: &std::path::Path, dir: &std::path::Path, space: &std::path::Path) -> TuneArgs {
     let argv = vec![

@@ -3,7 +3,7 @@
 //! directly (no Arrow: far fewer dependencies to compile). Every column is
 //! `OPTIONAL` (nullable) with a declared type, snappy-compressed, one row group.
 
-use super::output::{Cell, Table};
+use crate::output::{Cell, Table};
 use anyhow::{Context as _, bail};
 use parquet::basic::Compression;
 use parquet::data_type::{BoolType, ByteArray, ByteArrayType, DoubleType, Int64Type};

@@ -1,12 +1,12 @@
 //! `tutti serve`: loads the configuration, installs logging, binds the listen
-//! address and runs [`crate::serve()`] until Ctrl-C or SIGTERM.
+//! address and runs [`tutti_server::serve()`] until Ctrl-C or SIGTERM.
 
-use crate::config::{Config, LogFormat, Overrides};
 use anyhow::Context as _;
 use clap::Args;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use tutti_server::config::{Config, LogFormat, Overrides};
 
 /// Arguments of `tutti serve`. Flags win over `TUTTI_*` variables, which win
 /// over the config file, which wins over the defaults.
@@ -47,14 +47,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .context("starting the tokio runtime")?;
     // Inside the runtime: the OTLP exporter's gRPC client needs one.
     let _telemetry = runtime
-        .block_on(async { crate::telemetry::init(&config.log, &config.telemetry) })
+        .block_on(async { tutti_server::telemetry::init(&config.log, &config.telemetry) })
         .map_err(anyhow::Error::msg)?;
     runtime.block_on(async {
         let shutdown = shutdown_signal();
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
-        crate::serve(listener, config, shutdown).await?;
+        tutti_server::serve(listener, config, shutdown).await?;
         Ok(())
     })
 }

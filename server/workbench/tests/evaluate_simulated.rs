@@ -3,8 +3,8 @@
 //! files are written.
 
 use clap::Parser as _;
-use tutti_server::cli::evaluate::{EvaluateArgs, evaluate};
-use tutti_server::cli::{Cli, Command};
+use tutti_workbench::evaluate::{EvaluateArgs, evaluate};
+use tutti_workbench::{Cli, Command};
 
 fn args(out: &std::path::Path, extra: &[&str]) -> EvaluateArgs {
     let mut argv = vec![

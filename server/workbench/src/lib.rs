@@ -1,9 +1,25 @@
-//! The `tutti` command line. Each subcommand is one module with its clap
-//! arguments and a `run` function; `main.rs` only parses and dispatches.
+//! # tutti-workbench
+//!
+//! The data-science tools of the `tutti` binary: simulation on a synthetic
+//! population with known truth, off-policy evaluation, hyperparameter search,
+//! training of population models, exports for pandas and polars, and seeding
+//! a database at scale; with the CSV, Parquet and chart files they write.
+//!
+//! It owns the command lines of those tools and everything heavy they need
+//! (rayon, plotters with an embedded font, PNG, Parquet), so the serving
+//! library `tutti-server` links none of it. The modelling is the engine's
+//! (`tutti-engine`); from the server it uses only transport-free parts: the
+//! stored log through [`tutti_server::offline`], model artifacts
+//! (`tutti_server::model`), the configuration types, and (for `seed`) the
+//! `Storage` trait. It must not reach into the server's gRPC, auth or serving
+//! code. The `tutti` binary (crate `tutti-cli`) puts [`Command`] beside
+//! `serve` and `audit`.
 //!
 //! # Layout
-//! - [`serve`]: `tutti serve`, the gRPC service.
-//! - [`audit`]: `tutti audit verify`, the audit trail's hash chains checked.
+//! - [`args`]: the argument groups the tools share (scenario, seeds, log
+//!   source, operator, threads).
+//! - [`bootstrap`]: the one start-up of every tool: logging, worker pool,
+//!   scenario, engine configuration, engines.
 //! - [`simulate`]: `tutti simulate`, policies on the synthetic population.
 //! - [`evaluate`]: `tutti evaluate`, off-policy evaluation of an engine
 //!   configuration on a simulated or a stored decision log.
@@ -15,68 +31,42 @@
 //! - [`seed`]: `tutti seed`, many synthetic people with a year of history, to
 //!   measure the service at scale.
 //! - [`output`], [`columnar`], [`plot`]: CSV/JSON/terminal tables, Parquet
-//!   files and SVG/PNG charts shared by the data-science subcommands.
+//!   files and SVG/PNG charts shared by the tools.
 
-pub mod audit;
+pub mod args;
+pub mod bootstrap;
 pub mod columnar;
 pub mod evaluate;
 pub mod export;
 pub mod output;
 pub mod plot;
 pub mod seed;
-pub mod serve;
 pub mod simulate;
 pub mod train;
 pub mod tune;
 
-use crate::convert::ids::TenantId;
-use crate::storage::decision_log::OfflineAccess;
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
-/// Who runs a tool that reads a tenant's data, for the tenant's audit trail
-/// (see [`crate::storage::decision_log`]).
-#[derive(Debug, Clone, Args)]
-pub struct OperatorArgs {
-    /// Who runs this: an operator or service-account id (never a patient's),
-    /// recorded in the tenant's audit trail before any data are read.
-    #[arg(long, env = "TUTTI_OPERATOR", default_value = "cli")]
-    pub operator: String,
-}
-
-impl OperatorArgs {
-    /// The audited access of `tool` to `tenant`.
-    pub fn access(&self, tool: &'static str, tenant: &TenantId) -> anyhow::Result<OfflineAccess> {
-        let ok = (1..=128).contains(&self.operator.len())
-            && self.operator.bytes().all(|b| b.is_ascii_graphic());
-        if !ok {
-            anyhow::bail!("--operator must be 1-128 printable ASCII characters without spaces");
-        }
-        Ok(OfflineAccess {
-            tool,
-            tenant: tenant.clone(),
-            principal: self.operator.clone(),
-        })
-    }
-}
-
-/// Tutti: recommends the next therapeutic intervention and learns from feedback.
+/// The tools' part of the `tutti` command line, parsed on its own: what
+/// tests and other programs use to run a tool as `tutti <tool> ...` would.
 #[derive(Debug, Parser)]
-#[command(
-    name = "tutti",
-    version,
-    about = "Tutti: recommends the next therapeutic intervention for a person in therapy and learns from feedback."
-)]
+#[command(name = "tutti")]
 pub struct Cli {
-    /// What to do.
+    /// The tool.
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// The subcommands.
+impl Cli {
+    /// Runs the tool.
+    pub fn run(self) -> anyhow::Result<()> {
+        self.command.run()
+    }
+}
+
+/// The tools (subcommands of `tutti`).
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Runs the gRPC service.
-    Serve(serve::ServeArgs),
     /// Runs policies over a synthetic population with known ground truth and
     /// writes tables and plots.
     Simulate(simulate::SimulateArgs),
@@ -91,24 +81,21 @@ pub enum Command {
     /// Searches engine hyperparameters on the simulator or a decision log and
     /// writes the best configuration.
     Tune(tune::TuneArgs),
-    /// Checks the audit trail (`tutti audit verify`).
-    Audit(audit::AuditArgs),
     /// Fills a database with many synthetic people, each with a year of
     /// weekly assessments (for measuring at scale).
     Seed(seed::SeedArgs),
 }
 
-impl Cli {
-    /// Runs the chosen subcommand.
+impl Command {
+    /// Runs the tool, after the shared start-up ([`bootstrap::init_logging`]).
     pub fn run(self) -> anyhow::Result<()> {
-        match self.command {
-            Command::Serve(args) => serve::run(args),
+        bootstrap::init_logging();
+        match self {
             Command::Simulate(args) => simulate::run(args),
             Command::Evaluate(args) => evaluate::run(args),
             Command::Export(args) => export::run(args),
             Command::Train(args) => train::run(args),
             Command::Tune(args) => tune::run(args),
-            Command::Audit(args) => audit::run(args),
             Command::Seed(args) => seed::run(args),
         }
     }

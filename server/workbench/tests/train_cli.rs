@@ -5,8 +5,8 @@
 
 use clap::Parser as _;
 use tutti_engine::catalog::ProcessCatalog;
-use tutti_server::cli::Cli;
 use tutti_server::model::{ModelArtifact, load_initial};
+use tutti_workbench::Cli;
 
 #[test]
 fn a_simulated_training_run_learns_the_map_the_rating_level_and_reference_people() {

@@ -7,7 +7,7 @@
 
 use clap::Parser as _;
 use std::path::Path;
-use tutti_server::cli::Cli;
+use tutti_workbench::Cli;
 
 fn run(argv: &[&str]) {
     let mut full = vec!["tutti"];

@@ -1,5 +1,5 @@
 //! `tutti train`: fits a population model ([`tutti_engine::train`]) from
-//! logged events and writes it as a versioned artifact ([`crate::model`])
+//! logged events and writes it as a versioned artifact ([`tutti_server::model`])
 //! that `tutti serve` loads at start and picks up while running.
 //!
 //! Two sources, replayed the same way through [`Collector`]:
@@ -14,14 +14,9 @@
 //! so a model directory serves the newest run, and tied to the content, so two
 //! different models never share a name.
 
-use super::evaluate::{TenantLog, tenant_engine};
-use super::simulate::{
-    Listener, Tapped, chunks, engine_with, load_engine_config, load_scenario, thread_pool,
-};
-use crate::grpc::state::{Event, ordered_events};
-use crate::model::{FORMAT, ModelArtifact, valid_version};
-use crate::storage::decision_log::LogDecision;
-use crate::storage::{History, StoredAssessment, StoredFeedback};
+use crate::args::{LogArgs, ScenarioArgs, ThreadsArgs, World};
+use crate::bootstrap::{chunks, engine_with, load_engine_config, tenant_engine};
+use crate::simulate::{Listener, Tapped};
 use anyhow::{Context as _, bail};
 use clap::Args;
 use rayon::prelude::*;
@@ -34,34 +29,27 @@ use tutti_engine::config::EngineConfig;
 use tutti_engine::observe::{Assessment, Context, Feedback};
 use tutti_engine::sim::{Catalogs, EnginePolicy, Intake, Simulation};
 use tutti_engine::train::{Collector, TrainingSet, train};
+use tutti_server::model::{FORMAT, ModelArtifact, valid_version};
+use tutti_server::offline::{
+    Event, History, LogDecision, StoredAssessment, StoredFeedback, ordered_events,
+};
 
 /// Arguments of `tutti train`.
 #[derive(Debug, Clone, Args)]
+#[command(
+    mut_arg("people", |a| a.default_value("2000").help("Simulated: people in the log")),
+    mut_arg("weeks", |a| a.default_value("26").help("Simulated: weeks each person is followed"))
+)]
 pub struct TrainArgs {
     /// Train on a simulated log (known truth).
     #[arg(long, conflicts_with_all = ["db", "tenant"], required_unless_present = "db")]
     pub simulated: bool,
-    /// SQLite database written by `tutti serve` (opened read-only).
-    #[arg(long, value_name = "FILE", requires = "tenant")]
-    pub db: Option<PathBuf>,
-    /// Tenant whose events to train on.
-    #[arg(long)]
-    pub tenant: Option<String>,
-    /// Simulated: named scenario.
-    #[arg(long, value_name = "NAME", conflicts_with = "scenario_file")]
-    pub scenario: Option<String>,
-    /// Simulated: scenario file.
-    #[arg(long, value_name = "FILE")]
-    pub scenario_file: Option<PathBuf>,
-    /// Simulated: people in the log.
-    #[arg(long, default_value_t = 2000)]
-    pub people: u64,
-    /// Simulated: weeks each person is followed.
-    #[arg(long, default_value_t = 26)]
-    pub weeks: u32,
-    /// Simulated: seed of the world.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// The stored events to train on.
+    #[command(flatten)]
+    pub log: LogArgs,
+    /// The simulated world (`--simulated`).
+    #[command(flatten)]
+    pub world: ScenarioArgs,
     /// Simulated: the first person's index. The world (true population
     /// effects) depends on the seed only, so people `--first-person ..` of the
     /// same seed are new people from the same population.
@@ -76,12 +64,9 @@ pub struct TrainArgs {
     /// Directory the artifact is written to (a server's `[model] path`).
     #[arg(long, value_name = "DIR", default_value = "models")]
     pub out: PathBuf,
-    /// Worker threads for the simulation [default: all cores].
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// db: who runs the training (audit trail).
+    /// Worker threads for the simulation.
     #[command(flatten)]
-    pub operator: super::OperatorArgs,
+    pub threads: ThreadsArgs,
 }
 
 /// Feeds the simulated engine's events to a collector.
@@ -109,17 +94,16 @@ impl Listener for Collecting<'_> {
 }
 
 fn simulated_set(args: &TrainArgs) -> anyhow::Result<(TrainingSet, serde_json::Value)> {
-    let scenario = load_scenario(args.scenario.as_deref(), args.scenario_file.as_deref())?;
-    if args.people == 0 || !(1..=520).contains(&args.weeks) {
-        bail!("--people must be at least 1 and --weeks in 1..=520");
-    }
+    let World {
+        scenario,
+        people,
+        weeks,
+        seed,
+    } = args.world.world()?;
     let engine = engine_with(load_engine_config(args.engine_config.as_deref())?)?;
-    let sim = Simulation::new(&scenario, &Catalogs::of(&engine), args.seed)?;
-    let pool = thread_pool(args.threads)?;
-    let parts: Vec<_> = chunks(args.people)
-        .into_iter()
-        .map(|r| r.start + args.first_person..r.end + args.first_person)
-        .collect();
+    let sim = Simulation::new(&scenario, &Catalogs::of(&engine), seed)?;
+    let pool = args.threads.pool()?;
+    let parts = chunks(args.first_person..args.first_person + people);
     let sets: Vec<anyhow::Result<TrainingSet>> = pool.install(|| {
         parts
             .par_iter()
@@ -128,7 +112,7 @@ fn simulated_set(args: &TrainArgs) -> anyhow::Result<(TrainingSet, serde_json::V
                     engine: &engine,
                     collector: Collector::new(&engine),
                 });
-                sim.run_people(range.clone(), args.weeks, || Tapped {
+                sim.run_people(range.clone(), weeks, || Tapped {
                     inner: EnginePolicy::new(&engine),
                     listener: &listener,
                 })?;
@@ -149,22 +133,19 @@ fn simulated_set(args: &TrainArgs) -> anyhow::Result<(TrainingSet, serde_json::V
     let source = serde_json::json!({
         "kind": "simulated",
         "scenario": scenario.name,
-        "people": args.people,
+        "people": people,
         "first_person": args.first_person,
-        "weeks": args.weeks,
-        "seed": args.seed,
+        "weeks": weeks,
+        "seed": seed,
         "logging_model_version": engine.model_version(),
     });
     Ok((set, source))
 }
 
 fn db_set(args: &TrainArgs) -> anyhow::Result<(TrainingSet, serde_json::Value)> {
-    let (Some(path), Some(tenant_name)) = (&args.db, &args.tenant) else {
-        bail!("--db needs --tenant");
-    };
-    let log = TenantLog::open(path, tenant_name, "train", &args.operator)?;
+    let log = args.log.open("train")?;
     // The tenant's own interventions count too: their rows train their effects.
-    let engine = tenant_engine(EngineConfig::default(), log.own.clone())?;
+    let engine = tenant_engine(EngineConfig::default(), &log.own)?;
     let context_of_rec: HashMap<&str, Context> = {
         let by_id: HashMap<&str, &LogDecision> =
             log.decisions.iter().map(|d| (d.id.as_str(), d)).collect();
@@ -241,7 +222,7 @@ fn db_set(args: &TrainArgs) -> anyhow::Result<(TrainingSet, serde_json::Value)> 
     let tenant_own_rows = before - set.effects.len() - set.follow.len();
     let source = serde_json::json!({
         "kind": "decision_log",
-        "tenant": tenant_name,
+        "tenant": log.tenant(),
         "people": log.people.len(),
         "assessments": log.assessments.len(),
         "feedback": log.feedback.len(),

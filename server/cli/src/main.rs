@@ -4,7 +4,7 @@ use clap::Parser as _;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    match tutti_server::cli::Cli::parse().run() {
+    match tutti_cli::Cli::parse().run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // `{:#}` prints the cause chain on one line, without a backtrace.

@@ -21,7 +21,7 @@ use tonic_health::pb::health_client::HealthClient;
 /// The throwaway PostgreSQL cluster of the integration tests
 /// (`tests/src/postgres.rs`, standard library only), included as a module
 /// because the `tutti-tests` crate depends on this one.
-#[path = "../../../tests/src/postgres.rs"]
+#[path = "../../../../tests/src/postgres.rs"]
 pub mod postgres;
 
 /// The binary under test, built by cargo for this test target.

@@ -5,7 +5,7 @@
 
 use clap::Parser as _;
 use std::path::Path;
-use tutti_server::cli::{Cli, Command};
+use tutti_workbench::{Cli, Command};
 
 fn simulate(out: &Path, extra: &[&str]) {
     let out = out.to_str().expect("utf-8 path");

@@ -6,10 +6,10 @@
 
 use clap::Parser as _;
 use std::path::Path;
-use tutti_server::cli::simulate::load_engine_config;
-use tutti_server::cli::tune::{TuneArgs, TuneSummary, tune};
-use tutti_server::cli::{Cli, Command};
 use tutti_server::config::{Config, Overrides};
+use tutti_workbench::bootstrap::load_engine_config;
+use tutti_workbench::tune::{TuneArgs, TuneSummary, tune};
+use tutti_workbench::{Cli, Command};
 
 fn args(out: &Path, space: &Path, extra: &[&str]) -> TuneArgs {
     let mut argv = vec![

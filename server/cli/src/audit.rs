@@ -5,11 +5,12 @@
 //! elsewhere (`--expect` checks a head recorded earlier, which catches a
 //! rewrite of a whole chain).
 
-use crate::storage::audit_chain;
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use rusqlite::{Connection, OpenFlags, OptionalExtension as _, params};
 use std::path::PathBuf;
+use tutti_server::storage::audit_chain;
+use tutti_server::storage::postgres::{PgOptions, PgStorage};
 
 /// Arguments of `tutti audit`.
 #[derive(Debug, Args)]
@@ -83,7 +84,7 @@ fn verify_postgres(url: &str, args: &VerifyArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let reports = runtime.block_on(async {
-        let db = crate::storage::postgres::PgStorage::open(&crate::storage::postgres::PgOptions {
+        let db = PgStorage::open(&PgOptions {
             url: url.to_owned(),
             pool_size: 1,
             tls_ca_path: None,

@@ -15,10 +15,6 @@
 //! It must not be pointed at a production database: it only adds rows, but
 //! they are synthetic people.
 
-use crate::config::{Secret, StorageConfig};
-use crate::convert::FromWire as _;
-use crate::convert::ids::{PersonId, RequestId, TenantId, new_uuid};
-use crate::storage::{self, IdempotencyRecord, NewPerson, StateUpdate, Storage, StoredAssessment};
 use anyhow::Context as _;
 use clap::Args;
 use prost::Message as _;
@@ -32,6 +28,12 @@ use tutti_engine::ids::Timestamp;
 use tutti_engine::observe::Assessment;
 use tutti_engine::state::PersonState;
 use tutti_proto::v1 as pb;
+use tutti_server::config::{Secret, StorageConfig};
+use tutti_server::convert::FromWire as _;
+use tutti_server::convert::ids::{PersonId, RequestId, TenantId, new_uuid};
+use tutti_server::storage::{
+    self, IdempotencyRecord, NewPerson, StateUpdate, Storage, StoredAssessment,
+};
 
 /// Arguments of `tutti seed`.
 #[derive(Debug, Args)]

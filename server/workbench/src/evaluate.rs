@@ -67,15 +67,11 @@
 //!   and seed. That differs from the off-policy estimand by the history shift
 //!   (the target would have seen other histories), so small gaps are expected.
 
-use super::output::{self, Cell, Table, text_table};
-use super::simulate::{chunks, engine_with, load_engine_config, load_scenario, thread_pool};
-use crate::convert::ids::TenantId;
-use crate::convert::{self, FromWire as _};
-use crate::storage::decision_log::{DecisionLog, LogDecision, LogFeedback, LogRecommendation};
-use crate::storage::{History, StoredAssessment, StoredFeedback, StoredRecommendation};
-use anyhow::{Context as _, bail};
+use crate::args::{LogArgs, OperatorArgs, ScenarioArgs, ThreadsArgs, World};
+use crate::bootstrap::{chunks, engine_with, load_engine_config, tenant_engine};
+use crate::output::{self, Cell, Table, text_table};
+use anyhow::bail;
 use clap::{Args, ValueEnum};
-use prost::Message as _;
 use rand::RngCore as _;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -83,7 +79,6 @@ use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use tutti_engine::Engine;
-use tutti_engine::catalog::Intervention;
 use tutti_engine::config::EngineConfig;
 use tutti_engine::ids::{InterventionId, Timestamp};
 use tutti_engine::observe::{Assessment, Context, Feedback, Setting};
@@ -95,7 +90,11 @@ use tutti_engine::rank::RecommendQuery;
 use tutti_engine::sim::baselines::reward as feedback_reward;
 use tutti_engine::sim::{Catalogs, Intake, PersonView, Policy, SimRng, Simulation};
 use tutti_engine::state::PersonState;
-use tutti_proto::v1 as pb;
+use tutti_server::convert::ids::TenantId;
+use tutti_server::offline::{
+    self, DecisionLog, History, LogAssessment, LogDecision, LogFeedback, LogPerson,
+    LogRecommendation, StoredAssessment, StoredFeedback, StoredIntervention, StoredRecommendation,
+};
 
 /// The reward of a simulated decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
@@ -109,16 +108,17 @@ pub enum RewardKind {
 
 /// Arguments of `tutti evaluate`.
 #[derive(Debug, Clone, Args)]
+#[command(
+    mut_arg("people", |a| a.default_value("300").help("Simulated: people")),
+    mut_arg("weeks", |a| a.default_value("12").help("Simulated: weeks"))
+)]
 pub struct EvaluateArgs {
     /// Generate the log with the simulator (known truth).
     #[arg(long, conflicts_with_all = ["db", "tenant"], required_unless_present = "db")]
     pub simulated: bool,
-    /// SQLite database written by `tutti serve` (opened read-only).
-    #[arg(long, value_name = "FILE", requires = "tenant")]
-    pub db: Option<PathBuf>,
-    /// Tenant whose decisions to evaluate.
-    #[arg(long)]
-    pub tenant: Option<String>,
+    /// The stored decision log to evaluate on.
+    #[command(flatten)]
+    pub log: LogArgs,
     /// Engine configuration to evaluate (TOML) [default: the default configuration].
     #[arg(long, value_name = "FILE")]
     pub target_config: Option<PathBuf>,
@@ -126,27 +126,18 @@ pub struct EvaluateArgs {
     /// configuration with exploration 1.0 and exact propensities].
     #[arg(long, value_name = "FILE")]
     pub logging_config: Option<PathBuf>,
-    /// Simulated: named scenario.
-    #[arg(long, value_name = "NAME", conflicts_with = "scenario_file")]
-    pub scenario: Option<String>,
-    /// Simulated: scenario file.
-    #[arg(long, value_name = "FILE")]
-    pub scenario_file: Option<PathBuf>,
-    /// Simulated: people.
-    #[arg(long, default_value_t = 300)]
-    pub people: u64,
-    /// Simulated: weeks.
-    #[arg(long, default_value_t = 12)]
-    pub weeks: u32,
-    /// Simulated: seed of the world and people.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
+    /// The simulated world (`--simulated`).
+    #[command(flatten)]
+    pub world: ScenarioArgs,
     /// Simulated: items each engine ranks.
     #[arg(long, default_value_t = 5)]
     pub k: usize,
     /// Simulated: reward definition.
     #[arg(long, value_enum, default_value_t = RewardKind::Observed)]
     pub reward: RewardKind,
+    /// Worker threads for the simulation.
+    #[command(flatten)]
+    pub threads: ThreadsArgs,
     /// Bootstrap resamples for the intervals.
     #[arg(long, default_value_t = 1000)]
     pub bootstrap: usize,
@@ -159,12 +150,6 @@ pub struct EvaluateArgs {
     /// Output directory (created if needed).
     #[arg(long, value_name = "DIR", default_value = "eval-out")]
     pub out: PathBuf,
-    /// db: who runs the evaluation (audit trail).
-    #[command(flatten)]
-    pub operator: super::OperatorArgs,
-    /// Worker threads for the simulation [default: all cores].
-    #[arg(long)]
-    pub threads: Option<usize>,
 }
 
 /// A value with an interval, for the truth line.
@@ -575,7 +560,7 @@ fn simulate_log(
         reward,
         pool,
     } = *run;
-    let parts = chunks(people);
+    let parts = chunks(0..people);
     let results: Vec<tutti_engine::Result<Vec<SimRecord>>> = pool.install(|| {
         parts
             .par_iter()
@@ -621,10 +606,12 @@ fn evaluation_config(args: &EvaluateArgs) -> anyhow::Result<EvaluationConfig> {
 
 /// Evaluates on a simulated log; returns the report and the rows.
 fn evaluate_simulated(args: &EvaluateArgs) -> anyhow::Result<(EvaluateReport, Vec<Row>)> {
-    let scenario = load_scenario(args.scenario.as_deref(), args.scenario_file.as_deref())?;
-    if args.people == 0 || !(1..=520).contains(&args.weeks) {
-        bail!("--people must be at least 1 and --weeks in 1..=520");
-    }
+    let World {
+        scenario,
+        people,
+        weeks,
+        seed,
+    } = args.world.world()?;
     let logging_config = match &args.logging_config {
         Some(p) => load_engine_config(Some(p))?,
         None => default_logging_config(),
@@ -633,13 +620,13 @@ fn evaluate_simulated(args: &EvaluateArgs) -> anyhow::Result<(EvaluateReport, Ve
     let logging = engine_with(logging_config.clone())?;
     let target = engine_with(target_config.clone())?;
     let catalogs = Catalogs::builtin()?;
-    let sim = Simulation::new(&scenario, &catalogs, args.seed)?;
-    let pool = thread_pool(args.threads)?;
+    let sim = Simulation::new(&scenario, &catalogs, seed)?;
+    let pool = args.threads.pool()?;
     let k = args.k.clamp(1, 20);
     let run = Run {
         sim: &sim,
-        people: args.people,
-        weeks: args.weeks,
+        people,
+        weeks,
         k,
         reward: args.reward,
         pool: &pool,
@@ -701,7 +688,7 @@ fn evaluate_simulated(args: &EvaluateArgs) -> anyhow::Result<(EvaluateReport, Ve
         source: "simulated".into(),
         origin: format!(
             "scenario {}, {} people x {} weeks, seed {}",
-            scenario.name, args.people, args.weeks, args.seed
+            scenario.name, people, weeks, seed
         ),
         tenant: None,
         reward: match args.reward {
@@ -730,57 +717,25 @@ fn evaluate_simulated(args: &EvaluateArgs) -> anyhow::Result<(EvaluateReport, Ve
 
 // ------------------------------------------------------------ decision log
 
-/// A tenant's engine with `config`: the built-in catalogues plus the
-/// tenant's own interventions as stored.
-pub(crate) fn tenant_engine(
-    config: EngineConfig,
-    own: Vec<crate::storage::StoredIntervention>,
-) -> anyhow::Result<Engine> {
-    let base = engine_with(config.clone())?;
-    if own.is_empty() {
-        return Ok(base);
-    }
-    let own = own
-        .into_iter()
-        .map(|stored| {
-            let wire = pb::Intervention::decode(stored.payload.as_slice())
-                .with_context(|| format!("decoding intervention {}", stored.id))?;
-            Intervention::from_wire(&wire)
-                .map_err(|e| anyhow::anyhow!("intervention {}: {e}", stored.id))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let catalog = base.interventions().with_additions(own, base.processes())?;
-    Ok(Engine::new(
-        config,
-        base.processes().clone(),
-        catalog,
-        base.population().clone(),
-    )?)
-}
-
-/// Decodes a stored feedback payload into the engine's type.
-pub(crate) fn decode_feedback(
-    f: &LogFeedback,
-    context: Context,
-) -> anyhow::Result<tutti_engine::observe::Feedback> {
-    let wire = pb::Feedback::decode(f.payload.as_slice())
-        .with_context(|| format!("decoding feedback {}", f.id))?;
-    convert::feedback_from_pb(&wire, f.intervention.clone(), context, f.observe_time)
-        .map_err(|e| anyhow::anyhow!("feedback {}: {e}", f.id))
-}
-
 /// A tenant's decision log, read once in one snapshot (after its audit row),
 /// that can be replayed with any number of target configurations (`tutti
 /// tune --db` replays it once per candidate); `tutti train --db` reads it too.
-pub(crate) struct TenantLog {
+#[derive(Debug)]
+pub struct TenantLog {
     path: PathBuf,
-    tenant: String,
-    pub(crate) people: Vec<crate::storage::decision_log::LogPerson>,
-    pub(crate) decisions: Vec<LogDecision>,
-    pub(crate) recommendations: Vec<LogRecommendation>,
-    pub(crate) feedback: Vec<LogFeedback>,
-    pub(crate) assessments: Vec<crate::storage::decision_log::LogAssessment>,
-    pub(crate) own: Vec<crate::storage::StoredIntervention>,
+    tenant: TenantId,
+    /// The tenant's people.
+    pub people: Vec<LogPerson>,
+    /// Every decision, by person, then time.
+    pub decisions: Vec<LogDecision>,
+    /// Every returned item (and platform choice) of the decisions.
+    pub recommendations: Vec<LogRecommendation>,
+    /// Every feedback report.
+    pub feedback: Vec<LogFeedback>,
+    /// Every assessment.
+    pub assessments: Vec<LogAssessment>,
+    /// The tenant's own interventions.
+    pub own: Vec<StoredIntervention>,
 }
 
 /// A target configuration replayed over a tenant's log.
@@ -799,35 +754,34 @@ pub(crate) struct Replay {
 
 impl TenantLog {
     /// Reads `tenant`'s log from the database at `path` (read-only).
-    pub(crate) fn open(
+    pub fn open(
         path: &Path,
-        tenant_name: &str,
+        tenant: &TenantId,
         tool: &'static str,
-        operator: &super::OperatorArgs,
+        operator: &OperatorArgs,
     ) -> anyhow::Result<Self> {
-        let tenant = TenantId::parse(tenant_name)
-            .map_err(|e| anyhow::anyhow!("--tenant `{tenant_name}`: {e}"))?;
-        let mut log = DecisionLog::open_audited(path, &operator.access(tool, &tenant)?)?;
+        let mut log = DecisionLog::open_audited(path, &operator.access(tool, tenant)?)?;
         let (people, decisions, recommendations, feedback, assessments, own) =
             log.snapshot(|s| {
                 Ok((
-                    s.people(&tenant)?,
-                    s.decisions(&tenant)?,
-                    s.recommendations(&tenant)?,
-                    s.feedback(&tenant)?,
-                    s.assessments(&tenant)?,
-                    s.interventions(&tenant)?,
+                    s.people(tenant)?,
+                    s.decisions(tenant)?,
+                    s.recommendations(tenant)?,
+                    s.feedback(tenant)?,
+                    s.assessments(tenant)?,
+                    s.interventions(tenant)?,
                 ))
             })?;
         if decisions.is_empty() {
             bail!(
-                "tenant `{tenant_name}` has no logged decisions in {}",
+                "tenant `{}` has no logged decisions in {}",
+                tenant.as_str(),
                 path.display()
             );
         }
         Ok(Self {
             path: path.to_path_buf(),
-            tenant: tenant_name.to_owned(),
+            tenant: tenant.clone(),
             people,
             decisions,
             recommendations,
@@ -838,24 +792,29 @@ impl TenantLog {
     }
 
     /// Decisions in the log.
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.decisions.len()
     }
 
+    /// Whether the log has no decisions (never, once opened).
+    pub fn is_empty(&self) -> bool {
+        self.decisions.is_empty()
+    }
+
     /// The database file.
-    pub(crate) fn path(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         &self.path
     }
 
     /// The tenant.
-    pub(crate) fn tenant(&self) -> &str {
-        &self.tenant
+    pub fn tenant(&self) -> &str {
+        self.tenant.as_str()
     }
 
     /// Replays every person's stored events with `config` up to each logged
     /// decision and takes the target's distribution for the stored query.
     pub(crate) fn replay(&self, config: EngineConfig) -> anyhow::Result<Replay> {
-        let engine = tenant_engine(config, self.own.clone())?;
+        let engine = tenant_engine(config, &self.own)?;
         let decisions = &self.decisions;
         let conditions: HashMap<&str, _> = self
             .people
@@ -884,7 +843,7 @@ impl TenantLog {
             let Some(d) = decision_of_rec.get(f.recommendation.as_str()) else {
                 continue;
             };
-            let domain = decode_feedback(f, d.query.context)?;
+            let domain = offline::decode_feedback(f, d.query.context)?;
             feedback_by_person
                 .entry(f.person.as_str())
                 .or_default()
@@ -959,7 +918,7 @@ impl TenantLog {
                     .collect(),
             };
             let conds = conditions.get(person).cloned().unwrap_or_default();
-            let state = crate::grpc::state::rebuild(&engine, conds, &history, Vec::new())
+            let state = offline::rebuild(&engine, conds, &history, Vec::new())
                 .map_err(|e| anyhow::anyhow!("replaying person {person}: {e}"))?;
             let (_, target_all) = engine.recommend_with_propensities(&state, &d.query)?;
             if target_all.iter().all(|(_, p)| *p <= 0.0) {
@@ -1064,10 +1023,7 @@ impl TenantLog {
 
 /// Evaluates the target on a tenant's decision log.
 fn evaluate_db(args: &EvaluateArgs) -> anyhow::Result<(EvaluateReport, Vec<Row>, Vec<ShadowRow>)> {
-    let (Some(path), Some(tenant_name)) = (&args.db, &args.tenant) else {
-        bail!("--db needs --tenant");
-    };
-    let log = TenantLog::open(path, tenant_name, "evaluate", &args.operator)?;
+    let log = args.log.open("evaluate")?;
     let target_config = load_engine_config(args.target_config.as_deref())?;
     let Replay {
         engine,
@@ -1096,8 +1052,8 @@ fn evaluate_db(args: &EvaluateArgs) -> anyhow::Result<(EvaluateReport, Vec<Row>,
         .count();
     let report = EvaluateReport {
         source: "db".into(),
-        origin: path.display().to_string(),
-        tenant: Some(tenant_name.clone()),
+        origin: log.path().display().to_string(),
+        tenant: Some(log.tenant().to_owned()),
         reward: "observed".into(),
         logging: serde_json::json!({ "model_versions": versions }),
         target_config,

@@ -6,8 +6,8 @@
 //!
 //! It owns the search space, the search strategy, the selection rule and the
 //! files. Scoring a configuration reuses the other subcommands: the
-//! simulator's fixed chunks on a rayon pool ([`super::simulate`]) and the
-//! decision-log replay with off-policy estimates ([`super::evaluate`]).
+//! simulator's fixed chunks on a rayon pool ([`crate::simulate`]) and the
+//! decision-log replay with off-policy estimates ([`crate::evaluate`]).
 //!
 //! # Search space
 //! `--space FILE` is TOML with one key per `EngineConfig` field: a list of
@@ -68,12 +68,12 @@
 //! the clock; the same arguments give byte-identical `trials.csv`,
 //! `best.toml` and `summary.json` on 1 or 16 threads.
 
-use super::evaluate::{Replay, TenantLog};
-use super::output::{self, Cell, Table, text_table, with_interval};
-use super::plot::{LineChart, Series};
-use super::simulate::{
-    CHUNK, Plan, PolicyKind, SimulateArgs, engine_with, load_engine_config, thread_pool,
-};
+use crate::args::{LogArgs, SeedsArgs, ThreadsArgs};
+use crate::bootstrap::{chunks, engine_with, load_engine_config};
+use crate::evaluate::{Replay, TenantLog};
+use crate::output::{self, Cell, Table, text_table, with_interval};
+use crate::plot::{LineChart, Series};
+use crate::simulate::Plan;
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 use rand::{Rng as _, SeedableRng as _};
@@ -114,18 +114,12 @@ pub enum Objective {
 /// Arguments of `tutti tune`.
 #[derive(Debug, Clone, Args)]
 pub struct TuneArgs {
-    /// db: who runs the search (audit trail).
-    #[command(flatten)]
-    pub operator: super::OperatorArgs,
     /// Score configurations on the simulator (known truth).
     #[arg(long, conflicts_with_all = ["db", "tenant"], required_unless_present = "db")]
     pub simulated: bool,
-    /// SQLite database written by `tutti serve` (opened read-only).
-    #[arg(long, value_name = "FILE", requires = "tenant")]
-    pub db: Option<PathBuf>,
-    /// Tenant whose decision log to use.
-    #[arg(long)]
-    pub tenant: Option<String>,
+    /// The stored decision log to score on.
+    #[command(flatten)]
+    pub log: LogArgs,
     /// Search space (TOML: per `EngineConfig` field a list or `{ min, max, log }`)
     /// [default: exploration, map_half_life_days, diversity, habituation].
     #[arg(long, value_name = "FILE")]
@@ -144,24 +138,9 @@ pub struct TuneArgs {
     /// of the people, the best third on the rest.
     #[arg(long, requires = "simulated")]
     pub halving: bool,
-    /// Simulated: named scenario.
-    #[arg(long, value_name = "NAME", conflicts_with = "scenario_file")]
-    pub scenario: Option<String>,
-    /// Simulated: scenario file.
-    #[arg(long, value_name = "FILE")]
-    pub scenario_file: Option<PathBuf>,
-    /// Simulated: people per seed [default: the scenario's].
-    #[arg(long)]
-    pub people: Option<u64>,
-    /// Simulated: weeks [default: the scenario's].
-    #[arg(long)]
-    pub weeks: Option<u32>,
-    /// Simulated: number of seeds, starting at `--seed` [default: 5].
-    #[arg(long, value_name = "N")]
-    pub seeds: Option<u32>,
-    /// Simulated: first seed [default: 1].
-    #[arg(long)]
-    pub seed: Option<u64>,
+    /// The simulated worlds (`--simulated`).
+    #[command(flatten)]
+    pub world: SeedsArgs,
     /// Simulated: items the engine ranks per decision.
     #[arg(long, default_value_t = 5)]
     pub k: usize,
@@ -180,9 +159,9 @@ pub struct TuneArgs {
     /// Output directory (created if needed).
     #[arg(long, value_name = "DIR", default_value = "tune-out")]
     pub out: PathBuf,
-    /// Worker threads [default: all cores]; results do not depend on it.
-    #[arg(long)]
-    pub threads: Option<usize>,
+    /// The worker pool; results do not depend on it.
+    #[command(flatten)]
+    pub threads: ThreadsArgs,
     /// Skip the SVG/PNG plot.
     #[arg(long)]
     pub no_plots: bool,
@@ -707,40 +686,6 @@ impl Trial {
     }
 }
 
-/// The simulator setup, resolved through `tutti simulate`'s [`Plan`].
-fn sim_plan(args: &TuneArgs) -> anyhow::Result<Plan> {
-    Plan::from_args(&SimulateArgs {
-        scenario: args.scenario.clone(),
-        scenario_file: args.scenario_file.clone(),
-        people: args.people,
-        weeks: args.weeks,
-        seeds: args.seeds,
-        seed: args.seed,
-        policies: vec![PolicyKind::Engine],
-        engine_config: None,
-        model: None,
-        k: args.k,
-        epsilon: 0.1,
-        linucb_alpha: 0.3,
-        out: args.out.clone(),
-        threads: args.threads,
-        no_plots: true,
-        network_person: None,
-    })
-}
-
-/// Fixed chunks of [`CHUNK`] over `people`.
-fn chunks_of(people: Range<u64>) -> Vec<Range<u64>> {
-    let mut out = Vec::new();
-    let mut start = people.start;
-    while start < people.end {
-        let end = (start + CHUNK).min(people.end);
-        out.push(start..end);
-        start = end;
-    }
-    out
-}
-
 /// Runs each listed trial on every seed over `people`; one merged report
 /// per (trial, seed), in that order.
 fn simulate_trials(
@@ -751,7 +696,7 @@ fn simulate_trials(
     people: Range<u64>,
     pool: &rayon::ThreadPool,
 ) -> anyhow::Result<Vec<Vec<SimReport>>> {
-    let parts = chunks_of(people);
+    let parts = chunks(people);
     let jobs: Vec<(usize, usize, Range<u64>)> = which
         .iter()
         .flat_map(|&t| {
@@ -1428,9 +1373,9 @@ pub fn tune(args: &TuneArgs) -> anyhow::Result<TuneSummary> {
         None => Space::from_toml(DEFAULT_SPACE, &base)?,
     };
     let (strategy, cands) = candidates(&space, &base, args.trials, args.search_seed)?;
-    let pool = thread_pool(args.threads)?;
+    let pool = args.threads.pool()?;
     let (source, origin, objective, mut trials, resamples) = if args.simulated {
-        let plan = sim_plan(args)?;
+        let plan = Plan::engine_only(&args.world, args.k)?;
         let origin = format!(
             "scenario {}, {} people x {} weeks, seeds {:?}",
             plan.scenario.name, plan.people, plan.weeks, plan.seeds
@@ -1444,10 +1389,7 @@ pub fn tune(args: &TuneArgs) -> anyhow::Result<TuneSummary> {
             0,
         )
     } else {
-        let (Some(path), Some(tenant)) = (&args.db, &args.tenant) else {
-            bail!("--db needs --tenant");
-        };
-        let log = TenantLog::open(path, tenant, "tune", &args.operator)?;
+        let log = args.log.open("tune")?;
         let config = evaluation_config(args)?;
         let trials = pool.install(|| {
             cands

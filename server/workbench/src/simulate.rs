@@ -16,13 +16,15 @@
 //!
 //! It owns the command line, the parallel schedule and the files; the
 //! simulation itself is the engine's. People are simulated in fixed chunks of
-//! [`CHUNK`] on a rayon pool (`--threads`) and merged in chunk order, so the
+//! [`CHUNK`](crate::bootstrap::CHUNK) on a rayon pool (`--threads`) and merged in chunk order, so the
 //! results do not depend on the number of threads: the same arguments give a
 //! byte-identical `summary.json` (the simulator draws every person's life
 //! from (seed, person index), see [`tutti_engine::sim::runner`]).
 
-use super::output::{self, Cell, Table, text_table, with_interval};
-use super::plot::{LineChart, NetworkChart, Series};
+use crate::args::{SeedsArgs, ThreadsArgs, World};
+use crate::bootstrap::{chunks, engine_with_model, load_engine_config, load_model};
+use crate::output::{self, Cell, Table, text_table, with_interval};
+use crate::plot::{LineChart, NetworkChart, Series};
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 use rayon::prelude::*;
@@ -43,10 +45,6 @@ use tutti_engine::sim::{
     StructuredLearner, Summary, paired_difference, summarise,
 };
 use tutti_engine::state::PersonState;
-
-/// People per unit of parallel work. Fixed (not derived from the thread
-/// count) so that results are identical whatever `--threads` is.
-pub const CHUNK: u64 = 50;
 
 /// A policy the simulator can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
@@ -97,26 +95,9 @@ impl PolicyKind {
 /// Arguments of `tutti simulate`.
 #[derive(Debug, Clone, Args)]
 pub struct SimulateArgs {
-    /// Named scenario shipped with the engine: default, homogeneous,
-    /// individual, low_follow_through, risk_episodes, daily_sampling.
-    #[arg(long, value_name = "NAME", conflicts_with = "scenario_file")]
-    pub scenario: Option<String>,
-    /// Scenario TOML file (fields left out keep their defaults).
-    #[arg(long, value_name = "FILE")]
-    pub scenario_file: Option<PathBuf>,
-    /// People per seed [default: the scenario's].
-    #[arg(long)]
-    pub people: Option<u64>,
-    /// Weeks to simulate [default: the scenario's].
-    #[arg(long)]
-    pub weeks: Option<u32>,
-    /// Number of seeds (independent worlds) to run, starting at `--seed`
-    /// [default: 5, or 1 when only `--seed` is given].
-    #[arg(long, value_name = "N")]
-    pub seeds: Option<u32>,
-    /// First seed [default: 1].
-    #[arg(long)]
-    pub seed: Option<u64>,
+    /// The worlds to simulate.
+    #[command(flatten)]
+    pub world: SeedsArgs,
     /// Policies to run, comma-separated.
     #[arg(
         long,
@@ -145,9 +126,9 @@ pub struct SimulateArgs {
     /// Output directory (created if needed).
     #[arg(long, value_name = "DIR", default_value = "sim-out")]
     pub out: PathBuf,
-    /// Worker threads [default: all cores].
-    #[arg(long)]
-    pub threads: Option<usize>,
+    /// The worker pool.
+    #[command(flatten)]
+    pub threads: ThreadsArgs,
     /// Skip the SVG/PNG plots.
     #[arg(long)]
     pub no_plots: bool,
@@ -156,94 +137,6 @@ pub struct SimulateArgs {
     /// [default: of the first 20, the one with the most assessments].
     #[arg(long)]
     pub network_person: Option<u64>,
-}
-
-/// Loads a named scenario or a scenario file (the default scenario if neither).
-pub fn load_scenario(name: Option<&str>, file: Option<&Path>) -> anyhow::Result<Scenario> {
-    match (name, file) {
-        (Some(_), Some(_)) => bail!("give either --scenario or --scenario-file, not both"),
-        (_, Some(path)) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            Scenario::from_toml(&text).with_context(|| format!("in {}", path.display()))
-        }
-        (name, None) => Ok(Scenario::named(name.unwrap_or("default"))?),
-    }
-}
-
-/// Reads an engine configuration from TOML, or the default configuration.
-/// The file holds either `EngineConfig`'s fields at the top level or an
-/// `[engine]` section as in the server's configuration file, so the
-/// `best.toml` that `tutti tune` writes serves `tutti serve --config` and
-/// `--engine-config` alike (tenant overrides in a server file are not
-/// applied here). Unknown fields are rejected in both forms.
-pub fn load_engine_config(path: Option<&Path>) -> anyhow::Result<EngineConfig> {
-    let Some(path) = path else {
-        return Ok(EngineConfig::default());
-    };
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let table: toml::Table =
-        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-    let config = if table.contains_key("engine") {
-        let server: crate::config::Config =
-            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
-        server.engine
-    } else {
-        toml::from_str::<EngineConfig>(&text)
-            .with_context(|| format!("parsing {}", path.display()))?
-    };
-    config
-        .validate()
-        .with_context(|| format!("in {}", path.display()))?;
-    Ok(config)
-}
-
-/// An engine over the built-in catalogues and catalogue-derived population
-/// priors with `config`.
-pub fn engine_with(config: EngineConfig) -> anyhow::Result<Engine> {
-    engine_with_model(config, None)
-}
-
-/// [`engine_with`], with a trained population model when given.
-pub fn engine_with_model(
-    config: EngineConfig,
-    population: Option<&PopulationModel>,
-) -> anyhow::Result<Engine> {
-    let builtin = Engine::with_defaults();
-    Ok(Engine::new(
-        config,
-        builtin.processes().clone(),
-        builtin.interventions().clone(),
-        population.unwrap_or(builtin.population()).clone(),
-    )?)
-}
-
-/// The population model of the artifact at `path` (a file or a model directory).
-pub fn load_model(path: &Path) -> anyhow::Result<PopulationModel> {
-    let builtin = Engine::with_defaults();
-    Ok(crate::model::load_initial(path, builtin.processes())?.population)
-}
-
-/// A rayon pool with `threads` workers (all cores by default).
-pub fn thread_pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
-    let n = match threads {
-        Some(0) => bail!("--threads must be at least 1"),
-        Some(n) => n,
-        None => std::thread::available_parallelism().map_or(1, usize::from),
-    };
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(n)
-        .thread_name(|i| format!("tutti-sim-{i}"))
-        .build()
-        .context("starting the worker threads")
-}
-
-/// Splits `0..people` into the fixed chunks worked on in parallel.
-pub fn chunks(people: u64) -> Vec<Range<u64>> {
-    (0..people.div_ceil(CHUNK))
-        .map(|i| i * CHUNK..((i + 1) * CHUNK).min(people))
-        .collect()
 }
 
 /// What to simulate, resolved from the arguments.
@@ -276,29 +169,14 @@ pub struct Plan {
 impl Plan {
     /// Resolves and checks the arguments.
     pub fn from_args(args: &SimulateArgs) -> anyhow::Result<Self> {
-        let scenario = load_scenario(args.scenario.as_deref(), args.scenario_file.as_deref())?;
-        let people = args.people.unwrap_or(scenario.people as u64);
-        let weeks = args.weeks.unwrap_or(scenario.weeks);
-        if people == 0 {
-            bail!("--people must be at least 1");
-        }
-        if !(1..=520).contains(&weeks) {
-            bail!("--weeks must be in 1..=520");
-        }
-        let n_seeds = args
-            .seeds
-            .unwrap_or(if args.seed.is_some() { 1 } else { 5 });
-        if n_seeds == 0 {
-            bail!("--seeds must be at least 1");
-        }
-        let first = args.seed.unwrap_or(1);
-        let mut policies = Vec::new();
+        let mut plan = Self::engine_only(&args.world, args.k)?;
+        plan.policies = Vec::new();
         for p in &args.policies {
-            if !policies.contains(p) {
-                policies.push(*p);
+            if !plan.policies.contains(p) {
+                plan.policies.push(*p);
             }
         }
-        if policies.is_empty() {
+        if plan.policies.is_empty() {
             bail!("--policies is empty");
         }
         if !(0.0..=1.0).contains(&args.epsilon) {
@@ -307,21 +185,39 @@ impl Plan {
         if !(args.linucb_alpha.is_finite() && args.linucb_alpha >= 0.0) {
             bail!("--linucb-alpha must be >= 0");
         }
-        if !(1..=20).contains(&args.k) {
+        plan.engine_config = load_engine_config(args.engine_config.as_deref())?;
+        plan.population = args.model.as_deref().map(load_model).transpose()?;
+        plan.epsilon = args.epsilon;
+        plan.linucb_alpha = args.linucb_alpha;
+        plan.network_person = args.network_person;
+        Ok(plan)
+    }
+
+    /// The engine alone with the default configuration over `world`, ranking
+    /// `k` items: what `tutti tune --simulated` varies the configuration of.
+    pub fn engine_only(world: &SeedsArgs, k: usize) -> anyhow::Result<Self> {
+        let World {
+            scenario,
+            people,
+            weeks,
+            ..
+        } = world.scenario.world()?;
+        let seeds = world.seeds()?;
+        if !(1..=20).contains(&k) {
             bail!("--k must be in 1..=20");
         }
         Ok(Self {
             scenario,
             people,
             weeks,
-            seeds: (0..u64::from(n_seeds)).map(|i| first + i).collect(),
-            policies,
-            engine_config: load_engine_config(args.engine_config.as_deref())?,
-            population: args.model.as_deref().map(load_model).transpose()?,
-            k: args.k,
-            epsilon: args.epsilon,
-            linucb_alpha: args.linucb_alpha,
-            network_person: args.network_person,
+            seeds,
+            policies: vec![PolicyKind::Engine],
+            engine_config: EngineConfig::default(),
+            population: None,
+            k,
+            epsilon: 0.1,
+            linucb_alpha: 0.3,
+            network_person: None,
         })
     }
 }
@@ -372,7 +268,7 @@ pub fn run_plan(plan: &Plan, pool: &rayon::ThreadPool) -> anyhow::Result<Vec<Sim
         if p == PolicyKind::EnginePooled {
             std::iter::once(0..plan.people).collect()
         } else {
-            chunks(plan.people)
+            chunks(0..plan.people)
         }
     };
     let mut jobs: Vec<(usize, PolicyKind, Range<u64>)> = Vec::new();
@@ -998,7 +894,7 @@ pub fn write_outputs(
 /// Runs `tutti simulate`.
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let plan = Plan::from_args(&args)?;
-    let pool = thread_pool(args.threads)?;
+    let pool = args.threads.pool()?;
     println!(
         "simulating scenario `{}`: {} people x {} weeks x {} seed(s), policies {}, {} thread(s)",
         plan.scenario.name,
@@ -1036,22 +932,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn chunks_cover_everyone_once_in_order() {
-        let c = chunks(2 * CHUNK + 3);
-        assert_eq!(c.len(), 3);
-        assert_eq!(c[0], 0..CHUNK);
-        assert_eq!(c[2], 2 * CHUNK..2 * CHUNK + 3);
-        assert!(chunks(0).is_empty());
-    }
-
-    #[test]
     fn only_seed_means_one_seed_and_seeds_count_from_it() {
         let parse = |argv: &[&str]| {
             let mut full = vec!["tutti", "simulate"];
             full.extend_from_slice(argv);
-            let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(full).expect("parses");
+            let cli = <crate::Cli as clap::Parser>::try_parse_from(full).expect("parses");
             match cli.command {
-                crate::cli::Command::Simulate(a) => Plan::from_args(&a).expect("valid"),
+                crate::Command::Simulate(a) => Plan::from_args(&a).expect("valid"),
                 other => panic!("parsed as {other:?}"),
             }
         };
@@ -1064,11 +951,11 @@ mod tests {
 
     #[test]
     fn a_pooled_clinic_runs_whole_and_reports_beside_the_others() {
-        let cli = <crate::cli::Cli as clap::Parser>::try_parse_from([
+        let cli = <crate::Cli as clap::Parser>::try_parse_from([
             "tutti",
             "simulate",
             "--people",
-            &(CHUNK + 5).to_string(),
+            &(crate::bootstrap::CHUNK + 5).to_string(),
             "--weeks",
             "2",
             "--seeds",
@@ -1077,11 +964,15 @@ mod tests {
             "engine-pooled,random",
         ])
         .expect("parses");
-        let crate::cli::Command::Simulate(args) = cli.command else {
+        let crate::Command::Simulate(args) = cli.command else {
             panic!("not simulate");
         };
         let plan = Plan::from_args(&args).expect("valid");
-        let reports = run_plan(&plan, &thread_pool(Some(2)).expect("pool")).expect("runs");
+        let reports = run_plan(
+            &plan,
+            &crate::bootstrap::thread_pool(Some(2)).expect("pool"),
+        )
+        .expect("runs");
         let names: Vec<&str> = reports.iter().map(|r| r.policy.as_str()).collect();
         assert_eq!(
             names,
@@ -1089,7 +980,12 @@ mod tests {
             "seeds outer, policies inner"
         );
         for r in &reports {
-            assert_eq!(r.totals.people, CHUNK + 5, "{}: everyone, once", r.policy);
+            assert_eq!(
+                r.totals.people,
+                crate::bootstrap::CHUNK + 5,
+                "{}: everyone, once",
+                r.policy
+            );
         }
     }
 }

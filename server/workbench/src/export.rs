@@ -28,22 +28,19 @@
 //! difference. Times are milliseconds since the Unix epoch (UTC; Parquet
 //! columns are typed as timestamps).
 
-use super::columnar::{Kind, write_parquet};
-use super::evaluate::decode_feedback;
-use super::output::{self, Cell, Table};
-use crate::convert::FromWire as _;
-use crate::convert::ids::TenantId;
-use crate::storage::RecommendationRole;
-use crate::storage::decision_log::{DecisionLog, LogAssessment, LogDecision};
-use anyhow::Context as _;
+use crate::args::{LogArgs, OperatorArgs};
+use crate::columnar::{Kind, write_parquet};
+use crate::output::{self, Cell, Table};
 use clap::{Args, ValueEnum};
-use prost::Message as _;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use tutti_engine::ids::Timestamp;
 use tutti_engine::observe::{Assessment, ClinicianDecision, Completion, Instrument};
 use tutti_engine::sim::baselines::reward as feedback_reward;
-use tutti_proto::v1 as pb;
+use tutti_server::convert::ids::TenantId;
+use tutti_server::offline::{
+    self, DecisionLog, LogAssessment, LogDecision, RecommendationRole, decode_feedback,
+};
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -56,22 +53,20 @@ pub enum Format {
 
 /// Arguments of `tutti export`.
 #[derive(Debug, Clone, Args)]
+#[command(
+    mut_arg("db", |a| a.required(true)),
+    mut_arg("tenant", |a| a.required(true))
+)]
 pub struct ExportArgs {
-    /// SQLite database written by `tutti serve` (opened read-only).
-    #[arg(long, value_name = "FILE")]
-    pub db: PathBuf,
-    /// Tenant to export.
-    #[arg(long)]
-    pub tenant: String,
+    /// The tenant's stored log (both flags required).
+    #[command(flatten)]
+    pub log: LogArgs,
     /// Output directory (created if needed).
     #[arg(long, value_name = "DIR", default_value = "export")]
     pub out: PathBuf,
     /// Formats, comma-separated.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "csv,parquet")]
     pub format: Vec<Format>,
-    /// Who runs the export (audit trail).
-    #[command(flatten)]
-    pub operator: super::OperatorArgs,
 }
 
 /// A table with its column types.
@@ -144,17 +139,11 @@ fn ts(t: Timestamp) -> Cell {
     Cell::Int(t.0)
 }
 
-fn decode_assessment(a: &LogAssessment) -> anyhow::Result<Assessment> {
-    let wire = pb::Assessment::decode(a.payload.as_slice())
-        .with_context(|| format!("decoding assessment {}", a.id))?;
-    Assessment::from_wire(&wire).map_err(|e| anyhow::anyhow!("assessment {}: {e}", a.id))
-}
-
 /// Reads the tenant's log from `db` and builds the tables.
 pub fn build(
     db: &std::path::Path,
     tenant: &str,
-    operator: &super::OperatorArgs,
+    operator: &OperatorArgs,
 ) -> anyhow::Result<Export> {
     let tenant_id =
         TenantId::parse(tenant).map_err(|e| anyhow::anyhow!("--tenant `{tenant}`: {e}"))?;
@@ -171,7 +160,7 @@ pub fn build(
     // Assessments, decoded once; per person in observation order.
     let mut decoded: Vec<(&LogAssessment, Assessment)> = Vec::with_capacity(assessments.len());
     for a in &assessments {
-        decoded.push((a, decode_assessment(a)?));
+        decoded.push((a, offline::decode_assessment(a)?));
     }
     let mut by_person: HashMap<&str, Vec<(Timestamp, f64)>> = HashMap::new();
     for (a, domain) in &decoded {
@@ -439,7 +428,8 @@ fn clinician(c: &ClinicianDecision) -> String {
 
 /// Runs `tutti export`.
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
-    let export = build(&args.db, &args.tenant, &args.operator)?;
+    let (db, tenant) = args.log.source()?;
+    let export = build(db, tenant.as_str(), &args.log.operator)?;
     let dir = output::out_dir(&args.out)?;
     let mut written = Vec::new();
     for (name, t) in [
