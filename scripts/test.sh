@@ -39,6 +39,12 @@ if cargo tree -p tutti-engine -e normal --prefix none | grep -E '^(tokio|tonic|h
   exit 1
 fi
 
+step "serving-library purity: tutti-server must not depend on the workbench's plotting, fonts, Parquet or rayon"
+if cargo tree -p tutti-server -e normal --prefix none | grep -E '^(plotters|parquet|rayon|dejavu|png)[ -]'; then
+  echo "tutti-server depends on a data-science crate (above); it belongs in tutti-workbench" >&2
+  exit 1
+fi
+
 step "buf lint and breaking-change check against the released contract"
 "$BUF" lint
 "$BUF" breaking --against proto/baseline/tutti-v1.binpb
@@ -61,7 +67,7 @@ cargo test --release --locked -p tutti-engine --test simulation -- --include-ign
   engine_captures_a_share_of_the_oracle_gain_and_beats_every_baseline
 
 step "training: a trained population model helps new simulated people (release build, several seeds)"
-cargo test --release --locked -p tutti-server --test train_simulated -- --include-ignored
+cargo test --release --locked -p tutti-workbench --test train_simulated -- --include-ignored
 
 step "load generator: short smoke runs against in-process servers, SQLite and two replicas on PostgreSQL (no timing asserted)"
 cargo run --locked -q -p tutti-benches --bin loadgen -- \

@@ -3,7 +3,7 @@
 //! the catalogue's priors do, on every one of several seeds (ground truth
 //! from the simulator, through the `tutti train` / `tutti simulate --model`
 //! code path). Release only: `scripts/test.sh` runs it with
-//! `cargo test --release -p tutti-server --test train_simulated -- --include-ignored`.
+//! `cargo test --release -p tutti-workbench --test train_simulated -- --include-ignored`.
 
 use clap::Parser as _;
 use std::path::Path;
