@@ -18,7 +18,7 @@
 //! CI runs) makes that a failure.
 //!
 //! It uses only the standard library, so the server's process tests
-//! (`server/cli/tests/support`) include this file as a module too.
+//! (`server/cli/tests/it/support`) include this file as a module too.
 
 use std::io::Write as _;
 use std::net::TcpListener;

@@ -3,7 +3,7 @@
 //! exiting non-zero with a message naming what to set; with credentials and
 //! `--insecure` it starts.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 use support::{TUTTI, isolate, temp_dir};

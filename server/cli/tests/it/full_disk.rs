@@ -7,7 +7,7 @@
 //! (`unshare -m`, as root), filled with a ballast file the test writes and
 //! removes through `/proc/<pid>/root`.
 
-mod support;
+use crate::support;
 
 use std::io::Write as _;
 use std::path::PathBuf;

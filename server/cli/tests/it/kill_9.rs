@@ -3,7 +3,7 @@
 //! person and assessment whose call returned OK is there, each with the
 //! audit row committed in its transaction, and the audit chains verify.
 
-mod support;
+use crate::support;
 
 use rusqlite::{Connection, OpenFlags, params};
 use std::sync::{Arc, Mutex};

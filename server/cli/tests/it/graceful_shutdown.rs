@@ -2,7 +2,7 @@
 //! once while still serving calls for `shutdown.drain_seconds`, then closes
 //! the listener, lets a call that was in flight finish, and exits 0.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 use tonic_health::pb::health_check_response::ServingStatus;

@@ -3,8 +3,6 @@
 //! that fills up. The server listens on `127.0.0.1:0`; its address is read
 //! from its JSON start-up log line, and readiness is the gRPC health check.
 
-#![allow(dead_code)] // each test target uses a different part of it
-
 use anyhow::{Context as _, bail};
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
@@ -21,7 +19,9 @@ use tonic_health::pb::health_client::HealthClient;
 /// The throwaway PostgreSQL cluster of the integration tests
 /// (`tests/src/postgres.rs`, standard library only), included as a module
 /// because the `tutti-tests` crate depends on this one.
-#[path = "../../../../tests/src/postgres.rs"]
+// Written for `tutti-tests`, which uses all of it; these tests use part.
+#[allow(dead_code)]
+#[path = "../../../../../tests/src/postgres.rs"]
 pub mod postgres;
 
 /// The binary under test, built by cargo for this test target.

@@ -7,7 +7,7 @@
 //! intervention a tenant adds on one replica is ranked by the others, and the
 //! audit chains the replicas append together verify.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
