@@ -19,28 +19,29 @@ use tonic_health::pb::health_client::HealthClient;
 /// The throwaway PostgreSQL cluster of the integration tests
 /// (`tests/src/postgres.rs`, standard library only), included as a module
 /// because the `tutti-tests` crate depends on this one.
-// Written for `tutti-tests`, which uses all of it; these tests use part.
-#[allow(dead_code)]
+// Written for `tutti-tests`, whose library exports it (hence `pub`) and uses all of
+// it; these tests use part.
+#[allow(dead_code, unreachable_pub)]
 #[path = "../../../../../tests/src/postgres.rs"]
-pub mod postgres;
+pub(crate) mod postgres;
 
 /// The binary under test, built by cargo for this test target.
-pub const TUTTI: &str = env!("CARGO_BIN_EXE_tutti");
+pub(crate) const TUTTI: &str = env!("CARGO_BIN_EXE_tutti");
 
 /// How long a start-up may take before the test fails.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A running `tutti serve`.
-pub struct Server {
+pub(crate) struct Server {
     child: Child,
     /// Where it listens.
-    pub addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
 }
 
 /// The command line of `tutti serve` over `data`, listening on 127.0.0.1:0,
 /// logging JSON; `extra` arguments are appended.
-pub fn serve_command(data: &Path, extra: &[&str]) -> Command {
+pub(crate) fn serve_command(data: &Path, extra: &[&str]) -> Command {
     let mut cmd = Command::new(TUTTI);
     cmd.args([
         "serve",
@@ -57,7 +58,7 @@ pub fn serve_command(data: &Path, extra: &[&str]) -> Command {
 }
 
 /// [`serve_command`] on the PostgreSQL database at `url` (`storage.url`).
-pub fn serve_postgres_command(url: &str, extra: &[&str]) -> Command {
+pub(crate) fn serve_postgres_command(url: &str, extra: &[&str]) -> Command {
     // The data path is required by the flag but unused with a URL.
     let mut cmd = serve_command(Path::new("unused.db"), extra);
     cmd.env("TUTTI_STORAGE__URL", url);
@@ -65,7 +66,7 @@ pub fn serve_postgres_command(url: &str, extra: &[&str]) -> Command {
 }
 
 /// Clears `TUTTI_*` variables a developer may have set: they are configuration.
-pub fn isolate(cmd: &mut Command) {
+pub(crate) fn isolate(cmd: &mut Command) {
     for (k, _) in std::env::vars() {
         if k.starts_with("TUTTI_") {
             cmd.env_remove(k);
@@ -75,7 +76,7 @@ pub fn isolate(cmd: &mut Command) {
 
 impl Server {
     /// Spawns `cmd` (a `tutti serve` command line) and waits until it reports SERVING.
-    pub async fn spawn(mut cmd: Command) -> anyhow::Result<Self> {
+    pub(crate) async fn spawn(mut cmd: Command) -> anyhow::Result<Self> {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -117,7 +118,7 @@ impl Server {
     }
 
     /// A channel to the server.
-    pub fn channel(&self) -> Channel {
+    pub(crate) fn channel(&self) -> Channel {
         // A server bound to every address is reached over loopback only.
         let target = SocketAddr::from(([127, 0, 0, 1], self.addr.port()));
         Endpoint::from_shared(format!("http://{target}"))
@@ -128,7 +129,7 @@ impl Server {
     }
 
     /// The health status of the whole server (`""`), or the error.
-    pub async fn health(&self) -> Result<i32, tonic::Status> {
+    pub(crate) async fn health(&self) -> Result<i32, tonic::Status> {
         HealthClient::new(self.channel())
             .check(HealthCheckRequest {
                 service: String::new(),
@@ -158,12 +159,12 @@ impl Server {
     }
 
     /// The process id.
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
     /// Sends `signal` (e.g. `TERM`) with kill(1).
-    pub fn signal(&self, signal: &str) -> anyhow::Result<()> {
+    pub(crate) fn signal(&self, signal: &str) -> anyhow::Result<()> {
         let status = Command::new("kill")
             .arg(format!("-{signal}"))
             .arg(self.pid().to_string())
@@ -174,14 +175,17 @@ impl Server {
     }
 
     /// SIGKILL: the process gets no chance to flush anything.
-    pub fn kill_9(mut self) -> anyhow::Result<()> {
+    pub(crate) fn kill_9(mut self) -> anyhow::Result<()> {
         self.child.kill().context("kill -9")?;
         self.child.wait().context("reaping")?;
         Ok(())
     }
 
     /// Waits for the process to exit on its own (bounded).
-    pub async fn wait_exit(mut self, within: Duration) -> anyhow::Result<(ExitStatus, String)> {
+    pub(crate) async fn wait_exit(
+        mut self,
+        within: Duration,
+    ) -> anyhow::Result<(ExitStatus, String)> {
         let deadline = Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait()? {
@@ -198,7 +202,7 @@ impl Server {
     }
 
     /// Everything the server logged so far.
-    pub fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         self.log
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -217,7 +221,7 @@ impl Drop for Server {
 }
 
 /// Runs `tutti audit verify --db <db>` and returns whether it passed, with its output.
-pub fn audit_verify(db: &Path) -> anyhow::Result<(bool, String)> {
+pub(crate) fn audit_verify(db: &Path) -> anyhow::Result<(bool, String)> {
     let mut cmd = Command::new(TUTTI);
     cmd.args(["audit", "verify", "--db"]).arg(db);
     isolate(&mut cmd);
@@ -231,7 +235,7 @@ pub fn audit_verify(db: &Path) -> anyhow::Result<(bool, String)> {
 }
 
 /// A fresh temporary directory.
-pub fn temp_dir() -> tempfile::TempDir {
+pub(crate) fn temp_dir() -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix("tutti-proc-")
         .tempdir()
@@ -239,6 +243,6 @@ pub fn temp_dir() -> tempfile::TempDir {
 }
 
 /// `dir/tutti.db`.
-pub fn db_path(dir: &Path) -> PathBuf {
+pub(crate) fn db_path(dir: &Path) -> PathBuf {
     dir.join("tutti.db")
 }
