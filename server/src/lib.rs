@@ -8,13 +8,18 @@
 //! # Layout
 //! - [`config`]: the typed, layered configuration (defaults, TOML, `TUTTI_*`, flags).
 //! - [`mod@serve`]: [`serve()`], which runs the service on a bound listener until shutdown.
-//! - [`grpc`]: one adapter per `tutti.v1` service (validate, convert, engine and
-//!   storage, convert back) and the person-state replay they share.
+//! - [`grpc`]: one adapter per `tutti.v1` service: parse the request into its
+//!   command, run the handler, map the error to a status.
+//! - [`command`]: one typed command per RPC, parsed once from its request with
+//!   every violation collected.
+//! - [`validate`]: the field rules the commands are parsed with.
+//! - [`service`]: the handlers (read, engine, store, convert back) behind the
+//!   gRPC services and the EHR routes alike, and the person-state replay.
 //! - [`convert`]: wire <-> domain conversions, id newtypes ([`convert::ids`]) and
 //!   page tokens ([`convert::page`]).
-//! - [`validate`]: every request field checked, all violations collected; the one
-//!   builder of `INVALID_ARGUMENT` with `google.rpc.BadRequest`.
-//! - [`error`]: [`error::ServiceError`] and the one mapping to `tonic::Status`.
+//! - [`error`]: [`error::ServiceError`], the field [`error::Violations`], and the
+//!   one mapping to `tonic::Status` (the one builder of `INVALID_ARGUMENT` with
+//!   `google.rpc.BadRequest` among it).
 //! - [`auth`]: tenant, principal and roles from API keys or bearer JWTs, as a tower layer.
 //! - [`jwt`]: the one JWT verifier (bearer tokens and the EHR's CDS tokens).
 //! - [`audit`]: an audit row per tenant-API call, committed with the write it
@@ -35,6 +40,7 @@
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod command;
 pub mod config;
 pub mod convert;
 pub mod deadline;
@@ -48,6 +54,7 @@ pub mod metrics;
 pub mod model;
 pub mod overload;
 pub mod serve;
+pub mod service;
 pub mod storage;
 pub mod telemetry;
 pub mod tls;

@@ -30,13 +30,13 @@ use crate::ehr::{self, Ehr};
 use crate::engines::Engines;
 use crate::error::ErrorDetailsLayer;
 use crate::error::ServiceError;
-use crate::grpc::App;
 use crate::grpc::catalog::CatalogApi;
 use crate::grpc::people::PeopleApi;
 use crate::grpc::recommendation::RecommendationApi;
 use crate::metrics::Metrics;
 use crate::model;
 use crate::overload::{Limiter, ShedLayer};
+use crate::service::App;
 use crate::storage::{Storage, StorageError};
 use crate::telemetry::RpcLogLayer;
 use crate::tls::TlsFiles;
@@ -346,16 +346,17 @@ pub async fn serve_with(
             .iter()
             .map(|(tenant, t)| (tenant.clone(), t.mode))
             .collect(),
-        fhir_codes: ehr::fhir::CodeMap::new(&config.ehr.codes),
         metrics: metrics.clone(),
     });
+    let fhir_codes = Arc::new(ehr::fhir::CodeMap::new(&config.ehr.codes));
     let max = config.limits.max_message_bytes;
     let catalog = CatalogServiceServer::new(CatalogApi::new(Arc::clone(&app)))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
-    let people = PeopleServiceServer::new(PeopleApi::new(Arc::clone(&app)))
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max);
+    let people =
+        PeopleServiceServer::new(PeopleApi::new(Arc::clone(&app), Arc::clone(&fhir_codes)))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max);
     let recommendation = RecommendationServiceServer::new(RecommendationApi::new(Arc::clone(&app)))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
@@ -403,6 +404,7 @@ pub async fn serve_with(
         fhir: ehr::fhir_client::FhirClient::new(Duration::from_millis(config.ehr.fhir_timeout_ms))
             .map_err(|e| ServeError::Ehr(format!("http client: {e}")))?,
         audit: audit.clone(),
+        fhir_codes,
     }));
     // Metrics on their own (admin) address when one is set, else beside the API.
     let metrics_server = match (config.metrics.prometheus, config.metrics.listen) {

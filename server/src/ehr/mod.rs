@@ -31,7 +31,7 @@ use crate::audit::{AuditNote, AuditSink};
 use crate::auth::Authenticator;
 use crate::config::EhrConfig;
 use crate::error::ServiceError;
-use crate::grpc::App;
+use crate::service::App;
 use crate::telemetry::{CallId, TraceId};
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
@@ -59,6 +59,8 @@ pub struct Ehr {
     pub fhir: fhir_client::FhirClient,
     /// Where audit rows go.
     pub audit: AuditSink,
+    /// Observation codes FHIR ingest understands.
+    pub fhir_codes: Arc<fhir::CodeMap>,
 }
 
 impl Ehr {
