@@ -9,7 +9,7 @@
 //! other details (a client can branch on `reason` without parsing messages),
 //! and every retryable one (`UNAVAILABLE`, `RESOURCE_EXHAUSTED`) a
 //! `google.rpc.RetryInfo`. Statuses the transport makes itself (a body that
-//! does not decode, an unknown method) get theirs from [`ErrorDetailsLayer`].
+//! does not decode, an unknown method) get theirs from [`with_error_info`].
 
 use crate::config::Role;
 use crate::convert::ConvertError;
@@ -17,13 +17,9 @@ use crate::convert::ids::IdError;
 use crate::storage::{Kind, StorageError};
 use std::collections::HashMap;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
-use tower::{Layer, Service};
 use tutti_engine::EngineError;
 
 /// `ErrorInfo.domain` of every error Tutti returns.
@@ -402,47 +398,14 @@ fn transport_reason(code: Code) -> &'static str {
     }
 }
 
-/// Adds `ErrorInfo` to error responses that carry no details: those tonic
-/// makes itself before any handler runs (the request body does not decode, an
+/// Adds `ErrorInfo` to an error response that carries no details: one tonic
+/// made itself before any handler ran (the request body does not decode, an
 /// unknown method, a message over the size limit). Handlers' errors already
-/// have theirs and pass untouched.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ErrorDetailsLayer;
-
-impl<S> Layer<S> for ErrorDetailsLayer {
-    type Service = ErrorDetailsService<S>;
-    fn layer(&self, inner: S) -> Self::Service {
-        ErrorDetailsService { inner }
-    }
-}
-
-/// The service [`ErrorDetailsLayer`] produces.
-#[derive(Debug, Clone)]
-pub struct ErrorDetailsService<S> {
-    inner: S,
-}
-
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for ErrorDetailsService<S>
-where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-    S::Future: Send + 'static,
-{
-    type Response = http::Response<ResBody>;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
-        let fut = self.inner.call(req);
-        Box::pin(async move {
-            let mut response = fut.await?;
-            add_error_info(response.headers_mut());
-            Ok(response)
-        })
-    }
+/// have theirs and pass untouched. Applied to every response with
+/// `tower::util::MapResponseLayer` ([`crate::serve`]).
+pub fn with_error_info<B>(mut response: http::Response<B>) -> http::Response<B> {
+    add_error_info(response.headers_mut());
+    response
 }
 
 fn add_error_info(headers: &mut http::HeaderMap) {

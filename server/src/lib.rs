@@ -20,7 +20,10 @@
 //! - [`error`]: [`error::ServiceError`], the field [`error::Violations`], and the
 //!   one mapping to `tonic::Status` (the one builder of `INVALID_ARGUMENT` with
 //!   `google.rpc.BadRequest` among it).
-//! - [`auth`]: tenant, principal and roles from API keys or bearer JWTs, as a tower layer.
+//! - [`middleware`]: the tower stack in front of every service: library layers
+//!   where they fit (CORS, request id, trace), one [`middleware::Around`] shape
+//!   for Tutti's own (auth, audit, deadline, shedding, call metrics).
+//! - [`auth`]: tenant, principal and roles from API keys or bearer JWTs.
 //! - [`jwt`]: the one JWT verifier (bearer tokens and the EHR's CDS tokens).
 //! - [`audit`]: an audit row per tenant-API call, committed with the write it
 //!   records, hash-chained per tenant; refused calls counted.
@@ -32,7 +35,8 @@
 //! - [`engines`]: one cached engine per tenant (built-ins plus its own interventions).
 //! - [`model`]: trained model artifacts: format, loading, and hot reload while serving.
 //! - [`storage`]: the async storage trait and its backends (SQLite, PostgreSQL).
-//! - [`telemetry`]: log setup and the per-request log layer.
+//! - [`telemetry`]: log setup, and the request span, log line and ids the
+//!   trace and request-id layers use.
 //! - [`cli`]: the `tutti` command line (one module per subcommand).
 //! - [`ehr`]: the EHR integration on the same port: CDS Hooks services, FHIR R4
 //!   ingest, the clinician app; with gRPC-Web and CORS set up in [`mod@serve`].
@@ -51,6 +55,7 @@ pub mod grpc;
 pub mod idempotency;
 pub mod jwt;
 pub mod metrics;
+pub mod middleware;
 pub mod model;
 pub mod overload;
 pub mod serve;

@@ -32,7 +32,7 @@ use crate::auth::Authenticator;
 use crate::config::EhrConfig;
 use crate::error::ServiceError;
 use crate::service::App;
-use crate::telemetry::{CallId, TraceId};
+use crate::telemetry::{TraceId, call_id};
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -187,11 +187,7 @@ async fn audit(State(ehr): State<Arc<Ehr>>, mut req: Request, next: Next) -> Res
         .get::<MatchedPath>()
         .map_or_else(|| req.uri().path().to_owned(), |m| m.as_str().to_owned());
     let method = format!("{} {route}", req.method());
-    let call_id = req
-        .extensions()
-        .get::<CallId>()
-        .map(|c| c.0.clone())
-        .unwrap_or_default();
+    let call_id = call_id(req.extensions());
     let trace_id = req
         .extensions()
         .get::<TraceId>()
