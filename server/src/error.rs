@@ -402,7 +402,7 @@ fn transport_reason(code: Code) -> &'static str {
 /// made itself before any handler ran (the request body does not decode, an
 /// unknown method, a message over the size limit). Handlers' errors already
 /// have theirs and pass untouched. Applied to every response with
-/// `tower::util::MapResponseLayer` ([`crate::serve`]).
+/// `tower::util::MapResponseLayer` ([`mod@crate::serve`]).
 pub fn with_error_info<B>(mut response: http::Response<B>) -> http::Response<B> {
     add_error_info(response.headers_mut());
     response

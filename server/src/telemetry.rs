@@ -6,7 +6,7 @@
 //!   OpenTelemetry trace export over OTLP/gRPC when an endpoint is configured
 //!   (incoming W3C `traceparent` headers are continued).
 //! - The request telemetry, as parts of tower-http's layers (wired in
-//!   [`crate::serve`]): every request gets a call id (the client's
+//!   [`mod@crate::serve`]): every request gets a call id (the client's
 //!   `x-request-id` if well-formed, else a new UUID v7, echoed in the
 //!   response: [`drop_malformed_call_id`], [`NewCallId`]), a span named after
 //!   the method with the RPC semantic conventions (`rpc.system`,

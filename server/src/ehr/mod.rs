@@ -10,8 +10,8 @@
 //! - [`app`]: the clinician's app (a SMART-style launch from the card's link),
 //!   its static page and its small JSON API; [`launch`] signs its tokens.
 //!
-//! Each route does what a gRPC handler does (authenticate, validate, convert,
-//! call the same service functions, convert back), so a CDS card and a
+//! Each route does what a gRPC method does (authenticate, parse into the same
+//! commands, call the same handlers of [`crate::service`], convert back), so a CDS card and a
 //! `Recommend` call log their decision through one code path. Errors become
 //! HTTP responses in one place, [`EhrError`]'s `IntoResponse`. Every
 //! tenant-scoped route writes an audit row like the gRPC API does. Bodies,

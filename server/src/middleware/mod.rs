@@ -14,7 +14,7 @@
 //! - [`shed`]: global and per-tenant concurrency limits ([`crate::overload`]);
 //! - [`measure`]: the call-duration metric ([`crate::metrics`]).
 //!
-//! The stack is assembled in [`crate::serve`]. Every layer sits on tonic's
+//! The stack is assembled in [`mod@crate::serve`]. Every layer sits on tonic's
 //! router, whose error type is `Infallible`: a failure is a response (a
 //! status), never a transport error, so [`Next::run`] returns the response.
 
