@@ -8,14 +8,22 @@
 //! # Layout
 //! - [`config`]: the typed, layered configuration (defaults, TOML, `TUTTI_*`, flags).
 //! - [`mod@serve`]: [`serve()`], which runs the service on a bound listener until shutdown.
-//! - [`grpc`]: one adapter per `tutti.v1` service (validate, convert, engine and
-//!   storage, convert back) and the person-state replay they share.
+//! - [`grpc`]: one adapter per `tutti.v1` service: parse the request into its
+//!   command, run the handler, map the error to a status.
+//! - [`command`]: one typed command per RPC, parsed once from its request with
+//!   every violation collected.
+//! - [`validate`]: the field rules the commands are parsed with.
+//! - [`service`]: the handlers (read, engine, store, convert back) behind the
+//!   gRPC services and the EHR routes alike, and the person-state replay.
 //! - [`convert`]: wire <-> domain conversions, id newtypes ([`convert::ids`]) and
 //!   page tokens ([`convert::page`]).
-//! - [`validate`]: every request field checked, all violations collected; the one
-//!   builder of `INVALID_ARGUMENT` with `google.rpc.BadRequest`.
-//! - [`error`]: [`error::ServiceError`] and the one mapping to `tonic::Status`.
-//! - [`auth`]: tenant, principal and roles from API keys or bearer JWTs, as a tower layer.
+//! - [`error`]: [`error::ServiceError`], the field [`error::Violations`], and the
+//!   one mapping to `tonic::Status` (the one builder of `INVALID_ARGUMENT` with
+//!   `google.rpc.BadRequest` among it).
+//! - [`middleware`]: the tower stack in front of every service: library layers
+//!   where they fit (CORS, request id, trace), one [`middleware::Around`] shape
+//!   for Tutti's own (auth, audit, deadline, shedding, call metrics).
+//! - [`auth`]: tenant, principal and roles from API keys or bearer JWTs.
 //! - [`jwt`]: the one JWT verifier (bearer tokens and the EHR's CDS tokens).
 //! - [`audit`]: an audit row per tenant-API call, committed with the write it
 //!   records, hash-chained per tenant; refused calls counted.
@@ -27,7 +35,8 @@
 //! - [`engines`]: one cached engine per tenant (built-ins plus its own interventions).
 //! - [`model`]: trained model artifacts: format, loading, and hot reload while serving.
 //! - [`storage`]: the async storage trait and its backends (SQLite, PostgreSQL).
-//! - [`telemetry`]: log setup and the per-request log layer.
+//! - [`telemetry`]: log setup, and the request span, log line and ids the
+//!   trace and request-id layers use.
 //! - [`cli`]: the `tutti` command line (one module per subcommand).
 //! - [`ehr`]: the EHR integration on the same port: CDS Hooks services, FHIR R4
 //!   ingest, the clinician app; with gRPC-Web and CORS set up in [`mod@serve`].
@@ -35,6 +44,7 @@
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod command;
 pub mod config;
 pub mod convert;
 pub mod deadline;
@@ -45,9 +55,11 @@ pub mod grpc;
 pub mod idempotency;
 pub mod jwt;
 pub mod metrics;
+pub mod middleware;
 pub mod model;
 pub mod overload;
 pub mod serve;
+pub mod service;
 pub mod storage;
 pub mod telemetry;
 pub mod tls;
