@@ -19,9 +19,10 @@
 //!   rating level implies, on the engine's scale), shrunk toward 1 by 30
 //!   typical rows and normalised to a weighted mean of 1 (see `fit_effects`).
 //! - **Variances of the response model**: the helpfulness noise from
-//!   repeated ratings of one intervention by one person, the person x
-//!   intervention residual spread beyond what people's maps predicted, and
-//!   the spread of people's rating levels.
+//!   repeated ratings of one intervention by one person and the spread of
+//!   people's rating levels. The spread of ratings beyond what people's maps
+//!   predicted (per family and per intervention) is measured and reported,
+//!   not applied ([`RatingSpread`] says why).
 //! - **Reference people** for similar-person pooling: per person, their map
 //!   (relative process values), mean levels and how each intervention worked
 //!   for them beyond what their map said; the engine compares people by map
@@ -58,7 +59,7 @@ use crate::follow::{FollowPrior, REFERENCE_EFFORT_MINUTES};
 use crate::ids::InterventionId;
 use crate::map;
 use crate::observe::{Assessment, Completion, Context, Feedback, Setting};
-use crate::population::{EffectPrior, PopulationModel, ReferenceProfile};
+use crate::population::{EffectPrior, PopulationModel, ReferenceProfile, ResponsePrior};
 use crate::state::{ItemEvidence, PersonState};
 use crate::stats::sigmoid;
 use serde::{Deserialize, Serialize};
@@ -78,7 +79,7 @@ pub const MIN_MAP_ROWS: u32 = 20;
 pub const MIN_MAP_PEOPLE: usize = 20;
 /// Repeated-rating degrees of freedom needed to refit the helpfulness noise.
 pub const MIN_NOISE_DF: u32 = 30;
-/// (Person, intervention) pairs needed to refit the residual spread.
+/// Rows (and pairs of rows) needed to measure the rating spread.
 pub const MIN_RESIDUAL_PAIRS: usize = 50;
 /// Pseudo-rows of the current effect when fitting population effects.
 const FIT_PRIOR_ROWS: f64 = 30.0;
@@ -121,6 +122,11 @@ pub struct EffectRow {
     pub residual: f64,
     /// Ratings behind it.
     pub ratings: u32,
+    /// Variance of that prediction from the map's uncertainty alone (points²;
+    /// 0 in sets written before it was kept), so the residual spread is not
+    /// charged with the map's error.
+    #[serde(default)]
+    pub map_var: f64,
 }
 
 /// One person's posterior, as the hierarchy sees them.
@@ -327,13 +333,18 @@ impl<'e> Collector<'e> {
             // centring on it would erase what all their exercises did.
             // (The population level's offset is estimated in `fit_effects`.)
             let benefit = (ev.sum_rating - n * pop.response.rater_mean) / slope / ev.sum_dose;
-            let predicted = map_only.as_ref().map_or(0.0, |m| m.items[pos].mean);
+            let (predicted, map_var) = map_only.as_ref().map_or((0.0, 0.0), |m| {
+                let item = m.items[pos];
+                let explore = m.item_explore_var.get(pos).copied().unwrap_or(0.0);
+                (item.mean, (item.var - explore).max(0.0))
+            });
             self.set.effects.push(EffectRow {
                 person: cur.key.clone(),
                 intervention: iv.id.clone(),
                 benefit,
                 residual: benefit - predicted,
                 ratings: ev.ratings,
+                map_var,
             });
         }
         let levels = crate::benefit::levels(engine.model(), &cur.state);
@@ -368,8 +379,10 @@ pub struct TrainReport {
     pub rater_people: usize,
     /// Degrees of freedom behind the helpfulness noise (0 when kept).
     pub noise_df: u32,
-    /// (Person, intervention) pairs behind the residual spread (0 when kept).
-    pub residual_pairs: usize,
+    /// How far people's ratings spread beyond what their maps predicted
+    /// (`None`: too few rows). Reported, not applied: see [`RatingSpread`].
+    #[serde(default)]
+    pub rating_spread: Option<RatingSpread>,
     /// Follow-through reports used.
     pub follow_rows: usize,
     /// The follow-through prior before and after.
@@ -380,6 +393,29 @@ pub struct TrainReport {
     pub follow_kept: Vec<String>,
     /// People behind the population levels (0 when they were kept).
     pub level_people: usize,
+}
+
+/// The spread of people's helpfulness ratings around what their maps
+/// predicted, split the way the benefit model keeps it apart
+/// ([`crate::benefit`]), relative to the prediction.
+///
+/// A diagnostic, not applied to the trained model. Ratings cannot tell a
+/// lasting difference in what an exercise did for someone from a lasting
+/// difference in how it felt to them; charging the whole spread to the
+/// benefit (which training did before) pinned `item_sd_share` at its bound
+/// and cost about three points of captured share on every simulated clinic
+/// tried (individual, low follow-through; trained offline and pooled
+/// online), because the ranking then distrusted every prediction and spent
+/// decisions exploring. The priors stay until outcomes, not ratings,
+/// calibrate them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RatingSpread {
+    /// Benefit rows behind it.
+    pub rows: usize,
+    /// Sd of a person's multiplier on a whole family.
+    pub family_sd: f64,
+    /// Sd of each intervention's own residual, as a share of its prediction.
+    pub item_sd_share: f64,
 }
 
 /// Fits a population model from `set` on top of the catalogue prior.
@@ -436,7 +472,7 @@ fn fit_onto(
     let level_people = fit_levels(&mut model, &set.levels);
     let map_people = fit_map(&mut model, &set.people);
     let (rater_people, noise_df) = fit_ratings(&mut model, &set.people);
-    let (interventions_trained, residual_pairs) =
+    let (interventions_trained, rating_spread) =
         fit_effects(&mut model, &set.effects, interventions)?;
     model.profiles = profiles(&set.people, &set.effects, interventions, processes.len());
     let follow_before = model.follow.clone();
@@ -458,7 +494,7 @@ fn fit_onto(
         map_people,
         rater_people,
         noise_df,
-        residual_pairs,
+        rating_spread,
         follow_rows: set.follow.len(),
         follow_before,
         follow_after: model.follow.clone(),
@@ -542,7 +578,7 @@ fn fit_effects(
     model: &mut PopulationModel,
     rows: &[EffectRow],
     interventions: &InterventionCatalog,
-) -> Result<(usize, usize)> {
+) -> Result<(usize, Option<RatingSpread>)> {
     struct Acc {
         num: f64,
         den: f64,
@@ -575,7 +611,7 @@ fn fit_effects(
     }
     let weight: f64 = rows.iter().map(|r| f64::from(r.ratings)).sum();
     if weight <= 0.0 {
-        return Ok((0, 0));
+        return Ok((0, None));
     }
     // The ratings' scale against lasting benefit: the weighted mean of every
     // intervention's multiplier, so that the average trained intervention
@@ -631,34 +667,80 @@ fn fit_effects(
             },
         );
     }
-    // Residual spread beyond the map, on the lasting scale, net of rating
-    // noise, relative to the size of the predictions (responses are
-    // multiplicative).
-    let noise = model.response.helpfulness_noise_sd / model.response.helpfulness_slope / slope;
-    let mut pairs = 0;
-    if rows.len() >= MIN_RESIDUAL_PAIRS {
-        let n = rows.len() as f64;
-        let resid2 = rows
-            .iter()
-            .map(|r| ((r.benefit - offset) / slope - (r.benefit - r.residual)).powi(2))
-            .sum::<f64>()
-            / n;
-        // Each row's benefit is read against the population's rating level,
-        // so a person's own level (sd `rater_sd`) is in it too, once per row.
-        let rater = model.response.rater_sd / model.response.helpfulness_slope / slope;
-        let noise_var = rows
-            .iter()
-            .map(|r| noise * noise / f64::from(r.ratings.max(1)) + rater * rater)
-            .sum::<f64>()
-            / n;
-        let size = typical.sqrt();
-        let resid = (resid2 - noise_var).max(0.0).sqrt();
-        if size > 1e-6 {
-            model.response.item_sd_share = (resid / size).clamp(0.1, 1.5);
-            pairs = rows.len();
+    let spread = fit_spread(&model.response, rows, slope, interventions);
+    Ok((raw.len(), spread))
+}
+
+/// Measures [`RatingSpread`] by the method of moments over pairs of one
+/// person's rows: what two rows in *different* families share (the person's
+/// rating habit, their map's error) is the baseline; what two rows in the
+/// *same* family share beyond it is the family's; what is left of a row's own
+/// spread, net of rating noise and of the map's own uncertainty about the
+/// prediction, is the intervention's. `None` with too few rows.
+fn fit_spread(
+    r: &ResponsePrior,
+    rows: &[EffectRow],
+    slope: f64,
+    interventions: &InterventionCatalog,
+) -> Option<RatingSpread> {
+    if rows.len() < MIN_RESIDUAL_PAIRS {
+        return None;
+    }
+    let noise = r.helpfulness_noise_sd / r.helpfulness_slope / slope;
+    let rater = r.rater_sd / r.helpfulness_slope / slope;
+    // Per person: (family, residual on the lasting scale, prediction).
+    let mut people: BTreeMap<&str, Vec<(&str, f64, f64)>> = BTreeMap::new();
+    let (mut own, mut predicted2) = (0.0, 0.0);
+    for row in rows {
+        let predicted = row.benefit - row.residual;
+        let e = row.benefit / slope - predicted;
+        own += e * e - noise * noise / f64::from(row.ratings.max(1)) - row.map_var;
+        predicted2 += predicted * predicted;
+        let family = interventions
+            .get(&row.intervention)
+            .map_or("", |iv| iv.family.as_str());
+        people
+            .entry(row.person.as_str())
+            .or_default()
+            .push((family, e, predicted));
+    }
+    if predicted2 <= 1e-9 {
+        return None;
+    }
+    let (mut same, mut same_pp, mut same_n) = (0.0, 0.0, 0usize);
+    let (mut other, mut other_n) = (0.0, 0usize);
+    for person in people.values() {
+        for (i, a) in person.iter().enumerate() {
+            for b in &person[i + 1..] {
+                if a.0 == b.0 {
+                    same += a.1 * b.1;
+                    same_pp += a.2 * b.2;
+                    same_n += 1;
+                } else {
+                    other += a.1 * b.1;
+                    other_n += 1;
+                }
+            }
         }
     }
-    Ok((raw.len(), pairs))
+    // What any two of a person's rows share; the rating habit alone when no
+    // one has rows in two families.
+    let shared = if other_n >= MIN_RESIDUAL_PAIRS {
+        (other / other_n as f64).max(0.0)
+    } else {
+        rater * rater
+    };
+    let family2 = if same_n >= MIN_RESIDUAL_PAIRS && same_pp > 1e-9 {
+        ((same - shared * same_n as f64) / same_pp).max(0.0)
+    } else {
+        r.family_sd.powi(2)
+    };
+    let item2 = ((own - shared * rows.len() as f64) / predicted2 - family2).max(0.0);
+    Some(RatingSpread {
+        rows: rows.len(),
+        family_sd: family2.sqrt(),
+        item_sd_share: item2.sqrt(),
+    })
 }
 
 /// One reference profile per person with benefit rows.
@@ -855,6 +937,83 @@ mod tests {
     use rand::{Rng as _, SeedableRng};
     use rand_chacha::ChaCha8Rng;
     use rand_distr::{Distribution, StandardNormal};
+
+    /// The rating spread is split into the parts the benefit model keeps
+    /// apart: rows drawn with a known family multiplier (sd 0.6), an
+    /// intervention residual (sd 0.4 of the prediction), each person's rating
+    /// habit and rating noise give back 0.6 and 0.4, the habit not counted
+    /// in either.
+    #[test]
+    fn rating_spread_separates_family_item_and_rating_habit() {
+        let engine = Engine::with_defaults();
+        let ivs = engine.interventions();
+        let mut by_family: BTreeMap<&str, Vec<&InterventionId>> = BTreeMap::new();
+        for iv in ivs.all() {
+            by_family
+                .entry(iv.family.as_str())
+                .or_default()
+                .push(&iv.id);
+        }
+        let families: Vec<Vec<&InterventionId>> = by_family
+            .into_values()
+            .filter(|v| v.len() >= 2)
+            .take(3)
+            .map(|v| v[..2].to_vec())
+            .collect();
+        assert_eq!(
+            families.len(),
+            3,
+            "the built-in catalogue has families of two"
+        );
+        let r = ResponsePrior::default();
+        let noise = r.helpfulness_noise_sd / r.helpfulness_slope;
+        let habit = r.rater_sd / r.helpfulness_slope;
+        let (family_sd, item_sd) = (0.6, 0.4);
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut z = || -> f64 { StandardNormal.sample(&mut rng) };
+        let mut rows = Vec::new();
+        for person in 0..3000 {
+            let level = habit * z();
+            for family in &families {
+                let phi = family_sd * z();
+                for id in family {
+                    let predicted = 2.0 + 4.0 * (0.5 + 0.15 * z()).clamp(0.0, 1.0);
+                    let e = (phi + item_sd * z()) * predicted + level + noise * z();
+                    rows.push(EffectRow {
+                        person: person.to_string(),
+                        intervention: (*id).clone(),
+                        benefit: predicted + e,
+                        residual: e,
+                        ratings: 1,
+                        map_var: 0.0,
+                    });
+                }
+            }
+        }
+        let spread = fit_spread(&r, &rows, 1.0, ivs).expect("enough rows");
+        assert_eq!(spread.rows, rows.len());
+        assert!(
+            (spread.family_sd - family_sd).abs() < 0.08,
+            "family sd {} (true {family_sd})",
+            spread.family_sd
+        );
+        assert!(
+            (spread.item_sd_share - item_sd).abs() < 0.08,
+            "item share {} (true {item_sd})",
+            spread.item_sd_share
+        );
+        // Charged to the intervention alone, as before, it reads far larger.
+        let naive = (rows
+            .iter()
+            .map(|r| r.residual.powi(2) - noise * noise)
+            .sum::<f64>()
+            / rows
+                .iter()
+                .map(|r| (r.benefit - r.residual).powi(2))
+                .sum::<f64>())
+        .sqrt();
+        assert!(naive > spread.item_sd_share + 0.3, "naive {naive}");
+    }
 
     /// Follow-through reports drawn from a known hierarchical logistic model
     /// (person effects included, as in real data).

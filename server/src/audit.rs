@@ -4,7 +4,7 @@
 //! append-only and hash-chained per tenant ([`crate::storage::audit_chain`];
 //! `tutti audit verify` checks the chains).
 //!
-//! [`AuditLayer`] puts an [`AuditNote`] into each request; the auth layer and
+//! The audit layer ([`crate::middleware::audit`]) puts an [`AuditNote`] into each request; the auth layer and
 //! the handler fill in who called and which resource. Then, by kind of call:
 //! - a write commits its audit row in the same transaction as its data (the
 //!   note hands the row to the idempotency record, see
@@ -24,20 +24,14 @@
 //!   into a flood of fsyncs): one summary row per (tenant, method, code) with
 //!   its `count`, and one log line, every `audit.summary_seconds`.
 
-use crate::auth::is_tenant_api;
 use crate::error::ServiceError;
 use crate::storage::{AuditRow, Storage, StorageError};
-use crate::telemetry::{CallId, TraceId, grpc_code};
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tonic::Code;
-use tower::{Layer, Service};
 use tutti_engine::ids::Timestamp;
 
 /// Rows written in one transaction at most.
@@ -143,7 +137,7 @@ impl AuditNote {
     }
 
     /// What to record for the call that ended with `code`.
-    fn finish(&self, code: Code, time: Timestamp) -> Finish {
+    pub(crate) fn finish(&self, code: Code, time: Timestamp) -> Finish {
         self.with(|n| {
             if code == Code::Ok && n.committed > 0 {
                 return Finish::Done;
@@ -183,7 +177,8 @@ impl Note {
     }
 }
 
-enum Finish {
+/// What a finished call's audit record needs.
+pub(crate) enum Finish {
     /// Recorded already, with the write.
     Done,
     /// One durable row.
@@ -347,130 +342,5 @@ async fn write_summaries(storage: &dyn Storage, counts: &Mutex<Counts>) {
     }
     if let Err(e) = storage.append_audit(rows).await {
         tracing::error!(error = %e, "audit summary write failed");
-    }
-}
-
-/// Tower layer that audits every tenant-API call.
-#[derive(Debug, Clone)]
-pub struct AuditLayer {
-    sink: AuditSink,
-}
-
-impl AuditLayer {
-    /// A layer writing to `sink`.
-    pub fn new(sink: AuditSink) -> Self {
-        Self { sink }
-    }
-}
-
-impl<S> Layer<S> for AuditLayer {
-    type Service = Audit<S>;
-    fn layer(&self, inner: S) -> Audit<S> {
-        Audit {
-            inner,
-            sink: self.sink.clone(),
-        }
-    }
-}
-
-/// The service [`AuditLayer`] produces.
-#[derive(Debug, Clone)]
-pub struct Audit<S> {
-    inner: S,
-    sink: AuditSink,
-}
-
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-
-fn now() -> Timestamp {
-    crate::convert::wall_clock()
-}
-
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Audit<S>
-where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    ReqBody: Send + 'static,
-    ResBody: Default + Send + 'static,
-{
-    type Response = http::Response<ResBody>;
-    type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: http::Request<ReqBody>) -> Self::Future {
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let method = req.uri().path().to_owned();
-        if !is_tenant_api(&method) {
-            return Box::pin(inner.call(req));
-        }
-        let call_id = req
-            .extensions()
-            .get::<CallId>()
-            .map(|c| c.0.clone())
-            .unwrap_or_default();
-        let trace_id = req
-            .extensions()
-            .get::<TraceId>()
-            .map(|t| t.0.clone())
-            .unwrap_or_default();
-        let note = AuditNote::new(method, call_id, trace_id);
-        req.extensions_mut().insert(note.clone());
-        let sink = self.sink.clone();
-        let (release, released) = oneshot::channel();
-        // The call and its audit row run in a task of their own: if the caller
-        // hangs up, the handler still finishes (its write is atomic either
-        // way) and the row is still written.
-        let span = tracing::Span::current();
-        tokio::spawn(tracing::Instrument::instrument(
-            async move {
-                let result = inner.call(req).await;
-                let response = match result {
-                    Ok(r) => r,
-                    Err(e) => {
-                        let _ = release.send(Err(e));
-                        return;
-                    }
-                };
-                let code = grpc_code(&response);
-                match note.finish(code, now()) {
-                    Finish::Done => {
-                        let _ = release.send(Ok(response));
-                    }
-                    Finish::Count(row) => {
-                        sink.count(row);
-                        let _ = release.send(Ok(response));
-                    }
-                    Finish::Row(row) if code == Code::DeadlineExceeded => {
-                        // The caller's time is up: answer now; the row follows.
-                        let _ = release.send(Ok(response));
-                        if let Err(cause) = sink.append(row).await {
-                            tracing::error!(%cause, "audit row of an expired call not written");
-                        }
-                    }
-                    Finish::Row(row) => {
-                        let answer = match sink.append(row).await {
-                            Ok(()) => response,
-                            Err(cause) => cause.into_service_error().into_status().into_http(),
-                        };
-                        let _ = release.send(Ok(answer));
-                    }
-                }
-            },
-            span,
-        ));
-        Box::pin(async move {
-            match released.await {
-                Ok(result) => result,
-                Err(_) => Ok(ServiceError::Internal("the call's task failed".into())
-                    .into_status()
-                    .into_http()),
-            }
-        })
     }
 }

@@ -1,5 +1,6 @@
 //! Who is calling, for which tenant, and what they may do, from request
-//! metadata, as a tower layer in front of the `tutti.v1` services.
+//! metadata, for the layer in front of the `tutti.v1` services
+//! ([`crate::middleware::auth`]).
 //!
 //! - Nothing configured: auth is off (the server refuses to start so off
 //!   loopback); the tenant is `x-tutti-tenant` (or `default`), the principal
@@ -16,26 +17,21 @@
 //! Health and reflection are not tenant data and stay open (load balancers and
 //! `grpcurl list` call them without credentials).
 //!
-//! On success the [`Caller`] goes into the request extensions for the handlers;
-//! either way the audit note learns who called.
+//! On success the layer puts the [`Caller`] into the request extensions for
+//! the handlers; either way the audit note learns who called.
 
-use crate::audit::AuditNote;
 use crate::config::{AuthConfig, JwtIssuerConfig, Role};
 use crate::convert::hex;
 use crate::convert::ids::TenantId;
 use crate::error::ServiceError;
+use crate::error::Violations;
 use crate::jwt::{self, Refusal};
-use crate::validate::Violations;
 use http::HeaderMap;
 use jsonwebtoken::jwk::JwkSet;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, PoisonError, RwLock};
-use std::task::{Context, Poll};
 use std::time::SystemTime;
-use tower::{Layer, Service};
 
 /// Metadata key naming the tenant.
 pub const TENANT_HEADER: &str = "x-tutti-tenant";
@@ -321,7 +317,7 @@ impl Authenticator {
     }
 
     /// The tenant a refused request claimed, for the audit row.
-    fn claimed_tenant(headers: &HeaderMap) -> String {
+    pub fn claimed_tenant(headers: &HeaderMap) -> String {
         headers
             .get(TENANT_HEADER)
             .and_then(|v| v.to_str().ok())
@@ -333,90 +329,6 @@ impl Authenticator {
 
 fn parse_role(s: &str) -> Option<Role> {
     Role::ALL.into_iter().find(|r| r.as_str() == s)
-}
-
-/// Tower layer running the [`Authenticator`] before the tenant API.
-#[derive(Debug, Clone)]
-pub struct AuthLayer {
-    authenticator: Authenticator,
-}
-
-impl AuthLayer {
-    /// A layer that authenticates with `authenticator`.
-    pub fn new(authenticator: Authenticator) -> Self {
-        Self { authenticator }
-    }
-}
-
-impl<S> Layer<S> for AuthLayer {
-    type Service = Auth<S>;
-    fn layer(&self, inner: S) -> Auth<S> {
-        Auth {
-            inner,
-            authenticator: self.authenticator.clone(),
-        }
-    }
-}
-
-/// The service [`AuthLayer`] produces.
-#[derive(Debug, Clone)]
-pub struct Auth<S> {
-    inner: S,
-    authenticator: Authenticator,
-}
-
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Auth<S>
-where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    ReqBody: Send + 'static,
-    ResBody: Default + Send + 'static,
-{
-    type Response = http::Response<ResBody>;
-    type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: http::Request<ReqBody>) -> Self::Future {
-        // Take the service that was driven to readiness; leave a clone behind.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        if !is_tenant_api(req.uri().path()) {
-            return Box::pin(inner.call(req));
-        }
-        let note = req.extensions().get::<AuditNote>().cloned();
-        let role = required_role(req.uri().path());
-        let outcome = self
-            .authenticator
-            .authenticate(req.headers())
-            .and_then(|caller| {
-                if let Some(note) = &note {
-                    note.set_caller(caller.tenant.as_str(), &caller.principal);
-                }
-                Authenticator::require(&caller, role).map(|()| caller)
-            });
-        match outcome {
-            Ok(caller) => {
-                req.extensions_mut().insert(caller);
-                Box::pin(inner.call(req))
-            }
-            Err(e) => {
-                if let Some(note) = &note
-                    && matches!(e, ServiceError::Unauthenticated(_))
-                {
-                    note.set_caller(&Authenticator::claimed_tenant(req.headers()), ANONYMOUS);
-                    note.mark_unauthenticated();
-                }
-                let response = e.into_status().into_http();
-                Box::pin(async move { Ok(response) })
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
-//! The caller's deadline, end to end. [`DeadlineLayer`] reads `grpc-timeout`,
-//! answers `DEADLINE_EXCEEDED` when it passes, and makes the deadline visible
-//! to storage ([`current`]), which rolls a write back rather than commit it
-//! after the caller gave up: a call either finished in time or wrote nothing.
+//! The caller's deadline, end to end. The deadline layer
+//! ([`crate::middleware::deadline`]) reads `grpc-timeout`, answers
+//! `DEADLINE_EXCEEDED` when it passes, and makes the deadline visible to
+//! storage ([`current`]), which rolls a write back rather than commit it after
+//! the caller gave up: a call either finished in time or wrote nothing.
 //!
 //! tonic's transport enforces `grpc-timeout` too, outside this layer, and
 //! answers `CANCELLED` when it fires first; this layer fires a little earlier
@@ -10,13 +11,9 @@
 //! The deadline travels in a task-local rather than through every storage
 //! signature: it belongs to the call, like a trace context.
 
-use crate::error::ServiceError;
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::time::Instant;
-use tower::{Layer, Service};
 
 tokio::task_local! {
     static DEADLINE: Instant;
@@ -56,59 +53,9 @@ pub fn margin(timeout: Duration) -> Duration {
     (timeout / 10).clamp(Duration::from_millis(1), Duration::from_millis(50))
 }
 
-/// Tower layer enforcing `grpc-timeout`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DeadlineLayer;
-
-impl<S> Layer<S> for DeadlineLayer {
-    type Service = Deadline<S>;
-    fn layer(&self, inner: S) -> Deadline<S> {
-        Deadline { inner }
-    }
-}
-
-/// The service [`DeadlineLayer`] produces.
-#[derive(Debug, Clone)]
-pub struct Deadline<S> {
-    inner: S,
-}
-
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Deadline<S>
-where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    ReqBody: Send + 'static,
-    ResBody: Default + Send + 'static,
-{
-    type Response = http::Response<ResBody>;
-    type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let timeout = req
-            .headers()
-            .get("grpc-timeout")
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_grpc_timeout);
-        let Some(timeout) = timeout else {
-            return Box::pin(inner.call(req));
-        };
-        let deadline = Instant::now() + timeout.saturating_sub(margin(timeout));
-        Box::pin(DEADLINE.scope(deadline, async move {
-            match tokio::time::timeout_at(deadline, inner.call(req)).await {
-                Ok(result) => result,
-                Err(_) => Ok(ServiceError::DeadlineExceeded.into_status().into_http()),
-            }
-        }))
-    }
+/// Runs `f` with `deadline` as the current call's deadline.
+pub async fn scope<F: Future>(deadline: Instant, f: F) -> F::Output {
+    DEADLINE.scope(deadline, f).await
 }
 
 #[cfg(test)]

@@ -89,6 +89,40 @@ impl PoolState {
         self.last_start
             .map_or(Duration::ZERO, |t| interval.saturating_sub(t.elapsed()))
     }
+
+    /// Whether enough writes arrived since the last refit began to fit again;
+    /// if so marks the refit started (no delay) or waiting (the delay).
+    fn schedule(&mut self, pooling: &PoolingConfig) -> Option<Duration> {
+        let need = u64::from(pooling.min_writes)
+            .max((pooling.refit_share * self.evidence as f64).ceil() as u64);
+        if self.writes < need {
+            return None;
+        }
+        let delay = self.delay(Duration::from_secs(pooling.min_interval_seconds));
+        if delay.is_zero() {
+            self.begin();
+        } else {
+            self.waiting = true;
+        }
+        Some(delay)
+    }
+
+    /// A refit ended (with the evidence it read, if it succeeded): when the
+    /// next one starts, if one is due. Writes and erasures that arrived while
+    /// it ran were counted but started nothing, so nothing is left unfitted
+    /// for want of a later write.
+    fn finish(&mut self, evidence: Option<u64>, pooling: &PoolingConfig) -> Option<Duration> {
+        if let Some(e) = evidence {
+            self.evidence = e;
+        }
+        self.running = false;
+        if self.erased {
+            // Someone was erased while this fit read the states.
+            self.begin();
+            return Some(Duration::ZERO);
+        }
+        self.schedule(pooling)
+    }
 }
 
 #[derive(Debug, Default)]
@@ -256,29 +290,12 @@ impl Engines {
             if st.running || st.waiting {
                 return;
             }
-            match self.schedule(st) {
+            match st.schedule(&self.pooling) {
                 Some(delay) => delay,
                 None => return,
             }
         };
         self.spawn_refit(tenant.clone(), delay);
-    }
-
-    /// Whether enough writes arrived since the last refit began to fit again;
-    /// if so marks the refit started (no delay) or waiting (the delay).
-    fn schedule(&self, st: &mut PoolState) -> Option<Duration> {
-        let need = u64::from(self.pooling.min_writes)
-            .max((self.pooling.refit_share * st.evidence as f64).ceil() as u64);
-        if st.writes < need {
-            return None;
-        }
-        let delay = st.delay(Duration::from_secs(self.pooling.min_interval_seconds));
-        if delay.is_zero() {
-            st.begin();
-        } else {
-            st.waiting = true;
-        }
-        Some(delay)
     }
 
     /// A person of the tenant was erased: refit now, so their profile leaves
@@ -319,22 +336,14 @@ impl Engines {
                 let next = {
                     let mut pools = this.pools.lock().unwrap_or_else(PoisonError::into_inner);
                     let st = pools.entry(tenant.clone()).or_default();
-                    match outcome {
-                        Ok(evidence) => st.evidence = evidence,
+                    let evidence = outcome
                         // Transient (storage busy, a catalogue edit mid-way):
                         // the next writes try again.
-                        Err(e) => {
+                        .inspect_err(|e| {
                             tracing::warn!(tenant = %tenant, error = %e, "pooling refit failed");
-                        }
-                    }
-                    st.running = false;
-                    if st.erased {
-                        // Someone was erased while this fit read the states.
-                        st.begin();
-                        Some(Duration::ZERO)
-                    } else {
-                        this.schedule(st)
-                    }
+                        })
+                        .ok();
+                    st.finish(evidence, &this.pooling)
                 };
                 match next {
                     Some(d) => delay = d,
@@ -457,5 +466,66 @@ impl Engines {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pooling(min_interval_seconds: u64) -> PoolingConfig {
+        PoolingConfig {
+            min_writes: 20,
+            refit_share: 0.1,
+            min_interval_seconds,
+            ..PoolingConfig::default()
+        }
+    }
+
+    /// A refit running; `writes` arrive while it fits (counted, starting nothing).
+    fn running_with(writes: u64) -> PoolState {
+        let mut st = PoolState {
+            writes: 20,
+            ..PoolState::default()
+        };
+        assert_eq!(st.schedule(&pooling(5)), Some(Duration::ZERO));
+        assert!(st.running && st.writes == 0);
+        st.writes += writes;
+        st
+    }
+
+    #[test]
+    fn writes_that_arrive_during_a_refit_start_the_next_when_it_ends() {
+        let cfg = pooling(5);
+        let mut st = running_with(25);
+        // The first refit read 100 assessments and reports: 25 more are due.
+        let next = st.finish(Some(100), &cfg).expect("a refit is due");
+        // Within the minimum interval of the last start: it waits.
+        assert!(next > Duration::ZERO && next <= Duration::from_secs(5));
+        assert!(st.waiting && !st.running);
+        assert_eq!(st.evidence, 100);
+
+        // With no minimum interval it starts at once.
+        let mut st = running_with(25);
+        assert_eq!(st.finish(Some(100), &pooling(0)), Some(Duration::ZERO));
+        assert!(st.running && st.writes == 0);
+    }
+
+    #[test]
+    fn a_refit_ends_idle_when_too_few_writes_arrived() {
+        let mut st = running_with(5);
+        assert_eq!(st.finish(Some(1000), &pooling(5)), None);
+        assert!(!st.running && !st.waiting);
+        // Writes are still counted toward the next: 100 of 1000 make it due.
+        assert_eq!(st.writes, 5);
+    }
+
+    #[test]
+    fn an_erasure_during_a_refit_refits_at_once_even_when_it_failed() {
+        let mut st = running_with(0);
+        st.erased = true;
+        assert_eq!(st.finish(None, &pooling(5)), Some(Duration::ZERO));
+        assert!(st.running && !st.erased);
+        assert_eq!(st.evidence, 0, "a failed refit keeps the evidence it had");
     }
 }

@@ -2,27 +2,24 @@
 //! becomes a `tonic::Status` ([`ServiceError::into_status`]): one exhaustive
 //! `match` per error enum, no catch-all arm, so a new variant must be mapped on
 //! purpose. Internal causes are logged here; clients get a short message.
-//! `INVALID_ARGUMENT` with field violations is built by [`crate::validate`].
+//! `INVALID_ARGUMENT` with field violations is built here too, from the
+//! [`Violations`] a request's parse ([`crate::command`]) collected.
 //!
 //! Every error carries `google.rpc.ErrorInfo { reason, domain }` beside its
 //! other details (a client can branch on `reason` without parsing messages),
 //! and every retryable one (`UNAVAILABLE`, `RESOURCE_EXHAUSTED`) a
 //! `google.rpc.RetryInfo`. Statuses the transport makes itself (a body that
-//! does not decode, an unknown method) get theirs from [`ErrorDetailsLayer`].
+//! does not decode, an unknown method) get theirs from [`with_error_info`].
 
 use crate::config::Role;
 use crate::convert::ConvertError;
 use crate::convert::ids::IdError;
 use crate::storage::{Kind, StorageError};
-use crate::validate::Violations;
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::fmt;
 use std::time::Duration;
 use tonic::{Code, Status};
-use tonic_types::{ErrorDetails, StatusExt};
-use tower::{Layer, Service};
+use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 use tutti_engine::EngineError;
 
 /// `ErrorInfo.domain` of every error Tutti returns.
@@ -56,6 +53,116 @@ fn retryable(code: Code, message: impl Into<String>, reason: &str, after: Durati
     let mut details = ErrorDetails::new();
     details.set_retry_info(Some(after));
     status_with(code, message, reason, &[], details)
+}
+
+/// Violations listed in one status at most.
+pub const MAX_REPORTED: usize = 50;
+
+/// Field violations of one request, in the order found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Violations(Vec<(String, String)>);
+
+impl Violations {
+    /// No violations yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// One violation.
+    pub fn single(field: impl Into<String>, description: impl Into<String>) -> Self {
+        let mut v = Self::new();
+        v.add(field, description);
+        v
+    }
+
+    /// Records a violation of `field`.
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push((field.into(), description.into()));
+    }
+
+    /// Records a violation unless `ok`.
+    pub fn check(&mut self, ok: bool, field: impl FnOnce() -> String, description: &str) {
+        if !ok {
+            self.add(field(), description);
+        }
+    }
+
+    /// How many were found.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether nothing was found.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The violated field paths, in order.
+    pub fn fields(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(f, _)| f.as_str())
+    }
+
+    /// The violations as (field, description), in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(f, d)| (f.as_str(), d.as_str()))
+    }
+
+    /// The parsed value when nothing was found, else every violation.
+    /// `build` yields `None` only for a field that recorded a violation (each
+    /// field parser does), so its `None` with no violations is a parser defect,
+    /// reported as a request-level violation rather than a panic.
+    pub fn finish<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, Violations> {
+        if !self.is_empty() {
+            return Err(self);
+        }
+        build().ok_or_else(|| Violations::single("", "could not be parsed"))
+    }
+
+    /// `INVALID_ARGUMENT` with a `google.rpc.BadRequest` detail listing the
+    /// violations (the first [`MAX_REPORTED`], so a bad batch of thousands still
+    /// fits in the status headers). The only code that builds this status.
+    pub fn into_status(self) -> Status {
+        let message = self.to_string();
+        let total = self.0.len();
+        let mut violations: Vec<FieldViolation> = self
+            .0
+            .into_iter()
+            .take(MAX_REPORTED)
+            .map(|(f, d)| FieldViolation::new(f, d))
+            .collect();
+        if total > MAX_REPORTED {
+            violations.push(FieldViolation::new(
+                "",
+                format!("{} more violations not listed", total - MAX_REPORTED),
+            ));
+        }
+        status_with(
+            Code::InvalidArgument,
+            message,
+            "INVALID_REQUEST",
+            &[],
+            ErrorDetails::with_bad_request(violations),
+        )
+    }
+}
+
+impl fmt::Display for Violations {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const SHOWN: usize = 3;
+        write!(f, "invalid request:")?;
+        for (i, (field, d)) in self.0.iter().take(SHOWN).enumerate() {
+            let sep = if i == 0 { " " } else { "; " };
+            if field.is_empty() {
+                write!(f, "{sep}{d}")?;
+            } else {
+                write!(f, "{sep}{field} {d}")?;
+            }
+        }
+        if self.0.len() > SHOWN {
+            write!(f, "; and {} more (see details)", self.0.len() - SHOWN)?;
+        }
+        Ok(())
+    }
 }
 
 /// Everything a request can fail with.
@@ -106,6 +213,12 @@ pub enum ServiceError {
 
 /// Result alias for the service layer.
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+impl From<Violations> for ServiceError {
+    fn from(v: Violations) -> Self {
+        ServiceError::InvalidArgument(v)
+    }
+}
 
 impl From<ConvertError> for ServiceError {
     fn from(e: ConvertError) -> Self {
@@ -285,47 +398,14 @@ fn transport_reason(code: Code) -> &'static str {
     }
 }
 
-/// Adds `ErrorInfo` to error responses that carry no details: those tonic
-/// makes itself before any handler runs (the request body does not decode, an
+/// Adds `ErrorInfo` to an error response that carries no details: one tonic
+/// made itself before any handler ran (the request body does not decode, an
 /// unknown method, a message over the size limit). Handlers' errors already
-/// have theirs and pass untouched.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ErrorDetailsLayer;
-
-impl<S> Layer<S> for ErrorDetailsLayer {
-    type Service = ErrorDetailsService<S>;
-    fn layer(&self, inner: S) -> Self::Service {
-        ErrorDetailsService { inner }
-    }
-}
-
-/// The service [`ErrorDetailsLayer`] produces.
-#[derive(Debug, Clone)]
-pub struct ErrorDetailsService<S> {
-    inner: S,
-}
-
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for ErrorDetailsService<S>
-where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>>,
-    S::Future: Send + 'static,
-{
-    type Response = http::Response<ResBody>;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
-        let fut = self.inner.call(req);
-        Box::pin(async move {
-            let mut response = fut.await?;
-            add_error_info(response.headers_mut());
-            Ok(response)
-        })
-    }
+/// have theirs and pass untouched. Applied to every response with
+/// `tower::util::MapResponseLayer` ([`mod@crate::serve`]).
+pub fn with_error_info<B>(mut response: http::Response<B>) -> http::Response<B> {
+    add_error_info(response.headers_mut());
+    response
 }
 
 fn add_error_info(headers: &mut http::HeaderMap) {
@@ -405,5 +485,22 @@ mod tests {
             ServiceError::Storage(StorageError::Corrupt("row 7 of people".into())).into_status();
         assert_eq!(s.code(), Code::Internal);
         assert!(!s.message().contains("row 7"));
+    }
+
+    #[test]
+    fn the_status_carries_every_violation_as_bad_request() {
+        let mut v = Violations::new();
+        v.add("a.b[0]", "must be set");
+        v.add("c", "is required");
+        let status = v.into_status();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let details = status.get_error_details();
+        let bad = details.bad_request().expect("BadRequest detail");
+        let got: Vec<_> = bad
+            .field_violations
+            .iter()
+            .map(|f| (f.field.as_str(), f.description.as_str()))
+            .collect();
+        assert_eq!(got, vec![("a.b[0]", "must be set"), ("c", "is required")]);
     }
 }

@@ -16,7 +16,9 @@ use crate::audit::AuditNote;
 use crate::convert::hex;
 use crate::convert::ids::{PersonId, RequestId, TenantId};
 use crate::error::{Result, ServiceError};
-use crate::storage::{IdempotencyRecord, Storage, StorageError};
+use crate::storage::{
+    IdempotencyRecord, Storage, StorageError, StoredResponse, Subject, WriteSnapshot,
+};
 use prost::Message;
 use sha2::{Digest, Sha256};
 use std::future::Future;
@@ -39,26 +41,27 @@ pub struct Idempotency {
 }
 
 impl Idempotency {
-    /// Keys a validated request. Protobuf encoding of one message value is
-    /// deterministic (no maps in the contract), so equal requests hash equal.
-    pub fn new<M: Message>(method: &'static str, request_id: &str, request: &M) -> Result<Self> {
-        let request_id =
-            RequestId::parse(request_id).map_err(|e| ServiceError::bad_id("request_id", e))?;
+    /// Keys a request whose id was parsed. Protobuf encoding of one message
+    /// value is deterministic (no maps in the contract), so equal requests
+    /// hash equal; the hash is of the request as sent, so a retry matches
+    /// however the server reads it.
+    pub fn new<M: Message>(method: &'static str, request_id: RequestId, request: &M) -> Self {
         let mut h = Sha256::new();
         h.update(method.as_bytes());
         h.update([0]);
         h.update(request.encode_to_vec());
-        Ok(Self {
+        Self {
             method,
             request_id,
             request_hash: hex(&h.finalize()),
             note: None,
-        })
+        }
     }
 
-    /// Commits `call`'s audit row in the same transaction as the write.
-    pub fn audited(mut self, call: &crate::grpc::Call) -> Self {
-        self.note = call.note().cloned();
+    /// Commits the call's audit row (its `note`, if audited) in the same
+    /// transaction as the write.
+    pub fn audited(mut self, note: Option<&AuditNote>) -> Self {
+        self.note = note.cloned();
         self
     }
 
@@ -92,12 +95,17 @@ impl Idempotency {
         storage: &dyn Storage,
         tenant: &TenantId,
     ) -> Result<Option<R>> {
-        let Some(stored) = storage
+        match storage
             .find_response(tenant, self.method, &self.request_id)
             .await?
-        else {
-            return Ok(None);
-        };
+        {
+            Some(stored) => self.answer(&stored).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The answer stored for this key, if it was for this same request.
+    fn answer<R: Message + Default>(&self, stored: &StoredResponse) -> Result<R> {
         if stored.request_hash != self.request_hash {
             return Err(ServiceError::FailedPrecondition(
                 "REQUEST_ID_REUSED",
@@ -108,8 +116,67 @@ impl Idempotency {
             ));
         }
         R::decode(stored.response.as_slice())
-            .map(Some)
             .map_err(|e| StorageError::Corrupt(format!("stored response: {e}")).into())
+    }
+
+    /// What one attempt's outcome means: done, or worth another attempt.
+    async fn after_attempt<R: Message + Default>(
+        &self,
+        storage: &dyn Storage,
+        tenant: &TenantId,
+        outcome: Result<R>,
+        last: bool,
+    ) -> Option<Result<R>> {
+        self.settle(outcome.is_ok());
+        match outcome {
+            Err(ServiceError::Storage(StorageError::Conflict)) if !last => {
+                tokio::task::yield_now().await;
+                None
+            }
+            Err(ServiceError::Storage(StorageError::DuplicateRequest)) => {
+                // A concurrent retry committed first: answer as it did.
+                Some(
+                    self.replay(storage, tenant).await.and_then(|r| {
+                        r.ok_or(ServiceError::Storage(StorageError::DuplicateRequest))
+                    }),
+                )
+            }
+            other => Some(other),
+        }
+    }
+
+    /// Runs a write that changes `subject`'s state once. One read gives both
+    /// the stored response of an earlier identical request (answered as it
+    /// was) and the snapshot `attempt` computes from (the person, and for
+    /// feedback the recommendation); after a concurrency conflict the next
+    /// attempt reads a fresh snapshot.
+    pub async fn run_on<R, F, Fut>(
+        &self,
+        storage: &dyn Storage,
+        tenant: &TenantId,
+        subject: Subject<'_>,
+        mut attempt: F,
+    ) -> Result<R>
+    where
+        R: Message + Default,
+        F: FnMut(WriteSnapshot) -> Fut,
+        Fut: Future<Output = Result<R>>,
+    {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let snapshot = storage
+                .read_for_write(tenant, self.method, &self.request_id, subject)
+                .await?;
+            if let Some(stored) = &snapshot.response {
+                return self.answer(stored);
+            }
+            let outcome = attempt(snapshot).await;
+            let last = attempts >= MAX_ATTEMPTS;
+            if let Some(done) = self.after_attempt(storage, tenant, outcome, last).await {
+                return done;
+            }
+        }
     }
 
     /// Runs a write once: returns the stored response of an earlier identical
@@ -129,26 +196,15 @@ impl Idempotency {
         if let Some(r) = self.replay(storage, tenant).await? {
             return Ok(r);
         }
-        for _ in 1..MAX_ATTEMPTS {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
             let outcome = attempt().await;
-            self.settle(outcome.is_ok());
-            match outcome {
-                Err(ServiceError::Storage(StorageError::Conflict)) => {
-                    tokio::task::yield_now().await;
-                }
-                Err(ServiceError::Storage(StorageError::DuplicateRequest)) => {
-                    // A concurrent retry committed first: answer as it did.
-                    return self
-                        .replay(storage, tenant)
-                        .await?
-                        .ok_or(ServiceError::Storage(StorageError::DuplicateRequest));
-                }
-                other => return other,
+            let last = attempts >= MAX_ATTEMPTS;
+            if let Some(done) = self.after_attempt(storage, tenant, outcome, last).await {
+                return done;
             }
         }
-        let outcome = attempt().await;
-        self.settle(outcome.is_ok());
-        outcome
     }
 }
 
@@ -189,18 +245,16 @@ mod tests {
             conditions: vec![1],
         };
         let m = "/tutti.v1.PeopleService/CreatePerson";
-        let h1 = Idempotency::new(m, "r1", &a).expect("valid");
-        let h2 = Idempotency::new(m, "r1", &a.clone()).expect("valid");
+        let r1 = || RequestId::parse("r1").expect("valid");
+        let h1 = Idempotency::new(m, r1(), &a);
+        let h2 = Idempotency::new(m, r1(), &a.clone());
         assert_eq!(h1.request_hash, h2.request_hash);
         let b = pb::CreatePersonRequest {
             person_id: "p2".into(),
             ..a.clone()
         };
-        assert_ne!(
-            h1.request_hash,
-            Idempotency::new(m, "r1", &b).expect("valid").request_hash
-        );
-        let other_method = Idempotency::new("/x/Y", "r1", &a).expect("valid");
+        assert_ne!(h1.request_hash, Idempotency::new(m, r1(), &b).request_hash);
+        let other_method = Idempotency::new("/x/Y", r1(), &a);
         assert_ne!(h1.request_hash, other_method.request_hash);
     }
 }

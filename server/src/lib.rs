@@ -8,14 +8,23 @@
 //! # Layout
 //! - [`config`]: the typed, layered configuration (defaults, TOML, `TUTTI_*`, flags).
 //! - [`mod@serve`]: [`serve()`], which runs the service on a bound listener until shutdown.
-//! - [`grpc`]: one adapter per `tutti.v1` service (validate, convert, engine and
-//!   storage, convert back) and the person-state replay they share.
+//! - [`grpc`]: one adapter per `tutti.v1` service: parse the request into its
+//!   command, run the handler, map the error to a status.
+//! - [`command`]: one typed command per RPC, parsed once from its request with
+//!   every violation collected.
+//! - [`validate`]: the field rules the commands are parsed with.
+//! - [`service`]: the handlers (read, engine, store, convert back) behind the
+//!   gRPC services and the EHR routes alike, and the person-state loading
+//!   (the replay itself is [`offline`]'s).
 //! - [`convert`]: wire <-> domain conversions, id newtypes ([`convert::ids`]) and
 //!   page tokens ([`convert::page`]).
-//! - [`validate`]: every request field checked, all violations collected; the one
-//!   builder of `INVALID_ARGUMENT` with `google.rpc.BadRequest`.
-//! - [`error`]: [`error::ServiceError`] and the one mapping to `tonic::Status`.
-//! - [`auth`]: tenant, principal and roles from API keys or bearer JWTs, as a tower layer.
+//! - [`error`]: [`error::ServiceError`], the field [`error::Violations`], and the
+//!   one mapping to `tonic::Status` (the one builder of `INVALID_ARGUMENT` with
+//!   `google.rpc.BadRequest` among it).
+//! - [`middleware`]: the tower stack in front of every service: library layers
+//!   where they fit (CORS, request id, trace), one [`middleware::Around`] shape
+//!   for Tutti's own (auth, audit, deadline, shedding, call metrics).
+//! - [`auth`]: tenant, principal and roles from API keys or bearer JWTs.
 //! - [`jwt`]: the one JWT verifier (bearer tokens and the EHR's CDS tokens).
 //! - [`audit`]: an audit row per tenant-API call, committed with the write it
 //!   records, hash-chained per tenant; refused calls counted.
@@ -29,12 +38,14 @@
 //! - [`storage`]: the async storage trait and its backends (SQLite, PostgreSQL).
 //! - [`offline`]: the transport-free API offline tools read the stored log
 //!   through (audited reads, payload decoding, the one event replay).
-//! - [`telemetry`]: log setup and the per-request log layer.
+//! - [`telemetry`]: log setup, and the request span, log line and ids the
+//!   trace and request-id layers use.
 //! - [`ehr`]: the EHR integration on the same port: CDS Hooks services, FHIR R4
 //!   ingest, the clinician app; with gRPC-Web and CORS set up in [`mod@serve`].
 
 pub mod audit;
 pub mod auth;
+pub mod command;
 pub mod config;
 pub mod convert;
 pub mod deadline;
@@ -45,10 +56,12 @@ pub mod grpc;
 pub mod idempotency;
 pub mod jwt;
 pub mod metrics;
+pub mod middleware;
 pub mod model;
 pub mod offline;
 pub mod overload;
 pub mod serve;
+pub mod service;
 pub mod storage;
 pub mod telemetry;
 pub mod tls;

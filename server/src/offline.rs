@@ -15,7 +15,7 @@
 //!   as the server does when it writes them.
 //! - Replay: [`ordered_events`] is the one definition of the order in which a
 //!   person's events are folded into their state, and [`rebuild`] folds them.
-//!   The server rebuilds states with it (`grpc::state`), so an offline replay
+//!   The server rebuilds states with it (`service::state`), so an offline replay
 //!   computes what the server would have.
 //!
 //! It must not grow serving concerns: a tool that needs more of the server

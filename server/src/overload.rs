@@ -1,5 +1,6 @@
 //! Back-pressure: a global and a per-tenant limit on tenant-API calls in
-//! flight, as a tower layer after authentication (it needs the tenant).
+//! flight, applied by a layer after authentication (it needs the tenant:
+//! [`crate::middleware::shed`]).
 //!
 //! - A tenant with `limits.max_in_flight_per_tenant` calls running gets
 //!   `RESOURCE_EXHAUSTED` at once: its own quota, so one busy tenant cannot
@@ -12,20 +13,13 @@
 //! off instead of queueing blind, and are counted (`tutti.shed`), not audited
 //! one by one (see [`crate::audit`]).
 
-use crate::audit::AuditNote;
-use crate::auth::{Caller, is_tenant_api};
 use crate::config::LimitsConfig;
 use crate::convert::ids::TenantId;
 use crate::error::ServiceError;
-use crate::metrics::Metrics;
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tower::{Layer, Service};
 
 /// Tenants' semaphores kept before idle ones are dropped.
 const MAX_TENANTS: usize = 10_000;
@@ -64,8 +58,9 @@ impl Limiter {
         )
     }
 
-    /// Slots for one call of `tenant`, or why it is shed.
-    async fn admit(
+    /// Slots for one call of `tenant`, or why it is shed (and which limit:
+    /// `tenant` or `global`).
+    pub async fn admit(
         &self,
         tenant: &TenantId,
     ) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), (&'static str, ServiceError)> {
@@ -86,83 +81,5 @@ impl Limiter {
                 .ok_or(("global", ServiceError::Overloaded(self.retry_after)))?,
         };
         Ok((own, global))
-    }
-}
-
-/// Tower layer applying a [`Limiter`].
-#[derive(Debug, Clone)]
-pub struct ShedLayer {
-    limiter: Arc<Limiter>,
-    metrics: Metrics,
-}
-
-impl ShedLayer {
-    /// A layer admitting calls through `limiter`.
-    pub fn new(limiter: Arc<Limiter>, metrics: Metrics) -> Self {
-        Self { limiter, metrics }
-    }
-}
-
-impl<S> Layer<S> for ShedLayer {
-    type Service = Shed<S>;
-    fn layer(&self, inner: S) -> Shed<S> {
-        Shed {
-            inner,
-            limiter: Arc::clone(&self.limiter),
-            metrics: self.metrics.clone(),
-        }
-    }
-}
-
-/// The service [`ShedLayer`] produces.
-#[derive(Debug, Clone)]
-pub struct Shed<S> {
-    inner: S,
-    limiter: Arc<Limiter>,
-    metrics: Metrics,
-}
-
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for Shed<S>
-where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    ReqBody: Send + 'static,
-    ResBody: Default + Send + 'static,
-{
-    type Response = http::Response<ResBody>;
-    type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: http::Request<ReqBody>) -> Self::Future {
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let tenant = req.extensions().get::<Caller>().map(|c| c.tenant.clone());
-        let (Some(tenant), true) = (tenant, is_tenant_api(req.uri().path())) else {
-            return Box::pin(inner.call(req));
-        };
-        let limiter = Arc::clone(&self.limiter);
-        let metrics = self.metrics.clone();
-        Box::pin(async move {
-            match limiter.admit(&tenant).await {
-                Ok(permits) => {
-                    let response = inner.call(req).await;
-                    drop(permits);
-                    response
-                }
-                Err((scope, e)) => {
-                    if let Some(note) = req.extensions().get::<AuditNote>() {
-                        note.mark_shed();
-                    }
-                    metrics.shed(scope, req.uri().path().trim_start_matches('/'));
-                    Ok(e.into_status().into_http())
-                }
-            }
-        })
     }
 }

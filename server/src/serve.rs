@@ -17,28 +17,34 @@
 //! the listener and let in-flight calls finish for up to
 //! `shutdown.grace_seconds`, then stop; finally flush the audit trail.
 //!
-//! Layers, outermost first: CORS; the request log, trace and metrics
-//! ([`RpcLogLayer`]); `ErrorInfo` on transport statuses ([`ErrorDetailsLayer`]);
-//! the audit ([`AuditLayer`]); the caller's deadline ([`DeadlineLayer`]);
-//! authentication and roles ([`AuthLayer`]); load shedding ([`ShedLayer`]).
+//! Layers, outermost first ([`crate::middleware`]): CORS; the call id
+//! (tower-http's request-id layers, `x-request-id`); the request span and
+//! log (tower-http's trace layer with [`crate::telemetry`]'s span and log
+//! line) and the call's trace id; the call-duration metric; `ErrorInfo` on
+//! transport statuses ([`crate::error::with_error_info`]); the audit; the
+//! caller's deadline; authentication and roles; load shedding.
 
-use crate::audit::{AuditLayer, AuditSink};
-use crate::auth::{AuthLayer, Authenticator};
+use crate::audit::AuditSink;
+use crate::auth::Authenticator;
 use crate::config::{Config, ConfigError, HttpConfig};
-use crate::deadline::DeadlineLayer;
 use crate::ehr::{self, Ehr};
 use crate::engines::Engines;
-use crate::error::ErrorDetailsLayer;
 use crate::error::ServiceError;
-use crate::grpc::App;
 use crate::grpc::catalog::CatalogApi;
 use crate::grpc::people::PeopleApi;
 use crate::grpc::recommendation::RecommendationApi;
 use crate::metrics::Metrics;
+use crate::middleware::around;
+use crate::middleware::audit::Audited;
+use crate::middleware::auth::Authenticate;
+use crate::middleware::deadline::Deadline;
+use crate::middleware::measure::Measure;
+use crate::middleware::shed::Shed;
 use crate::model;
-use crate::overload::{Limiter, ShedLayer};
+use crate::overload::Limiter;
+use crate::service::App;
 use crate::storage::{Storage, StorageError};
-use crate::telemetry::RpcLogLayer;
+use crate::telemetry::{self, NewCallId, REQUEST_ID_HEADER};
 use crate::tls::TlsFiles;
 use axum::response::IntoResponse as _;
 use std::future::Future;
@@ -52,8 +58,9 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_web::GrpcWebLayer;
 use tower::Layer as _;
-use tower::util::option_layer;
+use tower::util::{MapRequestLayer, MapResponseLayer, option_layer};
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tutti_engine::catalog::ProcessCatalog;
 use tutti_proto::v1::catalog_service_server::CatalogServiceServer;
 use tutti_proto::v1::people_service_server::PeopleServiceServer;
@@ -346,16 +353,17 @@ pub async fn serve_with(
             .iter()
             .map(|(tenant, t)| (tenant.clone(), t.mode))
             .collect(),
-        fhir_codes: ehr::fhir::CodeMap::new(&config.ehr.codes),
         metrics: metrics.clone(),
     });
+    let fhir_codes = Arc::new(ehr::fhir::CodeMap::new(&config.ehr.codes));
     let max = config.limits.max_message_bytes;
     let catalog = CatalogServiceServer::new(CatalogApi::new(Arc::clone(&app)))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
-    let people = PeopleServiceServer::new(PeopleApi::new(Arc::clone(&app)))
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max);
+    let people =
+        PeopleServiceServer::new(PeopleApi::new(Arc::clone(&app), Arc::clone(&fhir_codes)))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max);
     let recommendation = RecommendationServiceServer::new(RecommendationApi::new(Arc::clone(&app)))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
@@ -403,6 +411,7 @@ pub async fn serve_with(
         fhir: ehr::fhir_client::FhirClient::new(Duration::from_millis(config.ehr.fhir_timeout_ms))
             .map_err(|e| ServeError::Ehr(format!("http client: {e}")))?,
         audit: audit.clone(),
+        fhir_codes,
     }));
     // Metrics on their own (admin) address when one is set, else beside the API.
     let metrics_server = match (config.metrics.prometheus, config.metrics.listen) {
@@ -460,15 +469,35 @@ pub async fn serve_with(
     let web = GrpcWebLayer::new();
     let limiter = Arc::new(Limiter::new(&config.limits));
     // HTTP/1.1 too: browsers (gRPC-Web, the app) and EHRs (CDS Hooks) use it.
+    let call_id = http::HeaderName::from_static(REQUEST_ID_HEADER);
     let router = Server::builder()
         .accept_http1(true)
         .layer(option_layer(cors(&config.http)))
-        .layer(RpcLogLayer::new(metrics.clone()))
-        .layer(ErrorDetailsLayer)
-        .layer(AuditLayer::new(audit))
-        .layer(DeadlineLayer)
-        .layer(AuthLayer::new(authenticator))
-        .layer(ShedLayer::new(limiter, metrics.clone()))
+        // CORS answers preflights with empty bodies of the body type below
+        // it; the trace layer's wraps tonic's, so it is boxed back.
+        .layer(MapResponseLayer::new(|response: http::Response<_>| {
+            response.map(tonic::body::Body::new)
+        }))
+        .layer(MapRequestLayer::new(
+            telemetry::drop_malformed_call_id::<tonic::body::Body>,
+        ))
+        .layer(SetRequestIdLayer::new(call_id.clone(), NewCallId))
+        .layer(PropagateRequestIdLayer::new(call_id))
+        .layer(telemetry::trace_layer())
+        .layer(MapRequestLayer::new(
+            telemetry::with_trace_id::<tonic::body::Body>,
+        ))
+        .layer(around(Measure(metrics.clone())))
+        .layer(MapResponseLayer::new(
+            crate::error::with_error_info::<tonic::body::Body>,
+        ))
+        .layer(around(Audited(audit)))
+        .layer(around(Deadline))
+        .layer(around(Authenticate(authenticator)))
+        .layer(around(Shed {
+            limiter,
+            metrics: metrics.clone(),
+        }))
         .add_routes(Routes::from(http_routes))
         // gRPC-Web per service: the layer refuses plain HTTP/1.1, which the
         // EHR routes beside these services need.

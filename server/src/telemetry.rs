@@ -5,32 +5,33 @@
 //!   readable text by default, one JSON object per line as an option, and
 //!   OpenTelemetry trace export over OTLP/gRPC when an endpoint is configured
 //!   (incoming W3C `traceparent` headers are continued).
-//! - [`RpcLogLayer`] wraps the whole router: every request gets a call id
-//!   (the client's `x-request-id` if well-formed, else a new UUID v7, echoed in
-//!   the response), a trace id ([`TraceId`]: the span's, else the caller's
-//!   `traceparent`, else a new one; it goes into the audit row), a span named
-//!   after the method with the RPC semantic conventions (`rpc.system`,
-//!   `rpc.service`, `rpc.method`, `rpc.grpc.status_code`), one log event with
-//!   method, status code and latency as structured fields, and one
-//!   `rpc.server.call.duration` measurement ([`crate::metrics`]).
+//! - The request telemetry, as parts of tower-http's layers (wired in
+//!   [`mod@crate::serve`]): every request gets a call id (the client's
+//!   `x-request-id` if well-formed, else a new UUID v7, echoed in the
+//!   response: [`drop_malformed_call_id`], [`NewCallId`]), a span named after
+//!   the method with the RPC semantic conventions (`rpc.system`,
+//!   `rpc.service`, `rpc.method`, `rpc.grpc.status_code`: [`RpcSpan`]), a
+//!   trace id ([`with_trace_id`]: the span's, else the caller's
+//!   `traceparent`, else a new one; it goes into the audit row), and one log
+//!   event with method, status code and latency as structured fields
+//!   ([`RpcLogged`]). The `rpc.server.call.duration` measurement is
+//!   [`crate::middleware::measure`]'s.
 
 use crate::config::{LogConfig, LogFormat, TelemetryConfig};
 use crate::convert::ids::{check_id, new_uuid};
-use crate::metrics::Metrics;
 use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use std::future::Future;
 use std::io::IsTerminal as _;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::Duration;
 use tonic::Code;
-use tower::{Layer, Service};
-use tracing::Instrument as _;
+use tower_http::classify::{GrpcErrorsAsFailures, SharedClassifier};
+use tower_http::request_id::{MakeRequestId, RequestId};
+use tower_http::trace::{MakeSpan, OnResponse, TraceLayer};
+use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -38,10 +39,6 @@ use tracing_subscriber::{EnvFilter, Layer as _};
 
 /// Header carrying the per-call id, in and out.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
-
-/// The per-call id, in the request extensions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CallId(pub String);
 
 /// The call's W3C trace id (32 lowercase hex digits), in the request extensions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,78 +185,67 @@ pub fn response_code<B>(response: &http::Response<B>) -> Code {
     }
 }
 
-/// Tower layer logging, tracing and measuring every request.
-#[derive(Debug, Clone)]
-pub struct RpcLogLayer {
-    metrics: Metrics,
+/// The call id of a request (`x-request-id`, set by tower-http's request-id
+/// layer), or empty outside the layer stack.
+pub fn call_id(extensions: &http::Extensions) -> String {
+    extensions
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_default()
 }
 
-impl RpcLogLayer {
-    /// A layer recording call durations in `metrics`.
-    pub fn new(metrics: Metrics) -> Self {
-        Self { metrics }
+/// Makes the call id of a request that brings none: a UUID v7.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NewCallId;
+
+impl MakeRequestId for NewCallId {
+    fn make_request_id<B>(&mut self, _request: &http::Request<B>) -> Option<RequestId> {
+        http::HeaderValue::from_str(&new_uuid())
+            .ok()
+            .map(RequestId::new)
     }
 }
 
-impl<S> Layer<S> for RpcLogLayer {
-    type Service = RpcLog<S>;
-    fn layer(&self, inner: S) -> RpcLog<S> {
-        RpcLog {
-            inner,
-            metrics: self.metrics.clone(),
-        }
+/// Drops a client's `x-request-id` that is not an id (1-64 of
+/// `[A-Za-z0-9_-]`), so the request-id layer gives the call a new one: the
+/// id goes into logs and audit rows, which must not carry arbitrary text.
+pub fn drop_malformed_call_id<B>(mut request: http::Request<B>) -> http::Request<B> {
+    let malformed = request
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .is_some_and(|v| v.to_str().map_or(true, |s| check_id(s).is_err()));
+    if malformed {
+        request.headers_mut().remove(REQUEST_ID_HEADER);
     }
+    request
 }
 
-/// The service [`RpcLogLayer`] produces.
-#[derive(Debug, Clone)]
-pub struct RpcLog<S> {
-    inner: S,
-    metrics: Metrics,
+/// Whether a message is gRPC (or gRPC-Web), by its content type.
+pub fn is_grpc(headers: &http::HeaderMap) -> bool {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/grpc"))
 }
 
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+/// The span of a request (`tower_http::trace`'s span maker): named `rpc`
+/// with the OpenTelemetry RPC semantic conventions for gRPC (and gRPC-Web),
+/// `http` for the routes beside it; its parent is the caller's trace when it
+/// sent one and export is on. Paths only: a query string may hold a token.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RpcSpan;
 
-impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for RpcLog<S>
-where
-    S: Service<http::Request<ReqBody>, Response = http::Response<ResBody>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: std::fmt::Display,
-    ReqBody: Send + 'static,
-    ResBody: Send + 'static,
-{
-    type Response = http::Response<ResBody>;
-    type Error = S::Error;
-    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: http::Request<ReqBody>) -> Self::Future {
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let call_id = req
-            .headers()
-            .get(REQUEST_ID_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .filter(|s| check_id(s).is_ok())
-            .map(str::to_owned)
-            .unwrap_or_else(new_uuid);
-        req.extensions_mut().insert(CallId(call_id.clone()));
-        let method = req.uri().path().to_owned();
-        let grpc = req
-            .headers()
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|t| t.starts_with("application/grpc"));
+impl<B> MakeSpan<B> for RpcSpan {
+    fn make_span(&mut self, req: &http::Request<B>) -> Span {
+        let call_id = call_id(req.extensions());
+        let method = req.uri().path();
         let (service, short) = method
             .trim_start_matches('/')
             .split_once('/')
             .unwrap_or(("", ""));
-        let span = if grpc {
-            // OpenTelemetry RPC semantic conventions; `otel.*` fields set the
-            // exported span's name, kind and status.
+        let span = if is_grpc(req.headers()) {
+            // `otel.*` fields set the exported span's name, kind and status.
             tracing::info_span!(
                 "rpc",
                 otel.name = %method.trim_start_matches('/'),
@@ -276,7 +262,7 @@ where
         } else {
             tracing::info_span!(
                 "http",
-                otel.name = %format!("{} {}", req.method(), crate::metrics::method_label(&method, Code::Ok)),
+                otel.name = %format!("{} {}", req.method(), crate::metrics::method_label(method, Code::Ok)),
                 otel.kind = "server",
                 otel.status_code = tracing::field::Empty,
                 http.request.method = %req.method(),
@@ -286,76 +272,79 @@ where
                 trace_id = tracing::field::Empty,
             )
         };
-        // Continue the caller's trace when it sent one and export is on; without
-        // an OpenTelemetry layer this is a no-op.
+        // Without an OpenTelemetry layer this is a no-op.
         let parent = opentelemetry::global::get_text_map_propagator(|p| {
             p.extract(&HeaderExtractor(req.headers()))
         });
         let _ = span.set_parent(parent);
-        let trace_id = {
-            use opentelemetry::trace::TraceContextExt as _;
-            let cx = span.context();
-            let sc = cx.span().span_context().clone();
-            if sc.is_valid() {
-                sc.trace_id().to_string()
-            } else {
-                req.headers()
-                    .get("traceparent")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(traceparent_trace_id)
-                    .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
-            }
-        };
-        span.record("trace_id", trace_id.as_str());
-        req.extensions_mut().insert(TraceId(trace_id));
-        let metrics = self.metrics.clone();
-        let start = Instant::now();
-        Box::pin(
-            async move {
-                let result = inner.call(req).await;
-                let elapsed = start.elapsed().as_secs_f64();
-                let latency_ms = elapsed * 1000.0;
-                match result {
-                    Ok(mut response) => {
-                        let code = response_code(&response);
-                        let span = tracing::Span::current();
-                        if grpc {
-                            span.record("rpc.grpc.status_code", code as i64);
-                        } else {
-                            span.record("http.response.status_code", response.status().as_u16());
-                        }
-                        if matches!(
-                            code,
-                            Code::Internal
-                                | Code::Unknown
-                                | Code::DataLoss
-                                | Code::Unavailable
-                                | Code::DeadlineExceeded
-                                | Code::Unimplemented
-                        ) {
-                            span.record("otel.status_code", "ERROR");
-                        }
-                        metrics.call(
-                            if grpc { "grpc" } else { "http" },
-                            &crate::metrics::method_label(&method, code),
-                            code,
-                            elapsed,
-                        );
-                        log_rpc(code, latency_ms);
-                        if let Ok(v) = http::HeaderValue::from_str(&call_id) {
-                            response.headers_mut().insert(REQUEST_ID_HEADER, v);
-                        }
-                        Ok(response)
-                    }
-                    Err(e) => {
-                        tracing::error!(latency_ms, error = %e, "rpc failed in transport");
-                        Err(e)
-                    }
-                }
-            }
-            .instrument(span),
-        )
+        span
     }
+}
+
+/// Puts the call's trace id into its span and its request ([`TraceId`], for
+/// the audit row): the span's, else the caller's `traceparent`'s, else a new
+/// one. Runs inside the request's span (`tower::util::MapRequestLayer` under
+/// the trace layer).
+pub fn with_trace_id<B>(mut req: http::Request<B>) -> http::Request<B> {
+    use opentelemetry::trace::TraceContextExt as _;
+    let span = Span::current();
+    let cx = span.context();
+    let sc = cx.span().span_context().clone();
+    let trace_id = if sc.is_valid() {
+        sc.trace_id().to_string()
+    } else {
+        req.headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .and_then(traceparent_trace_id)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+    };
+    span.record("trace_id", trace_id.as_str());
+    req.extensions_mut().insert(TraceId(trace_id));
+    req
+}
+
+/// The request log (`tower_http::trace`'s response hook): the status on the
+/// span, and one event with the status code and latency as fields.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RpcLogged;
+
+impl<B> OnResponse<B> for RpcLogged {
+    fn on_response(self, response: &http::Response<B>, latency: Duration, span: &Span) {
+        let code = response_code(response);
+        // Each span has one of the two fields; recording the other is a no-op.
+        span.record("rpc.grpc.status_code", code as i64);
+        span.record("http.response.status_code", response.status().as_u16());
+        if matches!(
+            code,
+            Code::Internal
+                | Code::Unknown
+                | Code::DataLoss
+                | Code::Unavailable
+                | Code::DeadlineExceeded
+                | Code::Unimplemented
+        ) {
+            span.record("otel.status_code", "ERROR");
+        }
+        log_rpc(code, latency.as_secs_f64() * 1000.0);
+    }
+}
+
+/// The trace layer of [`trace_layer`].
+pub type RpcTraceLayer =
+    TraceLayer<SharedClassifier<GrpcErrorsAsFailures>, RpcSpan, (), RpcLogged, (), (), ()>;
+
+/// tower-http's trace layer with Tutti's span and log line, and nothing else
+/// logged (no per-request start, body or failure events: the one `rpc` line
+/// per call is the request log).
+pub fn trace_layer() -> RpcTraceLayer {
+    TraceLayer::new_for_grpc()
+        .make_span_with(RpcSpan)
+        .on_request(())
+        .on_response(RpcLogged)
+        .on_body_chunk(())
+        .on_eos(())
+        .on_failure(())
 }
 
 fn log_rpc(code: Code, latency_ms: f64) {
@@ -395,6 +384,26 @@ pub fn code_name(code: Code) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_malformed_call_id_is_replaced_and_a_good_one_kept() {
+        let req = |v: &str| {
+            http::Request::builder()
+                .header(REQUEST_ID_HEADER, v)
+                .body(())
+                .expect("request")
+        };
+        let kept = drop_malformed_call_id(req("abc-123_X"));
+        assert_eq!(kept.headers()[REQUEST_ID_HEADER], "abc-123_X");
+        for bad in ["has space", "ünï", &"x".repeat(65)] {
+            let dropped = drop_malformed_call_id(req(bad));
+            assert!(!dropped.headers().contains_key(REQUEST_ID_HEADER), "{bad}");
+        }
+        let new = NewCallId
+            .make_request_id(&http::Request::new(()))
+            .expect("an id");
+        assert!(check_id(new.header_value().to_str().expect("text")).is_ok());
+    }
 
     #[test]
     fn status_comes_from_headers_or_defaults_to_ok() {

@@ -117,6 +117,21 @@ impl TenantId {
     }
 }
 
+impl RecommendationId {
+    /// A new server-generated id ([`new_uuid`]): well-formed by construction,
+    /// so it is not parsed back.
+    pub fn generate() -> Self {
+        Self(new_uuid())
+    }
+}
+
+impl DecisionId {
+    /// A new server-generated id ([`new_uuid`]).
+    pub fn generate() -> Self {
+        Self(new_uuid())
+    }
+}
+
 /// A new server-generated id: a UUID v7 (time-ordered, so rows cluster by
 /// creation time and ids sort roughly chronologically).
 pub fn new_uuid() -> String {
@@ -152,5 +167,9 @@ mod tests {
     #[test]
     fn generated_ids_are_valid_ids() {
         assert!(RecommendationId::parse(&new_uuid()).is_ok());
+        let id = RecommendationId::generate();
+        assert_eq!(RecommendationId::parse(id.as_str()), Ok(id));
+        let id = DecisionId::generate();
+        assert_eq!(DecisionId::parse(id.as_str()), Ok(id));
     }
 }

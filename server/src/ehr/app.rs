@@ -16,14 +16,15 @@
 //!   answers an OperationOutcome (`information` on success).
 //! - `GET /fhir/r4/Questionnaire/tutti-processes`: the process questionnaire.
 
-use super::cds::card_request;
+use super::cds::{card_decision, insights, record_feedback};
 use super::{Ehr, EhrError, fhir, ingest};
 use crate::audit::AuditNote;
 use crate::auth::{ANONYMOUS, Authenticator};
+use crate::command::ListAssessmentsCommand;
 use crate::config::Role;
 use crate::convert::ids::PersonId;
 use crate::error::ServiceError;
-use crate::grpc::{Call, people, recommendation};
+use crate::service::{Call, people};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -116,7 +117,7 @@ pub async fn ingest_rest(
         }])
     })?;
     let input = ingest::parse_json(text)?;
-    let got = ingest::ingest(&ehr.app, &call, &person, &input, &ehr.app.fhir_codes).await?;
+    let got = ingest::ingest(&ehr.app, &call, &person, &input, &ehr.fhir_codes).await?;
     let message = format!(
         "recorded {} assessment(s); {} already recorded; {} resource(s) ignored; {} risk flag(s)",
         got.assessments.len(),
@@ -203,24 +204,12 @@ pub async fn view(
     headers: HeaderMap,
 ) -> Result<Json<Value>, EhrError> {
     let (call, person, rid) = session_call(&ehr, &headers, &note)?;
-    let ranked =
-        recommendation::recommend(&ehr.app, call.clone(), card_request(&person, &rid)).await?;
-    let insights = people::get_person_insights(
-        &ehr.app,
-        call.clone(),
-        pb::GetPersonInsightsRequest {
-            person: person.name(),
-        },
-    )
-    .await?;
+    let ranked = card_decision(&ehr.app, &call, &person, &rid).await?;
+    let insights = insights(&ehr.app, &call, &person).await?;
     let history = people::list_assessments(
         &ehr.app,
-        call.clone(),
-        pb::ListAssessmentsRequest {
-            person: person.name(),
-            page_size: 500,
-            page_token: String::new(),
-        },
+        &call,
+        ListAssessmentsCommand::first_page(person.clone(), 500),
     )
     .await?;
     note.set_resource(person.name(), None);
@@ -397,9 +386,9 @@ pub async fn feedback(
         }
     );
     let reason: String = body.reason.chars().take(200).collect();
-    let out = recommendation::record_feedback(
+    let out = record_feedback(
         &ehr.app,
-        call,
+        &call,
         pb::RecordFeedbackRequest {
             request_id,
             feedback: Some(pb::Feedback {

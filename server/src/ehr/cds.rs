@@ -26,10 +26,14 @@
 use super::fhir::{Issue, MEASURE_SYSTEM};
 use super::{Ehr, EhrError, pseudonym};
 use crate::audit::AuditNote;
+use crate::command::recommendation::RECORD_FEEDBACK;
+use crate::command::{
+    CreatePersonCommand, GetPersonInsightsCommand, RecommendCommand, RecordFeedbackCommand,
+};
 use crate::convert::hex;
 use crate::convert::ids::{PersonId, RecommendationId, RequestId};
 use crate::error::ServiceError;
-use crate::grpc::{Call, people, recommendation};
+use crate::service::{App, Call, people, recommendation};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -199,6 +203,47 @@ pub fn card_request(person: &PersonId, rid: &str) -> pb::RecommendRequest {
     }
 }
 
+/// The card's decision: the hook's Recommend, parsed as a client's would be
+/// (its idempotency key hashes the request, so the app's replay of it finds
+/// the same decision).
+pub async fn card_decision(
+    app: &App,
+    call: &Call,
+    person: &PersonId,
+    rid: &str,
+) -> Result<pb::RecommendResponse, ServiceError> {
+    let engine = app.engine(&call.tenant).await?;
+    let cmd = RecommendCommand::parse(
+        &card_request(person, rid),
+        app.mode(&call.tenant),
+        &app.ctx(&engine, app.now()),
+    )?;
+    recommendation::recommend(app, call, &engine, cmd).await
+}
+
+/// RecordFeedback for a request a route made, parsed as a client's would be.
+pub async fn record_feedback(
+    app: &App,
+    call: &Call,
+    req: pb::RecordFeedbackRequest,
+) -> Result<pb::RecordFeedbackResponse, ServiceError> {
+    let engine = app.engine(&call.tenant).await?;
+    let cmd = RecordFeedbackCommand::parse(&req, &app.ctx(&engine, app.now()))?;
+    recommendation::record_feedback(app, call, &engine, cmd).await
+}
+
+/// A person's insights, for a card or the app.
+pub async fn insights(
+    app: &App,
+    call: &Call,
+    person: &PersonId,
+) -> Result<pb::GetPersonInsightsResponse, ServiceError> {
+    let cmd = GetPersonInsightsCommand {
+        person: person.clone(),
+    };
+    people::get_person_insights(app, call, cmd).await
+}
+
 /// Creates the person on first sight (CreatePerson, keyed by the person id so
 /// concurrent first calls agree).
 pub async fn ensure_person(ehr: &Ehr, call: &Call, person: &PersonId) -> Result<u32, EhrError> {
@@ -216,7 +261,8 @@ pub async fn ensure_person(ehr: &Ehr, call: &Call, person: &PersonId) -> Result<
         person_id: person.as_str().to_owned(),
         conditions: Vec::new(),
     };
-    match people::create_person(&ehr.app, call.clone(), req).await {
+    let cmd = CreatePersonCommand::parse(req).map_err(ServiceError::from)?;
+    match people::create_person(&ehr.app, call, cmd).await {
         Ok(_) | Err(ServiceError::AlreadyExists(_)) => Ok(0),
         Err(ServiceError::Storage(crate::storage::StorageError::AlreadyExists { .. })) => Ok(0),
         Err(e) => Err(e.into()),
@@ -312,7 +358,7 @@ pub async fn service_call(
     // One input for all prefetch keys, so resources of one instant (a PHQ-9
     // and the process questionnaire filled in together) form one assessment.
     let (combined, sources) = combine(&bundles);
-    let got = super::ingest::ingest(&ehr.app, &call, &person, &combined, &ehr.app.fhir_codes)
+    let got = super::ingest::ingest(&ehr.app, &call, &person, &combined, &ehr.fhir_codes)
         .await
         .map_err(|e| match e {
             super::ingest::IngestError::Fhir(issues) => EhrError::Invalid(
@@ -334,16 +380,8 @@ pub async fn service_call(
         tracing::info!(person = %person, service = svc.id, cards = 0, "cds call answered");
         return Ok(json!({ "cards": [] }));
     }
-    let ranked =
-        recommendation::recommend(&ehr.app, call.clone(), card_request(&person, &rid)).await?;
-    let insights = people::get_person_insights(
-        &ehr.app,
-        call.clone(),
-        pb::GetPersonInsightsRequest {
-            person: person.name(),
-        },
-    )
-    .await?;
+    let ranked = card_decision(&ehr.app, &call, &person, &rid).await?;
+    let insights = insights(&ehr.app, &call, &person).await?;
     note.set_resource(person.name(), Some(&rid));
     let link = ehr
         .launch
@@ -741,7 +779,7 @@ pub async fn feedback(
             && ehr
                 .app
                 .storage
-                .find_response(&call.tenant, recommendation::RECORD_FEEDBACK, &key)
+                .find_response(&call.tenant, RECORD_FEEDBACK, &key)
                 .await
                 .map_err(ServiceError::from)?
                 .is_some()
@@ -749,9 +787,9 @@ pub async fn feedback(
             duplicates += 1;
             continue;
         }
-        recommendation::record_feedback(
+        record_feedback(
             &ehr.app,
-            call.clone(),
+            &call,
             pb::RecordFeedbackRequest {
                 request_id: rid,
                 feedback: Some(pb::Feedback {

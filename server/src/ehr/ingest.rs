@@ -10,12 +10,12 @@
 //! same input again completes it.
 
 use super::fhir::{self, CodeMap, Issue};
+use crate::command::RecordAssessmentsCommand;
+use crate::command::people::RECORD_ASSESSMENT;
 use crate::convert::hex;
-use crate::convert::ids::{PersonId, RequestId};
-use crate::error::ServiceError;
-use crate::grpc::people::{self, RECORD_ASSESSMENT};
-use crate::grpc::{App, Call};
-use crate::validate::{self, Violations};
+use crate::convert::ids::PersonId;
+use crate::error::{ServiceError, Violations};
+use crate::service::{App, Call, people};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tutti_proto::v1 as pb;
@@ -73,38 +73,52 @@ pub async fn ingest(
     let engine = app.engine(&call.tenant).await?;
     let reading = fhir::read(input, codes, engine.processes()).map_err(IngestError::Fhir)?;
     let ctx = app.ctx(&engine, app.now());
-    let mut issues = Vec::new();
-    for parsed in &reading.assessments {
-        let mut v = Violations::new();
-        validate::assessment(&mut v, "", &parsed.assessment, &ctx);
-        issues.extend(v.iter().map(|(field, description)| Issue {
-            expression: parsed.path.clone(),
-            diagnostics: if field.is_empty() {
-                description.to_owned()
-            } else {
-                format!("{field} {description}")
-            },
-        }));
-    }
-    if !issues.is_empty() {
-        return Err(IngestError::Fhir(issues));
-    }
     let mut response = pb::IngestFhirResponse {
         ignored: reading.ignored,
         ..pb::IngestFhirResponse::default()
     };
+    // Every assessment is parsed (as a RecordAssessment a client could have
+    // sent) before any is stored; a problem is reported against the FHIR
+    // element it came from.
+    let mut issues = Vec::new();
+    let mut commands = Vec::with_capacity(reading.assessments.len());
     for parsed in reading.assessments {
         for flag in &parsed.assessment.risk_flags {
             if !response.risk_flags.contains(flag) {
                 response.risk_flags.push(*flag);
             }
         }
-        let request_id = dedupe_key(person, &parsed.key);
-        let rid = RequestId::parse(&request_id)
-            .map_err(|e| ServiceError::Internal(format!("derived request id: {e}")))?;
+        let request = pb::RecordAssessmentRequest {
+            request_id: dedupe_key(person, &parsed.key),
+            person: person.name(),
+            assessment: Some(parsed.assessment),
+        };
+        match RecordAssessmentsCommand::parse_one(request, &ctx) {
+            Ok(cmd) => commands.push(cmd),
+            Err(v) => issues.extend(v.iter().map(|(field, description)| {
+                // The assessment's own fields, as FHIR sees them: the
+                // request around it is made here and cannot be wrong.
+                let field = field
+                    .strip_prefix("assessment")
+                    .map_or(field, |f| f.trim_start_matches('.'));
+                Issue {
+                    expression: parsed.path.clone(),
+                    diagnostics: if field.is_empty() {
+                        description.to_owned()
+                    } else {
+                        format!("{field} {description}")
+                    },
+                }
+            })),
+        }
+    }
+    if !issues.is_empty() {
+        return Err(IngestError::Fhir(issues));
+    }
+    for cmd in commands {
         if app
             .storage
-            .find_response(&call.tenant, RECORD_ASSESSMENT, &rid)
+            .find_response(&call.tenant, RECORD_ASSESSMENT, &cmd.idem.request_id)
             .await
             .map_err(ServiceError::from)?
             .is_some()
@@ -112,16 +126,7 @@ pub async fn ingest(
             response.duplicates += 1;
             continue;
         }
-        let stored = people::record_assessment(
-            app,
-            call.clone(),
-            pb::RecordAssessmentRequest {
-                request_id,
-                person: person.name(),
-                assessment: Some(parsed.assessment),
-            },
-        )
-        .await?;
+        let stored = people::record_assessment(app, call, &engine, cmd).await?;
         response.assessments.extend(stored.assessment);
     }
     tracing::info!(

@@ -10,8 +10,8 @@
 //! - [`app`]: the clinician's app (a SMART-style launch from the card's link),
 //!   its static page and its small JSON API; [`launch`] signs its tokens.
 //!
-//! Each route does what a gRPC handler does (authenticate, validate, convert,
-//! call the same service functions, convert back), so a CDS card and a
+//! Each route does what a gRPC method does (authenticate, parse into the same
+//! commands, call the same handlers of [`crate::service`], convert back), so a CDS card and a
 //! `Recommend` call log their decision through one code path. Errors become
 //! HTTP responses in one place, [`EhrError`]'s `IntoResponse`. Every
 //! tenant-scoped route writes an audit row like the gRPC API does. Bodies,
@@ -31,8 +31,8 @@ use crate::audit::{AuditNote, AuditSink};
 use crate::auth::Authenticator;
 use crate::config::EhrConfig;
 use crate::error::ServiceError;
-use crate::grpc::App;
-use crate::telemetry::{CallId, TraceId};
+use crate::service::App;
+use crate::telemetry::{TraceId, call_id};
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -59,6 +59,8 @@ pub struct Ehr {
     pub fhir: fhir_client::FhirClient,
     /// Where audit rows go.
     pub audit: AuditSink,
+    /// Observation codes FHIR ingest understands.
+    pub fhir_codes: Arc<fhir::CodeMap>,
 }
 
 impl Ehr {
@@ -185,11 +187,7 @@ async fn audit(State(ehr): State<Arc<Ehr>>, mut req: Request, next: Next) -> Res
         .get::<MatchedPath>()
         .map_or_else(|| req.uri().path().to_owned(), |m| m.as_str().to_owned());
     let method = format!("{} {route}", req.method());
-    let call_id = req
-        .extensions()
-        .get::<CallId>()
-        .map(|c| c.0.clone())
-        .unwrap_or_default();
+    let call_id = call_id(req.extensions());
     let trace_id = req
         .extensions()
         .get::<TraceId>()

@@ -169,6 +169,29 @@ pub struct StateUpdate {
     pub update_time: Timestamp,
 }
 
+impl StateUpdate {
+    /// The update with its state encoded ([`state_codec`]), for a backend to
+    /// take into its write: the state is serialised, and dropped, by the
+    /// caller's task before any transaction or writer is held.
+    pub(crate) fn encode(self) -> Result<EncodedUpdate> {
+        Ok(EncodedUpdate {
+            state: state_codec::encode(&self.state)?,
+            person: self.person,
+            expected_version: self.expected_version,
+            update_time: self.update_time,
+        })
+    }
+}
+
+/// A [`StateUpdate`] whose state is encoded.
+#[derive(Debug)]
+pub(crate) struct EncodedUpdate {
+    pub(crate) person: PersonId,
+    pub(crate) expected_version: i64,
+    pub(crate) state: Vec<u8>,
+    pub(crate) update_time: Timestamp,
+}
+
 /// One stored assessment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredAssessment {
@@ -419,6 +442,27 @@ pub struct AuditRow {
     pub count: u32,
 }
 
+/// Whose state a write changes: a person named by the request, or the
+/// person a recommendation was for (feedback names only the recommendation).
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    /// The person.
+    Person(&'a PersonId),
+    /// The recommendation, and through it its person.
+    Recommendation(&'a RecommendationId),
+}
+
+/// What a write reads before it computes ([`Storage::read_for_write`]).
+#[derive(Debug)]
+pub struct WriteSnapshot {
+    /// The stored first response of the write's idempotency key: a retry.
+    pub response: Option<StoredResponse>,
+    /// For [`Subject::Recommendation`], the recommendation.
+    pub recommendation: Option<RecommendationRecord>,
+    /// The person whose state the write changes, if they exist.
+    pub person: Option<PersonRecord>,
+}
+
 /// Builds the response stored for a delete, once the erased counts are known
 /// inside the transaction.
 pub type EncodeErased = Box<dyn FnOnce(Erased) -> Vec<u8> + Send>;
@@ -466,6 +510,35 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
         method: &str,
         request_id: &RequestId,
     ) -> Result<Option<StoredResponse>>;
+
+    /// Everything a write of `subject`'s state reads first, in one trip to
+    /// the database: the stored response for its idempotency key and the
+    /// person (with the recommendation, for feedback). Backends override the
+    /// default (three separate reads) to read it in one transaction or
+    /// round trip.
+    async fn read_for_write(
+        &self,
+        tenant: &TenantId,
+        method: &str,
+        request_id: &RequestId,
+        subject: Subject<'_>,
+    ) -> Result<WriteSnapshot> {
+        let response = self.find_response(tenant, method, request_id).await?;
+        let recommendation = match subject {
+            Subject::Person(_) => None,
+            Subject::Recommendation(id) => self.get_recommendation(tenant, id).await?,
+        };
+        let person = match (subject, &recommendation) {
+            (Subject::Person(p), _) => self.get_person(tenant, p).await?,
+            (Subject::Recommendation(_), Some(r)) => self.get_person(tenant, &r.person).await?,
+            (Subject::Recommendation(_), None) => None,
+        };
+        Ok(WriteSnapshot {
+            response,
+            recommendation,
+            person,
+        })
+    }
 
     /// Registers a person. [`StorageError::AlreadyExists`] if the id is taken.
     async fn create_person(

@@ -37,10 +37,11 @@
 use super::audit_chain::{self, ChainReport, ChainWalk, GENESIS};
 use super::state_codec;
 use super::{
-    AssessmentCursor, AssessmentPage, AuditRow, EncodeErased, Erased, History, IdempotencyRecord,
-    Kind, NewDecision, NewFeedback, NewPerson, PersonRecord, RecommendationRecord,
-    RecommendationRole, Result, StateUpdate, Storage, StorageError, StoredAssessment,
-    StoredFeedback, StoredIntervention, StoredRecommendation, StoredResponse,
+    AssessmentCursor, AssessmentPage, AuditRow, EncodeErased, EncodedUpdate, Erased, History,
+    IdempotencyRecord, Kind, NewDecision, NewFeedback, NewPerson, PersonRecord,
+    RecommendationRecord, RecommendationRole, Result, StateUpdate, Storage, StorageError,
+    StoredAssessment, StoredFeedback, StoredIntervention, StoredRecommendation, StoredResponse,
+    Subject, WriteSnapshot,
 };
 use crate::convert::ids::{DecisionId, PersonId, RecommendationId, RequestId, TenantId};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
@@ -467,8 +468,7 @@ struct Counters {
 async fn apply_state(
     tx: &Transaction<'_>,
     tenant: &TenantId,
-    update: &StateUpdate,
-    state: &[u8],
+    update: &EncodedUpdate,
     counters: Counters,
 ) -> Result<()> {
     let stmt = tx
@@ -486,7 +486,7 @@ async fn apply_state(
         .execute(
             &stmt,
             &[
-                &state,
+                &update.state,
                 &update.update_time.0,
                 &i64_of(counters.assessments),
                 &i64_of(counters.feedback),
@@ -529,6 +529,83 @@ fn context_of_request(request_json: &str) -> Result<Context> {
     }
 }
 
+/// The stored response of an idempotency key.
+const SELECT_RESPONSE: &str = "SELECT request_hash, response FROM idempotency
+     WHERE tenant = $1 AND method = $2 AND request_id = $3";
+
+/// A person, in the columns [`person_from_row`] reads.
+const SELECT_PERSON: &str = "SELECT conditions, create_time, assessment_count, feedback_count,
+            latest_assessment_time, state, version
+     FROM people WHERE tenant = $1 AND person_id = $2";
+
+/// A recommendation, in the columns [`recommendation_from_row`] reads.
+const SELECT_RECOMMENDATION: &str =
+    "SELECT r.decision_id, r.person_id, r.intervention_id, d.request, r.role
+     FROM recommendations r
+     JOIN decisions d ON d.tenant = r.tenant AND d.decision_id = r.decision_id
+     WHERE r.tenant = $1 AND r.recommendation_id = $2";
+
+/// [`SELECT_RECOMMENDATION`] and, from column [`RECOMMENDATION_WIDTH`] on,
+/// its person as in [`SELECT_PERSON`] (NULLs when the person is gone).
+const SELECT_RECOMMENDATION_AND_PERSON: &str =
+    "SELECT r.decision_id, r.person_id, r.intervention_id, d.request, r.role,
+            p.conditions, p.create_time, p.assessment_count, p.feedback_count,
+            p.latest_assessment_time, p.state, p.version
+     FROM recommendations r
+     JOIN decisions d ON d.tenant = r.tenant AND d.decision_id = r.decision_id
+     LEFT JOIN people p ON p.tenant = r.tenant AND p.person_id = r.person_id
+     WHERE r.tenant = $1 AND r.recommendation_id = $2";
+
+/// How many columns of [`SELECT_RECOMMENDATION_AND_PERSON`] are the recommendation's.
+const RECOMMENDATION_WIDTH: usize = 5;
+
+/// The person in the [`SELECT_PERSON`] columns of `row` from column `at` on.
+fn person_from_row(
+    row: &tokio_postgres::Row,
+    at: usize,
+    tenant: &TenantId,
+    person: PersonId,
+) -> Result<PersonRecord> {
+    let conditions = serde_json::from_str(row.get::<_, &str>(at))
+        .map_err(|e| StorageError::Corrupt(format!("person conditions: {e}")))?;
+    let state = match state_codec::decode(row.get::<_, &[u8]>(at + 5)) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(
+                tenant = %tenant, person = %person, error = %e,
+                "stored person state does not decode; it will be rebuilt from events"
+            );
+            None
+        }
+    };
+    Ok(PersonRecord {
+        id: person,
+        conditions,
+        create_time: Timestamp(row.get(at + 1)),
+        assessment_count: count(row.get::<_, i64>(at + 2).max(0) as u64),
+        feedback_count: count(row.get::<_, i64>(at + 3).max(0) as u64),
+        latest_assessment_time: row.get::<_, Option<i64>>(at + 4).map(Timestamp),
+        state,
+        version: row.get(at + 6),
+    })
+}
+
+/// The recommendation in the [`SELECT_RECOMMENDATION`] columns of `row`.
+fn recommendation_from_row(
+    row: &tokio_postgres::Row,
+    id: &RecommendationId,
+) -> Result<RecommendationRecord> {
+    let corrupt = |what: &str| StorageError::Corrupt(format!("stored {what} id"));
+    Ok(RecommendationRecord {
+        id: id.clone(),
+        decision: DecisionId::parse(row.get(0)).map_err(|_| corrupt("decision"))?,
+        person: PersonId::parse(row.get(1)).map_err(|_| corrupt("person"))?,
+        intervention: InterventionId(row.get(2)),
+        context: context_of_request(row.get(3))?,
+        role: RecommendationRole::parse(row.get(4))?,
+    })
+}
+
 #[async_trait::async_trait]
 impl Storage for PgStorage {
     async fn find_response(
@@ -538,13 +615,7 @@ impl Storage for PgStorage {
         request_id: &RequestId,
     ) -> Result<Option<StoredResponse>> {
         let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT request_hash, response FROM idempotency
-                 WHERE tenant = $1 AND method = $2 AND request_id = $3",
-            )
-            .await
-            .map_err(pg)?;
+        let stmt = client.prepare_cached(SELECT_RESPONSE).await.map_err(pg)?;
         let row = client
             .query_opt(&stmt, &[&tenant.as_str(), &method, &request_id.as_str()])
             .await
@@ -603,43 +674,85 @@ impl Storage for PgStorage {
         person: &PersonId,
     ) -> Result<Option<PersonRecord>> {
         let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT conditions, create_time, assessment_count, feedback_count,
-                        latest_assessment_time, state, version
-                 FROM people WHERE tenant = $1 AND person_id = $2",
-            )
-            .await
-            .map_err(pg)?;
-        let Some(r) = client
+        let stmt = client.prepare_cached(SELECT_PERSON).await.map_err(pg)?;
+        client
             .query_opt(&stmt, &[&tenant.as_str(), &person.as_str()])
             .await
             .map_err(pg)?
-        else {
-            return Ok(None);
+            .map(|r| person_from_row(&r, 0, tenant, person.clone()))
+            .transpose()
+    }
+
+    async fn read_for_write(
+        &self,
+        tenant: &TenantId,
+        method: &str,
+        request_id: &RequestId,
+        subject: Subject<'_>,
+    ) -> Result<WriteSnapshot> {
+        // One connection, and the statements pipelined on it (one round
+        // trip). They are not one snapshot, and need not be: the write
+        // re-checks both, the state by its version and the key by inserting it.
+        let client = self.client().await?;
+        let response = async {
+            let stmt = client.prepare_cached(SELECT_RESPONSE).await.map_err(pg)?;
+            client
+                .query_opt(&stmt, &[&tenant.as_str(), &method, &request_id.as_str()])
+                .await
+                .map_err(pg)
         };
-        let conditions = serde_json::from_str(r.get::<_, &str>(0))
-            .map_err(|e| StorageError::Corrupt(format!("person conditions: {e}")))?;
-        let state = match state_codec::decode(r.get::<_, &[u8]>(5)) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                tracing::warn!(
-                    tenant = %tenant, person = %person, error = %e,
-                    "stored person state does not decode; it will be rebuilt from events"
-                );
-                None
+        let subject_rows = async {
+            match subject {
+                Subject::Person(p) => {
+                    let stmt = client.prepare_cached(SELECT_PERSON).await.map_err(pg)?;
+                    client
+                        .query_opt(&stmt, &[&tenant.as_str(), &p.as_str()])
+                        .await
+                        .map_err(pg)
+                }
+                Subject::Recommendation(id) => {
+                    // The person through the recommendation, in the same statement.
+                    let stmt = client
+                        .prepare_cached(SELECT_RECOMMENDATION_AND_PERSON)
+                        .await
+                        .map_err(pg)?;
+                    client
+                        .query_opt(&stmt, &[&tenant.as_str(), &id.as_str()])
+                        .await
+                        .map_err(pg)
+                }
             }
         };
-        Ok(Some(PersonRecord {
-            id: person.clone(),
-            conditions,
-            create_time: Timestamp(r.get(1)),
-            assessment_count: count(r.get::<_, i64>(2).max(0) as u64),
-            feedback_count: count(r.get::<_, i64>(3).max(0) as u64),
-            latest_assessment_time: r.get::<_, Option<i64>>(4).map(Timestamp),
-            state,
-            version: r.get(6),
-        }))
+        let (response, row) = tokio::try_join!(response, subject_rows)?;
+        let response = response.map(|r| StoredResponse {
+            request_hash: r.get(0),
+            response: r.get(1),
+        });
+        let (recommendation, person) = match (subject, row) {
+            (_, None) => (None, None),
+            (Subject::Person(p), Some(r)) => {
+                (None, Some(person_from_row(&r, 0, tenant, p.clone())?))
+            }
+            (Subject::Recommendation(id), Some(r)) => {
+                let rec = recommendation_from_row(&r, id)?;
+                // The person's columns are NULL when the person is gone.
+                let person = match r.get::<_, Option<i64>>(RECOMMENDATION_WIDTH + 6) {
+                    Some(_) => Some(person_from_row(
+                        &r,
+                        RECOMMENDATION_WIDTH,
+                        tenant,
+                        rec.person.clone(),
+                    )?),
+                    None => None,
+                };
+                (Some(rec), person)
+            }
+        };
+        Ok(WriteSnapshot {
+            response,
+            recommendation,
+            person,
+        })
     }
 
     async fn delete_person(
@@ -692,14 +805,10 @@ impl Storage for PgStorage {
         assessments: Vec<StoredAssessment>,
         idem: IdempotencyRecord,
     ) -> Result<()> {
-        let state = state_codec::encode(&update.state)?;
+        let update = update.encode()?;
         self.write(async |tx| {
             insert_idempotency(tx, tenant, &idem).await?;
-            apply_state(
-                tx,
-                tenant,
-                &update,
-                &state,
+            apply_state(tx, tenant, &update,
                 Counters {
                     assessments: count(assessments.len() as u64),
                     feedback: 0,
@@ -905,10 +1014,10 @@ impl Storage for PgStorage {
         let request = to_json(&decision.query)?;
         let ranking = to_json(&decision.ranking)?;
         let first_place = to_json(&decision.first_place)?;
-        let state = state_codec::encode(&update.state)?;
+        let update = update.encode()?;
         self.write(async |tx| {
             insert_idempotency(tx, tenant, &idem).await?;
-            apply_state(tx, tenant, &update, &state, Counters::default()).await?;
+            apply_state(tx, tenant, &update, Counters::default()).await?;
             let stmt = tx
                 .prepare_cached(
                     "INSERT INTO decisions (tenant, decision_id, person_id, request, model_version,
@@ -1006,30 +1115,15 @@ impl Storage for PgStorage {
     ) -> Result<Option<RecommendationRecord>> {
         let client = self.client().await?;
         let stmt = client
-            .prepare_cached(
-                "SELECT r.decision_id, r.person_id, r.intervention_id, d.request, r.role
-                 FROM recommendations r
-                 JOIN decisions d ON d.tenant = r.tenant AND d.decision_id = r.decision_id
-                 WHERE r.tenant = $1 AND r.recommendation_id = $2",
-            )
+            .prepare_cached(SELECT_RECOMMENDATION)
             .await
             .map_err(pg)?;
-        let Some(r) = client
+        client
             .query_opt(&stmt, &[&tenant.as_str(), &id.as_str()])
             .await
             .map_err(pg)?
-        else {
-            return Ok(None);
-        };
-        let corrupt = |what: &str| StorageError::Corrupt(format!("stored {what} id"));
-        Ok(Some(RecommendationRecord {
-            id: id.clone(),
-            decision: DecisionId::parse(r.get(0)).map_err(|_| corrupt("decision"))?,
-            person: PersonId::parse(r.get(1)).map_err(|_| corrupt("person"))?,
-            intervention: InterventionId(r.get(2)),
-            context: context_of_request(r.get(3))?,
-            role: RecommendationRole::parse(r.get(4))?,
-        }))
+            .map(|r| recommendation_from_row(&r, id))
+            .transpose()
     }
 
     async fn record_feedback(
@@ -1039,14 +1133,13 @@ impl Storage for PgStorage {
         feedback: NewFeedback,
         idem: IdempotencyRecord,
     ) -> Result<()> {
-        let state = state_codec::encode(&update.state)?;
+        let update = update.encode()?;
         self.write(async |tx| {
             insert_idempotency(tx, tenant, &idem).await?;
             apply_state(
                 tx,
                 tenant,
                 &update,
-                &state,
                 Counters {
                     feedback: 1,
                     ..Counters::default()

@@ -25,10 +25,11 @@
 use super::audit_chain;
 use super::state_codec;
 use super::{
-    AssessmentCursor, AssessmentPage, AuditRow, EncodeErased, Erased, History, IdempotencyRecord,
-    Kind, NewDecision, NewFeedback, NewPerson, PersonRecord, RecommendationRecord,
-    RecommendationRole, Result, StateUpdate, Storage, StorageError, StoredAssessment,
-    StoredFeedback, StoredIntervention, StoredRecommendation, StoredResponse,
+    AssessmentCursor, AssessmentPage, AuditRow, EncodeErased, EncodedUpdate, Erased, History,
+    IdempotencyRecord, Kind, NewDecision, NewFeedback, NewPerson, PersonRecord,
+    RecommendationRecord, RecommendationRole, Result, StateUpdate, Storage, StorageError,
+    StoredAssessment, StoredFeedback, StoredIntervention, StoredRecommendation, StoredResponse,
+    Subject, WriteSnapshot,
 };
 use crate::convert::ids::{DecisionId, PersonId, RecommendationId, RequestId, TenantId};
 use rusqlite::types::ValueRef;
@@ -679,8 +680,7 @@ struct Counters {
 fn apply_state(
     tx: &Transaction<'_>,
     tenant: &TenantId,
-    update: &StateUpdate,
-    state: &[u8],
+    update: &EncodedUpdate,
     counters: Counters,
 ) -> Result<()> {
     let changed = tx
@@ -695,7 +695,7 @@ fn apply_state(
                     ELSE latest_assessment_time END
              WHERE tenant = ?6 AND person_id = ?7 AND version = ?8",
             params![
-                state,
+                update.state,
                 update.update_time.0,
                 counters.assessments,
                 counters.feedback,
@@ -738,6 +738,117 @@ fn context_of_request(request_json: &str) -> Result<Context> {
     }
 }
 
+fn select_response(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    method: &str,
+    request_id: &RequestId,
+) -> Result<Option<StoredResponse>> {
+    tx.query_row(
+        "SELECT request_hash, response FROM idempotency
+         WHERE tenant = ?1 AND method = ?2 AND request_id = ?3",
+        params![tenant.as_str(), method, request_id.as_str()],
+        |r| {
+            Ok(StoredResponse {
+                request_hash: r.get(0)?,
+                response: r.get(1)?,
+            })
+        },
+    )
+    .optional()
+    .map_err(db)
+}
+
+fn select_person(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    person: PersonId,
+) -> Result<Option<PersonRecord>> {
+    let row = tx
+        .query_row(
+            "SELECT conditions, create_time, assessment_count, feedback_count,
+                        latest_assessment_time, state, version
+                 FROM people WHERE tenant = ?1 AND person_id = ?2",
+            params![tenant.as_str(), person.as_str()],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, u32>(2)?,
+                    r.get::<_, u32>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                    state_bytes(r, 5)?,
+                    r.get::<_, i64>(6)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(db)?;
+    let Some((conditions, create, assessments, feedback, latest, state, version)) = row else {
+        return Ok(None);
+    };
+    let conditions = serde_json::from_str(&conditions)
+        .map_err(|e| StorageError::Corrupt(format!("person conditions: {e}")))?;
+    let state = match state_codec::decode(&state) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(
+                tenant = %tenant, person = %person, error = %e,
+                "stored person state does not decode; it will be rebuilt from events"
+            );
+            None
+        }
+    };
+    Ok(Some(PersonRecord {
+        id: person,
+        conditions,
+        create_time: Timestamp(create),
+        assessment_count: assessments,
+        feedback_count: feedback,
+        latest_assessment_time: latest.map(Timestamp),
+        state,
+        version,
+    }))
+}
+
+fn select_recommendation(
+    tx: &Transaction<'_>,
+    tenant: &TenantId,
+    id: &RecommendationId,
+) -> Result<Option<RecommendationRecord>> {
+    let row = tx
+        .query_row(
+            "SELECT r.decision_id, r.person_id, r.intervention_id, d.request, r.role
+                 FROM recommendations r
+                 JOIN decisions d ON d.tenant = r.tenant AND d.decision_id = r.decision_id
+                 WHERE r.tenant = ?1 AND r.recommendation_id = ?2",
+            params![tenant.as_str(), id.as_str()],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(db)?;
+    let Some((decision, person, intervention, request, role)) = row else {
+        return Ok(None);
+    };
+    let corrupt = |what: &str| StorageError::Corrupt(format!("stored {what} id"));
+    Ok(Some(RecommendationRecord {
+        id: id.clone(),
+        decision: DecisionId::parse(&decision).map_err(|_| corrupt("decision"))?,
+        person: PersonId::parse(&person).map_err(|_| corrupt("person"))?,
+        intervention: InterventionId(intervention),
+        context: context_of_request(&request)?,
+        role: RecommendationRole::parse(&role)?,
+    }))
+}
+
 #[async_trait::async_trait]
 impl Storage for SqliteStorage {
     async fn find_response(
@@ -747,20 +858,40 @@ impl Storage for SqliteStorage {
         request_id: &RequestId,
     ) -> Result<Option<StoredResponse>> {
         let (tenant, method, request_id) = (tenant.clone(), method.to_owned(), request_id.clone());
+        self.read(move |tx| select_response(tx, &tenant, &method, &request_id))
+            .await
+    }
+
+    async fn read_for_write(
+        &self,
+        tenant: &TenantId,
+        method: &str,
+        request_id: &RequestId,
+        subject: Subject<'_>,
+    ) -> Result<WriteSnapshot> {
+        let (tenant, method, request_id) = (tenant.clone(), method.to_owned(), request_id.clone());
+        let (person, recommendation) = match subject {
+            Subject::Person(p) => (Some(p.clone()), None),
+            Subject::Recommendation(r) => (None, Some(r.clone())),
+        };
+        // One read transaction on one pooled connection: one trip to the
+        // blocking pool, and the response and the person from one snapshot.
         self.read(move |tx| {
-            tx.query_row(
-                "SELECT request_hash, response FROM idempotency
-                 WHERE tenant = ?1 AND method = ?2 AND request_id = ?3",
-                params![tenant.as_str(), method, request_id.as_str()],
-                |r| {
-                    Ok(StoredResponse {
-                        request_hash: r.get(0)?,
-                        response: r.get(1)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(db)
+            let response = select_response(tx, &tenant, &method, &request_id)?;
+            let recommendation = match &recommendation {
+                Some(id) => select_recommendation(tx, &tenant, id)?,
+                None => None,
+            };
+            let person = match (person, &recommendation) {
+                (Some(p), _) => select_person(tx, &tenant, p)?,
+                (None, Some(r)) => select_person(tx, &tenant, r.person.clone())?,
+                (None, None) => None,
+            };
+            Ok(WriteSnapshot {
+                response,
+                recommendation,
+                person,
+            })
         })
         .await
     }
@@ -813,55 +944,8 @@ impl Storage for SqliteStorage {
         person: &PersonId,
     ) -> Result<Option<PersonRecord>> {
         let (tenant, person) = (tenant.clone(), person.clone());
-        self.read(move |tx| {
-            let row = tx
-                .query_row(
-                    "SELECT conditions, create_time, assessment_count, feedback_count,
-                            latest_assessment_time, state, version
-                     FROM people WHERE tenant = ?1 AND person_id = ?2",
-                    params![tenant.as_str(), person.as_str()],
-                    |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, i64>(1)?,
-                            r.get::<_, u32>(2)?,
-                            r.get::<_, u32>(3)?,
-                            r.get::<_, Option<i64>>(4)?,
-                            state_bytes(r, 5)?,
-                            r.get::<_, i64>(6)?,
-                        ))
-                    },
-                )
-                .optional()
-                .map_err(db)?;
-            let Some((conditions, create, assessments, feedback, latest, state, version)) = row
-            else {
-                return Ok(None);
-            };
-            let conditions = serde_json::from_str(&conditions)
-                .map_err(|e| StorageError::Corrupt(format!("person conditions: {e}")))?;
-            let state = match state_codec::decode(&state) {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    tracing::warn!(
-                        tenant = %tenant, person = %person, error = %e,
-                        "stored person state does not decode; it will be rebuilt from events"
-                    );
-                    None
-                }
-            };
-            Ok(Some(PersonRecord {
-                id: person,
-                conditions,
-                create_time: Timestamp(create),
-                assessment_count: assessments,
-                feedback_count: feedback,
-                latest_assessment_time: latest.map(Timestamp),
-                state,
-                version,
-            }))
-        })
-        .await
+        self.read(move |tx| select_person(tx, &tenant, person))
+            .await
     }
 
     async fn delete_person(
@@ -916,14 +1000,10 @@ impl Storage for SqliteStorage {
         idem: IdempotencyRecord,
     ) -> Result<()> {
         let tenant = tenant.clone();
-        let state = state_codec::encode(&update.state)?;
+        let update = update.encode()?;
         self.write(move |tx| {
             insert_idempotency(tx, &tenant, &idem)?;
-            apply_state(
-                tx,
-                &tenant,
-                &update,
-                &state,
+            apply_state(tx, &tenant, &update,
                 Counters {
                     assessments: count(assessments.len()),
                     feedback: 0,
@@ -1105,10 +1185,10 @@ impl Storage for SqliteStorage {
         let request = to_json(&decision.query)?;
         let ranking = to_json(&decision.ranking)?;
         let first_place = to_json(&decision.first_place)?;
-        let state = state_codec::encode(&update.state)?;
+        let update = update.encode()?;
         self.write(move |tx| {
             insert_idempotency(tx, &tenant, &idem)?;
-            apply_state(tx, &tenant, &update, &state, Counters::default())?;
+            apply_state(tx, &tenant, &update, Counters::default())?;
             tx.execute(
                 "INSERT INTO decisions (tenant, decision_id, person_id, request, model_version,
                                         decide_time, for_time, safety_mode, exploration, ranking,
@@ -1190,40 +1270,8 @@ impl Storage for SqliteStorage {
         id: &RecommendationId,
     ) -> Result<Option<RecommendationRecord>> {
         let (tenant, id) = (tenant.clone(), id.clone());
-        self.read(move |tx| {
-            let row = tx
-                .query_row(
-                    "SELECT r.decision_id, r.person_id, r.intervention_id, d.request, r.role
-                     FROM recommendations r
-                     JOIN decisions d ON d.tenant = r.tenant AND d.decision_id = r.decision_id
-                     WHERE r.tenant = ?1 AND r.recommendation_id = ?2",
-                    params![tenant.as_str(), id.as_str()],
-                    |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                            r.get::<_, String>(4)?,
-                        ))
-                    },
-                )
-                .optional()
-                .map_err(db)?;
-            let Some((decision, person, intervention, request, role)) = row else {
-                return Ok(None);
-            };
-            let corrupt = |what: &str| StorageError::Corrupt(format!("stored {what} id"));
-            Ok(Some(RecommendationRecord {
-                id,
-                decision: DecisionId::parse(&decision).map_err(|_| corrupt("decision"))?,
-                person: PersonId::parse(&person).map_err(|_| corrupt("person"))?,
-                intervention: InterventionId(intervention),
-                context: context_of_request(&request)?,
-                role: RecommendationRole::parse(&role)?,
-            }))
-        })
-        .await
+        self.read(move |tx| select_recommendation(tx, &tenant, &id))
+            .await
     }
 
     async fn record_feedback(
@@ -1234,14 +1282,13 @@ impl Storage for SqliteStorage {
         idem: IdempotencyRecord,
     ) -> Result<()> {
         let tenant = tenant.clone();
-        let state = state_codec::encode(&update.state)?;
+        let update = update.encode()?;
         self.write(move |tx| {
             insert_idempotency(tx, &tenant, &idem)?;
             apply_state(
                 tx,
                 &tenant,
                 &update,
-                &state,
                 Counters {
                     feedback: 1,
                     ..Counters::default()

@@ -299,18 +299,21 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         r.effect_rows, r.effect_ratings, r.interventions_trained, r.reference_profiles
     );
     println!(
-        "  process map: {}; rating level: {}; helpfulness noise: {}; residual spread: {}",
+        "  process map: {}; rating level: {}; helpfulness noise: {}",
         kept(r.map_people, format!("from {} people's maps", r.map_people)),
         kept(r.rater_people, format!("from {} people", r.rater_people)),
         kept(
             r.noise_df as usize,
             format!("from {} repeated ratings", r.noise_df)
         ),
-        kept(
-            r.residual_pairs,
-            format!("from {} person-intervention pairs", r.residual_pairs)
-        ),
     );
+    if let Some(s) = &r.rating_spread {
+        println!(
+            "  ratings beyond the maps ({} rows; measured, not applied): family sd {:.2}, \
+             intervention sd {:.2} of the prediction",
+            s.rows, s.family_sd, s.item_sd_share
+        );
+    }
     let (b, a) = (&r.follow_before, &r.follow_after);
     println!(
         "  follow-through: {} reports; base rate {:.2} -> {:.2} (covariates kept at the prior: the logging policy chose them)",

@@ -13,12 +13,12 @@
 use std::sync::Arc;
 use tutti_engine::Engine;
 use tutti_engine::ids::Timestamp;
-use tutti_server::convert::ids::{PersonId, RequestId, TenantId};
+use tutti_server::convert::ids::{DecisionId, PersonId, RecommendationId, RequestId, TenantId};
 use tutti_server::storage::postgres::{PgOptions, PgStorage};
 use tutti_server::storage::sqlite::SqliteStorage;
 use tutti_server::storage::{
-    AuditRow, Erased, IdempotencyRecord, NewPerson, StateUpdate, Storage, StorageError,
-    StoredAssessment,
+    AuditRow, Erased, IdempotencyRecord, NewDecision, NewPerson, NewRecommendation, StateUpdate,
+    Storage, StorageError, StoredAssessment, Subject, WriteSnapshot,
 };
 use tutti_tests::postgres;
 
@@ -110,6 +110,7 @@ on_both!(
     a_request_id_raced_on_two_replicas_is_stored_once,
     audit_chains_appended_from_two_replicas_verify,
     recent_states_are_the_newest_and_expired_responses_are_swept,
+    a_write_reads_its_stored_answer_and_its_person_at_once,
 );
 
 fn t(s: &str) -> TenantId {
@@ -537,4 +538,87 @@ async fn recent_states_are_the_newest_and_expired_responses_are_swept(b: Backend
             .expect("read")
             .is_none()
     );
+}
+
+async fn read(db: &dyn Storage, request_id: &str, subject: Subject<'_>) -> WriteSnapshot {
+    db.read_for_write(&t("a"), "/m", &rid(request_id), subject)
+        .await
+        .expect("read")
+}
+
+async fn a_write_reads_its_stored_answer_and_its_person_at_once(b: Backend) {
+    let db = b.open().await;
+    let engine = Engine::with_defaults();
+    let (tenant, person) = (t("a"), p("p1"));
+    let db = &*db;
+    let s = read(db, "w1", Subject::Person(&person)).await;
+    assert!(s.response.is_none() && s.person.is_none() && s.recommendation.is_none());
+
+    create(db, "a", "p1", "r1").await.expect("created");
+    // A retry finds its answer; the person comes with it either way.
+    let s = read(db, "r1", Subject::Person(&person)).await;
+    assert_eq!(s.response.map(|r| r.response), Some(vec![1, 2, 3]));
+    assert_eq!(s.person.map(|p| p.version), Some(1));
+
+    let state = engine.new_person(vec![]);
+    let query = tutti_engine::rank::RecommendQuery {
+        k: 1,
+        context: Default::default(),
+        exclude: vec![],
+        pin: vec![],
+        now: Timestamp(2),
+        seed: 7,
+    };
+    let (ranking, _) = engine
+        .recommend_with_propensities(&state, &query)
+        .expect("ranks");
+    let item = ranking.items.first().expect("an item").clone();
+    let rec = RecommendationId::parse("rec-1").expect("id");
+    db.record_decision(
+        &tenant,
+        StateUpdate {
+            person: person.clone(),
+            expected_version: 1,
+            state,
+            update_time: Timestamp(2),
+        },
+        NewDecision {
+            id: DecisionId::parse("dec-1").expect("id"),
+            person: person.clone(),
+            query,
+            model_version: "m".into(),
+            decide_time: Timestamp(2),
+            ranking,
+            items: vec![NewRecommendation {
+                id: rec.clone(),
+                intervention: item.intervention.clone(),
+                rank: 1,
+                score: item.score,
+                propensity: item.propensity,
+            }],
+            first_place: vec![],
+            shadow: false,
+            platform_intervention: None,
+            platform_choice: None,
+        },
+        idem("r2", Some("p1")),
+    )
+    .await
+    .expect("logged");
+    // Feedback names only the recommendation: its person comes through it.
+    let s = read(db, "r3", Subject::Recommendation(&rec)).await;
+    assert!(s.response.is_none());
+    let got = s.recommendation.expect("the recommendation");
+    assert_eq!(got.person, person);
+    assert_eq!(got.intervention, item.intervention);
+    assert_eq!(s.person.map(|p| p.version), Some(2));
+    let unknown = RecommendationId::parse("rec-2").expect("id");
+    let s = read(db, "r3", Subject::Recommendation(&unknown)).await;
+    assert!(s.recommendation.is_none() && s.person.is_none());
+    // Another tenant sees none of it.
+    let s = db
+        .read_for_write(&t("b"), "/m", &rid("r1"), Subject::Recommendation(&rec))
+        .await
+        .expect("read");
+    assert!(s.response.is_none() && s.recommendation.is_none() && s.person.is_none());
 }

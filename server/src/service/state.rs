@@ -17,15 +17,16 @@ use tutti_engine::catalog::Condition;
 use tutti_engine::observe::Assessment;
 use tutti_engine::state::PersonState;
 
-/// The person's current state.
-pub async fn current(
+/// The person's current state, taken out of the record (a state is tens of
+/// kilobytes: it is moved, not copied, into the engine's update).
+pub async fn take_current(
     app: &App,
     tenant: &TenantId,
     engine: &Arc<Engine>,
-    person: &PersonRecord,
+    person: &mut PersonRecord,
 ) -> Result<PersonState> {
-    if let Some(state) = &person.state {
-        return Ok(state.clone());
+    if let Some(state) = person.state.take() {
+        return Ok(state);
     }
     rebuild_with(
         app,
