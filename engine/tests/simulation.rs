@@ -261,7 +261,6 @@ fn engine_policy_runs_on_the_builtin_catalogue() {
 /// structured learner on average. Floors are conservative against what the engine
 /// measures (docs/benchmarks.md): they catch a regression, not noise.
 #[test]
-#[ignore = "release build only (about a minute there); run by scripts/test.sh"]
 fn engine_captures_a_share_of_the_oracle_gain_and_beats_every_baseline() {
     let engine = Engine::with_defaults();
     let cat = Catalogs::of(&engine);
