@@ -12,7 +12,7 @@ use crate::observe::{Assessment, Completion, Context, Feedback, Instrument, Outc
 use crate::population::PopulationModel;
 use crate::rank::RecommendQuery;
 
-pub fn process(id: &str) -> Process {
+pub(crate) fn process(id: &str) -> Process {
     Process {
         id: ProcessId::from(id),
         display_name: format!("{}{}", id[..1].to_uppercase(), &id[1..]),
@@ -26,7 +26,7 @@ pub fn process(id: &str) -> Process {
     }
 }
 
-pub fn processes() -> ProcessCatalog {
+pub(crate) fn processes() -> ProcessCatalog {
     ProcessCatalog::new(vec![
         process("cognition"),
         process("social"),
@@ -35,12 +35,18 @@ pub fn processes() -> ProcessCatalog {
     .expect("valid processes")
 }
 
-pub struct Iv {
+pub(crate) struct Iv {
     pub iv: Intervention,
 }
 
 impl Iv {
-    pub fn new(id: &str, family: &str, targets: &[(&str, f64)], effort: u32, effect: f64) -> Self {
+    pub(crate) fn new(
+        id: &str,
+        family: &str,
+        targets: &[(&str, f64)],
+        effort: u32,
+        effect: f64,
+    ) -> Self {
         Self {
             iv: Intervention {
                 id: InterventionId::from(id),
@@ -67,33 +73,33 @@ impl Iv {
             },
         }
     }
-    pub fn modality(mut self, m: Modality) -> Self {
+    pub(crate) fn modality(mut self, m: Modality) -> Self {
         self.iv.modality = m;
         self
     }
-    pub fn clinician(mut self) -> Self {
+    pub(crate) fn clinician(mut self) -> Self {
         self.iv.requires_clinician = true;
         self
     }
-    pub fn contra(mut self, c: &[Condition]) -> Self {
+    pub(crate) fn contra(mut self, c: &[Condition]) -> Self {
         self.iv.contraindications = c.to_vec();
         self
     }
-    pub fn safety(mut self) -> Self {
+    pub(crate) fn safety(mut self) -> Self {
         self.iv.safety = true;
         self
     }
-    pub fn aid(mut self) -> Self {
+    pub(crate) fn aid(mut self) -> Self {
         self.iv.follow_through_aid = true;
         self
     }
-    pub fn min_days(mut self, d: u32) -> Self {
+    pub(crate) fn min_days(mut self, d: u32) -> Self {
         self.iv.min_days_between = d;
         self
     }
 }
 
-pub fn interventions(pc: &ProcessCatalog) -> InterventionCatalog {
+pub(crate) fn interventions(pc: &ProcessCatalog) -> InterventionCatalog {
     let all = vec![
         Iv::new("defuse", "defusion", &[("cognition", 1.0)], 3, 2.5).modality(Modality::App),
         Iv::new(
@@ -160,23 +166,27 @@ pub fn interventions(pc: &ProcessCatalog) -> InterventionCatalog {
     InterventionCatalog::new(all.into_iter().map(|b| b.iv).collect(), pc).expect("valid catalogue")
 }
 
-pub fn engine_with(config: EngineConfig) -> Engine {
+pub(crate) fn engine_with(config: EngineConfig) -> Engine {
     let pc = processes();
     let ic = interventions(&pc);
     let pop = PopulationModel::from_catalog(&pc);
     Engine::new(config, pc, ic, pop).expect("valid engine")
 }
 
-pub fn engine() -> Engine {
+pub(crate) fn engine() -> Engine {
     engine_with(EngineConfig::default())
 }
 
-pub fn day(d: f64) -> Timestamp {
+pub(crate) fn day(d: f64) -> Timestamp {
     Timestamp(0).plus_days(d + 20_000.0)
 }
 
 /// An assessment: `(process, adaptive, maladaptive)` ratings and a 0-100 well-being.
-pub fn assessment(d: f64, ratings: &[(&str, f64, f64)], wellbeing: Option<f64>) -> Assessment {
+pub(crate) fn assessment(
+    d: f64,
+    ratings: &[(&str, f64, f64)],
+    wellbeing: Option<f64>,
+) -> Assessment {
     Assessment {
         at: day(d),
         ratings: ratings
@@ -199,7 +209,7 @@ pub fn assessment(d: f64, ratings: &[(&str, f64, f64)], wellbeing: Option<f64>) 
     }
 }
 
-pub fn feedback(
+pub(crate) fn feedback(
     id: &str,
     d: f64,
     completion: Option<Completion>,
@@ -219,7 +229,7 @@ pub fn feedback(
     }
 }
 
-pub fn query(k: usize, d: f64, seed: u64) -> RecommendQuery {
+pub(crate) fn query(k: usize, d: f64, seed: u64) -> RecommendQuery {
     RecommendQuery {
         k,
         context: Context::default(),
@@ -230,6 +240,6 @@ pub fn query(k: usize, d: f64, seed: u64) -> RecommendQuery {
     }
 }
 
-pub fn id(s: &str) -> InterventionId {
+pub(crate) fn id(s: &str) -> InterventionId {
     InterventionId::from(s)
 }

@@ -39,7 +39,7 @@ const SLOPE: [[f64; 2]; 4] = [[1.0, 0.0], [-1.0, 0.5], [0.5, -1.0], [0.0, 1.0]];
 impl Bandit {
     /// Four actions, twelve contexts in [-1, 1]^2, a softmax logging policy
     /// that favours action 0 (every probability at least about 0.1).
-    pub fn standard() -> Self {
+    pub(crate) fn standard() -> Self {
         let m = 12;
         let contexts: Vec<Vec<f64>> = (0..m)
             .map(|c| {
@@ -71,7 +71,7 @@ impl Bandit {
 
     /// The same problem with action `d` logged with probability `p_d` in every
     /// context (the others rescaled); `p_d = 0` takes it out of the support.
-    pub fn with_rare_last_action(mut self, p_d: f64) -> Self {
+    pub(crate) fn with_rare_last_action(mut self, p_d: f64) -> Self {
         for row in &mut self.logging {
             let rest: f64 = row[..3].iter().sum();
             for p in &mut row[..3] {
@@ -83,7 +83,7 @@ impl Bandit {
     }
 
     /// A target leaning toward the best action: softmax of `2 f(x, ·)`.
-    pub fn greedy_target(&self) -> Vec<Vec<f64>> {
+    pub(crate) fn greedy_target(&self) -> Vec<Vec<f64>> {
         self.mean_reward
             .iter()
             .map(|f| softmax(&f.iter().map(|v| 2.0 * v).collect::<Vec<_>>()))
@@ -91,14 +91,14 @@ impl Bandit {
     }
 
     /// Always the action with index `a`.
-    pub fn constant_target(&self, a: usize) -> Vec<Vec<f64>> {
+    pub(crate) fn constant_target(&self, a: usize) -> Vec<Vec<f64>> {
         let mut row = vec![0.0; self.actions.len()];
         row[a] = 1.0;
         vec![row; self.contexts.len()]
     }
 
     /// Exact value of `policy` (`[context][action]`).
-    pub fn value(&self, policy: &[Vec<f64>]) -> f64 {
+    pub(crate) fn value(&self, policy: &[Vec<f64>]) -> f64 {
         let total: f64 = policy
             .iter()
             .zip(&self.mean_reward)
@@ -108,7 +108,7 @@ impl Bandit {
     }
 
     /// `n` decisions of the logging policy, reproducible from `seed`.
-    pub fn log(&self, n: usize, seed: u64, with_distribution: bool) -> Log {
+    pub(crate) fn log(&self, n: usize, seed: u64, with_distribution: bool) -> Log {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut decisions = Vec::with_capacity(n);
         let mut context_ids = Vec::with_capacity(n);
@@ -146,7 +146,7 @@ impl Bandit {
 
 impl Log {
     /// The per-decision target distributions of a `[context][action]` policy.
-    pub fn targets(&self, policy: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    pub(crate) fn targets(&self, policy: &[Vec<f64>]) -> Vec<Vec<f64>> {
         self.context_ids
             .iter()
             .map(|c| policy[*c].clone())

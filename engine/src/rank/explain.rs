@@ -56,7 +56,7 @@ pub(super) struct NoteFacts<'a> {
 }
 
 impl<'a> Facts<'a> {
-    pub fn new(
+    pub(crate) fn new(
         model: &'a Model,
         state: &'a PersonState,
         post: &'a PersonCache,
@@ -118,7 +118,7 @@ impl<'a> Facts<'a> {
             && self.post.processes[p].value.mean > 0.0
     }
 
-    pub fn item(&self, c: &Candidate<'_>, draw: f64, propensity: f64) -> RankedItem {
+    pub(crate) fn item(&self, c: &Candidate<'_>, draw: f64, propensity: f64) -> RankedItem {
         let model = self.model;
         let targets: Vec<TargetExplanation> = model.compiled().items[c.pos]
             .targets
@@ -245,7 +245,7 @@ impl<'a> Facts<'a> {
         fit(parts)
     }
 
-    pub fn note(&self, f: NoteFacts<'_>) -> String {
+    pub(crate) fn note(&self, f: NoteFacts<'_>) -> String {
         let mut parts: Vec<String> = Vec::new();
         if self.safety_mode {
             parts.push("Risk flag in the latest assessment: safety interventions first, exploration off, contraindicated interventions removed; every item needs clinician review.".into());

@@ -22,7 +22,7 @@ pub(super) struct Plan<'p, 'a> {
 impl Plan<'_, '_> {
     /// Up to `wanted` indices after the head, ordered by `values` with the
     /// diversity penalty; `forced_first`, if any, takes the first place.
-    pub fn diversify(&self, values: &[f64], forced_first: Option<usize>) -> Vec<usize> {
+    pub(crate) fn diversify(&self, values: &[f64], forced_first: Option<usize>) -> Vec<usize> {
         let compiled: &CompiledCatalog = self.model.compiled();
         let processes = self.model.processes().len();
         let mut cover = Coverage::new(compiled.families, processes);

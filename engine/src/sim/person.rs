@@ -35,7 +35,7 @@ pub(crate) struct NatureDraws {
 }
 
 impl NatureDraws {
-    pub fn fill(&mut self, world: &World, rng: &mut SimRng) {
+    pub(crate) fn fill(&mut self, world: &World, rng: &mut SimRng) {
         let n = world.n_poles;
         self.innovation.resize(n, 0.0);
         self.state.resize(n, 0.0);
@@ -91,7 +91,7 @@ pub(crate) struct DecisionDraws {
 pub(crate) const POST_POLES: usize = 8;
 
 impl DecisionDraws {
-    pub fn draw(rng: &mut SimRng) -> Self {
+    pub(crate) fn draw(rng: &mut SimRng) -> Self {
         Self {
             minutes: normal(rng),
             minutes_known: uniform(rng),
@@ -216,7 +216,7 @@ pub(crate) struct Person {
 
 impl Person {
     /// Draws a new person's ground truth and starting state.
-    pub fn reset(&mut self, world: &World, rng: &mut SimRng) {
+    pub(crate) fn reset(&mut self, world: &World, rng: &mut SimRng) {
         let sc = &world.scenario;
         let d = &sc.dynamics;
         let n = world.n_poles;
@@ -534,7 +534,7 @@ impl Person {
 
     /// One tick of the latent dynamics, with the dose of the last decision (if
     /// any) landing now. Returns what the person felt from that dose.
-    pub fn evolve(
+    pub(crate) fn evolve(
         &mut self,
         world: &World,
         draws: &NatureDraws,
@@ -646,7 +646,7 @@ impl Person {
     }
 
     /// The true situation at a decision.
-    pub fn situation(&self, world: &World, draws: &DecisionDraws) -> Situation {
+    pub(crate) fn situation(&self, world: &World, draws: &DecisionDraws) -> Situation {
         let f = &world.scenario.follow_through;
         let m = &world.scenario.measurement;
         let ln_minutes = self.ln_minutes + f.minutes_within_sd * draws.minutes
@@ -704,7 +704,7 @@ impl Person {
 
     /// Fills `follow`, `gain`, `map_gain` and `eligible` for every kernel:
     /// the truth the oracles act on and regret is measured against.
-    pub fn truth(&mut self, world: &World, sit: &Situation, flagged: bool) {
+    pub(crate) fn truth(&mut self, world: &World, sit: &Situation, flagged: bool) {
         let acute = if flagged {
             cond_bit(Condition::AcuteSuicidality)
         } else {
@@ -734,7 +734,13 @@ impl Person {
     }
 
     /// Whether the person does kernel `j` now: the dose (0, 0.5 or 1).
-    pub fn act(&self, world: &World, j: usize, sit: &Situation, draws: &DecisionDraws) -> f64 {
+    pub(crate) fn act(
+        &self,
+        world: &World,
+        j: usize,
+        sit: &Situation,
+        draws: &DecisionDraws,
+    ) -> f64 {
         let (z, partly) = self.follow_through(world, j, sit);
         if draws.follow < sigmoid(z) {
             if draws.partly < partly { 0.5 } else { 1.0 }

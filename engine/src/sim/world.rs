@@ -77,7 +77,7 @@ pub(crate) struct ProcessMap {
 }
 
 impl ProcessMap {
-    pub fn draw(rng: &mut SimRng) -> Self {
+    pub(crate) fn draw(rng: &mut SimRng) -> Self {
         Self {
             u: uniform(rng),
             single: uniform(rng),
@@ -189,7 +189,7 @@ pub(crate) fn per_tick_sd(sd_week: f64, a_week: f64, a_tick: f64) -> f64 {
 impl World {
     /// Builds the world for one seed: kernel effect structure from the
     /// catalogue, and the population truths drawn from `rng`.
-    pub fn new(scenario: &Scenario, catalogs: &Catalogs, rng: &mut SimRng) -> Result<Self> {
+    pub(crate) fn new(scenario: &Scenario, catalogs: &Catalogs, rng: &mut SimRng) -> Result<Self> {
         scenario.validate()?;
         let procs = catalogs.processes.all();
         let n_proc = procs.len();
@@ -482,7 +482,7 @@ impl World {
     }
 
     /// The timestamp of a tick.
-    pub fn time_of(&self, tick: u32) -> Timestamp {
+    pub(crate) fn time_of(&self, tick: u32) -> Timestamp {
         EPOCH.plus_days(7.0 * f64::from(tick) / f64::from(self.ticks_per_week))
     }
 }
