@@ -171,7 +171,8 @@ pub use diagnostics::{
     DiagnosticThresholds, Diagnostics, OpeWarning, diagnose, effective_sample_size, pareto_k,
 };
 pub use estimate::{
-    Difference, Estimate, Estimator, EstimatorOptions, doubly_robust, ips, on_policy, snips,
+    Difference, Estimate, Estimator, EstimatorOptions, doubly_robust, ips, on_policy,
+    paired_ratio_difference, snips,
 };
 pub use report::{EvaluationConfig, EvaluationReport, evaluate, evaluate_with_predictions};
 pub use reward::{RewardModel, RewardPredictions, RidgeConfig, RidgeRewardModel};

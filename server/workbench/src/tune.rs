@@ -547,46 +547,20 @@ fn paired(a: &Units, b: &Units, resamples: usize) -> Interval {
                 .collect::<Vec<_>>(),
         )),
         (Units::Decisions(a), Units::Decisions(b)) => {
-            let common: Vec<((f64, f64), (f64, f64))> = a
-                .iter()
-                .filter_map(|(i, x)| Some((*x, *b.get(i)?)))
-                .collect();
-            let diff = |idx: &mut dyn Iterator<Item = usize>| {
-                let (mut an, mut ad, mut bn, mut bd) = (0.0, 0.0, 0.0, 0.0);
-                for i in idx {
-                    let ((x, y), (u, v)) = common[i];
-                    (an, ad, bn, bd) = (an + x, ad + y, bn + u, bd + v);
-                }
-                an / ad - bn / bd
-            };
-            let n = common.len();
-            if n == 0 {
-                return Interval {
-                    value: f64::NAN,
-                    lower: f64::NAN,
-                    upper: f64::NAN,
-                };
-            }
-            let value = diff(&mut (0..n));
-            let mut rng = SimRng::seed_from_u64(BOOTSTRAP_SEED);
-            let mut reps: Vec<f64> = (0..resamples)
-                .map(|_| diff(&mut (0..n).map(|_| rng.random_range(0..n))))
-                .filter(|x| x.is_finite())
-                .collect();
-            reps.sort_by(f64::total_cmp);
-            if reps.is_empty() {
-                return Interval {
-                    value,
-                    lower: f64::NEG_INFINITY,
-                    upper: f64::INFINITY,
-                };
-            }
-            let q =
-                |p: f64| reps[((p * (reps.len() - 1) as f64).round() as usize).min(reps.len() - 1)];
+            // The decisions both trials' replays kept, paired.
+            let (xs, ys): (Vec<_>, Vec<_>) =
+                a.iter().filter_map(|(i, x)| Some((*x, *b.get(i)?))).unzip();
+            let d = tutti_engine::ope::paired_ratio_difference(
+                &xs,
+                &ys,
+                resamples,
+                BOOTSTRAP_SEED,
+                0.95,
+            );
             Interval {
-                value,
-                lower: q(0.025),
-                upper: q(0.975),
+                value: d.value,
+                lower: d.lower,
+                upper: d.upper,
             }
         }
         _ => Interval {
