@@ -208,7 +208,14 @@ impl AuditFailure {
         match e {
             StorageError::Full(c) => AuditFailure::Full(c.clone()),
             StorageError::Unavailable(c) => AuditFailure::Unavailable(c.clone()),
-            other => AuditFailure::Failed(other.to_string()),
+            other @ (StorageError::NotFound { .. }
+            | StorageError::AlreadyExists { .. }
+            | StorageError::Conflict
+            | StorageError::DuplicateRequest
+            | StorageError::Corrupt(_)
+            | StorageError::Migration(_)
+            | StorageError::DeadlineExceeded
+            | StorageError::Backend(_)) => AuditFailure::Failed(other.to_string()),
         }
     }
 

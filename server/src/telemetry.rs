@@ -347,6 +347,10 @@ pub fn trace_layer() -> RpcTraceLayer {
         .on_failure(())
 }
 
+#[expect(
+    clippy::wildcard_enum_match_arm,
+    reason = "tonic's Code: the codes not named above share one log level"
+)]
 fn log_rpc(code: Code, latency_ms: f64) {
     let status = code_name(code);
     match code {

@@ -131,6 +131,10 @@ impl Jwt {
     }
 
     /// The compact token.
+    #[expect(
+        clippy::wildcard_enum_match_arm,
+        reason = "jsonwebtoken's Algorithm: the test keys are RSA or EC"
+    )]
     pub fn sign(&self) -> String {
         let (alg, pem, default_kid) = match self.key {
             Key::Rsa => (Algorithm::RS256, "rsa-private.pem", "ehr-rsa-1"),
@@ -526,6 +530,10 @@ pub fn assert_cds_rules(response: &Value) {
 }
 
 /// Optional fields are omitted, never sent as `null` or empty strings.
+#[expect(
+    clippy::wildcard_enum_match_arm,
+    reason = "serde_json's Value: only null and the containers matter here"
+)]
 pub fn assert_no_nulls(v: &Value, at: &str) {
     match v {
         Value::Null => panic!("{at} is null: omit it instead"),

@@ -298,9 +298,12 @@ fn wrong_propensities_are_flagged() {
     let data =
         OffPolicyData::new(&log.decisions, log.targets(&bandit.greedy_target())).expect("valid");
     let d = diagnose(&data, None, &DiagnosticThresholds::default());
-    let found = d.warnings.iter().find_map(|w| match w {
-        OpeWarning::WeightsDoNotAverageOne { mean_weight, .. } => Some(*mean_weight),
-        _ => None,
+    let found = d.warnings.iter().find_map(|w| {
+        if let OpeWarning::WeightsDoNotAverageOne { mean_weight, .. } = w {
+            Some(*mean_weight)
+        } else {
+            None
+        }
     });
     let mean = found.expect("flagged");
     assert!((mean - 2.0).abs() < 0.2, "{mean}");

@@ -221,7 +221,7 @@ fn rank_inner(
     let mut pinned: Vec<(usize, usize)> = (0..cands.len())
         .filter_map(|i| match cands[i].group {
             Group::Pinned(pos) => Some((pos, i)),
-            _ => None,
+            Group::Safety | Group::Ranked => None,
         })
         .collect();
     pinned.sort_unstable();

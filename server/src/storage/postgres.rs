@@ -213,6 +213,10 @@ impl PgStorage {
         &self.target
     }
 
+    #[expect(
+        clippy::wildcard_enum_match_arm,
+        reason = "deadpool's PoolError: every pool failure but those named is the database being unavailable"
+    )]
     async fn client(&self) -> Result<deadpool_postgres::Object> {
         self.pool.get().await.map_err(|e| match e {
             deadpool_postgres::PoolError::Backend(e) => pg(e),

@@ -227,7 +227,14 @@ fn again(e: &StorageError) -> StorageError {
     match e {
         StorageError::Full(m) => StorageError::Full(m.clone()),
         StorageError::DeadlineExceeded => StorageError::DeadlineExceeded,
-        other => StorageError::Unavailable(other.to_string()),
+        other @ (StorageError::NotFound { .. }
+        | StorageError::AlreadyExists { .. }
+        | StorageError::Conflict
+        | StorageError::DuplicateRequest
+        | StorageError::Corrupt(_)
+        | StorageError::Migration(_)
+        | StorageError::Unavailable(_)
+        | StorageError::Backend(_)) => StorageError::Unavailable(other.to_string()),
     }
 }
 
@@ -515,6 +522,10 @@ impl SqliteStorage {
 
 /// A stored state's bytes: a BLOB (the binary form) or TEXT (the JSON of
 /// versions before issue 8).
+#[expect(
+    clippy::wildcard_enum_match_arm,
+    reason = "rusqlite's ValueRef: a state is a BLOB or TEXT; any other type is refused"
+)]
 fn state_bytes(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Vec<u8>> {
     match r.get_ref(i)? {
         ValueRef::Blob(b) | ValueRef::Text(b) => Ok(b.to_vec()),

@@ -55,6 +55,10 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(128, 128, 128),
 ];
 
+#[expect(
+    clippy::wildcard_enum_match_arm,
+    reason = "plotters' FontStyle: the embedded DejaVu Sans has regular and bold only"
+)]
 fn register_fonts() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {

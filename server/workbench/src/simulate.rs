@@ -932,6 +932,10 @@ mod tests {
     use super::*;
 
     #[test]
+    #[expect(
+        clippy::wildcard_enum_match_arm,
+        reason = "a test takes the one subcommand it parsed"
+    )]
     fn only_seed_means_one_seed_and_seeds_count_from_it() {
         let parse = |argv: &[&str]| {
             let mut full = vec!["tutti", "simulate"];

@@ -246,6 +246,10 @@ fn is_integer_field(field: &str) -> bool {
         .unwrap_or(false)
 }
 
+#[expect(
+    clippy::wildcard_enum_match_arm,
+    reason = "toml's Value: anything but a number is refused by name"
+)]
 fn number(field: &str, v: &toml::Value) -> anyhow::Result<f64> {
     match v {
         toml::Value::Integer(i) => Ok(*i as f64),
@@ -256,6 +260,10 @@ fn number(field: &str, v: &toml::Value) -> anyhow::Result<f64> {
 
 impl Space {
     /// Parses a space file (see the module docs); `base` checks each value.
+    #[expect(
+        clippy::wildcard_enum_match_arm,
+        reason = "toml's Value: anything but the types a field takes is refused by name"
+    )]
     pub fn from_toml(text: &str, base: &EngineConfig) -> anyhow::Result<Self> {
         let table: toml::Table = toml::from_str(text).context("parsing the search space")?;
         if table.is_empty() {

@@ -11,6 +11,10 @@ use tutti_tests::decision_log::populate;
 use tutti_workbench::evaluate::{EvaluateArgs, evaluate};
 use tutti_workbench::{Cli, Command};
 
+#[expect(
+    clippy::wildcard_enum_match_arm,
+    reason = "a test takes the one subcommand it parsed"
+)]
 fn args(db: &std::path::Path, out: &std::path::Path, extra: &[&str]) -> EvaluateArgs {
     let mut argv = vec![
         "tutti",

@@ -360,6 +360,10 @@ async fn a_shadow_recommend_retried_with_its_request_id_returns_the_first_answer
     server.stop().await.expect("server stops");
 }
 
+#[expect(
+    clippy::wildcard_enum_match_arm,
+    reason = "a test takes the one subcommand it parsed"
+)]
 fn evaluate_args(db: &Path, out: &Path, tenant: &str) -> EvaluateArgs {
     let argv = [
         "tutti",

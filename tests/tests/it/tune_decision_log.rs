@@ -10,6 +10,10 @@ use tutti_tests::decision_log::populate;
 use tutti_workbench::tune::{TuneArgs, tune};
 use tutti_workbench::{Cli, Command};
 
+#[expect(
+    clippy::wildcard_enum_match_arm,
+    reason = "a test takes the one subcommand it parsed"
+)]
 fn args(db: &std::path::Path, dir: &std::path::Path, space: &std::path::Path) -> TuneArgs {
     let argv = vec![
         "tutti",

@@ -6,6 +6,10 @@ use clap::Parser as _;
 use tutti_workbench::evaluate::{EvaluateArgs, evaluate};
 use tutti_workbench::{Cli, Command};
 
+#[expect(
+    clippy::wildcard_enum_match_arm,
+    reason = "a test takes the one subcommand it parsed"
+)]
 fn args(out: &std::path::Path, extra: &[&str]) -> EvaluateArgs {
     let mut argv = vec![
         "tutti",

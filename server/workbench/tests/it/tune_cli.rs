@@ -11,6 +11,10 @@ use tutti_workbench::bootstrap::load_engine_config;
 use tutti_workbench::tune::{TuneArgs, TuneSummary, tune};
 use tutti_workbench::{Cli, Command};
 
+#[expect(
+    clippy::wildcard_enum_match_arm,
+    reason = "a test takes the one subcommand it parsed"
+)]
 fn args(out: &Path, space: &Path, extra: &[&str]) -> TuneArgs {
     let mut argv = vec![
         "tutti",
@@ -156,6 +160,10 @@ fn a_space_with_an_unknown_field_or_an_invalid_range_is_rejected_clearly() {
 /// person's own map, learned from daily ratings) the default beats it clearly,
 /// paired by seed.
 #[test]
+#[expect(
+    clippy::wildcard_enum_match_arm,
+    reason = "a test takes the one subcommand it parsed"
+)]
 fn a_configuration_that_explores_uniformly_ranks_below_the_default() {
     let dir = tempfile::tempdir().expect("temp dir");
     let space = space_file(dir.path(), "propensity_floor = [0.0, 0.5]\n");
