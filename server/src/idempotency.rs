@@ -24,8 +24,32 @@ use sha2::{Digest, Sha256};
 use std::future::Future;
 use tutti_engine::ids::Timestamp;
 
-/// Attempts of one write under contention before giving up with `ABORTED`.
-const MAX_ATTEMPTS: usize = 8;
+/// Attempts of one write under contention before giving up with `ABORTED`
+/// (with [`backoff`], about a second of trying; the caller's deadline cuts it
+/// shorter).
+const MAX_ATTEMPTS: usize = 24;
+
+/// Longest wait between two attempts (before jitter).
+const MAX_BACKOFF: std::time::Duration = std::time::Duration::from_millis(64);
+
+/// How long to wait before attempt `attempts + 1` after a conflict: doubling
+/// from 1 ms up to [`MAX_BACKOFF`], with full jitter. *Why:* writers of one
+/// person that collided once collide again if they retry at once; on SQLite
+/// the winner's commit waits for its group's fsync, so a retry before that
+/// reads the same version and loses again. The load generator saw writes give
+/// up after eight immediate retries at 64 callers, so the retries now back off
+/// and span about a second.
+fn backoff(attempts: usize) -> std::time::Duration {
+    let shift = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(u32::MAX)
+        .min(6);
+    let cap = std::time::Duration::from_millis(1 << shift).min(MAX_BACKOFF);
+    // A uniform share of the cap; v4 ids are random, so no RNG is needed.
+    let id = uuid::Uuid::new_v4();
+    let [a, b, c, d, ..] = *id.as_bytes();
+    let share = f64::from(u32::from_be_bytes([a, b, c, d])) / f64::from(u32::MAX);
+    cap.mul_f64(share)
+}
 
 /// The idempotency key and request hash of one write.
 #[derive(Debug, Clone)]
@@ -125,12 +149,12 @@ impl Idempotency {
         storage: &dyn Storage,
         tenant: &TenantId,
         outcome: Result<R>,
-        last: bool,
+        attempts: usize,
     ) -> Option<Result<R>> {
         self.settle(outcome.is_ok());
         match outcome {
-            Err(ServiceError::Storage(StorageError::Conflict)) if !last => {
-                tokio::task::yield_now().await;
+            Err(ServiceError::Storage(StorageError::Conflict)) if attempts < MAX_ATTEMPTS => {
+                tokio::time::sleep(backoff(attempts)).await;
                 None
             }
             Err(ServiceError::Storage(StorageError::DuplicateRequest)) => {
@@ -172,8 +196,7 @@ impl Idempotency {
                 return self.answer(stored);
             }
             let outcome = attempt(snapshot).await;
-            let last = attempts >= MAX_ATTEMPTS;
-            if let Some(done) = self.after_attempt(storage, tenant, outcome, last).await {
+            if let Some(done) = self.after_attempt(storage, tenant, outcome, attempts).await {
                 return done;
             }
         }
@@ -200,8 +223,7 @@ impl Idempotency {
         loop {
             attempts += 1;
             let outcome = attempt().await;
-            let last = attempts >= MAX_ATTEMPTS;
-            if let Some(done) = self.after_attempt(storage, tenant, outcome, last).await {
+            if let Some(done) = self.after_attempt(storage, tenant, outcome, attempts).await {
                 return done;
             }
         }
@@ -235,6 +257,21 @@ pub fn spawn_sweeper(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conflict_backoff_doubles_to_its_cap_with_jitter() {
+        for attempts in 1..=MAX_ATTEMPTS {
+            let cap = std::time::Duration::from_millis(1 << (attempts - 1).min(6));
+            let waits: Vec<_> = (0..200).map(|_| backoff(attempts)).collect();
+            assert!(waits.iter().all(|w| *w <= cap && *w <= MAX_BACKOFF));
+            // Jittered: spread over the range, not one value.
+            let (lo, hi) = (waits.iter().min(), waits.iter().max());
+            assert!(
+                hi.zip(lo).is_some_and(|(h, l)| *h - *l > cap / 2),
+                "attempt {attempts}: waits from {lo:?} to {hi:?} under {cap:?}"
+            );
+        }
+    }
     use tutti_proto::v1 as pb;
 
     #[test]

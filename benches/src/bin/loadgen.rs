@@ -157,6 +157,21 @@ impl Op {
     }
 }
 
+/// Reports a failed call (the first few of a run, so a failure has a cause
+/// beside its count) and returns `false`.
+fn failed(op: Op, status: &tonic::Status) -> bool {
+    static SHOWN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    if SHOWN.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < 5 {
+        eprintln!(
+            "loadgen: {} failed: {:?} {}",
+            op.name(),
+            status.code(),
+            status.message()
+        );
+    }
+    false
+}
+
 #[derive(Default)]
 struct Tally {
     hist: BTreeMap<Op, Histogram<u64>>,
@@ -338,7 +353,7 @@ async fn caller(
                             .map(|x| x.recommendation_id.clone());
                         true
                     }
-                    Err(_) => false,
+                    Err(status) => failed(op, &status),
                 }
             }
             Op::Assess => people_api
@@ -348,7 +363,7 @@ async fn caller(
                     assessment: Some(assessment(&mut rng, 0.0)),
                 })
                 .await
-                .is_ok(),
+                .map_or_else(|status| failed(op, &status), |_| true),
             Op::Feedback => {
                 let id = last_recommendation.take().unwrap_or_default();
                 recs.record_feedback(RecordFeedbackRequest {
@@ -362,7 +377,7 @@ async fn caller(
                     }),
                 })
                 .await
-                .is_ok()
+                .map_or_else(|status| failed(op, &status), |_| true)
             }
         };
         let measured = only.is_none_or(|o| o == op) || baseline;
