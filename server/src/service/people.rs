@@ -9,7 +9,6 @@ use crate::convert::ids::{PersonId, new_uuid};
 use crate::convert::page::PageToken;
 use crate::convert::{self, timestamp_to_pb};
 use crate::error::{Result, ServiceError};
-use crate::idempotency::Idempotency;
 use crate::storage::{
     Erased, NewPerson, PersonRecord, StateUpdate, StorageError, StoredAssessment, Subject,
 };
@@ -157,16 +156,25 @@ fn prepare(assessments: Vec<NewAssessment>) -> Vec<(pb::Assessment, Assessment)>
 }
 
 /// Stores assessments and folds them into the person's state (rebuilding it if
-/// they are older than the latest stored one). All or nothing.
+/// they are older than the latest stored one). All or nothing. `respond` makes
+/// the RPC's answer from the stored assessments (ids assigned, time order).
 async fn record<R: Message + Default + Clone>(
     app: &App,
     call: &Call,
     engine: &Arc<Engine>,
-    person: &PersonId,
-    idem: &Idempotency,
-    items: Vec<(pb::Assessment, Assessment)>,
-    response: R,
+    cmd: RecordAssessmentsCommand,
+    respond: impl FnOnce(&[(pb::Assessment, Assessment)]) -> R,
 ) -> Result<R> {
+    let RecordAssessmentsCommand {
+        idem,
+        person,
+        assessments,
+    } = cmd;
+    call.audit(person.name(), Some(idem.request_id.as_str()));
+    let idem = idem.audited(call.note());
+    let items = prepare(assessments);
+    let response = respond(&items);
+    let (person, idem) = (&person, &idem);
     let earliest = items
         .first()
         .map(|(_, d)| d.at)
@@ -247,18 +255,12 @@ pub async fn record_assessment(
     engine: &Arc<Engine>,
     cmd: RecordAssessmentsCommand,
 ) -> Result<pb::RecordAssessmentResponse> {
-    let RecordAssessmentsCommand {
-        idem,
-        person,
-        assessments,
-    } = cmd;
-    call.audit(person.name(), Some(idem.request_id.as_str()));
-    let idem = idem.audited(call.note());
-    let items = prepare(assessments);
-    let response = pb::RecordAssessmentResponse {
-        assessment: items.first().map(|(wire, _)| wire.clone()),
-    };
-    record(app, call, engine, &person, &idem, items, response).await
+    record(app, call, engine, cmd, |items| {
+        pb::RecordAssessmentResponse {
+            assessment: items.first().map(|(wire, _)| wire.clone()),
+        }
+    })
+    .await
 }
 
 /// BatchRecordAssessments.
@@ -268,18 +270,12 @@ pub async fn batch_record_assessments(
     engine: &Arc<Engine>,
     cmd: RecordAssessmentsCommand,
 ) -> Result<pb::BatchRecordAssessmentsResponse> {
-    let RecordAssessmentsCommand {
-        idem,
-        person,
-        assessments,
-    } = cmd;
-    call.audit(person.name(), Some(idem.request_id.as_str()));
-    let idem = idem.audited(call.note());
-    let items = prepare(assessments);
-    let response = pb::BatchRecordAssessmentsResponse {
-        recorded: u32::try_from(items.len()).unwrap_or(u32::MAX),
-    };
-    record(app, call, engine, &person, &idem, items, response).await
+    record(app, call, engine, cmd, |items| {
+        pb::BatchRecordAssessmentsResponse {
+            recorded: u32::try_from(items.len()).unwrap_or(u32::MAX),
+        }
+    })
+    .await
 }
 
 /// ListAssessments (also used by the clinician app).
