@@ -44,11 +44,7 @@ fn backoff(attempts: usize) -> std::time::Duration {
         .unwrap_or(u32::MAX)
         .min(6);
     let cap = std::time::Duration::from_millis(1 << shift).min(MAX_BACKOFF);
-    // A uniform share of the cap; v4 ids are random, so no RNG is needed.
-    let id = uuid::Uuid::new_v4();
-    let [a, b, c, d, ..] = *id.as_bytes();
-    let share = f64::from(u32::from_be_bytes([a, b, c, d])) / f64::from(u32::MAX);
-    cap.mul_f64(share)
+    cap.mul_f64(rand::random::<f64>())
 }
 
 /// The idempotency key and request hash of one write.

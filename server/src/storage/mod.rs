@@ -648,3 +648,22 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// catalogue ([`crate::engines::Engines::invalidate`]).
     async fn catalog_stamps(&self) -> Result<Vec<(TenantId, i64)>>;
 }
+
+/// JSON text of a stored column (conditions, a decision's query and ranking),
+/// the same on every backend.
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| StorageError::Corrupt(format!("encode: {e}")))
+}
+
+/// The ranking context of a stored decision, from its request JSON.
+pub(crate) fn context_of_request(request_json: &str) -> Result<tutti_engine::observe::Context> {
+    // Only the context is needed; reading it from a generic value keeps old
+    // decision rows readable if other query fields change.
+    let v: serde_json::Value = serde_json::from_str(request_json)
+        .map_err(|e| StorageError::Corrupt(format!("decision request: {e}")))?;
+    match v.get("context") {
+        Some(c) => serde_json::from_value(c.clone())
+            .map_err(|e| StorageError::Corrupt(format!("decision context: {e}"))),
+        None => Ok(tutti_engine::observe::Context::default()),
+    }
+}

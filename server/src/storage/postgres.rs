@@ -43,6 +43,7 @@ use super::{
     StoredAssessment, StoredFeedback, StoredIntervention, StoredRecommendation, StoredResponse,
     Subject, WriteSnapshot,
 };
+use super::{context_of_request, to_json};
 use crate::convert::ids::{DecisionId, PersonId, RecommendationId, RequestId, TenantId};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use std::path::Path;
@@ -50,7 +51,6 @@ use std::str::FromStr as _;
 use std::time::Duration;
 use tokio_postgres::error::SqlState;
 use tutti_engine::ids::{InterventionId, Timestamp};
-use tutti_engine::observe::Context;
 use tutti_engine::state::PersonState;
 
 mod embedded {
@@ -334,10 +334,6 @@ fn pg(e: tokio_postgres::Error) -> StorageError {
     }
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
-    serde_json::to_string(v).map_err(|e| StorageError::Corrupt(format!("encode: {e}")))
-}
-
 fn count(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
@@ -519,18 +515,6 @@ async fn apply_state(
             id: update.person.to_string(),
         },
     })
-}
-
-fn context_of_request(request_json: &str) -> Result<Context> {
-    // Only the context is needed; reading it from a generic value keeps old
-    // decision rows readable if other query fields change.
-    let v: serde_json::Value = serde_json::from_str(request_json)
-        .map_err(|e| StorageError::Corrupt(format!("decision request: {e}")))?;
-    match v.get("context") {
-        Some(c) => serde_json::from_value(c.clone())
-            .map_err(|e| StorageError::Corrupt(format!("decision context: {e}"))),
-        None => Ok(Context::default()),
-    }
 }
 
 /// The stored response of an idempotency key.

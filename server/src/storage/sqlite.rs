@@ -31,6 +31,7 @@ use super::{
     StoredAssessment, StoredFeedback, StoredIntervention, StoredRecommendation, StoredResponse,
     Subject, WriteSnapshot,
 };
+use super::{context_of_request, to_json};
 use crate::convert::ids::{DecisionId, PersonId, RecommendationId, RequestId, TenantId};
 use rusqlite::types::ValueRef;
 use rusqlite::{
@@ -42,7 +43,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::Duration;
 use tutti_engine::ids::{InterventionId, Timestamp};
-use tutti_engine::observe::Context;
 use tutti_engine::state::PersonState;
 
 /// Schema versions, oldest first. Append; never edit a released migration.
@@ -631,10 +631,6 @@ fn join_error(e: tokio::task::JoinError) -> StorageError {
     StorageError::Unavailable(format!("storage task failed: {e}"))
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
-    serde_json::to_string(v).map_err(|e| StorageError::Corrupt(format!("encode: {e}")))
-}
-
 fn count(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
@@ -735,18 +731,6 @@ fn apply_state(
             id: update.person.to_string(),
         },
     })
-}
-
-fn context_of_request(request_json: &str) -> Result<Context> {
-    // Only the context is needed; reading it from a generic value keeps old
-    // decision rows readable if other query fields change.
-    let v: serde_json::Value = serde_json::from_str(request_json)
-        .map_err(|e| StorageError::Corrupt(format!("decision request: {e}")))?;
-    match v.get("context") {
-        Some(c) => serde_json::from_value(c.clone())
-            .map_err(|e| StorageError::Corrupt(format!("decision context: {e}"))),
-        None => Ok(Context::default()),
-    }
 }
 
 fn select_response(
