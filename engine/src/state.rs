@@ -143,8 +143,11 @@ impl VariableTrack {
         self.level = Some(match (self.level, self.last_at) {
             (Some(level), Some(last)) => {
                 let dt = at.days_since(last).max(0.0);
-                // A floor so simultaneous observations still average in.
-                let alpha = (1.0 - 0.5f64.powf(dt / level_half_life)).max(0.05);
+                // Each observation moves the level by at least a fifth, so
+                // ratings stamped close together (several a day, or weeks of
+                // history replayed through the API in seconds) still move it
+                // rather than freezing it at the first few.
+                let alpha = (1.0 - 0.5f64.powf(dt / level_half_life)).max(0.2);
                 level + alpha * (y - level)
             }
             _ => y,
@@ -503,6 +506,13 @@ mod tests {
         let level = v.level.expect("observed");
         assert!(level > 70.0 && level < 80.0, "{level}");
         assert_eq!(v.n, 20);
+        // The same ratings stamped a second apart still reach the new level.
+        let mut fast = VariableTrack::default();
+        for (i, y) in [20.0; 10].into_iter().chain([80.0; 10]).enumerate() {
+            fast.observe(y, Timestamp(i as i64 * 1000), origin, 3.0, 28.0);
+        }
+        let level = fast.level.expect("observed");
+        assert!(level > 70.0 && level < 80.0, "{level}");
     }
 
     #[test]

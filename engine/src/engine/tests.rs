@@ -686,6 +686,50 @@ fn repetitions_habituate_the_expected_benefit() {
 }
 
 #[test]
+fn habituation_fades_with_later_decisions_when_the_clock_barely_moves() {
+    // A platform replaying weeks of care through the API stamps them seconds
+    // apart: by the clock nothing has faded, by the decisions since it has.
+    let e = engine_with(greedy());
+    let mut s = e.new_person(vec![]);
+    e.observe_assessment(&mut s, &assessment(0.0, FLAT, Some(50.0)))
+        .expect("valid");
+    let second = 1.0 / 86_400.0;
+    let benefit = |s: &PersonState, d: f64| {
+        item(&all(&e, s, d), "wind-down")
+            .expect("listed")
+            .benefit
+            .mean
+    };
+    let fresh = benefit(&s, 1.0);
+    e.observe_feedback(
+        &mut s,
+        &feedback("wind-down", 1.0, Some(Completion::Done), None),
+    )
+    .expect("valid");
+    let hab = e.config().habituation;
+    let just_done = benefit(&s, 1.0 + second);
+    assert!(
+        (just_done - fresh * (-hab).exp()).abs() < 1e-5 * fresh,
+        "{just_done} vs {fresh}"
+    );
+    for k in 1..=6 {
+        e.observe_recommendation(
+            &mut s,
+            &id("reach-out"),
+            day(1.0 + 2.0 * f64::from(k) * second),
+        )
+        .expect("known");
+    }
+    // Six later decisions: two halvings, though a minute has passed.
+    let after = benefit(&s, 1.0 + 14.0 * second);
+    let expected = fresh * (-hab * 0.25).exp();
+    assert!(
+        (after - expected).abs() < 1e-5 * fresh,
+        "{after} vs {expected}"
+    );
+}
+
+#[test]
 fn a_plateau_rotates_away_from_recently_used_families() {
     let e = engine_with(greedy());
     let mut s = e.new_person(vec![]);

@@ -7,10 +7,11 @@
 //! Adjustments, each multiplying a positive benefit (a harmful estimate is
 //! never made to look less harmful):
 //! - **habituation**: `exp(-habituation × m)`, `m` the recent doses of the
-//!   intervention, each fading by half every `habituation_half_life_days`,
-//!   plus half the recent doses of other kernels of its family (HeartSteps saw
-//!   prompt effects decay with repetition; a second defusion exercise is less
-//!   new than a first one);
+//!   intervention, each fading by half every `habituation_half_life_days`
+//!   or every [`HABITUATION_HALF_LIFE_DECISIONS`] later decisions, whichever
+//!   fades it more, plus half the recent doses of other kernels of its family
+//!   (HeartSteps saw prompt effects decay with repetition; a second defusion
+//!   exercise is less new than a first one);
 //! - **rotation**: when well-being has plateaued, families used in the last 28
 //!   days get × 0.75, so the list turns to kernels not tried recently;
 //! - **clinician declines**: × 0.7 per rejection or override (up to three), so
@@ -32,6 +33,14 @@ use crate::stats::Gaussian;
 
 /// Weight of a family member's doses in an intervention's habituation.
 const FAMILY_HABITUATION: f64 = 0.5;
+/// Later decisions after which a dose weighs half in the habituation memory,
+/// whatever the clock says. Platforms that replay history or drive the API
+/// faster than real time stamp weeks of care seconds apart; fading by days
+/// alone then kept every dose at full weight and buried whatever worked
+/// (-5 points of captured share on the simulator with its clock squeezed
+/// 10^5-fold). At one decision a week the days govern (two weeks are two
+/// decisions), so real-time use is unchanged.
+const HABITUATION_HALF_LIFE_DECISIONS: f64 = 3.0;
 const ROTATION_PENALTY: f64 = 0.75;
 const DECLINE_PENALTY: f64 = 0.7;
 const DECLINES_COUNTED: u32 = 3;
@@ -73,15 +82,27 @@ pub(super) fn score<'a>(
     // Fading dose memory per catalogue position and per family.
     let all = model.interventions().all();
     let records = crate::state::records_by_position(all, state);
+    let mut decisions: Vec<_> = records
+        .iter()
+        .flatten()
+        .flat_map(|r| r.recent_recommended.iter().copied())
+        .collect();
+    decisions.sort_unstable();
     let memory: Vec<f64> = records
         .iter()
         .map(|r| {
             r.map_or(0.0, |r| {
                 r.recent_done
                     .iter()
-                    .map(|t| query.now.days_since(*t))
-                    .filter(|age| *age >= 0.0)
-                    .map(|age| 0.5f64.powf(age / config.habituation_half_life_days))
+                    .filter_map(|t| {
+                        let age = query.now.days_since(*t);
+                        let later = decisions.len() - decisions.partition_point(|d| d <= t);
+                        (age >= 0.0).then(|| {
+                            let halves = (age / config.habituation_half_life_days)
+                                .max(later as f64 / HABITUATION_HALF_LIFE_DECISIONS);
+                            0.5f64.powf(halves)
+                        })
+                    })
                     .sum()
             })
         })

@@ -187,7 +187,7 @@ pub use report::{
     Estimate, Metrics, PolicySummary, SimReport, Summary, paired_difference, summarise,
 };
 pub use runner::{Simulation, run};
-pub use scenario::Scenario;
+pub use scenario::{CLOCK_SQUEEZE, Clock, Scenario};
 
 use crate::catalog::{InterventionCatalog, ProcessCatalog};
 use crate::error::Result;

@@ -168,10 +168,12 @@ impl Simulation {
             ws.person.reset(world, &mut traits);
         }
         let p = &mut ws.person;
+        let origin = world.time_of(0);
+        let clock = sc.measurement.clock;
         policy.start(&Intake {
             person,
             conditions: &p.conditions,
-            now: world.time_of(0),
+            now: origin,
         })?;
 
         let s = world.ticks_per_week;
@@ -260,7 +262,7 @@ impl Simulation {
                     if d.draws.report < p_report {
                         let kern = &world.kernels[d.kernel];
                         fb.intervention.0.clone_from(&kern.id.0);
-                        fb.at = Timestamp(now.0 - 3_600_000);
+                        fb.at = clock.stamp(origin, Timestamp(now.0 - 3_600_000), true);
                         fb.completion = Some(if d.dose >= 1.0 {
                             Completion::Done
                         } else if done {
@@ -293,7 +295,14 @@ impl Simulation {
                     rep.totals.assessments_missing += 1;
                 } else {
                     p.answered += 1;
-                    fill_assessment(&mut ws.assessment, world, p, draws, t, now);
+                    fill_assessment(
+                        &mut ws.assessment,
+                        world,
+                        p,
+                        draws,
+                        t,
+                        clock.stamp(origin, now, false),
+                    );
                     flagged = !ws.assessment.risk_flags.is_empty();
                     has_latest = true;
                     policy.observe_assessment(&ws.assessment)?;
@@ -332,7 +341,7 @@ impl Simulation {
                     regret += best;
                     continue;
                 }
-                let now = world.time_of(t).plus_days(5.0 / 1440.0);
+                let now = clock.stamp(origin, world.time_of(t).plus_days(5.0 / 1440.0), true);
                 let view = PersonView {
                     person,
                     week: t / s,
@@ -341,7 +350,8 @@ impl Simulation {
                     context: sit.context,
                     conditions: &p.conditions,
                     latest: has_latest.then_some(&ws.assessment),
-                    latest_is_fresh: has_latest && ws.assessment.at == world.time_of(t),
+                    latest_is_fresh: has_latest
+                        && ws.assessment.at == clock.stamp(origin, world.time_of(t), false),
                     risk_flagged: flagged,
                     processes: &self.catalogs.processes,
                     interventions,

@@ -11,6 +11,7 @@
 
 use crate::catalog::Condition;
 use crate::error::{EngineError, Result};
+use crate::ids::Timestamp;
 use crate::observe::Instrument;
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +72,44 @@ pub struct Measurement {
     /// its targeted processes taken right after it (as an app asks "how is
     /// this now?"); they show the immediate change, with rating noise.
     pub post_ratings: f64,
+    /// The clock on the timestamps the policy is given (the truth always runs
+    /// on the simulated days).
+    pub clock: Clock,
+}
+
+/// How the caller stamps what it sends, as platforms driving the API do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Clock {
+    /// Every event on its simulated day.
+    #[default]
+    Real,
+    /// Weeks of care replayed in seconds: every timestamp squeezed
+    /// [`CLOCK_SQUEEZE`]-fold (a platform backfilling history, or a
+    /// simulation driving the API faster than real time).
+    Squeezed,
+    /// Ratings on their days, but decisions and feedback stamped by a wall
+    /// clock that runs fast, long after them (a caller that backdates
+    /// assessments and leaves `request_time` and `observe_time` to the server).
+    ServerStamped,
+}
+
+/// How many times faster than real time a squeezed clock runs.
+pub const CLOCK_SQUEEZE: f64 = 1e5;
+
+impl Clock {
+    /// What the policy sees for an event at real time `at` that started at
+    /// `origin`: an assessment (`decision = false`), or a decision or
+    /// feedback (`decision = true`).
+    pub fn stamp(self, origin: Timestamp, at: Timestamp, decision: bool) -> Timestamp {
+        let squeezed = || Timestamp(origin.0 + ((at.0 - origin.0) as f64 / CLOCK_SQUEEZE) as i64);
+        match (self, decision) {
+            (Self::Real, _) | (Self::ServerStamped, false) => at,
+            (Self::Squeezed, _) => squeezed(),
+            // A year after the care began, running fast from there.
+            (Self::ServerStamped, true) => squeezed().plus_days(400.0),
+        }
+    }
 }
 
 /// One outcome instrument in the assessments.
@@ -436,6 +475,7 @@ impl Default for Measurement {
             minutes_known: 0.8,
             in_session_share: 0.25,
             post_ratings: 0.5,
+            clock: Clock::Real,
         }
     }
 }
