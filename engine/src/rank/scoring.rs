@@ -87,7 +87,9 @@ pub(super) fn score<'a>(
         .flatten()
         .flat_map(|r| r.recent_recommended.iter().copied())
         .collect();
+    // One decision shows several items at one time: count decisions, not items.
     decisions.sort_unstable();
+    decisions.dedup();
     let memory: Vec<f64> = records
         .iter()
         .map(|r| {

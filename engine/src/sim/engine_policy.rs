@@ -112,6 +112,8 @@ pub struct EnginePolicy<'e> {
     clinician_review: bool,
     state: Option<PersonState>,
     declined: Feedback,
+    /// The items of the latest ranking, all recorded as offered (as the server does).
+    shown: Vec<InterventionId>,
 }
 
 impl<'e> EnginePolicy<'e> {
@@ -142,6 +144,7 @@ impl<'e> EnginePolicy<'e> {
                 clinician: Some(ClinicianDecision::Rejected),
                 context: Default::default(),
             },
+            shown: Vec::new(),
         }
     }
 
@@ -244,6 +247,11 @@ impl Policy for EnginePolicy<'_> {
             fb.context = view.context;
             engine.observe_feedback(state, fb)?;
         }
+        // The server records every item it returns as offered (dose limits
+        // and habituation count them); so does the simulated platform.
+        self.shown.clear();
+        self.shown
+            .extend(ranking.items.iter().map(|it| it.intervention.clone()));
         ranking
             .items
             .into_iter()
@@ -264,7 +272,15 @@ impl Policy for EnginePolicy<'_> {
     ) -> Result<()> {
         let engine = self.pooled.clone();
         let engine = engine.as_deref().unwrap_or(self.engine);
-        engine.observe_recommendation(self.state_mut()?, intervention, at)
+        let shown = std::mem::take(&mut self.shown);
+        let state = self.state_mut()?;
+        if shown.is_empty() {
+            return engine.observe_recommendation(state, intervention, at);
+        }
+        for id in &shown {
+            engine.observe_recommendation(state, id, at)?;
+        }
+        Ok(())
     }
 
     fn observe_feedback(&mut self, feedback: &Feedback) -> Result<()> {

@@ -45,6 +45,7 @@ mod postgres_tls;
 mod recommend;
 mod safety;
 mod shadow_mode;
+mod sim_over_grpc;
 mod storage_contract;
 mod tenancy;
 mod tls;

@@ -1,0 +1,295 @@
+//! Behaviour: a platform that drives the public gRPC API through a simulated
+//! clinic gets exactly what the engine decides in-process. The simulator's
+//! people (daily ratings with gaps, a weekly decision, feedback with
+//! helpfulness and post-ratings, clinicians declining contraindicated items)
+//! go through CreatePerson, RecordAssessment, Recommend and RecordFeedback on
+//! a real server. With exploration off the ranking is deterministic, so every
+//! decision, and with them the captured share of the oracle's gain, must equal
+//! the in-process engine's on the same world: nothing is lost or bent in
+//! validation, conversion, storage, the state's encoding or the cached
+//! posterior. (The simulator's clock starts in January 2026, so every
+//! timestamp is in the past, as a platform replaying a half year would send.)
+
+use std::collections::HashMap;
+use tokio::runtime::Handle;
+use tutti_engine::Engine;
+use tutti_engine::ids::{InterventionId, Timestamp};
+use tutti_engine::observe::{self, Assessment, Completion, Feedback, Setting};
+use tutti_engine::sim::{
+    Catalogs, EnginePolicy, Intake, PersonView, Policy, Scenario, SimRng, Simulation,
+};
+use tutti_proto::v1 as pb;
+use tutti_server::convert::{conditions_to_pb, instrument_to_pb, risk_flag_to_pb, timestamp_to_pb};
+use tutti_tests::fixtures::rid;
+use tutti_tests::{PeopleClient, RecommendationClient, TestServer};
+
+const PEOPLE: u64 = 16;
+const WEEKS: u32 = 12;
+
+/// A simulated platform: every hook is one or more gRPC calls.
+struct Platform {
+    rt: Handle,
+    people: PeopleClient,
+    recs: RecommendationClient,
+    run: String,
+    person: String,
+    /// Recommendation ids of the latest decision, by intervention.
+    shown: HashMap<String, String>,
+}
+
+fn err(e: impl std::fmt::Display) -> tutti_engine::EngineError {
+    tutti_engine::EngineError::IncompatibleState(format!("over gRPC: {e}"))
+}
+
+/// The ratings a person gave (a process whose both items were left blank is
+/// not sent: the API refuses an empty rating).
+fn ratings(r: &[observe::Rating]) -> Vec<pb::ProcessRating> {
+    r.iter()
+        .filter(|r| r.adaptive.is_some() || r.maladaptive.is_some())
+        .map(|r| pb::ProcessRating {
+            process_id: r.process.as_str().to_owned(),
+            adaptive: r.adaptive,
+            maladaptive: r.maladaptive,
+        })
+        .collect()
+}
+
+fn completion(c: Option<Completion>) -> i32 {
+    match c {
+        None => pb::Completion::Unspecified,
+        Some(Completion::Done) => pb::Completion::Done,
+        Some(Completion::Partly) => pb::Completion::Partly,
+        Some(Completion::NotDone) => pb::Completion::NotDone,
+    }
+    .into()
+}
+
+fn context(c: &observe::Context) -> pb::RecommendationContext {
+    pb::RecommendationContext {
+        minutes_available: c.minutes_available.unwrap_or(0),
+        setting: match c.setting {
+            None => pb::Setting::Unspecified,
+            Some(Setting::InSession) => pb::Setting::InSession,
+            Some(Setting::BetweenSessions) => pb::Setting::BetweenSessions,
+            Some(Setting::App) => pb::Setting::App,
+        }
+        .into(),
+        capacity: c.capacity,
+    }
+}
+
+fn intervention_of(r: &pb::Recommendation) -> String {
+    r.intervention
+        .as_ref()
+        .map(|i| i.id.clone())
+        .unwrap_or_default()
+}
+
+impl Platform {
+    fn name(&self) -> String {
+        format!("people/{}", self.person)
+    }
+
+    fn send_feedback(&mut self, feedback: pb::Feedback) -> tutti_engine::Result<()> {
+        let mut recs = self.recs.clone();
+        self.rt
+            .block_on(recs.record_feedback(pb::RecordFeedbackRequest {
+                request_id: rid(),
+                feedback: Some(feedback),
+            }))
+            .map_err(err)?;
+        Ok(())
+    }
+}
+
+impl Policy for Platform {
+    fn name(&self) -> &str {
+        "engine_over_grpc"
+    }
+
+    fn start(&mut self, intake: &Intake<'_>) -> tutti_engine::Result<()> {
+        self.person = format!("{}-{}", self.run, intake.person);
+        let mut people = self.people.clone();
+        self.rt
+            .block_on(people.create_person(pb::CreatePersonRequest {
+                request_id: rid(),
+                person_id: self.person.clone(),
+                conditions: conditions_to_pb(intake.conditions),
+            }))
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn observe_assessment(&mut self, a: &Assessment) -> tutti_engine::Result<()> {
+        let req = pb::RecordAssessmentRequest {
+            request_id: rid(),
+            person: self.name(),
+            assessment: Some(pb::Assessment {
+                observe_time: Some(timestamp_to_pb(a.at)),
+                ratings: ratings(&a.ratings),
+                outcomes: a
+                    .outcomes
+                    .iter()
+                    .map(|o| pb::OutcomeMeasure {
+                        instrument: instrument_to_pb(o.instrument).into(),
+                        score: o.score,
+                    })
+                    .collect(),
+                risk_flags: a
+                    .risk_flags
+                    .iter()
+                    .map(|f| risk_flag_to_pb(*f).into())
+                    .collect(),
+                ..Default::default()
+            }),
+        };
+        let mut people = self.people.clone();
+        self.rt
+            .block_on(people.record_assessment(req))
+            .map_err(err)?;
+        Ok(())
+    }
+
+    fn choose(
+        &mut self,
+        view: &PersonView<'_>,
+        rng: &mut SimRng,
+    ) -> tutti_engine::Result<InterventionId> {
+        // The in-process policy draws an exploration seed here; keep the
+        // policy stream in step with it.
+        let _ = rand::RngCore::next_u64(rng);
+        let mut recs = self.recs.clone();
+        let resp = self
+            .rt
+            .block_on(recs.recommend(pb::RecommendRequest {
+                request_id: rid(),
+                person: self.name(),
+                max_results: 5,
+                context: Some(context(&view.context)),
+                request_time: Some(timestamp_to_pb(view.now)),
+                ..Default::default()
+            }))
+            .map_err(err)?
+            .into_inner();
+        self.shown = resp
+            .recommendations
+            .iter()
+            .map(|r| (intervention_of(r), r.recommendation_id.clone()))
+            .collect();
+        // The clinician declines what is contraindicated for this person.
+        let eligible = |id: &str| {
+            view.interventions
+                .index_of(&InterventionId(id.to_owned()))
+                .is_some_and(|i| view.is_eligible(i))
+        };
+        let keep = resp
+            .recommendations
+            .iter()
+            .position(|r| eligible(&intervention_of(r)))
+            .unwrap_or(0);
+        for declined in resp.recommendations.iter().take(keep) {
+            self.send_feedback(pb::Feedback {
+                recommendation_id: declined.recommendation_id.clone(),
+                clinician: Some(pb::ClinicianReview {
+                    decision: pb::ClinicianDecision::Rejected.into(),
+                    ..Default::default()
+                }),
+                observe_time: Some(timestamp_to_pb(view.now)),
+                ..Default::default()
+            })?;
+        }
+        let chosen = resp
+            .recommendations
+            .get(keep)
+            .ok_or_else(|| err("an empty ranking"))?;
+        Ok(InterventionId(intervention_of(chosen)))
+    }
+
+    fn observe_recommendation(
+        &mut self,
+        _intervention: &InterventionId,
+        _at: Timestamp,
+    ) -> tutti_engine::Result<()> {
+        // The server recorded what it returned when it ranked.
+        Ok(())
+    }
+
+    fn observe_feedback(&mut self, f: &Feedback) -> tutti_engine::Result<()> {
+        let recommendation_id = self
+            .shown
+            .get(f.intervention.as_str())
+            .cloned()
+            .ok_or_else(|| err(format!("feedback on {} never shown", f.intervention)))?;
+        self.send_feedback(pb::Feedback {
+            recommendation_id,
+            completion: completion(f.completion),
+            minutes_spent: f.minutes_spent,
+            helpfulness: f.helpfulness,
+            distress_before: f.distress_before,
+            distress_after: f.distress_after,
+            post_ratings: ratings(&f.post_ratings),
+            observe_time: Some(timestamp_to_pb(f.at)),
+            ..Default::default()
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clinic_driven_through_grpc_gets_the_in_process_engine_s_decisions() {
+    let server = TestServer::start_with(|c| {
+        c.engine.exploration = 0.0;
+        c.pooling.enabled = false;
+    })
+    .await
+    .expect("server starts");
+    let builtin = Engine::with_defaults();
+    let engine = Engine::new(
+        server.config().engine.clone(),
+        builtin.processes().clone(),
+        builtin.interventions().clone(),
+        builtin.population().clone(),
+    )
+    .expect("engine");
+    let scenario = Scenario::named("individual").expect("named");
+    let sim = Simulation::new(&scenario, &Catalogs::of(&engine), 7).expect("simulation");
+    let (people, recs) = (server.people(), server.recommendations());
+    let rt = Handle::current();
+    let run = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+    let (over_grpc, in_process) = tokio::task::spawn_blocking(move || {
+        let over_grpc = sim
+            .run_people(0..PEOPLE, WEEKS, || Platform {
+                rt: rt.clone(),
+                people: people.clone(),
+                recs: recs.clone(),
+                run: run.clone(),
+                person: String::new(),
+                shown: HashMap::new(),
+            })
+            .expect("every simulated call succeeds over gRPC");
+        let in_process = sim
+            .run_people(0..PEOPLE, WEEKS, || EnginePolicy::new(&engine))
+            .expect("in-process engine");
+        (over_grpc, in_process)
+    })
+    .await
+    .expect("simulation thread");
+    let (g, e) = (&over_grpc.totals, &in_process.totals);
+    assert!(e.decisions >= PEOPLE * u64::from(WEEKS) / 2, "{e:?}");
+    assert_eq!(g.decisions, e.decisions);
+    assert_eq!(g.feedback_sent, e.feedback_sent);
+    assert!(
+        (g.chosen_gain_sum - e.chosen_gain_sum).abs() < 1e-9 * e.chosen_gain_sum.abs().max(1.0),
+        "over gRPC the decisions gained {} in truth, in process {}",
+        g.chosen_gain_sum,
+        e.chosen_gain_sum
+    );
+    let (cg, ce) = (
+        over_grpc.metrics().captured_share,
+        in_process.metrics().captured_share,
+    );
+    assert!(
+        (cg - ce).abs() < 1e-9,
+        "captured share {cg} over gRPC, {ce} in process"
+    );
+    assert!(ce > 0.1, "the engine learns on this world: {ce}");
+}
