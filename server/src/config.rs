@@ -579,9 +579,9 @@ pub struct LimitsConfig {
     /// `queue_ms`, then are shed with `UNAVAILABLE` and `RetryInfo`.
     pub max_in_flight: usize,
     /// Most calls of one tenant in flight at once; past it that tenant's calls
-    /// are shed with `RESOURCE_EXHAUSTED` and `RetryInfo`.
+    /// wait up to `queue_ms`, then are shed with `RESOURCE_EXHAUSTED` and `RetryInfo`.
     pub max_in_flight_per_tenant: usize,
-    /// Milliseconds a call may wait for a global slot before it is shed.
+    /// Milliseconds a call may wait for its slots (tenant and global) before it is shed.
     pub queue_ms: u64,
     /// The retry delay suggested to shed callers, in milliseconds.
     pub retry_after_ms: u64,
@@ -758,7 +758,7 @@ impl Default for LimitsConfig {
             max_batch: 5000,
             max_in_flight: 256,
             max_in_flight_per_tenant: 128,
-            queue_ms: 50,
+            queue_ms: 500,
             retry_after_ms: 1000,
         }
     }

@@ -86,7 +86,7 @@ fn intervention_of(r: &pb::Recommendation) -> String {
 }
 
 impl Platform {
-    fn name(&self) -> String {
+    fn resource(&self) -> String {
         format!("people/{}", self.person)
     }
 
@@ -123,7 +123,7 @@ impl Policy for Platform {
     fn observe_assessment(&mut self, a: &Assessment) -> tutti_engine::Result<()> {
         let req = pb::RecordAssessmentRequest {
             request_id: rid(),
-            person: self.name(),
+            person: self.resource(),
             assessment: Some(pb::Assessment {
                 observe_time: Some(timestamp_to_pb(a.at)),
                 ratings: ratings(&a.ratings),
@@ -163,7 +163,7 @@ impl Policy for Platform {
             .rt
             .block_on(recs.recommend(pb::RecommendRequest {
                 request_id: rid(),
-                person: self.name(),
+                person: self.resource(),
                 max_results: 5,
                 context: Some(context(&view.context)),
                 request_time: Some(timestamp_to_pb(view.now)),
@@ -292,4 +292,164 @@ async fn a_clinic_driven_through_grpc_gets_the_in_process_engine_s_decisions() {
         "captured share {cg} over gRPC, {ce} in process"
     );
     assert!(ce > 0.1, "the engine learns on this world: {ce}");
+}
+
+/// Holds each simulated person's decision of week `w` until every person
+/// still in care has reached week `w`, so the clinic runs in lockstep, as a
+/// platform's people do: the tenant's pooled model is refitted on everyone's
+/// first weeks, not on whole histories one person after another.
+struct Gate {
+    people: usize,
+    state: std::sync::Mutex<GateState>,
+    turn: std::sync::Condvar,
+}
+
+#[derive(Default)]
+struct GateState {
+    arrived: HashMap<u32, usize>,
+    finished: usize,
+}
+
+impl Gate {
+    fn new(people: usize) -> Self {
+        Self {
+            people,
+            state: std::sync::Mutex::default(),
+            turn: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Person arrives at `week` (and at any week in between it had no decision in).
+    fn arrive(&self, from: Option<u32>, week: u32) {
+        let mut s = self.state.lock().expect("gate");
+        for w in from.map_or(0, |f| f + 1)..=week {
+            *s.arrived.entry(w).or_default() += 1;
+        }
+        self.turn.notify_all();
+        while s.arrived.get(&week).copied().unwrap_or(0) + s.finished < self.people {
+            s = self.turn.wait(s).expect("gate");
+        }
+    }
+
+    fn leave(&self) {
+        self.state.lock().expect("gate").finished += 1;
+        self.turn.notify_all();
+    }
+}
+
+struct Lockstep {
+    inner: Platform,
+    gate: std::sync::Arc<Gate>,
+    week: Option<u32>,
+}
+
+impl Policy for Lockstep {
+    fn name(&self) -> &str {
+        Policy::name(&self.inner)
+    }
+    fn start(&mut self, intake: &Intake<'_>) -> tutti_engine::Result<()> {
+        self.inner.start(intake)
+    }
+    fn observe_assessment(&mut self, a: &Assessment) -> tutti_engine::Result<()> {
+        self.inner.observe_assessment(a)
+    }
+    fn choose(
+        &mut self,
+        view: &PersonView<'_>,
+        rng: &mut SimRng,
+    ) -> tutti_engine::Result<InterventionId> {
+        self.gate.arrive(self.week, view.week);
+        self.week = Some(view.week);
+        self.inner.choose(view, rng)
+    }
+    fn observe_recommendation(
+        &mut self,
+        intervention: &InterventionId,
+        at: Timestamp,
+    ) -> tutti_engine::Result<()> {
+        self.inner.observe_recommendation(intervention, at)
+    }
+    fn observe_feedback(&mut self, f: &Feedback) -> tutti_engine::Result<()> {
+        self.inner.observe_feedback(f)
+    }
+}
+
+/// A report, run by hand: a clinic in lockstep through gRPC on the shipped
+/// configuration (exploration and online pooling on), beside pooling off and
+/// the in-process engine. `SIM_PEOPLE`, `SIM_SEEDS`, `SIM_SCENARIO` size it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "report, run by hand"]
+async fn clinic_in_lockstep_over_grpc_report() {
+    let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
+    let people: u64 = env("SIM_PEOPLE", "100").parse().expect("SIM_PEOPLE");
+    let seeds: u64 = env("SIM_SEEDS", "2").parse().expect("SIM_SEEDS");
+    let scenario = Scenario::named(&env("SIM_SCENARIO", "individual")).expect("scenario");
+    let engine = std::sync::Arc::new(Engine::with_defaults());
+    for seed in 1..=seeds {
+        let sim = std::sync::Arc::new(
+            Simulation::new(&scenario, &Catalogs::of(&engine), seed).expect("simulation"),
+        );
+        let mut line = format!("{} seed {seed}:", scenario.name);
+        for pooling in [true, false] {
+            let server = TestServer::start_with(|c| c.pooling.enabled = pooling)
+                .await
+                .expect("server starts");
+            let gate = std::sync::Arc::new(Gate::new(people as usize));
+            let started = std::time::Instant::now();
+            let threads: Vec<_> = (0..people)
+                .map(|i| {
+                    let (sim, gate) = (sim.clone(), gate.clone());
+                    let (rt, people_client, recs) =
+                        (Handle::current(), server.people(), server.recommendations());
+                    std::thread::spawn(move || {
+                        let r = sim.run_people(i..i + 1, 24, || Lockstep {
+                            inner: Platform {
+                                rt: rt.clone(),
+                                people: people_client.clone(),
+                                recs: recs.clone(),
+                                run: "lockstep".into(),
+                                person: String::new(),
+                                shown: HashMap::new(),
+                            },
+                            gate: gate.clone(),
+                            week: None,
+                        });
+                        gate.leave();
+                        r.expect("person over gRPC")
+                    })
+                })
+                .collect();
+            let reports = tokio::task::spawn_blocking(move || {
+                threads
+                    .into_iter()
+                    .map(|t| t.join().expect("person thread"))
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .expect("join");
+            let mut all = reports[0].clone();
+            for r in &reports[1..] {
+                all.merge(r).expect("merge");
+            }
+            line += &format!(
+                "  over gRPC, pooling {}: {:.3} ({:.0} s)",
+                if pooling { "on" } else { "off" },
+                all.metrics().captured_share,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        let sim2 = sim.clone();
+        let engine2 = engine.clone();
+        let in_process = tokio::task::spawn_blocking(move || {
+            sim2.run_people(0..people, 24, || EnginePolicy::new(&engine2))
+                .expect("in process")
+        })
+        .await
+        .expect("join");
+        line += &format!(
+            "  in process: {:.3}",
+            in_process.metrics().captured_share
+        );
+        println!("{line}");
+    }
 }
