@@ -643,7 +643,7 @@ impl Default for PoolingConfig {
             min_writes: 20,
             refit_share: 0.1,
             max_people: 2000,
-            min_interval_seconds: 5,
+            min_interval_seconds: 1,
         }
     }
 }

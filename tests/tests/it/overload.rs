@@ -110,7 +110,10 @@ async fn a_call_past_the_tenant_s_limit_waits_for_a_slot_and_is_served() {
     });
     // Still queued behind the held call: not served, not shed.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!waiting.is_finished(), "the call waits for the tenant's slot");
+    assert!(
+        !waiting.is_finished(),
+        "the call waits for the tenant's slot"
+    );
     held.release().await;
     tokio::time::timeout(Duration::from_secs(30), waiting)
         .await

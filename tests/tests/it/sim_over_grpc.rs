@@ -376,7 +376,8 @@ impl Policy for Lockstep {
 
 /// A report, run by hand: a clinic in lockstep through gRPC on the shipped
 /// configuration (exploration and online pooling on), beside pooling off and
-/// the in-process engine. `SIM_PEOPLE`, `SIM_SEEDS`, `SIM_SCENARIO` size it.
+/// the in-process engine. `SIM_PEOPLE`, `SIM_SEEDS`, `SIM_SCENARIO` size it;
+/// `SIM_POOL_INTERVAL` sets `pooling.min_interval_seconds`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "report, run by hand"]
 async fn clinic_in_lockstep_over_grpc_report() {
@@ -391,9 +392,14 @@ async fn clinic_in_lockstep_over_grpc_report() {
         );
         let mut line = format!("{} seed {seed}:", scenario.name);
         for pooling in [true, false] {
-            let server = TestServer::start_with(|c| c.pooling.enabled = pooling)
-                .await
-                .expect("server starts");
+            let server = TestServer::start_with(|c| {
+                c.pooling.enabled = pooling;
+                if let Ok(s) = std::env::var("SIM_POOL_INTERVAL") {
+                    c.pooling.min_interval_seconds = s.parse().expect("SIM_POOL_INTERVAL");
+                }
+            })
+            .await
+            .expect("server starts");
             let gate = std::sync::Arc::new(Gate::new(people as usize));
             let started = std::time::Instant::now();
             let threads: Vec<_> = (0..people)
@@ -446,10 +452,7 @@ async fn clinic_in_lockstep_over_grpc_report() {
         })
         .await
         .expect("join");
-        line += &format!(
-            "  in process: {:.3}",
-            in_process.metrics().captured_share
-        );
+        line += &format!("  in process: {:.3}", in_process.metrics().captured_share);
         println!("{line}");
     }
 }
