@@ -25,8 +25,9 @@ pub struct EngineConfig {
     pub diversity: f64,
     /// Habituation rate: the benefit is multiplied by `exp(-habituation × m)`,
     /// `m` the person's recent doses of the intervention (each fading by half
-    /// every `habituation_half_life_days`, or every three later decisions when
-    /// that is sooner) plus half those of its family, 0-1.
+    /// every `habituation_half_life_days`, or every two later decisions when the
+    /// person's timestamps are a replay, seconds apart) plus half those of its
+    /// family, 0-1.
     pub habituation: f64,
     /// Half-life in days of a dose in the habituation memory.
     pub habituation_half_life_days: f64,

@@ -720,9 +720,10 @@ fn habituation_fades_with_later_decisions_when_the_clock_barely_moves() {
         )
         .expect("known");
     }
-    // Six later decisions: two halvings, though a minute has passed.
+    // Six later decisions seconds apart (a replayed clock): three halvings,
+    // though a minute has passed.
     let after = benefit(&s, 1.0 + 14.0 * second);
-    let expected = fresh * (-hab * 0.25).exp();
+    let expected = fresh * (-hab * 0.125).exp();
     assert!(
         (after - expected).abs() < 1e-5 * fresh,
         "{after} vs {expected}"

@@ -8,8 +8,9 @@
 //! never made to look less harmful):
 //! - **habituation**: `exp(-habituation × m)`, `m` the recent doses of the
 //!   intervention, each fading by half every `habituation_half_life_days`
-//!   or every [`HABITUATION_HALF_LIFE_DECISIONS`] later decisions, whichever
-//!   fades it more, plus half the recent doses of other kernels of its family
+//!   (or, when the person's timestamps are a replay, every
+//!   [`HABITUATION_HALF_LIFE_DECISIONS`] later decisions), plus half the
+//!   recent doses of other kernels of its family
 //!   (HeartSteps saw prompt effects decay with repetition; a second defusion
 //!   exercise is less new than a first one);
 //! - **rotation**: when well-being has plateaued, families used in the last 28
@@ -33,14 +34,18 @@ use crate::stats::Gaussian;
 
 /// Weight of a family member's doses in an intervention's habituation.
 const FAMILY_HABITUATION: f64 = 0.5;
-/// Later decisions after which a dose weighs half in the habituation memory,
-/// whatever the clock says. Platforms that replay history or drive the API
-/// faster than real time stamp weeks of care seconds apart; fading by days
-/// alone then kept every dose at full weight and buried whatever worked
-/// (-5 points of captured share on the simulator with its clock squeezed
-/// 10^5-fold). At one decision a week the days govern (two weeks are two
-/// decisions), so real-time use is unchanged.
-const HABITUATION_HALF_LIFE_DECISIONS: f64 = 3.0;
+/// Mean time between a person's decisions (days) under which their clock is
+/// taken to be a replay rather than real time: no care schedule decides
+/// several times an hour, but platforms that replay history or drive the API
+/// faster than real time stamp weeks of care seconds apart.
+const REPLAY_SPACING_DAYS: f64 = 1.0 / 24.0;
+/// On a replayed clock a dose weighs half after this many later decisions
+/// instead of after `habituation_half_life_days` (two weeks at one decision a
+/// week). Fading by days alone kept every dose at full weight on such clocks
+/// and buried whatever worked (-5 points of captured share on the simulator
+/// with its clock squeezed 10^5-fold); fading by decisions on a real clock
+/// misjudges daily schedules, whose doses the days fade more slowly.
+const HABITUATION_HALF_LIFE_DECISIONS: f64 = 2.0;
 const ROTATION_PENALTY: f64 = 0.75;
 const DECLINE_PENALTY: f64 = 0.7;
 const DECLINES_COUNTED: u32 = 3;
@@ -90,6 +95,12 @@ pub(super) fn score<'a>(
     // One decision shows several items at one time: count decisions, not items.
     decisions.sort_unstable();
     decisions.dedup();
+    let replayed = match (decisions.first(), decisions.last()) {
+        (Some(first), Some(last)) if decisions.len() >= 2 => {
+            last.days_since(*first) / ((decisions.len() - 1) as f64) < REPLAY_SPACING_DAYS
+        }
+        _ => false,
+    };
     let memory: Vec<f64> = records
         .iter()
         .map(|r| {
@@ -100,8 +111,11 @@ pub(super) fn score<'a>(
                         let age = query.now.days_since(*t);
                         let later = decisions.len() - decisions.partition_point(|d| d <= t);
                         (age >= 0.0).then(|| {
-                            let halves = (age / config.habituation_half_life_days)
-                                .max(later as f64 / HABITUATION_HALF_LIFE_DECISIONS);
+                            let halves = if replayed {
+                                later as f64 / HABITUATION_HALF_LIFE_DECISIONS
+                            } else {
+                                age / config.habituation_half_life_days
+                            };
                             0.5f64.powf(halves)
                         })
                     })
