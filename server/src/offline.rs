@@ -198,7 +198,7 @@ mod tests {
                 .observe_assessment(&mut in_order, &Assessment::from_wire(a).expect("valid"))
                 .expect("observes");
         }
-        // A rebuild ends with `refresh`, as the server does after assessments.
+        // A rebuild ends with `refresh` (the state a Recommend would store).
         engine.refresh(&mut in_order).expect("refreshes");
         assert_eq!(rebuilt, in_order);
     }

@@ -221,9 +221,8 @@ impl Policy for EnginePolicy<'_> {
             now: view.now,
             seed: rng.next_u64(),
         };
-        // The server caches the posterior after every write; here it is
-        // computed once per decision instead (daily ratings, weekly
-        // decisions). Either changes the cost, never the result.
+        // As the server does: the posterior is estimated once per decision,
+        // after the writes since the last one (a cache, never the result).
         engine.refresh(state)?;
         let ranking = engine.recommend(state, &query)?;
         let contraindicated = |id: &InterventionId| {

@@ -196,12 +196,13 @@ async fn record<R: Message + Default + Clone>(
                 (Some(mut s), false) => {
                     let engine = Arc::clone(engine);
                     blocking(move || {
+                        // The posterior is estimated when the next Recommend
+                        // needs it, not here: people rate daily and are
+                        // recommended to weekly, so estimating after every
+                        // rating did seven estimations for one ranking.
                         for a in &domain {
                             engine.observe_assessment(&mut s, a)?;
                         }
-                        // Cache the person's posterior in the stored state so
-                        // ranking does not re-estimate it on every Recommend.
-                        engine.refresh(&mut s)?;
                         Ok(s)
                     })
                     .await?

@@ -104,6 +104,11 @@ pub async fn recommend(
             let current = state::take_current(app, &call.tenant, engine, &mut record).await?;
             let (e, shown_by_platform) = (Arc::clone(engine), platform.clone().filter(|_| shadow));
             let (ranking, first_place, new_state, query) = blocking(move || {
+                // Estimate the posterior once after the writes since the last
+                // ranking and keep it in the stored state: the next Recommend
+                // without new data reuses it.
+                let mut current = current;
+                e.refresh(&mut current)?;
                 let (ranking, all) = e.recommend_with_propensities(&current, &query)?;
                 let first_place: Vec<(InterventionId, f64)> =
                     all.into_iter().filter(|(_, p)| *p > 0.0).collect();
@@ -262,12 +267,11 @@ pub async fn record_feedback(
             let e = Arc::clone(engine);
             let new_state = blocking(move || {
                 let mut s = current;
+                // Feedback moves the person's posterior; the next Recommend
+                // estimates it (see RecordAssessment).
                 if e.interventions().get(&domain.intervention).is_some() {
                     e.observe_feedback(&mut s, &domain)?;
                 }
-                // Feedback moves the person's posterior: cache it in the stored
-                // state so the next Recommend does not re-estimate it.
-                e.refresh(&mut s)?;
                 Ok(s)
             })
             .await?;
