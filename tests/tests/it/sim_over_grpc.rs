@@ -35,6 +35,9 @@ struct Platform {
     person: String,
     /// Recommendation ids of the latest decision, by intervention.
     shown: HashMap<String, String>,
+    /// In a clinic run in lockstep: the gate, and the last week this person decided in.
+    gate: Option<std::sync::Arc<Gate>>,
+    week: Option<u32>,
 }
 
 fn err(e: impl std::fmt::Display) -> tutti_engine::EngineError {
@@ -155,6 +158,10 @@ impl Policy for Platform {
         view: &PersonView<'_>,
         rng: &mut SimRng,
     ) -> tutti_engine::Result<InterventionId> {
+        if let Some(gate) = &self.gate {
+            gate.arrive(self.week, view.week);
+            self.week = Some(view.week);
+        }
         // The in-process policy draws an exploration seed here; keep the
         // policy stream in step with it.
         let _ = rand::RngCore::next_u64(rng);
@@ -264,6 +271,8 @@ async fn a_clinic_driven_through_grpc_gets_the_in_process_engine_s_decisions() {
                 run: run.clone(),
                 person: String::new(),
                 shown: HashMap::new(),
+                gate: None,
+                week: None,
             })
             .expect("every simulated call succeeds over gRPC");
         let in_process = sim
@@ -337,43 +346,6 @@ impl Gate {
     }
 }
 
-struct Lockstep {
-    inner: Platform,
-    gate: std::sync::Arc<Gate>,
-    week: Option<u32>,
-}
-
-impl Policy for Lockstep {
-    fn name(&self) -> &str {
-        Policy::name(&self.inner)
-    }
-    fn start(&mut self, intake: &Intake<'_>) -> tutti_engine::Result<()> {
-        self.inner.start(intake)
-    }
-    fn observe_assessment(&mut self, a: &Assessment) -> tutti_engine::Result<()> {
-        self.inner.observe_assessment(a)
-    }
-    fn choose(
-        &mut self,
-        view: &PersonView<'_>,
-        rng: &mut SimRng,
-    ) -> tutti_engine::Result<InterventionId> {
-        self.gate.arrive(self.week, view.week);
-        self.week = Some(view.week);
-        self.inner.choose(view, rng)
-    }
-    fn observe_recommendation(
-        &mut self,
-        intervention: &InterventionId,
-        at: Timestamp,
-    ) -> tutti_engine::Result<()> {
-        self.inner.observe_recommendation(intervention, at)
-    }
-    fn observe_feedback(&mut self, f: &Feedback) -> tutti_engine::Result<()> {
-        self.inner.observe_feedback(f)
-    }
-}
-
 /// A report, run by hand: a clinic in lockstep through gRPC on the shipped
 /// configuration (exploration and online pooling on), beside pooling off and
 /// the in-process engine. `SIM_PEOPLE`, `SIM_SEEDS`, `SIM_SCENARIO` size it;
@@ -408,16 +380,14 @@ async fn clinic_in_lockstep_over_grpc_report() {
                     let (rt, people_client, recs) =
                         (Handle::current(), server.people(), server.recommendations());
                     std::thread::spawn(move || {
-                        let r = sim.run_people(i..i + 1, 24, || Lockstep {
-                            inner: Platform {
-                                rt: rt.clone(),
-                                people: people_client.clone(),
-                                recs: recs.clone(),
-                                run: "lockstep".into(),
-                                person: String::new(),
-                                shown: HashMap::new(),
-                            },
-                            gate: gate.clone(),
+                        let r = sim.run_people(i..i + 1, 24, || Platform {
+                            rt: rt.clone(),
+                            people: people_client.clone(),
+                            recs: recs.clone(),
+                            run: "lockstep".into(),
+                            person: String::new(),
+                            shown: HashMap::new(),
+                            gate: Some(gate.clone()),
                             week: None,
                         });
                         gate.leave();
