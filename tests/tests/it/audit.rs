@@ -90,3 +90,46 @@ async fn calls_and_offline_reads_are_audited_in_their_own_tenant() {
     assert_eq!(b[0].resource, person, "the resource asked for, not found");
     server.stop().await.expect("server stops");
 }
+
+/// An operator follows one call from the platform's logs to the audit trail by
+/// its `x-request-id`: the server echoes the caller's, or makes one up and
+/// returns it, and the audit row carries the same.
+#[tokio::test]
+async fn the_x_request_id_is_echoed_and_recorded_in_the_audit_row() {
+    let mut server = TestServer::start().await.expect("server starts");
+    let mut catalog = server.catalog_with(
+        tutti_tests::Headers::tenant("clinic-r").with("x-request-id", "platform-call-0042"),
+    );
+    let echoed = catalog
+        .list_processes(tutti_proto::v1::ListProcessesRequest {})
+        .await
+        .expect("served");
+    assert_eq!(
+        echoed
+            .metadata()
+            .get("x-request-id")
+            .map(|v| v.to_str().expect("ascii")),
+        Some("platform-call-0042")
+    );
+    let made_up = server
+        .catalog_as("clinic-r")
+        .list_processes(tutti_proto::v1::ListProcessesRequest {})
+        .await
+        .expect("served");
+    let generated = made_up
+        .metadata()
+        .get("x-request-id")
+        .expect("a request id is made up when the caller sends none")
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(!generated.is_empty() && generated != "platform-call-0042");
+    server.restart().await.expect("server restarts");
+    let ids: Vec<String> = trail(&server, "clinic-r")
+        .into_iter()
+        .filter(|r| r.method.ends_with("ListProcesses"))
+        .map(|r| r.call_id)
+        .collect();
+    assert!(ids.contains(&"platform-call-0042".to_owned()), "{ids:?}");
+    assert!(ids.contains(&generated), "{ids:?}");
+}
