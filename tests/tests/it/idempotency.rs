@@ -22,41 +22,64 @@ async fn start() -> TestServer {
     TestServer::start().await.expect("server starts")
 }
 
+/// The contract every write keeps: `req` sent once and then `retries` more
+/// times returns the first response each time; `req` changed by `change` under
+/// the same request id is refused with FAILED_PRECONDITION. Returns the first
+/// response; the caller checks that nothing was stored twice.
+async fn replays_and_refuses_a_changed_request<Req, Resp, F, Fut>(
+    mut call: F,
+    req: Req,
+    retries: usize,
+    change: impl FnOnce(&mut Req),
+    what: &str,
+) -> Resp
+where
+    Req: Clone,
+    Resp: PartialEq + std::fmt::Debug,
+    F: FnMut(Req) -> Fut,
+    Fut: Future<Output = Result<tonic::Response<Resp>, tonic::Status>>,
+{
+    let first = call(req.clone())
+        .await
+        .unwrap_or_else(|s| panic!("{what}: the first call fails: {s:?}"))
+        .into_inner();
+    for _ in 0..retries {
+        let retry = call(req.clone())
+            .await
+            .unwrap_or_else(|s| panic!("{what}: a retry fails: {s:?}"))
+            .into_inner();
+        assert_eq!(retry, first, "{what}: a retry returns the first response");
+    }
+    let mut changed = req;
+    change(&mut changed);
+    expect_code(call(changed).await, Code::FailedPrecondition, what);
+    first
+}
+
 #[tokio::test]
 async fn create_person_retry_returns_the_first_person_instead_of_already_exists() {
     let server = start().await;
     let mut people = server.people();
+    let other = new_person_id();
     let req = CreatePersonRequest {
         request_id: rid(),
         person_id: new_person_id(),
         conditions: vec![],
     };
-    let first = people
-        .create_person(req.clone())
-        .await
-        .expect("first")
-        .into_inner();
-    let retry = people
-        .create_person(req.clone())
-        .await
-        .expect("retry")
-        .into_inner();
-    assert_eq!(
-        retry, first,
-        "the retry must return the first response (same create_time)"
-    );
-
-    let mut changed = req.clone();
-    changed.person_id = new_person_id();
-    let result = people.create_person(changed.clone()).await;
-    expect_code(
-        result,
-        Code::FailedPrecondition,
+    replays_and_refuses_a_changed_request(
+        |r| {
+            let mut c = people.clone();
+            async move { c.create_person(r).await }
+        },
+        req,
+        1,
+        |r| r.person_id = other.clone(),
         "same request id, different person",
-    );
+    )
+    .await;
     let got = people
         .get_person(tutti_proto::v1::GetPersonRequest {
-            name: person_name(&changed.person_id),
+            name: person_name(&other),
         })
         .await;
     expect_code(got, Code::NotFound, "the second person must not be created");
@@ -72,28 +95,17 @@ async fn record_assessment_retry_returns_the_same_assessment_and_stores_it_once(
         person: person.clone(),
         assessment: Some(valid_assessment(hours_ago(1))),
     };
-    let first = people
-        .record_assessment(req.clone())
-        .await
-        .expect("first")
-        .into_inner();
-    for _ in 0..3 {
-        let retry = people
-            .record_assessment(req.clone())
-            .await
-            .expect("retry")
-            .into_inner();
-        assert_eq!(retry, first, "the retry must return the same assessment id");
-    }
-    assert_eq!(get_person(&mut people, &person).await.assessment_count, 1);
-
-    let mut changed = req.clone();
-    changed.assessment.as_mut().expect("set").ratings[0].adaptive = Some(11.0);
-    expect_code(
-        people.record_assessment(changed).await,
-        Code::FailedPrecondition,
+    replays_and_refuses_a_changed_request(
+        |r| {
+            let mut c = people.clone();
+            async move { c.record_assessment(r).await }
+        },
+        req,
+        3,
+        |r| r.assessment.as_mut().expect("set").ratings[0].adaptive = Some(11.0),
         "same id, other ratings",
-    );
+    )
+    .await;
     assert_eq!(get_person(&mut people, &person).await.assessment_count, 1);
     assert_eq!(list_all_assessments(&mut people, &person, 0).await.len(), 1);
 }
@@ -139,27 +151,20 @@ async fn batch_retry_returns_the_first_count_and_stores_the_batch_once() {
         person: person.clone(),
         assessments: assessment_series(50, hours_ago(1), Duration::from_secs(3600), 31),
     };
-    let first = people
-        .batch_record_assessments(req.clone())
-        .await
-        .expect("first")
-        .into_inner();
-    let retry = people
-        .batch_record_assessments(req.clone())
-        .await
-        .expect("retry")
-        .into_inner();
-    assert_eq!(first.recorded, 50);
-    assert_eq!(retry, first);
-    assert_eq!(get_person(&mut people, &person).await.assessment_count, 50);
-
-    let mut changed = req.clone();
-    changed.assessments.pop();
-    expect_code(
-        people.batch_record_assessments(changed).await,
-        Code::FailedPrecondition,
+    let first = replays_and_refuses_a_changed_request(
+        |r| {
+            let mut c = people.clone();
+            async move { c.batch_record_assessments(r).await }
+        },
+        req,
+        1,
+        |r| {
+            r.assessments.pop();
+        },
         "same id, other batch",
-    );
+    )
+    .await;
+    assert_eq!(first.recorded, 50);
     assert_eq!(get_person(&mut people, &person).await.assessment_count, 50);
 }
 
@@ -169,31 +174,18 @@ async fn recommend_retry_returns_the_same_decision_and_recommendation_ids() {
     let mut people = server.people();
     let person = new_person(&mut people).await;
     record_assessment(&mut people, &person, valid_assessment(hours_ago(1))).await;
-    let mut recs = server.recommendations();
-    let req = recommend_request(&person);
-    let first = recs
-        .recommend(req.clone())
-        .await
-        .expect("first")
-        .into_inner();
-    let retry = recs
-        .recommend(req.clone())
-        .await
-        .expect("retry")
-        .into_inner();
-    assert_eq!(
-        retry, first,
-        "the retry must return the first ranking unchanged"
-    );
-
-    let mut changed = req.clone();
-    changed.max_results = 2;
-    expect_code(
-        recs.recommend(changed).await,
-        Code::FailedPrecondition,
+    let recs = server.recommendations();
+    let first = replays_and_refuses_a_changed_request(
+        |r| {
+            let mut c = recs.clone();
+            async move { c.recommend(r).await }
+        },
+        recommend_request(&person),
+        1,
+        |r| r.max_results = 2,
         "same id, other max_results",
-    );
-
+    )
+    .await;
     let erased = people
         .delete_person(DeletePersonRequest {
             request_id: rid(),
@@ -226,26 +218,17 @@ async fn record_feedback_retry_returns_the_same_feedback_and_stores_it_once() {
         request_id: rid(),
         feedback: Some(feedback(rec_id, Completion::Done)),
     };
-    let first = recs
-        .record_feedback(req.clone())
-        .await
-        .expect("first")
-        .into_inner();
-    let retry = recs
-        .record_feedback(req.clone())
-        .await
-        .expect("retry")
-        .into_inner();
-    assert_eq!(retry, first);
-    assert_eq!(get_person(&mut people, &person).await.feedback_count, 1);
-
-    let mut changed = req.clone();
-    changed.feedback.as_mut().expect("set").completion = Completion::NotDone as i32;
-    expect_code(
-        recs.record_feedback(changed).await,
-        Code::FailedPrecondition,
+    replays_and_refuses_a_changed_request(
+        |r| {
+            let mut c = recs.clone();
+            async move { c.record_feedback(r).await }
+        },
+        req,
+        1,
+        |r| r.feedback.as_mut().expect("set").completion = Completion::NotDone as i32,
         "same id, other completion",
-    );
+    )
+    .await;
     assert_eq!(get_person(&mut people, &person).await.feedback_count, 1);
 }
 
@@ -253,48 +236,32 @@ async fn record_feedback_retry_returns_the_same_feedback_and_stores_it_once() {
 async fn create_intervention_retry_returns_the_first_result_instead_of_already_exists() {
     let server = start().await;
     let mut catalog = server.catalog();
-    let before = list_all_interventions(
-        &mut catalog,
-        ListInterventionsRequest {
-            page_size: 200,
-            ..Default::default()
-        },
-    )
-    .await
-    .len();
+    let all = ListInterventionsRequest {
+        page_size: 200,
+        ..Default::default()
+    };
+    let before = list_all_interventions(&mut catalog, all.clone())
+        .await
+        .len();
+    let other_id = new_intervention_id("t-other");
     let req = CreateInterventionRequest {
         request_id: rid(),
         intervention: Some(valid_intervention(&new_intervention_id("t-idem"))),
     };
-    let first = catalog
-        .create_intervention(req.clone())
-        .await
-        .expect("first")
-        .into_inner();
-    let retry = catalog
-        .create_intervention(req.clone())
-        .await
-        .expect("retry")
-        .into_inner();
-    assert_eq!(retry, first);
-    let after = list_all_interventions(
-        &mut catalog,
-        ListInterventionsRequest {
-            page_size: 200,
-            ..Default::default()
+    replays_and_refuses_a_changed_request(
+        |r| {
+            let mut c = catalog.clone();
+            async move { c.create_intervention(r).await }
         },
-    )
-    .await
-    .len();
-    assert_eq!(after, before + 1);
-
-    let mut changed = req.clone();
-    let other_id = new_intervention_id("t-other");
-    changed.intervention.as_mut().expect("set").id = other_id.clone();
-    expect_code(
-        catalog.create_intervention(changed).await,
-        Code::FailedPrecondition,
+        req,
+        1,
+        |r| r.intervention.as_mut().expect("set").id = other_id.clone(),
         "same id, other intervention",
+    )
+    .await;
+    assert_eq!(
+        list_all_interventions(&mut catalog, all).await.len(),
+        before + 1
     );
     let got = catalog
         .get_intervention(GetInterventionRequest { id: other_id })
@@ -324,25 +291,17 @@ async fn update_intervention_retry_returns_the_first_result() {
             paths: vec!["display_name".to_owned()],
         }),
     };
-    let first = catalog
-        .update_intervention(req.clone())
-        .await
-        .expect("first")
-        .into_inner();
-    let retry = catalog
-        .update_intervention(req.clone())
-        .await
-        .expect("retry")
-        .into_inner();
-    assert_eq!(retry, first);
-
-    let mut changed = req.clone();
-    changed.intervention.as_mut().expect("set").display_name = "Second rename".to_owned();
-    expect_code(
-        catalog.update_intervention(changed).await,
-        Code::FailedPrecondition,
+    replays_and_refuses_a_changed_request(
+        |r| {
+            let mut c = catalog.clone();
+            async move { c.update_intervention(r).await }
+        },
+        req,
+        1,
+        |r| r.intervention.as_mut().expect("set").display_name = "Second rename".to_owned(),
         "same id, other name",
-    );
+    )
+    .await;
     let now = catalog
         .get_intervention(GetInterventionRequest { id: stored.id })
         .await
@@ -363,27 +322,18 @@ async fn delete_person_retry_returns_the_first_counts_instead_of_not_found() {
         request_id: rid(),
         name: person.clone(),
     };
-    let first = people
-        .delete_person(req.clone())
-        .await
-        .expect("first")
-        .into_inner();
-    assert_eq!(first.erased_assessments, 1);
-    let retry = people
-        .delete_person(req.clone())
-        .await
-        .expect("retry")
-        .into_inner();
-    assert_eq!(retry, first);
-    let other = DeletePersonRequest {
-        request_id: req.request_id.clone(),
-        name: person_name(&new_person_id()),
-    };
-    expect_code(
-        people.delete_person(other).await,
-        Code::FailedPrecondition,
+    let first = replays_and_refuses_a_changed_request(
+        |r| {
+            let mut c = people.clone();
+            async move { c.delete_person(r).await }
+        },
+        req,
+        1,
+        |r| r.name = person_name(&new_person_id()),
         "same id, other person",
-    );
+    )
+    .await;
+    assert_eq!(first.erased_assessments, 1);
 }
 
 #[tokio::test]
