@@ -15,7 +15,7 @@ use super::person::{DecisionDraws, NatureDraws, Person};
 use super::policy::{GroundTruth, Intake, PersonView, Policy};
 use super::report::SimReport;
 use super::scenario::Scenario;
-use super::world::{World, sigmoid};
+use super::world::{World, normal, sigmoid, uniform};
 use super::{Catalogs, SimRng};
 use crate::error::{EngineError, Result};
 use crate::ids::{InterventionId, Timestamp};
@@ -35,6 +35,9 @@ enum Stream {
 const STREAMS_PER_PERSON: u64 = 4;
 /// The world's stream id, outside every person's.
 const WORLD_STREAM: u64 = u64::MAX;
+/// Person `i`'s capacity-report stream is `CAPACITY_STREAM - i`, far above
+/// every person's block.
+const CAPACITY_STREAM: u64 = u64::MAX - 1;
 
 /// A simulated world for one scenario and seed: the population truths are drawn
 /// when it is built; people are drawn on demand by index. Immutable and
@@ -163,6 +166,9 @@ impl Simulation {
         let mut nature_rng = self.rng(person, Stream::Nature);
         let mut decision_rng = self.rng(person, Stream::Decisions);
         let mut policy_rng = self.rng(person, Stream::Policy);
+        // Its own stream, outside the per-person block, so that reporting
+        // capacity or not leaves every other draw as it was.
+        let mut capacity_rng = stream(self.seed, CAPACITY_STREAM - person);
         {
             let mut traits = self.rng(person, Stream::Traits);
             ws.person.reset(world, &mut traits);
@@ -311,7 +317,13 @@ impl Simulation {
 
             if t < n_ticks && world.decision_occasion[(t % s) as usize] {
                 let dd = DecisionDraws::draw(&mut decision_rng);
-                let sit = p.situation(world, &dd);
+                let mut sit = p.situation(world, &dd);
+                let m = &sc.measurement;
+                if m.capacity_known > 0.0 && uniform(&mut capacity_rng) < m.capacity_known {
+                    let reported =
+                        50.0 - 20.0 * p.load + m.capacity_noise_sd * normal(&mut capacity_rng);
+                    sit.context.capacity = Some(reported.clamp(0.0, 100.0).round());
+                }
                 p.truth(world, &sit, flagged && active);
                 let safety_mode = flagged
                     && active

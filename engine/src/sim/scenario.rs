@@ -75,6 +75,13 @@ pub struct Measurement {
     /// The clock on the timestamps the policy is given (the truth always runs
     /// on the simulated days).
     pub clock: Clock,
+    /// Share of decisions whose context reports the person's capacity now
+    /// (`Context::capacity`, 0-100, 50 typical), as a platform with a daily
+    /// check-in item on stress or load would: `50 - 20 x` the person's life
+    /// load (in sd units) plus noise. 0 by default: most platforms send none.
+    pub capacity_known: f64,
+    /// Sd of the reported capacity around that (0-100 scale).
+    pub capacity_noise_sd: f64,
 }
 
 /// How the caller stamps what it sends, as platforms driving the API do.
@@ -476,6 +483,8 @@ impl Default for Measurement {
             in_session_share: 0.25,
             post_ratings: 0.5,
             clock: Clock::Real,
+            capacity_known: 0.0,
+            capacity_noise_sd: 10.0,
         }
     }
 }
@@ -703,6 +712,13 @@ impl Scenario {
         c.prob("measurement.minutes_known", m.minutes_known)?;
         c.prob("measurement.in_session_share", m.in_session_share)?;
         c.prob("measurement.post_ratings", m.post_ratings)?;
+        c.prob("measurement.capacity_known", m.capacity_known)?;
+        c.range(
+            "measurement.capacity_noise_sd",
+            m.capacity_noise_sd,
+            0.0,
+            100.0,
+        )?;
         for o in &m.outcomes {
             c.range(
                 "measurement.outcomes.every",
