@@ -38,6 +38,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod follow;
+mod habituation;
 pub mod ids;
 pub mod insights;
 mod learn;

@@ -8,9 +8,9 @@
 //! never made to look less harmful):
 //! - **habituation**: `exp(-habituation × m)`, `m` the recent doses of the
 //!   intervention, each fading by half every `habituation_half_life_days`
-//!   (or, when the person's timestamps are a replay, every
-//!   [`HABITUATION_HALF_LIFE_DECISIONS`] later decisions), plus half the
-//!   recent doses of other kernels of its family
+//!   (or, when the person's timestamps are a replay, every two later
+//!   decisions: [`crate::habituation`]), plus half the recent doses of other
+//!   kernels of its family
 //!   (HeartSteps saw prompt effects decay with repetition; a second defusion
 //!   exercise is less new than a first one);
 //! - **rotation**: when well-being has plateaued, families used in the last 28
@@ -32,20 +32,6 @@ use crate::model::Model;
 use crate::state::{InterventionRecord, PersonCache, PersonState};
 use crate::stats::Gaussian;
 
-/// Weight of a family member's doses in an intervention's habituation.
-const FAMILY_HABITUATION: f64 = 0.5;
-/// Mean time between a person's decisions (days) under which their clock is
-/// taken to be a replay rather than real time: no care schedule decides
-/// several times an hour, but platforms that replay history or drive the API
-/// faster than real time stamp weeks of care seconds apart.
-const REPLAY_SPACING_DAYS: f64 = 1.0 / 24.0;
-/// On a replayed clock a dose weighs half after this many later decisions
-/// instead of after `habituation_half_life_days` (two weeks at one decision a
-/// week). Fading by days alone kept every dose at full weight on such clocks
-/// and buried whatever worked (-5 points of captured share on the simulator
-/// with its clock squeezed 10^5-fold); fading by decisions on a real clock
-/// misjudges daily schedules, whose doses the days fade more slowly.
-const HABITUATION_HALF_LIFE_DECISIONS: f64 = 2.0;
 const ROTATION_PENALTY: f64 = 0.75;
 const DECLINE_PENALTY: f64 = 0.7;
 const DECLINES_COUNTED: u32 = 3;
@@ -81,60 +67,15 @@ pub(super) fn score<'a>(
     selection: &Selection<'a>,
     query: &RecommendQuery,
 ) -> Vec<Candidate<'a>> {
-    let config = model.config();
     let prior = &model.population().follow;
     let compiled = model.compiled();
-    // Fading dose memory per catalogue position and per family.
-    let all = model.interventions().all();
-    let records = crate::state::records_by_position(all, state);
-    let mut decisions: Vec<_> = records
-        .iter()
-        .flatten()
-        .flat_map(|r| r.recent_recommended.iter().copied())
-        .collect();
-    // One decision shows several items at one time: count decisions, not items.
-    decisions.sort_unstable();
-    decisions.dedup();
-    let replayed = match (decisions.first(), decisions.last()) {
-        (Some(first), Some(last)) if decisions.len() >= 2 => {
-            last.days_since(*first) / ((decisions.len() - 1) as f64) < REPLAY_SPACING_DAYS
-        }
-        _ => false,
-    };
-    let memory: Vec<f64> = records
-        .iter()
-        .map(|r| {
-            r.map_or(0.0, |r| {
-                r.recent_done
-                    .iter()
-                    .filter_map(|t| {
-                        let age = query.now.days_since(*t);
-                        let later = decisions.len() - decisions.partition_point(|d| d <= t);
-                        (age >= 0.0).then(|| {
-                            let halves = if replayed {
-                                later as f64 / HABITUATION_HALF_LIFE_DECISIONS
-                            } else {
-                                age / config.habituation_half_life_days
-                            };
-                            0.5f64.powf(halves)
-                        })
-                    })
-                    .sum()
-            })
-        })
-        .collect();
-    let mut family_memory = vec![0.0; compiled.families];
-    for (pos, m) in memory.iter().enumerate() {
-        family_memory[compiled.items[pos].family] += m;
-    }
+    let memory = crate::habituation::Memory::at(model, state, query.now);
     let mut cands: Vec<Candidate<'a>> = selection
         .entries
         .iter()
         .map(|s| {
             let raw = post.items[s.pos];
-            let own = memory[s.pos];
-            let family = family_memory[compiled.items[s.pos].family] - own;
-            let mut mult = (-config.habituation * (own + FAMILY_HABITUATION * family)).exp();
+            let mut mult = memory.multiplier(model, s.pos);
             if let Some(r) = s.record {
                 mult *= DECLINE_PENALTY.powi(r.clinician_declined.min(DECLINES_COUNTED) as i32);
             }
