@@ -1,8 +1,8 @@
 //! The habituation memory: how much of an intervention's benefit a person
-//! still gets after recent doses of it and of its family. Ranking discounts
-//! expected benefits by it; learning divides it out of what feedback reports
-//! (a rating given while habituated is a partial dose of the exercise), so
-//! repetition is not mistaken for an exercise that does not work.
+//! still gets after recent doses of it and of its family; ranking discounts
+//! expected benefits by it. (Learning does not divide it out of what feedback
+//! reports: treating a rating given while habituated as a partial dose was
+//! tried and cost 0.003-0.03 of captured share on every built-in scenario.)
 //!
 //! A dose fades by half every `habituation_half_life_days`, or, when the
 //! person's timestamps are a replay (decisions under an hour apart on

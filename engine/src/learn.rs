@@ -282,17 +282,6 @@ pub(crate) fn observe_feedback(
         None
     };
     let baseline = state.wellbeing();
-    // What the person got of the exercise: a habituated dose is a partial
-    // one, so what they report teaches about the exercise, not about how
-    // often they had done it lately.
-    let exposure = if dose > 0.0 {
-        let pos = model.interventions.index_of(&feedback.intervention);
-        dose * pos.map_or(1.0, |pos| {
-            crate::habituation::Memory::at(model, state, feedback.at).multiplier(model, pos)
-        })
-    } else {
-        dose
-    };
 
     let mut person = state.follow.clone();
     {
@@ -319,14 +308,14 @@ pub(crate) fn observe_feedback(
                 r.helpfulness_sum += h;
                 r.helpfulness_n += 1;
                 r.last_helpfulness = Some(h);
-                r.evidence.add_rating(h, exposure);
+                r.evidence.add_rating(h, dose);
             }
             if let Some((v, var)) = change {
                 // The map's error is common to every process-change signal on
                 // this intervention: the k-th counts 1/k as much, so their
                 // total weight grows like log k, not k.
                 let k = f64::from(r.evidence.process_signals + 1);
-                r.evidence.add_signal(v, var * k, exposure);
+                r.evidence.add_signal(v, var * k, dose);
                 r.evidence.process_signals += 1;
             }
         }
@@ -362,7 +351,7 @@ pub(crate) fn observe_feedback(
             intervention: feedback.intervention.clone(),
             at: feedback.at,
             baseline: b,
-            dose: exposure,
+            dose,
         });
         if state.pending.len() > PENDING_KEPT {
             state.pending.remove(0);

@@ -731,41 +731,6 @@ fn habituation_fades_with_later_decisions_when_the_clock_barely_moves() {
 }
 
 #[test]
-fn a_poor_rating_given_while_habituated_counts_as_a_partial_dose() {
-    // Rated 10 after the fifth session of it in five days: the exercise has
-    // worn off for now, which is weaker evidence that it does nothing for
-    // this person than the same rating the first time.
-    let e = engine_with(greedy());
-    let mut s = e.new_person(vec![]);
-    e.observe_assessment(&mut s, &assessment(0.0, FLAT, Some(50.0)))
-        .expect("valid");
-    let mut fresh = s.clone();
-    let mut worn = s.clone();
-    for d in [1.0, 2.0, 3.0, 4.0] {
-        e.observe_feedback(
-            &mut worn,
-            &feedback("wind-down", d, Some(Completion::Done), None),
-        )
-        .expect("valid");
-    }
-    let poor = feedback("wind-down", 5.0, Some(Completion::Done), Some(10.0));
-    e.observe_feedback(&mut fresh, &poor).expect("valid");
-    e.observe_feedback(&mut worn, &poor).expect("valid");
-    // Compared a month later, when the repetitions have worn off again.
-    let benefit = |s: &PersonState| {
-        item(&all(&e, s, 40.0), "wind-down")
-            .expect("listed")
-            .benefit
-            .mean
-    };
-    let (untouched, after_fresh, after_worn) = (benefit(&s), benefit(&fresh), benefit(&worn));
-    assert!(
-        after_fresh < after_worn && after_worn < untouched,
-        "{after_fresh} {after_worn} {untouched}"
-    );
-}
-
-#[test]
 fn a_plateau_rotates_away_from_recently_used_families() {
     let e = engine_with(greedy());
     let mut s = e.new_person(vec![]);
