@@ -629,7 +629,8 @@ pub struct PoolingConfig {
     pub refit_share: f64,
     /// The most recently updated people a refit reads (bounds its memory and time).
     pub max_people: u32,
-    /// Least time between the starts of two refits of one tenant: under a
+    /// Least time between the starts of two refits of one tenant (and at least
+    /// nine times as long as the last refit took): under a
     /// burst of writes the refit that falls due waits this long, then reads
     /// everything written meanwhile. 0 = no wait. An erasure never waits.
     pub min_interval_seconds: u64,
