@@ -229,6 +229,26 @@ pub fn setting_from_pb(v: i32, field: &str) -> Result<Option<Setting>> {
     }
 }
 
+/// The engine's setting on the wire (`None`: UNSPECIFIED, any setting).
+pub fn setting_to_pb(s: Option<Setting>) -> pb::Setting {
+    match s {
+        None => pb::Setting::Unspecified,
+        Some(Setting::InSession) => pb::Setting::InSession,
+        Some(Setting::BetweenSessions) => pb::Setting::BetweenSessions,
+        Some(Setting::App) => pb::Setting::App,
+    }
+}
+
+/// The engine's completion on the wire (`None`: UNSPECIFIED, not reported).
+pub fn completion_to_pb(c: Option<Completion>) -> pb::Completion {
+    match c {
+        None => pb::Completion::Unspecified,
+        Some(Completion::Done) => pb::Completion::Done,
+        Some(Completion::Partly) => pb::Completion::Partly,
+        Some(Completion::NotDone) => pb::Completion::NotDone,
+    }
+}
+
 /// A completion: `None` for UNSPECIFIED (not reported).
 pub fn completion_from_pb(v: i32, field: &str) -> Result<Option<Completion>> {
     match pb::Completion::try_from(v) {
@@ -322,6 +342,33 @@ impl FromWire<pb::OutcomeMeasure> for Outcome {
             instrument: instrument_from_pb(o.instrument, "instrument")?,
             score: o.score,
         })
+    }
+}
+
+impl ToWire for Outcome {
+    type Wire = pb::OutcomeMeasure;
+    fn to_wire(&self) -> pb::OutcomeMeasure {
+        pb::OutcomeMeasure {
+            instrument: instrument_to_pb(self.instrument).into(),
+            score: self.score,
+        }
+    }
+}
+
+impl ToWire for observe::Assessment {
+    type Wire = pb::Assessment;
+    fn to_wire(&self) -> pb::Assessment {
+        pb::Assessment {
+            observe_time: Some(timestamp_to_pb(self.at)),
+            ratings: self.ratings.iter().map(Rating::to_wire).collect(),
+            outcomes: self.outcomes.iter().map(Outcome::to_wire).collect(),
+            risk_flags: self
+                .risk_flags
+                .iter()
+                .map(|f| risk_flag_to_pb(*f).into())
+                .collect(),
+            ..Default::default()
+        }
     }
 }
 
@@ -652,6 +699,49 @@ mod tests {
         assert!(condition_from_pb(0, "c").is_err());
         assert!(condition_from_pb(99, "c").is_err());
         assert_eq!(condition_to_pb(Condition::AcuteSuicidality), None);
+    }
+
+    #[test]
+    fn assessments_settings_and_completions_round_trip() {
+        let a = observe::Assessment {
+            at: Timestamp(1_700_000_000_123),
+            ratings: vec![Rating {
+                process: ProcessId::from("affect"),
+                adaptive: Some(30.0),
+                maladaptive: None,
+            }],
+            outcomes: vec![Outcome {
+                instrument: Instrument::Phq9,
+                score: 12.0,
+            }],
+            risk_flags: vec![RiskFlag::Suicidality],
+        };
+        assert_eq!(
+            observe::Assessment::from_wire(&a.to_wire()).expect("valid"),
+            a
+        );
+        for s in [
+            None,
+            Some(Setting::InSession),
+            Some(Setting::BetweenSessions),
+            Some(Setting::App),
+        ] {
+            assert_eq!(
+                setting_from_pb(setting_to_pb(s).into(), "s").expect("known"),
+                s
+            );
+        }
+        for c in [
+            None,
+            Some(Completion::Done),
+            Some(Completion::Partly),
+            Some(Completion::NotDone),
+        ] {
+            assert_eq!(
+                completion_from_pb(completion_to_pb(c).into(), "c").expect("known"),
+                c
+            );
+        }
     }
 
     #[test]

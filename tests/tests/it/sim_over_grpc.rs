@@ -14,12 +14,14 @@ use std::collections::HashMap;
 use tokio::runtime::Handle;
 use tutti_engine::Engine;
 use tutti_engine::ids::{InterventionId, Timestamp};
-use tutti_engine::observe::{self, Assessment, Completion, Feedback, Setting};
+use tutti_engine::observe::{self, Assessment, Feedback};
 use tutti_engine::sim::{
     Catalogs, EnginePolicy, Intake, PersonView, Policy, Scenario, SimRng, Simulation,
 };
 use tutti_proto::v1 as pb;
-use tutti_server::convert::{conditions_to_pb, instrument_to_pb, risk_flag_to_pb, timestamp_to_pb};
+use tutti_server::convert::{
+    ToWire, completion_to_pb, conditions_to_pb, setting_to_pb, timestamp_to_pb,
+};
 use tutti_tests::fixtures::rid;
 use tutti_tests::{PeopleClient, RecommendationClient, TestServer};
 
@@ -49,34 +51,14 @@ fn err(e: impl std::fmt::Display) -> tutti_engine::EngineError {
 fn ratings(r: &[observe::Rating]) -> Vec<pb::ProcessRating> {
     r.iter()
         .filter(|r| r.adaptive.is_some() || r.maladaptive.is_some())
-        .map(|r| pb::ProcessRating {
-            process_id: r.process.as_str().to_owned(),
-            adaptive: r.adaptive,
-            maladaptive: r.maladaptive,
-        })
+        .map(ToWire::to_wire)
         .collect()
-}
-
-fn completion(c: Option<Completion>) -> i32 {
-    match c {
-        None => pb::Completion::Unspecified,
-        Some(Completion::Done) => pb::Completion::Done,
-        Some(Completion::Partly) => pb::Completion::Partly,
-        Some(Completion::NotDone) => pb::Completion::NotDone,
-    }
-    .into()
 }
 
 fn context(c: &observe::Context) -> pb::RecommendationContext {
     pb::RecommendationContext {
         minutes_available: c.minutes_available.unwrap_or(0),
-        setting: match c.setting {
-            None => pb::Setting::Unspecified,
-            Some(Setting::InSession) => pb::Setting::InSession,
-            Some(Setting::BetweenSessions) => pb::Setting::BetweenSessions,
-            Some(Setting::App) => pb::Setting::App,
-        }
-        .into(),
+        setting: setting_to_pb(c.setting).into(),
         capacity: c.capacity,
     }
 }
@@ -124,27 +106,12 @@ impl Policy for Platform {
     }
 
     fn observe_assessment(&mut self, a: &Assessment) -> tutti_engine::Result<()> {
+        let mut assessment = a.to_wire();
+        assessment.ratings = ratings(&a.ratings);
         let req = pb::RecordAssessmentRequest {
             request_id: rid(),
             person: self.resource(),
-            assessment: Some(pb::Assessment {
-                observe_time: Some(timestamp_to_pb(a.at)),
-                ratings: ratings(&a.ratings),
-                outcomes: a
-                    .outcomes
-                    .iter()
-                    .map(|o| pb::OutcomeMeasure {
-                        instrument: instrument_to_pb(o.instrument).into(),
-                        score: o.score,
-                    })
-                    .collect(),
-                risk_flags: a
-                    .risk_flags
-                    .iter()
-                    .map(|f| risk_flag_to_pb(*f).into())
-                    .collect(),
-                ..Default::default()
-            }),
+            assessment: Some(assessment),
         };
         let mut people = self.people.clone();
         self.rt
@@ -229,7 +196,7 @@ impl Policy for Platform {
             .ok_or_else(|| err(format!("feedback on {} never shown", f.intervention)))?;
         self.send_feedback(pb::Feedback {
             recommendation_id,
-            completion: completion(f.completion),
+            completion: completion_to_pb(f.completion).into(),
             minutes_spent: f.minutes_spent,
             helpfulness: f.helpfulness,
             distress_before: f.distress_before,
