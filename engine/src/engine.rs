@@ -140,6 +140,21 @@ impl Engine {
         learn::observe_recommendation(&self.model, state, intervention, at)
     }
 
+    /// Remembers that a ranking's items were all offered at `at` (one
+    /// decision: habituation counts it once), as the server records what it
+    /// returns.
+    pub fn observe_ranking(
+        &self,
+        state: &mut PersonState,
+        ranking: &Ranking,
+        at: Timestamp,
+    ) -> Result<()> {
+        for item in &ranking.items {
+            learn::observe_recommendation(&self.model, state, &item.intervention, at)?;
+        }
+        Ok(())
+    }
+
     /// Folds feedback on an intervention into the person's state (see the internal `learn` module).
     pub fn observe_feedback(&self, state: &mut PersonState, feedback: &Feedback) -> Result<()> {
         learn::observe_feedback(&self.model, state, feedback)

@@ -17,7 +17,7 @@ use crate::engine::Engine;
 use crate::error::{EngineError, Result};
 use crate::ids::{InterventionId, Timestamp};
 use crate::observe::{Assessment, ClinicianDecision, Feedback};
-use crate::rank::RecommendQuery;
+use crate::rank::{Ranking, RecommendQuery};
 use crate::state::PersonState;
 use crate::train::{self, Collector};
 use rand::RngCore;
@@ -112,8 +112,9 @@ pub struct EnginePolicy<'e> {
     clinician_review: bool,
     state: Option<PersonState>,
     declined: Feedback,
-    /// The items of the latest ranking, all recorded as offered (as the server does).
-    shown: Vec<InterventionId>,
+    /// The latest ranking, recorded as offered when the platform shows it
+    /// (as the server records what it returns).
+    shown: Option<Ranking>,
 }
 
 impl<'e> EnginePolicy<'e> {
@@ -144,7 +145,7 @@ impl<'e> EnginePolicy<'e> {
                 clinician: Some(ClinicianDecision::Rejected),
                 context: Default::default(),
             },
-            shown: Vec::new(),
+            shown: None,
         }
     }
 
@@ -246,22 +247,17 @@ impl Policy for EnginePolicy<'_> {
             fb.context = view.context;
             engine.observe_feedback(state, fb)?;
         }
-        // The server records every item it returns as offered (dose limits
-        // and habituation count them); so does the simulated platform.
-        self.shown.clear();
-        self.shown
-            .extend(ranking.items.iter().map(|it| it.intervention.clone()));
-        ranking
+        let chosen = ranking
             .items
-            .into_iter()
-            .nth(keep)
-            .map(|item| item.intervention)
-            .ok_or_else(|| {
-                EngineError::InvalidCatalog(format!(
-                    "the engine returned an empty ranking for simulated person {}",
-                    view.person
-                ))
-            })
+            .get(keep)
+            .map(|item| item.intervention.clone());
+        self.shown = Some(ranking);
+        chosen.ok_or_else(|| {
+            EngineError::InvalidCatalog(format!(
+                "the engine returned an empty ranking for simulated person {}",
+                view.person
+            ))
+        })
     }
 
     fn observe_recommendation(
@@ -271,15 +267,12 @@ impl Policy for EnginePolicy<'_> {
     ) -> Result<()> {
         let engine = self.pooled.clone();
         let engine = engine.as_deref().unwrap_or(self.engine);
-        let shown = std::mem::take(&mut self.shown);
+        let shown = self.shown.take();
         let state = self.state_mut()?;
-        if shown.is_empty() {
-            return engine.observe_recommendation(state, intervention, at);
+        match shown {
+            Some(ranking) => engine.observe_ranking(state, &ranking, at),
+            None => engine.observe_recommendation(state, intervention, at),
         }
-        for id in &shown {
-            engine.observe_recommendation(state, id, at)?;
-        }
-        Ok(())
     }
 
     fn observe_feedback(&mut self, feedback: &Feedback) -> Result<()> {

@@ -117,11 +117,7 @@ pub async fn recommend(
                 // platform's choice, not the ranking nobody sees.
                 match &shown_by_platform {
                     Some(iv) => e.observe_recommendation(&mut s, iv, query.now)?,
-                    None => {
-                        for item in &ranking.items {
-                            e.observe_recommendation(&mut s, &item.intervention, query.now)?;
-                        }
-                    }
+                    None => e.observe_ranking(&mut s, &ranking, query.now)?,
                 }
                 Ok((ranking, first_place, s, query))
             })
