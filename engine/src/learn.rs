@@ -282,6 +282,18 @@ pub(crate) fn observe_feedback(
         None
     };
     let baseline = state.wellbeing();
+    // Before this dose joins the memory: the share it could still give.
+    let exposure = if dose > 0.0 && feedback.helpfulness.is_some() {
+        model
+            .interventions
+            .index_of(&feedback.intervention)
+            .map_or(dose, |pos| {
+                dose * crate::habituation::Memory::at(model, state, feedback.at)
+                    .multiplier(model, pos)
+            })
+    } else {
+        dose
+    };
 
     let mut person = state.follow.clone();
     {
@@ -308,7 +320,7 @@ pub(crate) fn observe_feedback(
                 r.helpfulness_sum += h;
                 r.helpfulness_n += 1;
                 r.last_helpfulness = Some(h);
-                r.evidence.add_rating(h, dose);
+                r.evidence.add_rating(h, dose, exposure);
             }
             if let Some((v, var)) = change {
                 // The map's error is common to every process-change signal on

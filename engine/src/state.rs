@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the state's layout and meaning.
-pub const STATE_FORMAT: u32 = 2;
+pub const STATE_FORMAT: u32 = 3;
 /// Recent timestamps kept per intervention (dose limits look back a few days,
 /// habituation two weeks; a handful is enough for either).
 pub(crate) const RECENT_KEPT: usize = 8;
@@ -331,6 +331,13 @@ pub struct ItemEvidence {
     pub sum_dose_rating: f64,
     /// `Σ h²` (the spread of repeated ratings, for training).
     pub sum_rating_sq: f64,
+    /// `Σ d·m` over ratings, `m` the share of the exercise's benefit the
+    /// person still got when they did it ([`crate::habituation`]). Training
+    /// reads ratings per unit of exposure, so a clinic that repeats its
+    /// favourites daily does not teach the pooled model that they are weak
+    /// (0 in states written before it was kept: training then uses `sum_dose`).
+    #[serde(default)]
+    pub sum_exposure: f64,
 }
 
 impl ItemEvidence {
@@ -344,14 +351,20 @@ impl ItemEvidence {
         self.signals += 1;
     }
 
-    /// Folds in one helpfulness rating `h` (0-100) at dose `dose`.
-    pub fn add_rating(&mut self, h: f64, dose: f64) {
+    /// Folds in one helpfulness rating `h` (0-100) at dose `dose`, of which
+    /// `exposure` (at most `dose`) reached the person past habituation.
+    pub fn add_rating(&mut self, h: f64, dose: f64, exposure: f64) {
         if !(h.is_finite() && dose.is_finite() && dose > 0.0) {
             return;
         }
         let h = h.clamp(0.0, 100.0);
         self.ratings += 1;
         self.sum_dose += dose;
+        self.sum_exposure += if exposure.is_finite() {
+            exposure.clamp(0.0, dose)
+        } else {
+            dose
+        };
         self.sum_dose_sq += dose * dose;
         self.sum_rating += h;
         self.sum_dose_rating += dose * h;

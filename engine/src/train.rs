@@ -327,6 +327,13 @@ impl<'e> Collector<'e> {
             if ev.ratings == 0 || ev.sum_dose <= 0.0 {
                 continue;
             }
+            // Per unit of what reached the person: a much-repeated exercise
+            // rated low because it had worn off is not a weak exercise.
+            let exposure = if ev.sum_exposure > 0.0 {
+                ev.sum_exposure
+            } else {
+                ev.sum_dose
+            };
             let n = f64::from(ev.ratings);
             ratings += ev.ratings;
             ss += (ev.sum_rating_sq - ev.sum_rating * ev.sum_rating / n).max(0.0);
@@ -335,7 +342,7 @@ impl<'e> Collector<'e> {
             // their own level is estimated from these same ratings, and
             // centring on it would erase what all their exercises did.
             // (The population level's offset is estimated in `fit_effects`.)
-            let benefit = (ev.sum_rating - n * pop.response.rater_mean) / slope / ev.sum_dose;
+            let benefit = (ev.sum_rating - n * pop.response.rater_mean) / slope / exposure;
             let (predicted, map_var) = map_only.as_ref().map_or((0.0, 0.0), |m| {
                 let item = m.items[pos];
                 let explore = m.item_explore_var.get(pos).copied().unwrap_or(0.0);
@@ -475,8 +482,8 @@ fn fit_onto(
     let level_people = fit_levels(&mut model, &set.levels);
     let map_people = fit_map(&mut model, &set.people);
     let (rater_people, noise_df) = fit_ratings(&mut model, &set.people);
-    let (interventions_trained, rating_spread) =
-        fit_effects(&mut model, &set.effects, interventions)?;
+    let (fitted, rating_spread) = fit_effects(&mut model, &set.effects, interventions)?;
+    let interventions_trained = fitted.len();
     model.profiles = profiles(&set.people, &set.effects, interventions, processes.len());
     let follow_before = model.follow.clone();
     let (fitted, _) = fit_follow(&set.follow, interventions, &follow_before)?;
@@ -581,7 +588,7 @@ fn fit_effects(
     model: &mut PopulationModel,
     rows: &[EffectRow],
     interventions: &InterventionCatalog,
-) -> Result<(usize, Option<RatingSpread>)> {
+) -> Result<(BTreeMap<InterventionId, f64>, Option<RatingSpread>)> {
     struct Acc {
         num: f64,
         den: f64,
@@ -614,7 +621,7 @@ fn fit_effects(
     }
     let weight: f64 = rows.iter().map(|r| f64::from(r.ratings)).sum();
     if weight <= 0.0 {
-        return Ok((0, None));
+        return Ok((BTreeMap::new(), None));
     }
     // The ratings' scale against lasting benefit: the weighted mean of every
     // intervention's multiplier, so that the average trained intervention
@@ -671,7 +678,11 @@ fn fit_effects(
         );
     }
     let spread = fit_spread(&model.response, rows, slope, interventions);
-    Ok((raw.len(), spread))
+    let fitted = raw
+        .iter()
+        .map(|(id, phi, _, _)| ((*id).clone(), *phi))
+        .collect();
+    Ok((fitted, spread))
 }
 
 /// Measures [`RatingSpread`] by the method of moments over pairs of one
@@ -753,13 +764,29 @@ fn profiles(
     interventions: &InterventionCatalog,
     processes: usize,
 ) -> Vec<ReferenceProfile> {
+    // What everyone's residuals on an intervention share belongs to the
+    // intervention (`fit_effects` moves its population mean by it): a profile
+    // keeps how this person differed from everyone else. Uncentred, a clinic
+    // that repeats its favourites daily handed every newcomer its habituated
+    // people's disappointment with them (captured share 0.20 unpooled, 0.10
+    // pooled on `daily_sampling`; centred 0.15).
+    let mut common: BTreeMap<&InterventionId, (f64, f64)> = BTreeMap::new();
+    for e in effects {
+        let c = common.entry(&e.intervention).or_default();
+        let w = f64::from(e.ratings);
+        c.0 += w * e.residual;
+        c.1 += w;
+    }
     let mut by_person: BTreeMap<&str, BTreeMap<InterventionId, EffectPrior>> = BTreeMap::new();
     for e in effects {
         if interventions.get(&e.intervention).is_some() {
+            let shared = common
+                .get(&e.intervention)
+                .map_or(0.0, |&(s, w)| if w > 0.0 { s / w } else { 0.0 });
             by_person.entry(e.person.as_str()).or_default().insert(
                 e.intervention.clone(),
                 EffectPrior {
-                    mean: e.residual,
+                    mean: e.residual - shared,
                     n: e.ratings,
                 },
             );
@@ -1288,7 +1315,11 @@ mod tests {
             )
             .expect("assessment");
             let r = e.recommend(&s, &query(9, 1.0, 3)).expect("ranks");
-            r.items
+            // By expected benefit: the score also weighs follow-through,
+            // which the log says nothing about for this person.
+            let mut items = r.items;
+            items.sort_by(|a, b| b.benefit.mean.total_cmp(&a.benefit.mean));
+            items
                 .iter()
                 .position(|i| i.intervention == id("wind-down"))
                 .expect("ranked")
@@ -1334,6 +1365,75 @@ mod tests {
         // The tenant's own people first, then the trained model's.
         assert_eq!(pooled.profiles.len(), 3 + trained.profiles.len());
         assert_eq!(&pooled.profiles[3..], &trained.profiles[..]);
+    }
+
+    #[test]
+    fn ratings_given_while_habituated_are_read_per_unit_of_exposure() {
+        let engine = testkit::engine();
+        let mut c = Collector::new(&engine);
+        // Alike but for the schedule: once, or five days running, rated the
+        // same. Five doses in a row reach the person less and less, so the
+        // same ratings mean a stronger exercise.
+        for (key, days) in [("once", 1), ("daily", 5)] {
+            c.start_person(key, engine.new_person(vec![]));
+            for d in 0..days {
+                c.feedback(&feedback(
+                    "wind-down",
+                    f64::from(d),
+                    Some(Completion::Done),
+                    Some(80.0),
+                ))
+                .expect("feedback");
+            }
+        }
+        let set = c.finish();
+        let benefit = |key: &str| {
+            set.effects
+                .iter()
+                .find(|r| r.person == key)
+                .map(|r| r.benefit)
+                .expect("a row")
+        };
+        assert!(benefit("once") > 0.0);
+        assert!(
+            benefit("daily") > 1.2 * benefit("once"),
+            "daily {} once {}",
+            benefit("daily"),
+            benefit("once")
+        );
+    }
+
+    #[test]
+    fn reference_profiles_keep_how_a_person_differed_from_everyone() {
+        let engine = testkit::engine();
+        let set = collect(&engine, 24, "wind-down");
+        let (model, _) = train(
+            "trained-test",
+            &set,
+            engine.interventions(),
+            engine.processes(),
+        )
+        .expect("trains");
+        // Everyone rated wind-down far above what their maps predicted: that
+        // is the intervention's (its trained effect), not any one person's.
+        assert!(
+            set.effects
+                .iter()
+                .filter(|r| r.intervention == id("wind-down"))
+                .all(|r| r.residual > 0.0)
+        );
+        let (mut sum, mut weight) = (0.0, 0.0);
+        for p in &model.profiles {
+            let e = &p.effects[&id("wind-down")];
+            sum += f64::from(e.n) * e.mean;
+            weight += f64::from(e.n);
+        }
+        assert!(weight > 0.0);
+        assert!(
+            (sum / weight).abs() < 1e-9,
+            "mean profile residual {}",
+            sum / weight
+        );
     }
 
     #[test]
