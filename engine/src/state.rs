@@ -338,6 +338,12 @@ pub struct ItemEvidence {
     /// (0 in states written before it was kept: training then uses `sum_dose`).
     #[serde(default)]
     pub sum_exposure: f64,
+    /// `Σ (d·m)²` over ratings.
+    #[serde(default)]
+    pub sum_exposure_sq: f64,
+    /// `Σ d·m·h` over ratings.
+    #[serde(default)]
+    pub sum_exposure_rating: f64,
 }
 
 impl ItemEvidence {
@@ -360,11 +366,14 @@ impl ItemEvidence {
         let h = h.clamp(0.0, 100.0);
         self.ratings += 1;
         self.sum_dose += dose;
-        self.sum_exposure += if exposure.is_finite() {
+        let m = if exposure.is_finite() {
             exposure.clamp(0.0, dose)
         } else {
             dose
         };
+        self.sum_exposure += m;
+        self.sum_exposure_sq += m * m;
+        self.sum_exposure_rating += m * h;
         self.sum_dose_sq += dose * dose;
         self.sum_rating += h;
         self.sum_dose_rating += dose * h;

@@ -125,11 +125,28 @@ pub struct EffectRow {
     pub residual: f64,
     /// Ratings behind it.
     pub ratings: u32,
+    /// Its weight in the fit: `Σ (dose × exposure)²` over its ratings, so a
+    /// rating of a dose that had worn off counts for what reached the person
+    /// (0 in sets written before it was kept: the rating count is used).
+    #[serde(default)]
+    pub weight: f64,
     /// Variance of that prediction from the map's uncertainty alone (points²;
     /// 0 in sets written before it was kept), so the residual spread is not
     /// charged with the map's error.
     #[serde(default)]
     pub map_var: f64,
+}
+
+impl EffectRow {
+    /// The row's weight in the fits: [`EffectRow::weight`], or the rating
+    /// count for rows written before it was kept.
+    pub fn fit_weight(&self) -> f64 {
+        if self.weight > 0.0 {
+            self.weight
+        } else {
+            f64::from(self.ratings)
+        }
+    }
 }
 
 /// One person's posterior, as the hierarchy sees them.
@@ -327,13 +344,6 @@ impl<'e> Collector<'e> {
             if ev.ratings == 0 || ev.sum_dose <= 0.0 {
                 continue;
             }
-            // Per unit of what reached the person: a much-repeated exercise
-            // rated low because it had worn off is not a weak exercise.
-            let exposure = if ev.sum_exposure > 0.0 {
-                ev.sum_exposure
-            } else {
-                ev.sum_dose
-            };
             let n = f64::from(ev.ratings);
             ratings += ev.ratings;
             ss += (ev.sum_rating_sq - ev.sum_rating * ev.sum_rating / n).max(0.0);
@@ -342,7 +352,24 @@ impl<'e> Collector<'e> {
             // their own level is estimated from these same ratings, and
             // centring on it would erase what all their exercises did.
             // (The population level's offset is estimated in `fit_effects`.)
-            let benefit = (ev.sum_rating - n * pop.response.rater_mean) / slope / exposure;
+            // Per unit of what reached the person, by least squares through
+            // the origin: a much-repeated exercise rated low because it had
+            // worn off is not a weak exercise, and ratings of doses that had
+            // mostly worn off say little about it either way.
+            let (benefit, weight) = if ev.sum_exposure_sq > 1e-9 {
+                (
+                    (ev.sum_exposure_rating - ev.sum_exposure * pop.response.rater_mean)
+                        / slope
+                        / ev.sum_exposure_sq,
+                    ev.sum_exposure_sq,
+                )
+            } else {
+                // Kept before exposure was: per dose, one weight per rating.
+                (
+                    (ev.sum_rating - n * pop.response.rater_mean) / slope / ev.sum_dose,
+                    n,
+                )
+            };
             let (predicted, map_var) = map_only.as_ref().map_or((0.0, 0.0), |m| {
                 let item = m.items[pos];
                 let explore = m.item_explore_var.get(pos).copied().unwrap_or(0.0);
@@ -354,6 +381,7 @@ impl<'e> Collector<'e> {
                 benefit,
                 residual: benefit - predicted,
                 ratings: ev.ratings,
+                weight,
                 map_var,
             });
         }
@@ -607,7 +635,7 @@ fn fit_effects(
             )));
         }
         let predicted = r.benefit - r.residual;
-        let w = f64::from(r.ratings);
+        let w = r.fit_weight();
         let t = totals.entry(&r.intervention).or_insert(Acc {
             num: 0.0,
             den: 0.0,
@@ -619,7 +647,7 @@ fn fit_effects(
         t.sum_p += w * predicted;
         t.n += r.ratings;
     }
-    let weight: f64 = rows.iter().map(|r| f64::from(r.ratings)).sum();
+    let weight: f64 = rows.iter().map(EffectRow::fit_weight).sum();
     if weight <= 0.0 {
         return Ok((BTreeMap::new(), None));
     }
@@ -628,7 +656,7 @@ fn fit_effects(
     // keeps the catalogue's size and only the differences between them move.
     let (mut sw, mut spp, mut spb) = (0.0, 0.0, 0.0);
     for r in rows {
-        let w = f64::from(r.ratings);
+        let w = r.fit_weight();
         let p = r.benefit - r.residual;
         sw += w;
         spp += w * p * p;
@@ -1015,6 +1043,7 @@ mod tests {
                         benefit: predicted + e,
                         residual: e,
                         ratings: 1,
+                        weight: 1.0,
                         map_var: 0.0,
                     });
                 }
@@ -1063,6 +1092,7 @@ mod tests {
                     benefit,
                     residual: benefit - predicted,
                     ratings: 5,
+                    weight: 0.0,
                     map_var: 0.0,
                 });
             }
@@ -1395,6 +1425,17 @@ mod tests {
                 .expect("a row")
         };
         assert!(benefit("once") > 0.0);
+        // Five ratings, but doses that had partly worn off weigh less.
+        let daily = set
+            .effects
+            .iter()
+            .find(|r| r.person == "daily")
+            .expect("a row");
+        assert_eq!(daily.ratings, 5);
+        assert!(
+            daily.fit_weight() > 1.0 && daily.fit_weight() < 4.0,
+            "{daily:?}"
+        );
         assert!(
             benefit("daily") > 1.2 * benefit("once"),
             "daily {} once {}",
