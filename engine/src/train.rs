@@ -125,6 +125,15 @@ pub struct EffectRow {
     pub residual: f64,
     /// Ratings behind it.
     pub ratings: u32,
+    /// The population rating level `benefit` was read against (`None` in
+    /// sets written before it was kept), and how far `benefit` moves per
+    /// point that level is lowered: training reads it again against the
+    /// level it estimates.
+    #[serde(default)]
+    pub read_at_level: Option<f64>,
+    /// See `read_at_level`.
+    #[serde(default)]
+    pub level_sensitivity: f64,
     /// Its weight in the fit: `Σ (dose × exposure)²` over its ratings, so a
     /// rating of a dose that had worn off counts for what reached the person
     /// (0 in sets written before it was kept: the rating count is used).
@@ -356,18 +365,20 @@ impl<'e> Collector<'e> {
             // the origin: a much-repeated exercise rated low because it had
             // worn off is not a weak exercise, and ratings of doses that had
             // mostly worn off say little about it either way.
-            let (benefit, weight) = if ev.sum_exposure_sq > 1e-9 {
+            let (benefit, weight, level_sensitivity) = if ev.sum_exposure_sq > 1e-9 {
                 (
                     (ev.sum_exposure_rating - ev.sum_exposure * pop.response.rater_mean)
                         / slope
                         / ev.sum_exposure_sq,
                     ev.sum_exposure_sq,
+                    ev.sum_exposure / slope / ev.sum_exposure_sq,
                 )
             } else {
                 // Kept before exposure was: per dose, one weight per rating.
                 (
                     (ev.sum_rating - n * pop.response.rater_mean) / slope / ev.sum_dose,
                     n,
+                    n / slope / ev.sum_dose,
                 )
             };
             let (predicted, map_var) = map_only.as_ref().map_or((0.0, 0.0), |m| {
@@ -381,6 +392,8 @@ impl<'e> Collector<'e> {
                 benefit,
                 residual: benefit - predicted,
                 ratings: ev.ratings,
+                read_at_level: Some(pop.response.rater_mean),
+                level_sensitivity,
                 weight,
                 map_var,
             });
@@ -510,7 +523,28 @@ fn fit_onto(
     let level_people = fit_levels(&mut model, &set.levels);
     let map_people = fit_map(&mut model, &set.people);
     let (rater_people, noise_df) = fit_ratings(&mut model, &set.people);
-    let (fitted, rating_spread) = fit_effects(&mut model, &set.effects, interventions)?;
+    // Benefit rows read against the rating level just estimated, not the one
+    // the collecting engine assumed: a clinic whose people rate on a harsher
+    // scale would otherwise read as exercises that do harm, the more so the
+    // more a rating's dose had worn off (pooled `daily_sampling` 0.16 -> 0.21,
+    // unpooled 0.20).
+    let effects: Vec<EffectRow> = set
+        .effects
+        .iter()
+        .map(|r| {
+            let shift = match r.read_at_level {
+                Some(read_at) if rater_people > 0 => model.response.rater_mean - read_at,
+                _ => 0.0,
+            };
+            let d = shift * r.level_sensitivity;
+            EffectRow {
+                benefit: r.benefit - d,
+                residual: r.residual - d,
+                ..r.clone()
+            }
+        })
+        .collect();
+    let (fitted, rating_spread) = fit_effects(&mut model, &effects, interventions)?;
     let interventions_trained = fitted.len();
     model.profiles = profiles(&set.people, &set.effects, interventions, processes.len());
     let follow_before = model.follow.clone();
@@ -1043,6 +1077,8 @@ mod tests {
                         benefit: predicted + e,
                         residual: e,
                         ratings: 1,
+                        read_at_level: None,
+                        level_sensitivity: 0.0,
                         weight: 1.0,
                         map_var: 0.0,
                     });
@@ -1092,6 +1128,8 @@ mod tests {
                     benefit,
                     residual: benefit - predicted,
                     ratings: 5,
+                    read_at_level: None,
+                    level_sensitivity: 0.0,
                     weight: 0.0,
                     map_var: 0.0,
                 });
@@ -1441,6 +1479,68 @@ mod tests {
             "daily {} once {}",
             benefit("daily"),
             benefit("once")
+        );
+    }
+
+    #[test]
+    fn effects_are_read_against_the_clinic_s_own_rating_level() {
+        let engine = testkit::engine();
+        // The same clinic twice, once rating 20 points lower throughout: what
+        // the exercises did is the same, and so should the trained effects be.
+        let clinic = |offset: f64| {
+            let mut c = Collector::new(&engine);
+            let mut rng = ChaCha8Rng::seed_from_u64(5);
+            for p in 0..40 {
+                c.start_person(format!("p{p}"), engine.new_person(vec![]));
+                let mut day = 0.0;
+                for (iv, times, h) in [
+                    ("wind-down", 4, 80.0),
+                    ("restructure", 1, 55.0),
+                    ("reach-out", 2, 65.0),
+                    ("defuse", 1, 70.0),
+                ] {
+                    for _ in 0..times {
+                        let noise: f64 = rng.random_range(-5.0..5.0);
+                        c.feedback(&feedback(
+                            iv,
+                            day,
+                            Some(Completion::Done),
+                            Some(h + noise - offset),
+                        ))
+                        .expect("feedback");
+                        day += 1.0;
+                    }
+                }
+            }
+            let set = c.finish();
+            // Read against the level the collector assumed, as before.
+            let mut assumed = set.clone();
+            for r in &mut assumed.effects {
+                r.read_at_level = None;
+            }
+            let fit = |set: &TrainingSet| {
+                train("t", set, engine.interventions(), engine.processes())
+                    .expect("trains")
+                    .0
+            };
+            (fit(&set), fit(&assumed))
+        };
+        let ((usual, _), (harsh, harsh_assumed)) = (clinic(0.0), clinic(20.0));
+        // Ratings alone cannot tell all of a harsh scale from weak exercises
+        // (the level is estimated jointly with what they did), so the fit
+        // comes closer rather than all the way.
+        assert!(harsh.response.rater_mean < usual.response.rater_mean - 5.0);
+        let distance = |m: &PopulationModel| -> f64 {
+            ["wind-down", "restructure", "reach-out", "defuse"]
+                .iter()
+                .map(|iv| (m.effects[&id(iv)].mean - usual.effects[&id(iv)].mean).abs())
+                .sum()
+        };
+        assert!(
+            distance(&harsh) < 0.6 * distance(&harsh_assumed),
+            "{} against {}",
+            distance(&harsh),
+            distance(&harsh_assumed)
         );
     }
 
