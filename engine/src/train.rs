@@ -16,8 +16,10 @@
 //! - **Population response per intervention**: a multiplier on its
 //!   catalogue effect, from how it worked relative to what people's maps
 //!   predicted for it (the benefit their helpfulness above the population's
-//!   rating level implies, on the engine's scale), shrunk toward 1 by 30
-//!   typical rows and normalised to a weighted mean of 1 (see `fit_effects`).
+//!   rating level implies, on the engine's scale, per unit of the dose that
+//!   reached them past habituation and against the rating level the log
+//!   itself shows), shrunk toward 1 by 30 typical rows and normalised to a
+//!   weighted mean of 1 (see `fit_effects`).
 //! - **Variances of the response model**: the helpfulness noise from
 //!   repeated ratings of one intervention by one person and the spread of
 //!   people's rating levels. The spread of ratings beyond what people's maps
@@ -25,7 +27,8 @@
 //!   not applied ([`RatingSpread`] says why).
 //! - **Reference people** for similar-person pooling: per person, their map
 //!   (relative process values), mean levels and how each intervention worked
-//!   for them beyond what their map said; the engine compares people by map
+//!   for them beyond what their map said and beyond what it did for everyone
+//!   (that part is the intervention's effect); the engine compares people by map
 //!   first ([`crate::population::NeighbourIndex`]).
 //! - **Follow-through base rate**: a pooled logistic regression (smartcore)
 //!   of done / not done on the covariates of [`crate::follow::offset`] (log
