@@ -282,10 +282,13 @@ pub fn bundle(resources: Vec<Value>) -> Value {
     })
 }
 
-/// An ISO date-time `days` days ago at 09:00 UTC.
+/// An ISO date-time `days` days ago at 09:00 UTC, or a minute ago when that
+/// would be in the future (before 09:00 UTC today: the server refuses
+/// observations from the future).
 pub fn days_ago(days: i64) -> String {
-    let t = now_secs() - days * 86_400;
-    let day = t - t.rem_euclid(86_400) + 9 * 3600;
+    let now = now_secs();
+    let t = now - days * 86_400;
+    let day = (t - t.rem_euclid(86_400) + 9 * 3600).min(now - 60);
     let dt = time_of(day);
     format!("{dt}Z")
 }
