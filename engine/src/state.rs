@@ -332,7 +332,7 @@ pub struct ItemEvidence {
     /// `Σ h²` (the spread of repeated ratings, for training).
     pub sum_rating_sq: f64,
     /// `Σ d·m` over ratings, `m` the share of the exercise's benefit the
-    /// person still got when they did it ([`crate::habituation`]). Training
+    /// person still got when they did it (the habituation memory). Training
     /// reads ratings per unit of exposure, so a clinic that repeats its
     /// favourites daily does not teach the pooled model that they are weak
     /// (0 in states written before it was kept: training then uses `sum_dose`).
