@@ -547,8 +547,7 @@ fn fit_onto(
             }
         })
         .collect();
-    let (fitted, rating_spread) = fit_effects(&mut model, &effects, interventions)?;
-    let interventions_trained = fitted.len();
+    let (interventions_trained, rating_spread) = fit_effects(&mut model, &effects, interventions)?;
     model.profiles = profiles(&set.people, &set.effects, interventions, processes.len());
     let follow_before = model.follow.clone();
     let (fitted, _) = fit_follow(&set.follow, interventions, &follow_before)?;
@@ -653,7 +652,7 @@ fn fit_effects(
     model: &mut PopulationModel,
     rows: &[EffectRow],
     interventions: &InterventionCatalog,
-) -> Result<(BTreeMap<InterventionId, f64>, Option<RatingSpread>)> {
+) -> Result<(usize, Option<RatingSpread>)> {
     struct Acc {
         num: f64,
         den: f64,
@@ -686,7 +685,7 @@ fn fit_effects(
     }
     let weight: f64 = rows.iter().map(EffectRow::fit_weight).sum();
     if weight <= 0.0 {
-        return Ok((BTreeMap::new(), None));
+        return Ok((0, None));
     }
     // The ratings' scale against lasting benefit: the weighted mean of every
     // intervention's multiplier, so that the average trained intervention
@@ -743,11 +742,7 @@ fn fit_effects(
         );
     }
     let spread = fit_spread(&model.response, rows, slope, interventions);
-    let fitted = raw
-        .iter()
-        .map(|(id, phi, _, _)| ((*id).clone(), *phi))
-        .collect();
-    Ok((fitted, spread))
+    Ok((raw.len(), spread))
 }
 
 /// Measures [`RatingSpread`] by the method of moments over pairs of one
