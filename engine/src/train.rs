@@ -548,7 +548,7 @@ fn fit_onto(
         })
         .collect();
     let (interventions_trained, rating_spread) = fit_effects(&mut model, &effects, interventions)?;
-    model.profiles = profiles(&set.people, &set.effects, interventions, processes.len());
+    model.profiles = profiles(&set.people, &effects, interventions, processes.len());
     let follow_before = model.follow.clone();
     let (fitted, _) = fit_follow(&set.follow, interventions, &follow_before)?;
     // Only the population's base rate is taken from the log: the covariates
