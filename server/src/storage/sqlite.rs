@@ -17,6 +17,10 @@
 //! - Person state is encoded ([`super::state_codec`]) by the caller before
 //!   the write is queued, so the writer thread never serialises.
 //! - The schema is versioned with `rusqlite_migration` (`PRAGMA user_version`).
+//! - Checkpoints run on a thread of their own (`PASSIVE`, at most every
+//!   [`CHECKPOINT_EVERY`] while writes arrive), not inline in the commit that
+//!   crosses SQLite's auto-checkpoint threshold: copying the WAL back and
+//!   syncing the database file stalled every write queued behind that commit.
 //! - `secure_delete` is on, and erasing a person checkpoints and truncates the
 //!   WAL, so erased rows leave no bytes in free pages or old WAL frames.
 //! - `storage.max_bytes` caps the file (`max_page_count`): a write past it is
@@ -41,7 +45,7 @@ use rusqlite_migration::{M, Migrations};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tutti_engine::ids::{InterventionId, Timestamp};
 use tutti_engine::state::PersonState;
 
@@ -59,6 +63,9 @@ const SWEEP_BATCH: i64 = 1000;
 
 /// Reader connections kept open for reuse.
 const MAX_IDLE_READERS: usize = 8;
+
+/// Least time between background checkpoints while writes arrive.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
 /// How long a connection waits for a lock held by another process before `SQLITE_BUSY`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -96,6 +103,10 @@ struct Inner {
     readers: Mutex<Vec<Connection>>,
     writer: Writer,
     max_bytes: Option<u64>,
+    /// Held by whichever checkpoint runs: SQLite refuses a second one at the
+    /// same time (`SQLITE_BUSY`, no busy handler), so erasure's truncating
+    /// checkpoint would otherwise fail whenever the checkpointer was busy.
+    checkpointing: Arc<Mutex<()>>,
 }
 
 /// Commits and writes since the file was opened (group commit's effect).
@@ -181,7 +192,11 @@ where
             self.out = Some(Err(StorageError::DeadlineExceeded));
             return;
         }
-        if let Err(e) = tx.execute_batch("SAVEPOINT w") {
+        // Cached: parsed once per connection, not once per write.
+        if let Err(e) = tx
+            .prepare_cached("SAVEPOINT w")
+            .and_then(|mut s| s.execute([]))
+        {
             self.out = Some(Err(db(e)));
             return;
         }
@@ -196,7 +211,11 @@ where
             other => other,
         };
         let result = match result {
-            Ok(v) => tx.execute_batch("RELEASE w").map(|()| v).map_err(db),
+            Ok(v) => tx
+                .prepare_cached("RELEASE w")
+                .and_then(|mut s| s.execute([]))
+                .map(|_| v)
+                .map_err(db),
             Err(e) => Err(e),
         };
         if result.is_err() && !tx.is_autocommit() {
@@ -239,19 +258,20 @@ fn again(e: &StorageError) -> StorageError {
 }
 
 /// The writer thread: takes every queued write (up to `max_batch`), runs them
-/// in one transaction and commits once.
+/// in one transaction and commits once, then nudges the checkpointer.
 fn writer_loop(
-    mut conn: Connection,
+    conn: &mut Connection,
     queue: mpsc::Receiver<Job>,
     max_batch: usize,
     counts: &Counts,
+    checkpoint: mpsc::SyncSender<()>,
 ) {
     let mut batch: Vec<Box<dyn Pending>> = Vec::with_capacity(max_batch);
     while let Ok(job) = queue.recv() {
         let mut exclusive = None;
         match job {
             Job::Exclusive(f) => {
-                f(&mut conn);
+                f(conn);
                 continue;
             }
             Job::Write(w) => batch.push(w),
@@ -270,10 +290,41 @@ fn writer_loop(
             .writes
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
         counts.commits.fetch_add(1, Ordering::Relaxed);
-        commit_batch(&mut conn, &mut batch);
+        commit_batch(conn, &mut batch);
+        // Full means a nudge is already waiting: one checkpoint serves both.
+        let _ = checkpoint.try_send(());
         if let Some(f) = exclusive {
-            f(&mut conn);
+            f(conn);
         }
+    }
+}
+
+/// The checkpointer thread: after writes, copies committed WAL frames back
+/// into the database file on its own connection, at most every
+/// [`CHECKPOINT_EVERY`]. `PASSIVE` never blocks the writer or readers; what a
+/// reader's snapshot still needs is copied by a later round. Ends when the
+/// writer thread drops its sender.
+fn checkpoint_loop(conn: &Connection, nudges: &mpsc::Receiver<()>, lock: &Mutex<()>) {
+    let mut last: Option<Instant> = None;
+    while nudges.recv().is_ok() {
+        // Let the writes of the next moments join this round.
+        while let Some(wait) = last.map(|l| CHECKPOINT_EVERY.saturating_sub(l.elapsed()))
+            && !wait.is_zero()
+        {
+            match nudges.recv_timeout(wait) {
+                Ok(()) => {}
+                Err(mpsc::RecvTimeoutError::Timeout) => break,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+        }
+        let done = {
+            let _running = lock.lock().unwrap_or_else(PoisonError::into_inner);
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        };
+        if let Err(e) = done {
+            tracing::warn!(error = %e, "background WAL checkpoint failed");
+        }
+        last = Some(Instant::now());
     }
 }
 
@@ -357,6 +408,21 @@ impl SqliteStorage {
                 );
             }
             cap(&writer, max_bytes)?;
+            // Checkpoints are the checkpointer thread's, not the committing writer's.
+            writer
+                .execute_batch("PRAGMA wal_autocheckpoint = 0;")
+                .map_err(db)?;
+            let checkpointing = Arc::new(Mutex::new(()));
+            let checkpointer = {
+                let conn = open_connection(&path, false)?;
+                let (nudge, nudges) = mpsc::sync_channel(1);
+                let lock = Arc::clone(&checkpointing);
+                let thread = std::thread::Builder::new()
+                    .name("tutti-sqlite-checkpoint".into())
+                    .spawn(move || checkpoint_loop(&conn, &nudges, &lock))
+                    .map_err(|e| StorageError::Unavailable(format!("checkpoint thread: {e}")))?;
+                (nudge, thread)
+            };
             let (queue, jobs) = mpsc::channel();
             let counts = Arc::new(Counts::default());
             let thread = {
@@ -364,7 +430,15 @@ impl SqliteStorage {
                 let max_batch = options.commit_batch.max(1);
                 std::thread::Builder::new()
                     .name("tutti-sqlite-writer".into())
-                    .spawn(move || writer_loop(writer, jobs, max_batch, &counts))
+                    .spawn(move || {
+                        let mut conn = writer;
+                        let (nudge, checkpoint_thread) = checkpointer;
+                        writer_loop(&mut conn, jobs, max_batch, &counts, nudge);
+                        // The checkpointer's connection closes first, so the
+                        // writer's is the last and removes the WAL.
+                        let _ = checkpoint_thread.join();
+                        drop(conn);
+                    })
                     .map_err(|e| StorageError::Unavailable(format!("writer thread: {e}")))?
             };
             Ok(Self {
@@ -377,6 +451,7 @@ impl SqliteStorage {
                         counts,
                     },
                     max_bytes,
+                    checkpointing,
                 }),
             })
         })
@@ -439,8 +514,10 @@ impl SqliteStorage {
     /// reader in the middle of a snapshot makes SQLite skip the truncation,
     /// which the next erase or the last connection's close completes.
     async fn checkpoint_truncate(&self) {
+        let lock = Arc::clone(&self.inner.checkpointing);
         let result = self
-            .exclusive(|conn| {
+            .exclusive(move |conn| {
+                let _running = lock.lock().unwrap_or_else(PoisonError::into_inner);
                 conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
                     Ok((
                         r.get::<_, i64>(0)?,

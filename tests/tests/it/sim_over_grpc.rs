@@ -315,7 +315,8 @@ impl Gate {
 
 /// A report, run by hand: a clinic in lockstep through gRPC on the shipped
 /// configuration (exploration and online pooling on), beside pooling off and
-/// the in-process engine. `SIM_PEOPLE`, `SIM_SEEDS`, `SIM_SCENARIO` size it;
+/// the in-process engine. `SIM_PEOPLE`, `SIM_SEEDS`, `SIM_SCENARIO` size it
+/// (a built-in name, or `file:<path>` to a scenario TOML of one's own);
 /// `SIM_POOL_INTERVAL` sets `pooling.min_interval_seconds`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "report, run by hand"]
@@ -323,7 +324,12 @@ async fn clinic_in_lockstep_over_grpc_report() {
     let env = |k: &str, d: &str| std::env::var(k).unwrap_or_else(|_| d.to_owned());
     let people: u64 = env("SIM_PEOPLE", "100").parse().expect("SIM_PEOPLE");
     let seeds: u64 = env("SIM_SEEDS", "2").parse().expect("SIM_SEEDS");
-    let scenario = Scenario::named(&env("SIM_SCENARIO", "individual")).expect("scenario");
+    let name = env("SIM_SCENARIO", "individual");
+    let scenario = match name.strip_prefix("file:") {
+        Some(path) => Scenario::from_toml(&std::fs::read_to_string(path).expect("scenario file")),
+        None => Scenario::named(&name),
+    }
+    .expect("scenario");
     let engine = std::sync::Arc::new(Engine::with_defaults());
     for seed in 1..=seeds {
         let sim = std::sync::Arc::new(
