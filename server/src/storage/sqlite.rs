@@ -1723,6 +1723,41 @@ mod tests {
         );
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn committed_writes_reach_the_database_file_while_it_is_open() {
+        // The writer never checkpoints (`wal_autocheckpoint = 0`): without
+        // the checkpointer thread every page would stay in the WAL, which
+        // would grow without bound, and the main file would not change until
+        // the last connection closed.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("t.db");
+        let db = SqliteStorage::open(&path).await.expect("opens");
+        let engine = Engine::with_defaults();
+        let tenant = TenantId::parse("a").expect("id");
+        let size = || std::fs::metadata(&path).map_or(0, |m| m.len());
+        let before = size();
+        for i in 0..300 {
+            db.create_person(
+                &tenant,
+                new_person(&engine, &format!("p{i}")),
+                idem(&format!("r{i}")),
+            )
+            .await
+            .expect("created");
+        }
+        // A liveness bound, not a speed claim: checkpoints come every 200 ms.
+        for _ in 0..1_000 {
+            if size() > before + 256 * 1024 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!(
+            "the database file grew from {before} to {} bytes in 10 s",
+            size()
+        );
+    }
+
     #[tokio::test]
     async fn a_batch_of_one_commits_each_write_alone() {
         let dir = tempfile::tempdir().expect("temp dir");
