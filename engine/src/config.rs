@@ -50,7 +50,7 @@ pub struct EngineConfig {
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
-            exploration: 0.15,
+            exploration: 0.05,
             network_shrinkage: 20.0,
             neighbour_weight: 0.5,
             neighbours: 10,

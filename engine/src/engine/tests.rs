@@ -267,7 +267,12 @@ fn a_backfiring_intervention_is_demoted_after_three_bad_reports() {
 
 #[test]
 fn exploration_falls_as_the_person_s_data_accrue() {
-    let e = engine();
+    // Explicit, not the default: the default explores so little that a new
+    // person's leader is already nearly certain, which would hide the fall.
+    let e = engine_with(EngineConfig {
+        exploration: 0.3,
+        ..EngineConfig::default()
+    });
     let top_share = |s: &PersonState, d: f64| {
         let (_, p) = e
             .recommend_with_propensities(s, &query(1, d, 3))
