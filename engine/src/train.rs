@@ -956,6 +956,13 @@ fn fit_follow(
     .map_err(|e| EngineError::InvalidObservation(format!("follow-through regression: {e}")))?;
     use smartcore::linalg::basic::arrays::Array;
     let intercept = *fit.intercept().get((0, 0));
+    if !intercept.is_finite() {
+        // smartcore's optimiser now and then ends on NaN for ordinary data
+        // (523 reports over eight effort levels from a simulated clinic; the
+        // same rows in another order fit). A fit that failed is no evidence:
+        // the prior stays, rather than a NaN reaching every ranking.
+        return Ok((prior.clone(), all_kept()));
+    }
     let attenuation = (1.0 + std::f64::consts::PI * prior.person_sd.powi(2) / 8.0).sqrt();
     let coef = |k: usize| {
         (*fit.coefficients().get((0, k)) * attenuation)
@@ -1242,6 +1249,49 @@ mod tests {
         );
         // And it moved away from the default, which differs from the truth.
         assert!((fit.effort_slope - FollowPrior::default().effort_slope).abs() > 0.2);
+    }
+
+    #[test]
+    fn a_follow_through_fit_that_ends_on_nan_keeps_the_prior() {
+        // Reports logged by a pooled simulated clinic, in their order: one
+        // letter per report, `a`-`h` not done and `i`-`p` done at the eighth
+        // of these efforts. smartcore's logistic regression returns NaN on
+        // exactly these rows, which once reached ranking as a NaN base rate.
+        const MINUTES: [u32; 8] = [1, 2, 3, 5, 10, 15, 20, 30];
+        let pc = testkit::processes();
+        let ic = InterventionCatalog::new(
+            MINUTES
+                .iter()
+                .map(|m| testkit::Iv::new(&format!("m{m}"), "f", &[("cognition", 1.0)], *m, 2.0).iv)
+                .collect(),
+            &pc,
+        )
+        .expect("catalogue");
+        let rows: Vec<FollowRow> = include_str!("testdata/follow_rows_smartcore_nan.txt")
+            .trim()
+            .bytes()
+            .map(|b| {
+                let k = usize::from(b - b'a');
+                FollowRow {
+                    intervention: InterventionId(format!("m{}", MINUTES[k % 8])),
+                    context: Context::default(),
+                    completion: if k >= 8 {
+                        Completion::Done
+                    } else {
+                        Completion::NotDone
+                    },
+                }
+            })
+            .collect();
+        assert_eq!(rows.len(), 523);
+        let prior = FollowPrior::default();
+        let (fit, _) = fit_follow(&rows, &ic, &prior).expect("fits");
+        assert!(fit.mean.is_finite(), "{fit:?}");
+        let mut model = PopulationModel::from_catalog(&pc);
+        model.follow = fit;
+        model.validate(&pc).expect("a usable model");
+        model.follow.mean = f64::NAN;
+        assert!(model.validate(&pc).is_err(), "a NaN base rate is refused");
     }
 
     #[test]
