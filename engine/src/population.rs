@@ -172,7 +172,7 @@ impl Default for ResponsePrior {
             outcome_change_sd: 15.0,
             process_change_min_sd: 2.0,
             rating_noise_sd: 10.0,
-            catalog_trust: 0.5,
+            catalog_trust: 0.3,
         }
     }
 }

@@ -674,3 +674,19 @@ fn captured_share_table() {
         }
     }
 }
+
+/// The randomly drawn worlds the docs' sweeps ran on still load, so the
+/// sweeps can be re-run as written.
+#[test]
+fn the_random_worlds_of_the_docs_still_load() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/worlds");
+    let mut loaded = 0;
+    for entry in std::fs::read_dir(&dir).expect("docs/worlds") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let s = Scenario::from_toml(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Simulation::new(&s, &catalogs(), 1).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        loaded += 1;
+    }
+    assert!(loaded >= 7, "{loaded} worlds in {}", dir.display());
+}
