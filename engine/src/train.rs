@@ -198,6 +198,24 @@ pub struct TrainingSet {
     pub people: Vec<PersonRow>,
 }
 
+impl TrainingSet {
+    /// Appends `other`'s rows after this set's (sets collected in parts, e.g.
+    /// on several threads, merge in part order).
+    pub fn append(&mut self, other: TrainingSet) {
+        // Destructured, so a new field cannot be left out of the merge.
+        let TrainingSet {
+            effects,
+            follow,
+            levels,
+            people,
+        } = other;
+        self.effects.extend(effects);
+        self.follow.extend(follow);
+        self.levels.extend(levels);
+        self.people.extend(people);
+    }
+}
+
 /// Replays people's events through an engine and collects training rows.
 #[derive(Debug)]
 pub struct Collector<'e> {
@@ -531,22 +549,25 @@ fn fit_onto(
     // scale would otherwise read as exercises that do harm, the more so the
     // more a rating's dose had worn off (pooled `daily_sampling` 0.16 -> 0.21,
     // unpooled 0.20).
-    let effects: Vec<EffectRow> = set
-        .effects
-        .iter()
-        .map(|r| {
-            let shift = match r.read_at_level {
-                Some(read_at) if rater_people > 0 => model.response.rater_mean - read_at,
-                _ => 0.0,
-            };
-            let d = shift * r.level_sensitivity;
-            EffectRow {
-                benefit: r.benefit - d,
-                residual: r.residual - d,
-                ..r.clone()
-            }
-        })
-        .collect();
+    let effects: std::borrow::Cow<'_, [EffectRow]> = if rater_people > 0 {
+        let level = model.response.rater_mean;
+        set.effects
+            .iter()
+            .map(|r| {
+                let d =
+                    r.read_at_level.map_or(0.0, |read_at| level - read_at) * r.level_sensitivity;
+                EffectRow {
+                    benefit: r.benefit - d,
+                    residual: r.residual - d,
+                    ..r.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .into()
+    } else {
+        // No level estimated: the rows stand as collected.
+        set.effects.as_slice().into()
+    };
     let (interventions_trained, rating_spread) = fit_effects(&mut model, &effects, interventions)?;
     model.profiles = profiles(&set.people, &effects, interventions, processes.len());
     let follow_before = model.follow.clone();

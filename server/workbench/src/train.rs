@@ -124,11 +124,7 @@ fn simulated_set(args: &TrainArgs) -> anyhow::Result<(TrainingSet, serde_json::V
     // the arguments.
     let mut set = TrainingSet::default();
     for part in sets {
-        let part = part?;
-        set.effects.extend(part.effects);
-        set.follow.extend(part.follow);
-        set.levels.extend(part.levels);
-        set.people.extend(part.people);
+        set.append(part?);
     }
     let source = serde_json::json!({
         "kind": "simulated",
