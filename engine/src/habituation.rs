@@ -1,8 +1,10 @@
 //! The habituation memory: how much of an intervention's benefit a person
 //! still gets after recent doses of it and of its family; ranking discounts
-//! expected benefits by it. (Learning does not divide it out of what feedback
-//! reports: treating a rating given while habituated as a partial dose was
-//! tried and cost 0.003-0.03 of captured share on every built-in scenario.)
+//! expected benefits by it. (A person's own learning does not divide it out
+//! of what feedback reports: treating a rating given while habituated as a
+//! partial dose was tried and cost 0.003-0.03 of captured share on every
+//! built-in scenario. Training does: it reads a rating per unit of the
+//! exposure recorded with it, see `ItemEvidence::sum_exposure`.)
 //!
 //! A dose fades by half every `habituation_half_life_days`, or, when the
 //! person's timestamps are a replay (decisions under an hour apart on
