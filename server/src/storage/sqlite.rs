@@ -18,7 +18,7 @@
 //!   the write is queued, so the writer thread never serialises.
 //! - The schema is versioned with `rusqlite_migration` (`PRAGMA user_version`).
 //! - Checkpoints run on a thread of their own (`PASSIVE`, at most every
-//!   [`CHECKPOINT_EVERY`] while writes arrive), not inline in the commit that
+//!   `CHECKPOINT_EVERY`, 200 ms while writes arrive), not inline in the commit that
 //!   crosses SQLite's auto-checkpoint threshold: copying the WAL back and
 //!   syncing the database file stalled every write queued behind that commit.
 //! - `secure_delete` is on, and erasing a person checkpoints and truncates the
