@@ -335,7 +335,9 @@ impl PopulationModel {
         let d = network::variable_count(p);
         let finite = |v: &[f64]| v.iter().all(|x| x.is_finite());
         let positive = |v: &[f64]| v.iter().all(|x| x.is_finite() && *x > 0.0);
+        let non_negative = |v: &[f64]| v.iter().all(|x| x.is_finite() && *x >= 0.0);
         let m = &self.map;
+        let f = &self.follow;
         let r = &self.response;
         let shapes = self.network.len() == d * d
             && self.variable_mean.len() == d
@@ -382,7 +384,19 @@ impl PopulationModel {
                 .iter()
                 .all(|x| finite(&x.features) && finite(&x.map))
             && self.effects.values().all(|e| e.mean.is_finite())
-            && follow_is_usable(&self.follow);
+            // A NaN follow-through prior reaches every score.
+            && f.mean > 0.0
+            && f.mean < 1.0
+            && finite(&[
+                f.effort_slope,
+                f.time_pressure,
+                f.modality_mismatch,
+                f.in_session_boost,
+                f.aid_lift,
+                f.capacity_slope,
+                f.drift_per_week,
+            ])
+            && non_negative(&[f.person_sd, f.person_slope_sd, f.item_sd]);
         if !(shapes && values) {
             return Err(EngineError::IncompatibleState(format!(
                 "population model `{}` has vectors that do not fit {p} processes, non-finite values or non-positive spreads",
@@ -423,28 +437,6 @@ impl PopulationModel {
     pub fn innovation_variance(&self) -> Vec<f64> {
         self.innovation_sd.iter().map(|s| s * s).collect()
     }
-}
-
-/// A follow-through prior ranking can use: a base rate strictly between 0 and
-/// 1, finite slopes, non-negative spreads (a NaN here reaches every score).
-fn follow_is_usable(f: &FollowPrior) -> bool {
-    f.mean.is_finite()
-        && f.mean > 0.0
-        && f.mean < 1.0
-        && [
-            f.effort_slope,
-            f.time_pressure,
-            f.modality_mismatch,
-            f.in_session_boost,
-            f.aid_lift,
-            f.capacity_slope,
-            f.drift_per_week,
-        ]
-        .iter()
-        .all(|x| x.is_finite())
-        && [f.person_sd, f.person_slope_sd, f.item_sd]
-            .iter()
-            .all(|x| x.is_finite() && *x >= 0.0)
 }
 
 fn join<'a>(it: impl Iterator<Item = &'a str>) -> String {
