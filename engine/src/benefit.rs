@@ -70,8 +70,6 @@ pub(crate) const HEADROOM_MIN: f64 = 0.8;
 pub(crate) const HEADROOM_MAX: f64 = 1.2;
 /// Floor of the response scale, as a share of the catalogue's typical effect.
 const SCALE_FLOOR: f64 = 0.3;
-/// Rows of neighbour evidence at which neighbours get half of `neighbour_weight`.
-const NEIGHBOUR_HALF_ROWS: f64 = 5.0;
 
 /// Current level of every network variable: smoothed when observed, else the
 /// population mean.
@@ -167,18 +165,25 @@ pub(crate) fn posterior(model: &Model, state: &PersonState, tag: &str) -> Person
     let head: Vec<f64> = (0..p).map(|q| headroom(model, &levels, q)).collect();
 
     // Prior residual means from similar people, when a trained model has them.
+    // The operator's weight caps what training found similar people worth,
+    // which it found for people whose maps were known (the reference people,
+    // with all their data): neighbours found by a map the person's ratings
+    // have barely moved from the population's are not similar people yet.
+    let known = (0..p)
+        .map(|q| (1.0 - v_cov[q * p + q] / pop_v_var[q].max(1e-12)).clamp(0.0, 1.0))
+        .sum::<f64>()
+        / p.max(1) as f64;
+    let weight = model.config.neighbour_weight.min(r.neighbour_weight) * known;
     let neighbours = model
         .neighbours()
+        .filter(|_| weight > 0.0)
         .map(|idx| idx.nearest(&v_mean, &levels, model.config.neighbours))
         .unwrap_or_default();
     let ivs = model.interventions.all();
     let residual_mean: Vec<f64> = ivs
         .iter()
         .map(|iv| match neighbour_evidence(pop, &neighbours, &iv.id) {
-            Some(nb) => {
-                let rows = f64::from(nb.rows);
-                model.config.neighbour_weight * rows / (rows + NEIGHBOUR_HALF_ROWS) * nb.mean
-            }
+            Some(nb) => weight * nb.shrunk(),
             None => 0.0,
         })
         .collect();

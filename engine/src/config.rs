@@ -17,7 +17,10 @@ pub struct EngineConfig {
     /// the population network, in pseudo-observations. 0 turns shrinkage off
     /// (ordinary least squares).
     pub network_shrinkage: f64,
-    /// Weight of similar people (nearest neighbours) in the response prior, 0-1.
+    /// Most weight given to similar people (nearest neighbours) in the
+    /// response prior, 0-1: a trained model carries the weight its training
+    /// found them worth (`ResponsePrior::neighbour_weight`), and the smaller
+    /// of the two is used. 0 turns similar-person pooling off.
     pub neighbour_weight: f64,
     /// Number of nearest neighbours used for similar-person pooling.
     pub neighbours: usize,
@@ -52,7 +55,7 @@ impl Default for EngineConfig {
         Self {
             exploration: 0.05,
             network_shrinkage: 20.0,
-            neighbour_weight: 0.5,
+            neighbour_weight: 1.0,
             neighbours: 10,
             diversity: 0.5,
             habituation: 0.3,

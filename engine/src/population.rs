@@ -156,6 +156,20 @@ pub struct ResponsePrior {
     /// their differences are weaker evidence than their average; a trained
     /// model replaces them with this population's own.
     pub catalog_trust: f64,
+    /// How far similar people's residuals carry over to this person, 0-1:
+    /// the weight of the neighbours' mean residual on an intervention (at
+    /// full evidence) in the prior of this person's own. Training learns it
+    /// by predicting each reference person's residuals from their nearest
+    /// other reference people; it is 0 where people's responses beyond their
+    /// maps do not run with their maps and levels, and the neighbours would
+    /// only add noise. Models trained before it existed read 0.5, the weight
+    /// they were used with.
+    #[serde(default = "default_neighbour_weight")]
+    pub neighbour_weight: f64,
+}
+
+fn default_neighbour_weight() -> f64 {
+    0.5
 }
 
 impl Default for ResponsePrior {
@@ -173,6 +187,7 @@ impl Default for ResponsePrior {
             process_change_min_sd: 2.0,
             rating_noise_sd: 10.0,
             catalog_trust: 0.3,
+            neighbour_weight: default_neighbour_weight(),
         }
     }
 }
@@ -378,6 +393,7 @@ impl PopulationModel {
             && r.item_sd_share.is_finite()
             && r.item_sd_share >= 0.0
             && (0.0..=1.0).contains(&r.catalog_trust)
+            && (0.0..=1.0).contains(&r.neighbour_weight)
             && r.rater_mean.is_finite()
             && self
                 .profiles
@@ -531,6 +547,18 @@ pub struct NeighbourEvidence {
     pub mean: f64,
     /// Rows behind it.
     pub rows: u32,
+}
+
+/// Rows of neighbour evidence at which it earns half its weight.
+const NEIGHBOUR_HALF_ROWS: f64 = 5.0;
+
+impl NeighbourEvidence {
+    /// The mean shrunk toward nothing by how few rows are behind it: what
+    /// the neighbours say at full weight (see [`ResponsePrior::neighbour_weight`]).
+    pub fn shrunk(&self) -> f64 {
+        let rows = f64::from(self.rows);
+        rows / (rows + NEIGHBOUR_HALF_ROWS) * self.mean
+    }
 }
 
 /// Pools the neighbours' evidence on `id` (weights `n / (1 + distance)`).

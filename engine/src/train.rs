@@ -62,7 +62,10 @@ use crate::follow::{FollowPrior, REFERENCE_EFFORT_MINUTES};
 use crate::ids::InterventionId;
 use crate::map;
 use crate::observe::{Assessment, Completion, Context, Feedback, Setting};
-use crate::population::{EffectPrior, PopulationModel, ReferenceProfile, ResponsePrior};
+use crate::population::{
+    EffectPrior, NeighbourIndex, PopulationModel, ReferenceProfile, ResponsePrior,
+    neighbour_evidence,
+};
 use crate::state::{ItemEvidence, PersonState};
 use crate::stats::sigmoid;
 use serde::{Deserialize, Serialize};
@@ -465,6 +468,10 @@ pub struct TrainReport {
     pub follow_kept: Vec<String>,
     /// People behind the population levels (0 when they were kept).
     pub level_people: usize,
+    /// (Reference person, intervention) pairs the neighbours' weight was
+    /// learned from (0 when it was kept).
+    #[serde(default)]
+    pub neighbour_pairs: usize,
 }
 
 /// The spread of people's helpfulness ratings around what their maps
@@ -528,9 +535,13 @@ pub fn pool(
     let mut model = base.clone();
     model.version = version.into();
     let inherited = std::mem::take(&mut model.profiles);
-    let (mut model, report) = fit_onto(model, set, interventions, processes)?;
+    let (mut model, mut report) = fit_onto(model, set, interventions, processes)?;
     // Own people first: the neighbour search breaks ties by order.
-    model.profiles.extend(inherited);
+    if !inherited.is_empty() {
+        model.profiles.extend(inherited);
+        // The ranking searches all of them, so the weight is learned on all.
+        report.neighbour_pairs = fit_neighbour_weight(&mut model);
+    }
     model.validate(processes)?;
     Ok((model, report))
 }
@@ -570,6 +581,7 @@ fn fit_onto(
     };
     let (interventions_trained, rating_spread) = fit_effects(&mut model, &effects, interventions)?;
     model.profiles = profiles(&set.people, &effects, interventions, processes.len());
+    let neighbour_pairs = fit_neighbour_weight(&mut model);
     let follow_before = model.follow.clone();
     let (fitted, _) = fit_follow(&set.follow, interventions, &follow_before)?;
     // Only the population's base rate is taken from the log: the covariates
@@ -595,6 +607,7 @@ fn fit_onto(
         follow_after: model.follow.clone(),
         follow_kept: kept,
         level_people,
+        neighbour_pairs,
     };
     Ok((model, report))
 }
@@ -885,6 +898,68 @@ fn profiles(
             })
         })
         .collect()
+}
+
+/// Neighbours searched when learning the neighbours' weight (the engine's default).
+const WEIGHT_NEIGHBOURS: usize = 10;
+/// Most reference people whose residuals are predicted when learning it (an
+/// even stride over more): each is one search over all of them.
+const WEIGHT_QUERIES: usize = 2_000;
+/// Fewest (person, intervention) pairs with neighbour evidence to learn it from.
+const MIN_WEIGHT_PAIRS: usize = 30;
+
+/// Learns [`ResponsePrior::neighbour_weight`]: the weighted least-squares
+/// slope, through the origin, of each reference person's residual on an
+/// intervention on what their nearest *other* reference people say about it,
+/// shrunk as the ranking shrinks it, clamped to 0-1. Leaving the person out
+/// is the point: with them in, the neighbours would predict their own rows.
+/// In simulated clinics where people's responses beyond their maps are their
+/// own, this is near 0, where the fixed 0.5 it replaces cost 0.006 of
+/// captured share (twelve worlds, pooled). Returns the pairs it was learned
+/// from; with too few, the weight stays.
+fn fit_neighbour_weight(model: &mut PopulationModel) -> usize {
+    let Some(index) = NeighbourIndex::new(model) else {
+        return 0;
+    };
+    let n = model.profiles.len();
+    let (mut sxy, mut sxx, mut pairs) = (0.0, 0.0, 0usize);
+    for i in (0..n).step_by(n.div_ceil(WEIGHT_QUERIES).max(1)) {
+        let p = &model.profiles[i];
+        let others: Vec<(usize, f64)> = index
+            .nearest(&p.map, &p.features, WEIGHT_NEIGHBOURS + 1)
+            .into_iter()
+            .filter(|&(j, _)| j != i)
+            .take(WEIGHT_NEIGHBOURS)
+            .collect();
+        let rows: Vec<(f64, f64, f64)> = p
+            .effects
+            .iter()
+            .filter_map(|(id, own)| {
+                let nb = neighbour_evidence(model, &others, id)?;
+                Some((nb.shrunk(), own.mean, f64::from(own.n)))
+            })
+            .collect();
+        // Within the person: what neighbours say about *which* interventions
+        // suit them. A shift they share on every intervention (similar
+        // levels, a shared error of the map) predicts residuals too, but
+        // moves every score alike and ranks nothing.
+        let sw: f64 = rows.iter().map(|r| r.2).sum();
+        if rows.len() < 2 || sw <= 0.0 {
+            continue;
+        }
+        let mx = rows.iter().map(|r| r.2 * r.0).sum::<f64>() / sw;
+        let my = rows.iter().map(|r| r.2 * r.1).sum::<f64>() / sw;
+        for (x, y, w) in &rows {
+            sxy += w * (x - mx) * (y - my);
+            sxx += w * (x - mx) * (x - mx);
+        }
+        pairs += rows.len();
+    }
+    if pairs < MIN_WEIGHT_PAIRS || sxx <= 1e-12 {
+        return 0;
+    }
+    model.response.neighbour_weight = (sxy / sxx).clamp(0.0, 1.0);
+    pairs
 }
 
 /// The covariates of [`follow::offset`], without their coefficients.
@@ -1644,6 +1719,63 @@ mod tests {
             "mean profile residual {}",
             sum / weight
         );
+    }
+
+    /// Reference people in two groups by their maps; `residual(group, item,
+    /// rng)` draws how item 0 or 1 worked for one of them beyond their map.
+    fn grouped_profiles(
+        residual: impl Fn(usize, usize, &mut ChaCha8Rng) -> f64,
+    ) -> PopulationModel {
+        let mut m = PopulationModel::from_catalog(&testkit::processes());
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let noise = |rng: &mut ChaCha8Rng| 0.1 * rng.sample::<f64, _>(StandardNormal);
+        m.profiles = (0..80)
+            .map(|i| {
+                let group = i % 2;
+                let mut map = vec![noise(&mut rng); 3];
+                map[group] += 3.0;
+                ReferenceProfile {
+                    features: vec![50.0; 7],
+                    map,
+                    effects: (0..2)
+                        .map(|item| {
+                            let mean = residual(group, item, &mut rng);
+                            (id(&format!("item-{item}")), EffectPrior { mean, n: 2 })
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        m
+    }
+
+    #[test]
+    fn the_neighbours_weight_is_what_similar_maps_say_about_which_interventions_suit_a_person() {
+        let shift = |rng: &mut ChaCha8Rng| 3.0 * rng.sample::<f64, _>(StandardNormal);
+        // People whose maps are alike find the same item works for them.
+        let mut suits = grouped_profiles(|group, item, rng| {
+            let sign = if group == item { 1.0 } else { -1.0 };
+            2.0 * sign + 0.5 * rng.sample::<f64, _>(StandardNormal)
+        });
+        assert!(fit_neighbour_weight(&mut suits) >= 160);
+        let learned = suits.response.neighbour_weight;
+        assert!(learned > 0.8, "{learned}");
+        // One group rates everything higher than its maps predict, and each
+        // person has a habit of their own: a shift on every item that similar
+        // maps predict but that ranks nothing.
+        let mut shifted = grouped_profiles(|group, _, rng| {
+            let group_shift = if group == 0 { 3.0 } else { -3.0 };
+            group_shift + shift(rng) + 0.5 * rng.sample::<f64, _>(StandardNormal)
+        });
+        fit_neighbour_weight(&mut shifted);
+        let learned = shifted.response.neighbour_weight;
+        assert!(learned < 0.2, "{learned}");
+        // Too few reference people: the weight stays.
+        let mut few = suits.clone();
+        few.response.neighbour_weight = 0.5;
+        few.profiles.truncate(10);
+        assert_eq!(fit_neighbour_weight(&mut few), 0);
+        assert_eq!(few.response.neighbour_weight, 0.5);
     }
 
     #[test]

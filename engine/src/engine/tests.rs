@@ -1098,3 +1098,58 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn similar_people_count_once_the_person_s_map_is_known() {
+    let pc = processes();
+    let ic = interventions(&pc);
+    let plain = Engine::new(
+        greedy(),
+        pc.clone(),
+        ic.clone(),
+        PopulationModel::from_catalog(&pc),
+    )
+    .expect("valid");
+    // Every reference person found "defuse" worked far beyond their map.
+    let mut pop = PopulationModel::from_catalog(&pc);
+    pop.response.neighbour_weight = 1.0;
+    pop.profiles = (0..10)
+        .map(|_| crate::population::ReferenceProfile {
+            features: vec![50.0; 7],
+            map: vec![1.0; 3],
+            effects: [(
+                id("defuse"),
+                crate::population::EffectPrior { mean: 6.0, n: 3 },
+            )]
+            .into_iter()
+            .collect(),
+        })
+        .collect();
+    let pooled = Engine::new(greedy(), pc, ic, pop).expect("valid");
+    let benefit = |e: &Engine, s: &PersonState| {
+        item(&all(e, s, 81.0), "defuse")
+            .expect("listed")
+            .benefit
+            .mean
+    };
+    // A stranger's nearest people are nobody in particular yet.
+    let stranger = plain.new_person(vec![]);
+    let lift = benefit(&pooled, &stranger) - benefit(&plain, &stranger);
+    assert!(lift.abs() < 1e-9, "{lift}");
+    // Eighty days of ratings pin the map down: now they are similar people.
+    let known = history(&plain, 80, [0.3, 0.0, 0.0], 2);
+    let lift = benefit(&pooled, &known) - benefit(&plain, &known);
+    assert!(lift > 1.0 && lift < 6.0, "{lift}");
+    // The operator's weight caps the learned one.
+    let off = Engine::new(
+        EngineConfig {
+            neighbour_weight: 0.0,
+            ..greedy()
+        },
+        pooled.processes().clone(),
+        pooled.interventions().clone(),
+        pooled.population().clone(),
+    )
+    .expect("valid");
+    assert_eq!(benefit(&off, &known), benefit(&plain, &known));
+}

@@ -310,6 +310,16 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             s.rows, s.family_sd, s.item_sd_share
         );
     }
+    println!(
+        "  similar people: {}",
+        kept(
+            r.neighbour_pairs,
+            format!(
+                "weight {:.2}, from {} residuals of reference people predicted by their nearest others",
+                artifact.population.response.neighbour_weight, r.neighbour_pairs
+            )
+        ),
+    );
     let (b, a) = (&r.follow_before, &r.follow_after);
     println!(
         "  follow-through: {} reports; base rate {:.2} -> {:.2} (covariates kept at the prior: the logging policy chose them)",
