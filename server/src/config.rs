@@ -273,6 +273,10 @@ pub struct HttpConfig {
     pub cors_origins: Vec<String>,
 }
 
+/// Most clock skew `ehr.jwt_leeway_seconds` may allow: a CDS token's claim
+/// against replay is kept this long past its `exp` by the sweeper.
+pub const MAX_JWT_LEEWAY_SECONDS: u64 = 300;
+
 /// EHR integration (see `server/src/ehr`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -295,7 +299,8 @@ pub struct EhrConfig {
     pub session_ttl_seconds: u64,
     /// Timeout of one read from an EHR's FHIR server, milliseconds.
     pub fhir_timeout_ms: u64,
-    /// Clock skew allowed on JWT `exp`/`nbf`, seconds.
+    /// Clock skew allowed on JWT `exp`/`nbf`, seconds (at most
+    /// [`MAX_JWT_LEEWAY_SECONDS`]).
     pub jwt_leeway_seconds: u64,
     /// Observation codes beyond the built-in LOINC ones.
     pub codes: Vec<CodeMapConfig>,
@@ -1115,8 +1120,10 @@ impl Config {
         if !(100..=30_000).contains(&ehr.fhir_timeout_ms) {
             return invalid("ehr.fhir_timeout_ms must be in 100..=30000".into());
         }
-        if ehr.jwt_leeway_seconds > 300 {
-            return invalid("ehr.jwt_leeway_seconds must be in 0..=300".into());
+        if ehr.jwt_leeway_seconds > MAX_JWT_LEEWAY_SECONDS {
+            return invalid(format!(
+                "ehr.jwt_leeway_seconds must be in 0..={MAX_JWT_LEEWAY_SECONDS}"
+            ));
         }
         let mut seen = HashSet::new();
         for (i, issuer) in ehr.issuers.iter().enumerate() {

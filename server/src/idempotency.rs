@@ -10,7 +10,8 @@
 //!
 //! Records hold full responses (health data), so they expire:
 //! [`spawn_sweeper`] deletes those older than `idempotency.ttl_seconds`
-//! (every `idempotency.sweep_seconds`).
+//! (every `idempotency.sweep_seconds`), and with them the CDS token claims
+//! past any leeway (`Storage::claim_token`).
 
 use crate::audit::AuditNote;
 use crate::convert::hex;
@@ -226,7 +227,7 @@ impl Idempotency {
     }
 }
 
-/// Deletes expired records every `every`, until the task is aborted.
+/// Deletes expired records and CDS token claims every `every`, until the task is aborted.
 pub fn spawn_sweeper(
     storage: std::sync::Arc<dyn Storage>,
     ttl: std::time::Duration,
@@ -245,6 +246,14 @@ pub fn spawn_sweeper(
                 Err(e) => {
                     tracing::warn!(error = %e, "idempotency sweep failed; retrying next time")
                 }
+            }
+            let leeway = i64::try_from(crate::config::MAX_JWT_LEEWAY_SECONDS).unwrap_or(i64::MAX);
+            let dead = crate::convert::wall_clock()
+                .0
+                .div_euclid(1000)
+                .saturating_sub(leeway);
+            if let Err(e) = storage.sweep_tokens(dead).await {
+                tracing::warn!(error = %e, "token claim sweep failed; retrying next time");
             }
         }
     })

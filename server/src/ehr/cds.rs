@@ -24,6 +24,7 @@
 //! change nothing.
 
 use super::fhir::{Issue, MEASURE_SYSTEM};
+use super::jwt::Refusal;
 use super::{Ehr, EhrError, pseudonym};
 use crate::audit::AuditNote;
 use crate::command::recommendation::RECORD_FEEDBACK;
@@ -110,13 +111,34 @@ fn find_service(id: &str) -> Result<&'static Service, EhrError> {
         .ok_or_else(|| EhrError::NotFound(format!("CDS service `{id}`")))
 }
 
-fn verify(ehr: &Ehr, headers: &HeaderMap, uri: &Uri) -> Result<super::jwt::EhrCaller, EhrError> {
+async fn verify(
+    ehr: &Ehr,
+    headers: &HeaderMap,
+    uri: &Uri,
+) -> Result<super::jwt::EhrCaller, EhrError> {
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    ehr.auth
-        .verify(auth, uri.path(), ehr.now_secs())
-        .map_err(|r| EhrError::Unauthorized(r.as_str()))
+    let token = ehr
+        .auth
+        .verify(auth, uri.path())
+        .map_err(|r| EhrError::Unauthorized(r.as_str()))?;
+    let claimed = ehr
+        .app
+        .storage
+        .claim_token(
+            &token.caller.tenant,
+            &token.caller.iss,
+            &token.jti,
+            token.exp,
+            ehr.auth.expired_before(ehr.now_secs()),
+        )
+        .await
+        .map_err(|e| EhrError::Service(e.into()))?;
+    if !claimed {
+        return Err(EhrError::Unauthorized(Refusal::Replayed.as_str()));
+    }
+    Ok(token.caller)
 }
 
 fn note_caller(note: &AuditNote, caller: &super::jwt::EhrCaller) {
@@ -130,7 +152,7 @@ pub async fn discovery(
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Json<Value>, EhrError> {
-    let caller = verify(&ehr, &headers, &uri)?;
+    let caller = verify(&ehr, &headers, &uri).await?;
     note_caller(&note, &caller);
     note.set_resource("cds-services".into(), None);
     let prefetch: Map<String, Value> = PREFETCH
@@ -278,7 +300,7 @@ pub async fn service_call(
     id: &str,
     body: &[u8],
 ) -> Result<Value, EhrError> {
-    let caller = verify(ehr, headers, uri)?;
+    let caller = verify(ehr, headers, uri).await?;
     note_caller(note, &caller);
     let svc = find_service(id)?;
     let req: HookRequest = serde_json::from_slice(body)
@@ -666,7 +688,7 @@ pub async fn feedback(
     uri: Uri,
     body: Bytes,
 ) -> Result<StatusCode, EhrError> {
-    let caller = verify(&ehr, &headers, &uri)?;
+    let caller = verify(&ehr, &headers, &uri).await?;
     note_caller(&note, &caller);
     find_service(&id)?;
     let body: FeedbackBody = serde_json::from_slice(&body).map_err(|e| {

@@ -12,16 +12,18 @@
 //! - the signature verifies, `iss` matches, `aud` is this service's URL for the
 //!   endpoint called, `exp` has not passed and `nbf` (when present) has, with
 //!   the configured leeway; `iat` and `jti` are present;
-//! - the `jti` has not been seen from this issuer before its token expired.
+//! - the `jti` has not been claimed by an earlier call from this issuer
+//!   whose token has not yet expired ([`Verified`], checked by the caller
+//!   against the storage).
 //!
 //! The tenant comes from the verified issuer, never from the request. A `jku`
 //! header is not followed: keys come from the configured JWKS file only.
 //! Any failure is a bare 401; the reason goes to the log as a fixed word,
 //! never with the token or its claims.
 //!
-//! Replay protection is an in-process cache of `(iss, jti)` until the token's
-//! `exp`. Tokens live minutes, so a restart opens at most that window; several
-//! replicas behind one URL would need a shared store (not built yet).
+//! Replay protection lives in the storage (`Storage::claim_token`), not in
+//! the process: every replica on one database sees every claim, and a restart
+//! forgets none.
 
 use crate::config::{EhrConfig, IssuerConfig};
 use crate::convert::ids::TenantId;
@@ -29,11 +31,6 @@ pub use crate::jwt::{ALLOWED_ALGORITHMS, Refusal};
 use jsonwebtoken::jwk::JwkSet;
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
-
-/// Most `(iss, jti)` pairs remembered; past it, expired ones are dropped first
-/// and a full cache refuses new tokens rather than forget live ones.
-const MAX_REMEMBERED: usize = 200_000;
 
 /// Why a configured issuer cannot be used (stops the start-up).
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +50,19 @@ pub struct EhrCaller {
     pub iss: String,
 }
 
+/// A token whose signature and claims verified; the call is accepted once
+/// its `jti` is claimed against replay (`Storage::claim_token` with
+/// [`CdsAuth::expired_before`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// Who is calling.
+    pub caller: EhrCaller,
+    /// The token's id.
+    pub jti: String,
+    /// When it expires (Unix seconds).
+    pub exp: i64,
+}
+
 #[derive(Debug)]
 struct Issuer {
     tenant: TenantId,
@@ -65,7 +75,6 @@ pub struct CdsAuth {
     issuers: HashMap<String, Issuer>,
     public_url: Option<String>,
     leeway: u64,
-    seen: Mutex<HashMap<(String, String), i64>>,
 }
 
 #[derive(Deserialize)]
@@ -103,7 +112,6 @@ impl CdsAuth {
             issuers,
             public_url: config.public_url.clone(),
             leeway: config.jwt_leeway_seconds,
-            seen: Mutex::new(HashMap::new()),
         })
     }
 
@@ -121,13 +129,15 @@ impl CdsAuth {
         out
     }
 
-    /// Checks the bearer token of a call to `path` at `now` (Unix seconds).
-    pub fn verify(
-        &self,
-        authorization: Option<&str>,
-        path: &str,
-        now: i64,
-    ) -> Result<EhrCaller, Refusal> {
+    /// Claims of tokens that expired before this, at `now` (Unix seconds),
+    /// are dead: the leeway past `exp` that verification allows.
+    pub fn expired_before(&self, now: i64) -> i64 {
+        now.saturating_sub(i64::try_from(self.leeway).unwrap_or(i64::MAX))
+    }
+
+    /// Checks the bearer token of a call to `path`: everything but replay,
+    /// which needs the storage (see [`Verified`]).
+    pub fn verify(&self, authorization: Option<&str>, path: &str) -> Result<Verified, Refusal> {
         let token = crate::jwt::bearer(authorization)?;
         let (header, iss) = crate::jwt::inspect(token)?;
         let issuer = self.issuers.get(&iss).ok_or(Refusal::Issuer)?;
@@ -142,31 +152,14 @@ impl CdsAuth {
         if claims.jti.is_empty() {
             return Err(Refusal::Invalid);
         }
-        self.remember(&iss, claims.jti, claims.exp, now)?;
-        Ok(EhrCaller {
-            tenant: issuer.tenant.clone(),
-            iss,
+        Ok(Verified {
+            caller: EhrCaller {
+                tenant: issuer.tenant.clone(),
+                iss,
+            },
+            jti: claims.jti,
+            exp: claims.exp,
         })
-    }
-
-    /// Records a verified token's `jti` until it expires; seen before: replay.
-    fn remember(&self, iss: &str, jti: String, exp: i64, now: i64) -> Result<(), Refusal> {
-        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        let leeway = i64::try_from(self.leeway).unwrap_or(i64::MAX);
-        if seen.len() >= MAX_REMEMBERED {
-            seen.retain(|_, until| *until + leeway >= now);
-            if seen.len() >= MAX_REMEMBERED {
-                return Err(Refusal::Replayed);
-            }
-        }
-        let key = (iss.to_owned(), jti);
-        match seen.get(&key) {
-            Some(until) if *until + leeway >= now => Err(Refusal::Replayed),
-            _ => {
-                seen.insert(key, exp);
-                Ok(())
-            }
-        }
     }
 }
 
@@ -180,7 +173,6 @@ mod tests {
             issuers: HashMap::new(),
             public_url: Some("https://t.example".into()),
             leeway: 0,
-            seen: Mutex::new(HashMap::new()),
         };
         assert_eq!(
             auth.audiences("/cds-services/x/feedback"),
@@ -196,42 +188,24 @@ mod tests {
     }
 
     #[test]
-    fn a_jti_is_refused_until_its_token_expired() {
-        let auth = CdsAuth {
-            issuers: HashMap::new(),
-            public_url: None,
-            leeway: 0,
-            seen: Mutex::new(HashMap::new()),
-        };
-        assert_eq!(auth.remember("i", "j".into(), 100, 50), Ok(()));
-        assert_eq!(
-            auth.remember("i", "j".into(), 100, 60),
-            Err(Refusal::Replayed)
-        );
-        assert_eq!(auth.remember("other", "j".into(), 100, 60), Ok(()));
-        assert_eq!(auth.remember("i", "j".into(), 300, 101), Ok(()));
-    }
-
-    #[test]
     fn none_and_hmac_tokens_are_refused_before_any_key() {
         let auth = CdsAuth {
             issuers: HashMap::new(),
             public_url: Some("https://t.example".into()),
             leeway: 0,
-            seen: Mutex::new(HashMap::new()),
         };
         // {"alg":"none","typ":"JWT"}.{"iss":"x"}.
         let none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJpc3MiOiJ4In0.";
         assert!(
-            auth.verify(Some(&format!("Bearer {none}")), "/cds-services", 0)
+            auth.verify(Some(&format!("Bearer {none}")), "/cds-services")
                 .is_err()
         );
         // {"alg":"HS256","typ":"JWT"}.{"iss":"x"}.sig
         let hs = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJ4In0.c2ln";
         assert_eq!(
-            auth.verify(Some(&format!("Bearer {hs}")), "/cds-services", 0),
+            auth.verify(Some(&format!("Bearer {hs}")), "/cds-services"),
             Err(Refusal::Algorithm)
         );
-        assert_eq!(auth.verify(None, "/cds-services", 0), Err(Refusal::Missing));
+        assert_eq!(auth.verify(None, "/cds-services"), Err(Refusal::Missing));
     }
 }

@@ -642,6 +642,25 @@ pub trait Storage: Send + Sync + std::fmt::Debug + 'static {
     /// Deletes stored first responses written before `before`; returns how many.
     async fn sweep_idempotency(&self, before: Timestamp) -> Result<u64>;
 
+    /// Claims a CDS client's token id (`jti`, from `issuer`, for `tenant`)
+    /// until `expires_at` (Unix seconds): `true` if no live claim holds it,
+    /// `false` if one does (a replay). A claim is live while its `expires_at`
+    /// is at or after `expired_before`; an expired one is taken over. Shared
+    /// by every replica on the storage, so a token replayed to another
+    /// replica is refused too.
+    async fn claim_token(
+        &self,
+        tenant: &TenantId,
+        issuer: &str,
+        jti: &str,
+        expires_at: i64,
+        expired_before: i64,
+    ) -> Result<bool>;
+
+    /// Deletes token claims that expired before `before` (Unix seconds);
+    /// returns how many.
+    async fn sweep_tokens(&self, before: i64) -> Result<u64>;
+
     /// A stamp of every tenant's own catalogue that changes whenever an
     /// intervention is created or updated, by this process or another
     /// replica: each replica polls it to drop engines built on a stale

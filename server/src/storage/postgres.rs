@@ -1313,6 +1313,39 @@ impl Storage for PgStorage {
             .collect())
     }
 
+    async fn claim_token(
+        &self,
+        tenant: &TenantId,
+        issuer: &str,
+        jti: &str,
+        expires_at: i64,
+        expired_before: i64,
+    ) -> Result<bool> {
+        let changed = self
+            .write(async |tx| {
+                tx.execute(
+                    "INSERT INTO cds_tokens (tenant, issuer, jti, expires_at)
+                     VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (tenant, issuer, jti) DO UPDATE SET expires_at = EXCLUDED.expires_at
+                     WHERE cds_tokens.expires_at < $5",
+                    &[&tenant.as_str(), &issuer, &jti, &expires_at, &expired_before],
+                )
+                .await
+                .map_err(pg)
+            })
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn sweep_tokens(&self, before: i64) -> Result<u64> {
+        self.write(async |tx| {
+            tx.execute("DELETE FROM cds_tokens WHERE expires_at < $1", &[&before])
+                .await
+                .map_err(pg)
+        })
+        .await
+    }
+
     async fn sweep_idempotency(&self, before: Timestamp) -> Result<u64> {
         let mut total = 0;
         loop {

@@ -55,7 +55,15 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/0002_shadow_mode.sql")),
     M::up(include_str!("migrations/0003_first_place_distribution.sql")),
     M::up(include_str!("migrations/0004_audit_chain.sql")),
+    M::up(include_str!("migrations/0005_cds_tokens.sql")),
 ];
+
+/// Takes a CDS token id unless a live claim holds it: a new row, or an
+/// expired one taken over; one row changed means claimed.
+const CLAIM_TOKEN: &str = "INSERT INTO cds_tokens (tenant, issuer, jti, expires_at)
+     VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (tenant, issuer, jti) DO UPDATE SET expires_at = excluded.expires_at
+     WHERE cds_tokens.expires_at < ?5";
 
 /// Rows deleted per transaction by the idempotency sweep, so it never holds
 /// the writer for long.
@@ -1531,6 +1539,44 @@ impl Storage for SqliteStorage {
             .collect()
         })
         .await
+    }
+
+    async fn claim_token(
+        &self,
+        tenant: &TenantId,
+        issuer: &str,
+        jti: &str,
+        expires_at: i64,
+        expired_before: i64,
+    ) -> Result<bool> {
+        let (tenant, issuer, jti) = (
+            tenant.as_str().to_owned(),
+            issuer.to_owned(),
+            jti.to_owned(),
+        );
+        let changed = self
+            .write(move |tx| {
+                tx.prepare_cached(CLAIM_TOKEN)
+                    .and_then(|mut st| {
+                        st.execute(params![tenant, issuer, jti, expires_at, expired_before])
+                    })
+                    .map_err(db)
+            })
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn sweep_tokens(&self, before: i64) -> Result<u64> {
+        let n = self
+            .write(move |tx| {
+                tx.execute(
+                    "DELETE FROM cds_tokens WHERE expires_at < ?1",
+                    params![before],
+                )
+                .map_err(db)
+            })
+            .await?;
+        Ok(n as u64)
     }
 
     async fn sweep_idempotency(&self, before: Timestamp) -> Result<u64> {

@@ -149,3 +149,49 @@ async fn a_replayed_jti_is_refused_and_each_allowed_algorithm_works() -> anyhow:
     assert_eq!((r.status, r.text.as_str()), (401, ""));
     server.stop().await
 }
+
+/// Two replicas behind one public URL on one database: a token used on one
+/// is refused by the other, because the claim on its `jti` lives in the
+/// storage, not in either process. On a shared SQLite file and, where the
+/// test cluster runs, on PostgreSQL.
+#[tokio::test]
+async fn a_token_used_on_one_replica_is_refused_by_another() -> anyhow::Result<()> {
+    const PUBLIC: &str = "https://tutti.example";
+    let dir = tutti_tests::TestServer::temp_dir()?;
+    let shared = dir.path().join("shared.db");
+    let mut databases = vec![None];
+    if let Some(url) = tutti_tests::postgres::fresh_database() {
+        databases.push(Some(url));
+    }
+    for url in databases {
+        let mut replicas = Vec::new();
+        for _ in 0..2 {
+            let (shared, url) = (shared.clone(), url.clone());
+            replicas.push(
+                tutti_tests::TestServer::start_with(move |c| {
+                    ehr::configure(c);
+                    c.ehr.public_url = Some(PUBLIC.into());
+                    c.storage.path = shared;
+                    c.storage.url = url.map(tutti_server::config::Secret::new);
+                })
+                .await?,
+            );
+        }
+        let backend = if url.is_some() { "postgres" } else { "sqlite" };
+        let aud = format!("{PUBLIC}/cds-services");
+        for round in 0..3 {
+            let token = Jwt::for_url(&aud).sign();
+            let (first, second) = (&replicas[round % 2], &replicas[1 - round % 2]);
+            let (status, body) = status_of(first, Some(token.clone())).await?;
+            assert_eq!(status, 200, "{backend}: {body}");
+            let (again, body) = status_of(second, Some(token.clone())).await?;
+            assert_eq!((again, body.as_str()), (401, ""), "{backend}: replayed");
+            let (again, _) = status_of(first, Some(token)).await?;
+            assert_eq!(again, 401, "{backend}: replayed to the first");
+        }
+        for r in replicas {
+            r.stop().await?;
+        }
+    }
+    Ok(())
+}

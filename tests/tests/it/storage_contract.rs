@@ -111,6 +111,7 @@ on_both!(
     audit_chains_appended_from_two_replicas_verify,
     recent_states_are_the_newest_and_expired_responses_are_swept,
     a_write_reads_its_stored_answer_and_its_person_at_once,
+    a_token_id_is_claimed_once_across_replicas_until_it_expires,
 );
 
 fn t(s: &str) -> TenantId {
@@ -537,6 +538,74 @@ async fn recent_states_are_the_newest_and_expired_responses_are_swept(b: Backend
             .await
             .expect("read")
             .is_none()
+    );
+}
+
+/// A CDS client's token id raced on two replicas is claimed by one of them;
+/// it stays taken until it expires, then is free again; it is scoped by
+/// tenant and issuer; the sweep removes only expired claims.
+async fn a_token_id_is_claimed_once_across_replicas_until_it_expires(b: Backend) {
+    let replicas = [b.open().await, b.open().await];
+    for round in 0..10 {
+        let jti = format!("jti-{round}");
+        let racers: Vec<_> = replicas
+            .iter()
+            .map(|db| {
+                let (db, jti) = (Arc::clone(db), jti.clone());
+                tokio::spawn(async move {
+                    db.claim_token(&t("a"), "https://ehr", &jti, 1_000, 900)
+                        .await
+                        .expect("claims")
+                })
+            })
+            .collect();
+        let mut claimed = 0;
+        for r in racers {
+            claimed += usize::from(r.await.expect("racer"));
+        }
+        assert_eq!(claimed, 1, "round {round}");
+    }
+    let [one, two] = &replicas;
+    // Live until its exp, whichever replica asks.
+    assert!(
+        !two.claim_token(&t("a"), "https://ehr", "jti-0", 1_000, 1_000)
+            .await
+            .expect("claims")
+    );
+    // Another issuer's or tenant's token with the same id is another token.
+    assert!(
+        one.claim_token(&t("a"), "https://other", "jti-0", 1_000, 900)
+            .await
+            .expect("claims")
+    );
+    assert!(
+        one.claim_token(&t("b"), "https://ehr", "jti-0", 1_000, 900)
+            .await
+            .expect("claims")
+    );
+    // Expired: taken over, and then live again until the new exp.
+    assert!(
+        two.claim_token(&t("a"), "https://ehr", "jti-0", 2_000, 1_001)
+            .await
+            .expect("claims")
+    );
+    assert!(
+        !one.claim_token(&t("a"), "https://ehr", "jti-0", 2_000, 1_500)
+            .await
+            .expect("claims")
+    );
+    // The sweep deletes the nine claims that expired at 1,000 in tenant a
+    // and the two of other issuers and tenants, not the renewed one.
+    assert_eq!(one.sweep_tokens(1_001).await.expect("swept"), 11);
+    assert!(
+        !one.claim_token(&t("a"), "https://ehr", "jti-0", 2_000, 1_500)
+            .await
+            .expect("claims")
+    );
+    assert!(
+        one.claim_token(&t("a"), "https://ehr", "jti-1", 2_000, 1_500)
+            .await
+            .expect("claims")
     );
 }
 
