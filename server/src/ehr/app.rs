@@ -150,10 +150,28 @@ pub async fn session(
 ) -> Result<Json<Value>, EhrError> {
     let body: SessionBody =
         serde_json::from_slice(&body).map_err(|_| EhrError::Unauthorized("no launch token"))?;
-    let (token, ttl) = ehr
-        .launch
-        .exchange(&body.launch, ehr.now_secs())
-        .ok_or(EhrError::Unauthorized("invalid or used launch token"))?;
+    let refused = || EhrError::Unauthorized("invalid or used launch token");
+    let grant = ehr.launch.launch(&body.launch).ok_or_else(refused)?;
+    let tenant = grant.tenant_id().ok_or_else(refused)?;
+    let now = ehr.now_secs();
+    // Single use across replicas: the claim lives in the storage. Launch
+    // tokens are checked with no leeway, so a claim is dead once expired.
+    let claimed = ehr
+        .app
+        .storage
+        .claim_token(
+            &tenant,
+            super::launch::LAUNCH_ISSUER,
+            &grant.jti,
+            grant.exp,
+            now,
+        )
+        .await
+        .map_err(|e| EhrError::Service(e.into()))?;
+    if !claimed {
+        return Err(refused());
+    }
+    let (token, ttl) = ehr.launch.session_token(grant, now).ok_or_else(refused)?;
     if let Some(g) = ehr.launch.session(&token) {
         note.set_caller(&g.tenant, "clinician-app");
         note.set_resource(format!("people/{}", g.person), None);

@@ -6,7 +6,9 @@
 //! pseudonymous person and the card's decision. The app exchanges it once
 //! (`POST /ehr/app/session`) for a *session token* (`ehr.session_ttl_seconds`)
 //! that it keeps in memory and sends as a bearer header; the launch token is
-//! then dropped from the address bar. Neither names the patient.
+//! then dropped from the address bar. Neither names the patient. "Once" is a
+//! claim on the launch token's id in the storage (`Storage::claim_token`,
+//! issuer [`LAUNCH_ISSUER`]), so it holds across replicas and restarts.
 //!
 //! A production SMART on FHIR launch would add what this leaves out: the EHR's
 //! `launch` and `iss` parameters exchanged at the EHR's authorization server
@@ -18,10 +20,9 @@ use crate::config::Secret;
 use crate::convert::ids::{PersonId, TenantId, new_uuid};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
-
 const LAUNCH: &str = "tutti-app-launch";
+/// The issuer launch tokens' single-use claims are stored under.
+pub const LAUNCH_ISSUER: &str = LAUNCH;
 const SESSION: &str = "tutti-app-session";
 
 /// What a launch or session token grants.
@@ -34,7 +35,7 @@ pub struct Grant {
     /// Issued at, Unix seconds.
     iat: i64,
     /// Unique id (launch tokens are single-use).
-    jti: String,
+    pub jti: String,
     /// Tenant.
     pub tenant: String,
     /// Pseudonymous person id.
@@ -60,7 +61,6 @@ pub struct Launcher {
     key: Option<Secret>,
     launch_ttl: i64,
     session_ttl: i64,
-    used: Mutex<HashMap<String, i64>>,
 }
 
 impl std::fmt::Debug for Launcher {
@@ -78,7 +78,6 @@ impl Launcher {
             key,
             launch_ttl: i64::try_from(launch_ttl).unwrap_or(600),
             session_ttl: i64::try_from(session_ttl).unwrap_or(1800),
-            used: Mutex::new(HashMap::new()),
         }
     }
 
@@ -116,16 +115,14 @@ impl Launcher {
         })
     }
 
-    /// Exchanges a valid, unused launch token for a session token and its lifetime.
-    pub fn exchange(&self, launch: &str, now: i64) -> Option<(String, i64)> {
-        let grant = self.check(launch, LAUNCH)?;
-        {
-            let mut used = self.used.lock().unwrap_or_else(PoisonError::into_inner);
-            used.retain(|_, exp| *exp >= now);
-            if used.insert(grant.jti.clone(), grant.exp).is_some() {
-                return None;
-            }
-        }
+    /// The grant of a valid launch token. Single use is the caller's to
+    /// enforce, by claiming its `jti` before [`Self::session_token`].
+    pub fn launch(&self, token: &str) -> Option<Grant> {
+        self.check(token, LAUNCH)
+    }
+
+    /// A session token, and its lifetime, for a launch grant whose `jti` was claimed.
+    pub fn session_token(&self, grant: Grant, now: i64) -> Option<(String, i64)> {
         let session = Grant {
             aud: SESSION.into(),
             exp: now + self.session_ttl,
@@ -147,7 +144,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_launch_token_is_exchanged_once_and_is_no_session() {
+    fn a_launch_token_is_exchanged_for_a_session_and_neither_is_the_other() {
         let l = Launcher::new(Some(Secret::new("x".repeat(32))), 600, 1800);
         let t = TenantId::parse("acme").expect("id");
         let p = PersonId::parse("ehr-1").expect("id");
@@ -157,9 +154,10 @@ mod tests {
             l.session(&launch).is_none(),
             "a launch token is not a session"
         );
-        let (session, ttl) = l.exchange(&launch, now).expect("first exchange");
+        let grant = l.launch(&launch).expect("a launch token");
+        let (session, ttl) = l.session_token(grant, now).expect("exchanged");
         assert_eq!(ttl, 1800);
-        assert!(l.exchange(&launch, now).is_none(), "single use");
+        assert!(l.launch(&session).is_none(), "a session is no launch token");
         let g = l.session(&session).expect("session");
         assert_eq!(
             (g.tenant.as_str(), g.person.as_str(), g.rid.as_str()),

@@ -152,7 +152,8 @@ async fn a_replayed_jti_is_refused_and_each_allowed_algorithm_works() -> anyhow:
 
 /// Two replicas behind one public URL on one database: a token used on one
 /// is refused by the other, because the claim on its `jti` lives in the
-/// storage, not in either process. On a shared SQLite file and, where the
+/// storage, not in either process; so is a card's launch token exchanged
+/// on one. On a shared SQLite file and, where the
 /// test cluster runs, on PostgreSQL.
 #[tokio::test]
 async fn a_token_used_on_one_replica_is_refused_by_another() -> anyhow::Result<()> {
@@ -189,6 +190,20 @@ async fn a_token_used_on_one_replica_is_refused_by_another() -> anyhow::Result<(
             let (again, _) = status_of(first, Some(token)).await?;
             assert_eq!(again, 401, "{backend}: replayed to the first");
         }
+        // A card's launch token opens one session, whichever replica it reaches.
+        let path = format!("/cds-services/{}", ehr::PATIENT_VIEW);
+        let token = Jwt::for_url(&format!("{PUBLIC}{path}")).sign();
+        let hook = ehr::hook(
+            "pt-replicas",
+            ehr::prefetch_of(ehr::weekly_history("pt-replicas", 6, 15.0, -1.0)),
+        );
+        let r = post(&replicas[0], &path, Some(&token), &hook).await?;
+        assert_eq!(r.status, 200, "{backend}: {}", r.text);
+        let launch = json!({"launch": ehr::launch_token(&ehr::the_card(&r.json()))});
+        let opened = post(&replicas[1], "/ehr/app/session", None, &launch).await?;
+        assert_eq!(opened.status, 200, "{backend}: {}", opened.text);
+        let again = post(&replicas[0], "/ehr/app/session", None, &launch).await?;
+        assert_eq!((again.status, again.text.as_str()), (401, ""), "{backend}");
         for r in replicas {
             r.stop().await?;
         }
