@@ -863,11 +863,13 @@ fn profiles(
     // keeps how this person differed from everyone else. Uncentred, a clinic
     // that repeats its favourites daily handed every newcomer its habituated
     // people's disappointment with them (captured share 0.20 unpooled, 0.10
-    // pooled on `daily_sampling`; centred 0.15).
+    // pooled on `daily_sampling`; centred 0.15). Rows weigh what they weigh
+    // in `fit_effects` (their exposure), not their rating counts: level
+    // either way on twelve simulated worlds pooled (0.302 against 0.301).
     let mut common: BTreeMap<&InterventionId, (f64, f64)> = BTreeMap::new();
     for e in effects {
         let c = common.entry(&e.intervention).or_default();
-        let w = f64::from(e.ratings);
+        let w = e.fit_weight();
         c.0 += w * e.residual;
         c.1 += w;
     }
