@@ -150,27 +150,15 @@ pub async fn session(
 ) -> Result<Json<Value>, EhrError> {
     let body: SessionBody =
         serde_json::from_slice(&body).map_err(|_| EhrError::Unauthorized("no launch token"))?;
-    let refused = || EhrError::Unauthorized("invalid or used launch token");
+    const REFUSED: &str = "invalid or used launch token";
+    let refused = || EhrError::Unauthorized(REFUSED);
     let grant = ehr.launch.launch(&body.launch).ok_or_else(refused)?;
     let tenant = grant.tenant_id().ok_or_else(refused)?;
     let now = ehr.now_secs();
-    // Single use across replicas: the claim lives in the storage. Launch
-    // tokens are checked with no leeway, so a claim is dead once expired.
-    let claimed = ehr
-        .app
-        .storage
-        .claim_token(
-            &tenant,
-            super::launch::LAUNCH_ISSUER,
-            &grant.jti,
-            grant.exp,
-            now,
-        )
-        .await
-        .map_err(|e| EhrError::Service(e.into()))?;
-    if !claimed {
-        return Err(refused());
-    }
+    // Launch tokens are checked with no leeway: a claim is dead once expired.
+    let issuer = super::launch::LAUNCH_ISSUER;
+    ehr.claim_once(&tenant, issuer, &grant.jti, grant.exp, now, REFUSED)
+        .await?;
     let (token, ttl) = ehr.launch.session_token(grant, now).ok_or_else(refused)?;
     if let Some(g) = ehr.launch.session(&token) {
         note.set_caller(&g.tenant, "clinician-app");

@@ -123,21 +123,15 @@ async fn verify(
         .auth
         .verify(auth, uri.path())
         .map_err(|r| EhrError::Unauthorized(r.as_str()))?;
-    let claimed = ehr
-        .app
-        .storage
-        .claim_token(
-            &token.caller.tenant,
-            &token.caller.iss,
-            &token.jti,
-            token.exp,
-            ehr.auth.expired_before(ehr.now_secs()),
-        )
-        .await
-        .map_err(|e| EhrError::Service(e.into()))?;
-    if !claimed {
-        return Err(EhrError::Unauthorized(Refusal::Replayed.as_str()));
-    }
+    ehr.claim_once(
+        &token.caller.tenant,
+        &token.caller.iss,
+        &token.jti,
+        token.exp,
+        ehr.auth.expired_before(ehr.now_secs()),
+        Refusal::Replayed.as_str(),
+    )
+    .await?;
     Ok(token.caller)
 }
 

@@ -68,6 +68,31 @@ impl Ehr {
     pub fn now_secs(&self) -> i64 {
         self.app.now().0.div_euclid(1000)
     }
+
+    /// Takes a single-use token's id (a CDS client's `jti`, a launch token's)
+    /// in the storage, so it is refused as `refusal` on every replica once
+    /// used; claims that expired before `expired_before` are free again.
+    pub async fn claim_once(
+        &self,
+        tenant: &crate::convert::ids::TenantId,
+        issuer: &str,
+        jti: &str,
+        expires_at: i64,
+        expired_before: i64,
+        refusal: &'static str,
+    ) -> Result<(), EhrError> {
+        let claimed = self
+            .app
+            .storage
+            .claim_token(tenant, issuer, jti, expires_at, expired_before)
+            .await
+            .map_err(|e| EhrError::Service(e.into()))?;
+        if claimed {
+            Ok(())
+        } else {
+            Err(EhrError::Unauthorized(refusal))
+        }
+    }
 }
 
 /// Why an EHR route failed; the one place these become HTTP responses.
