@@ -313,12 +313,15 @@ fn writer_loop(
 /// reader's snapshot still needs is copied by a later round. Ends when the
 /// writer thread drops its sender.
 fn checkpoint_loop(conn: &Connection, nudges: &mpsc::Receiver<()>, lock: &Mutex<()>) {
-    let mut last: Option<Instant> = None;
+    // When the next round may run.
+    let mut not_before = Instant::now();
     while nudges.recv().is_ok() {
-        // Let the writes of the next moments join this round.
-        while let Some(wait) = last.map(|l| CHECKPOINT_EVERY.saturating_sub(l.elapsed()))
-            && !wait.is_zero()
-        {
+        // Nudges until then join this round.
+        loop {
+            let wait = not_before.saturating_duration_since(Instant::now());
+            if wait.is_zero() {
+                break;
+            }
             match nudges.recv_timeout(wait) {
                 Ok(()) => {}
                 Err(mpsc::RecvTimeoutError::Timeout) => break,
@@ -332,7 +335,7 @@ fn checkpoint_loop(conn: &Connection, nudges: &mpsc::Receiver<()>, lock: &Mutex<
         if let Err(e) = done {
             tracing::warn!(error = %e, "background WAL checkpoint failed");
         }
-        last = Some(Instant::now());
+        not_before = Instant::now() + CHECKPOINT_EVERY;
     }
 }
 
