@@ -565,48 +565,32 @@ async fn a_token_id_is_claimed_once_across_replicas_until_it_expires(b: Backend)
         }
         assert_eq!(claimed, 1, "round {round}");
     }
-    let [one, two] = &replicas;
+    let [one, two] = [&*replicas[0], &*replicas[1]];
     // Live until its exp, whichever replica asks.
-    assert!(
-        !two.claim_token(&t("a"), "https://ehr", "jti-0", 1_000, 1_000)
-            .await
-            .expect("claims")
-    );
+    assert!(!claim(two, ("a", "https://ehr", "jti-0"), 1_000, 1_000).await);
     // Another issuer's or tenant's token with the same id is another token.
-    assert!(
-        one.claim_token(&t("a"), "https://other", "jti-0", 1_000, 900)
-            .await
-            .expect("claims")
-    );
-    assert!(
-        one.claim_token(&t("b"), "https://ehr", "jti-0", 1_000, 900)
-            .await
-            .expect("claims")
-    );
+    assert!(claim(one, ("a", "https://other", "jti-0"), 1_000, 900).await);
+    assert!(claim(one, ("b", "https://ehr", "jti-0"), 1_000, 900).await);
     // Expired: taken over, and then live again until the new exp.
-    assert!(
-        two.claim_token(&t("a"), "https://ehr", "jti-0", 2_000, 1_001)
-            .await
-            .expect("claims")
-    );
-    assert!(
-        !one.claim_token(&t("a"), "https://ehr", "jti-0", 2_000, 1_500)
-            .await
-            .expect("claims")
-    );
+    assert!(claim(two, ("a", "https://ehr", "jti-0"), 2_000, 1_001).await);
+    assert!(!claim(one, ("a", "https://ehr", "jti-0"), 2_000, 1_500).await);
     // The sweep deletes the nine claims that expired at 1,000 in tenant a
     // and the two of other issuers and tenants, not the renewed one.
     assert_eq!(one.sweep_tokens(1_001).await.expect("swept"), 11);
-    assert!(
-        !one.claim_token(&t("a"), "https://ehr", "jti-0", 2_000, 1_500)
-            .await
-            .expect("claims")
-    );
-    assert!(
-        one.claim_token(&t("a"), "https://ehr", "jti-1", 2_000, 1_500)
-            .await
-            .expect("claims")
-    );
+    assert!(!claim(one, ("a", "https://ehr", "jti-0"), 2_000, 1_500).await);
+    assert!(claim(one, ("a", "https://ehr", "jti-1"), 2_000, 1_500).await);
+}
+
+/// Claims `(tenant, issuer, jti)` until `exp`; claims expired before `dead` are free.
+async fn claim(
+    db: &dyn Storage,
+    (tenant, issuer, jti): (&str, &str, &str),
+    exp: i64,
+    dead: i64,
+) -> bool {
+    db.claim_token(&t(tenant), issuer, jti, exp, dead)
+        .await
+        .expect("claims")
 }
 
 async fn read(db: &dyn Storage, request_id: &str, subject: Subject<'_>) -> WriteSnapshot {
