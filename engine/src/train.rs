@@ -506,7 +506,10 @@ pub fn train(
 ) -> Result<(PopulationModel, TrainReport)> {
     let mut model = PopulationModel::from_catalog(processes);
     model.version = version.into();
-    fit_onto(model, set, interventions, processes)
+    let (mut model, mut report) = fit_onto(model, set, interventions, processes)?;
+    report.neighbour_pairs = fit_neighbour_weight(&mut model);
+    model.validate(processes)?;
+    Ok((model, report))
 }
 
 /// How much a stored state holds for pooling: its assessments and feedback
@@ -537,11 +540,9 @@ pub fn pool(
     let inherited = std::mem::take(&mut model.profiles);
     let (mut model, mut report) = fit_onto(model, set, interventions, processes)?;
     // Own people first: the neighbour search breaks ties by order.
-    if !inherited.is_empty() {
-        model.profiles.extend(inherited);
-        // The ranking searches all of them, so the weight is learned on all.
-        report.neighbour_pairs = fit_neighbour_weight(&mut model);
-    }
+    model.profiles.extend(inherited);
+    // The ranking searches all of them, so the weight is learned on all.
+    report.neighbour_pairs = fit_neighbour_weight(&mut model);
     model.validate(processes)?;
     Ok((model, report))
 }
@@ -580,8 +581,9 @@ fn fit_onto(
         set.effects.as_slice().into()
     };
     let (interventions_trained, rating_spread) = fit_effects(&mut model, &effects, interventions)?;
+    // The similar-people weight is the caller's to fit, once the profiles
+    // the ranking will search are all in (`pool` adds inherited ones).
     model.profiles = profiles(&set.people, &effects, interventions, processes.len());
-    let neighbour_pairs = fit_neighbour_weight(&mut model);
     let follow_before = model.follow.clone();
     let (fitted, _) = fit_follow(&set.follow, interventions, &follow_before)?;
     // Only the population's base rate is taken from the log: the covariates
@@ -592,7 +594,7 @@ fn fit_onto(
     // logs that were not so chosen.
     model.follow.mean = fitted.mean;
     let kept = COVARIATE_NAMES.iter().map(|s| (*s).to_owned()).collect();
-    model.validate(processes)?;
+    // Validated by the callers, once their own parts are in.
     let report = TrainReport {
         effect_rows: set.effects.len(),
         effect_ratings: set.effects.iter().map(|r| r.ratings as usize).sum(),
@@ -607,7 +609,7 @@ fn fit_onto(
         follow_after: model.follow.clone(),
         follow_kept: kept,
         level_people,
-        neighbour_pairs,
+        neighbour_pairs: 0,
     };
     Ok((model, report))
 }
@@ -915,10 +917,10 @@ const MIN_WEIGHT_PAIRS: usize = 30;
 /// intervention on what their nearest *other* reference people say about it,
 /// shrunk as the ranking shrinks it, clamped to 0-1. Leaving the person out
 /// is the point: with them in, the neighbours would predict their own rows.
-/// In simulated clinics where people's responses beyond their maps are their
-/// own, this is near 0, where the fixed 0.5 it replaces cost 0.006 of
-/// captured share (twelve worlds, pooled). Returns the pairs it was learned
-/// from; with too few, the weight stays.
+/// It measures people whose maps are known (reference people carry all their
+/// data), so the ranking scales it by how well a person's own map is known
+/// (see `benefit::posterior`). On simulated clinics it came out 0.3-0.6.
+/// Returns the pairs it was learned from; with too few, the weight stays.
 fn fit_neighbour_weight(model: &mut PopulationModel) -> usize {
     let Some(index) = NeighbourIndex::new(model) else {
         return 0;
