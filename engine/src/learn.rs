@@ -213,7 +213,7 @@ pub(crate) fn observe_assessment(
     state.last_values = values;
     state.last_at = Some(assessment.at);
     state.assessments += 1;
-    state.revision += 1;
+    state.changed();
     let mut flags = assessment.risk_flags.clone();
     flags.sort_by_key(|f| *f as u8);
     flags.dedup();
@@ -391,7 +391,7 @@ pub(crate) fn observe_feedback(
             }
         }
     }
-    state.revision += 1;
+    state.changed();
     Ok(())
 }
 

@@ -107,6 +107,13 @@ impl PersonState {
     pub fn layout(&self) -> &[ProcessId] {
         &self.layout
     }
+    /// Marks new data folded in. The cached posterior goes with the old
+    /// revision: its key would never match again, and a stale cache is a
+    /// third of the stored state that every write would carry for nothing.
+    pub(crate) fn changed(&mut self) {
+        self.revision += 1;
+        self.cache = None;
+    }
     /// Whether the cached posterior is current (see `Engine::refresh`).
     pub fn has_fresh_cache(&self, key: &CacheKey) -> bool {
         self.cache.as_ref().is_some_and(|c| c.key == *key)

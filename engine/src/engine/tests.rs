@@ -805,6 +805,10 @@ fn refresh_caches_the_posterior_without_changing_the_ranking() {
         !s.has_fresh_cache(&e.cache_key(&s)),
         "a new assessment makes it stale"
     );
+    assert!(
+        s.cache.is_none(),
+        "and a stale cache is not carried or stored"
+    );
     e.refresh(&mut s).expect("compatible");
     e.observe_feedback(
         &mut s,
@@ -812,6 +816,7 @@ fn refresh_caches_the_posterior_without_changing_the_ranking() {
     )
     .expect("valid");
     assert!(!s.has_fresh_cache(&e.cache_key(&s)), "so does feedback");
+    assert!(s.cache.is_none());
     // A cache from another configuration is never used.
     let other = engine_with(greedy());
     e.refresh(&mut s).expect("compatible");

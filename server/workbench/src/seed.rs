@@ -125,7 +125,7 @@ fn profile(engine: &Engine, weeks: usize, seed: u64, end: SystemTime) -> anyhow:
         engine.observe_assessment(&mut state, &domain)?;
         assessments.push((wire, domain.at));
     }
-    // As the server does after every write: the posterior cached in the state.
+    // As the server stores a person after a ranking: the posterior cached in the state.
     engine.refresh(&mut state)?;
     Ok(Profile { assessments, state })
 }
