@@ -9,7 +9,8 @@
 //!   appending the access to the tenant's audit trail ([`OfflineAccess`]); a
 //!   [`Snapshot`] gives a tenant's people, decisions, recommendations,
 //!   feedback, assessments and own interventions as stored (see
-//!   [`crate::storage::decision_log`]).
+//!   [`crate::storage::decision_log`]), and [`DecisionLog::read_all`] all of
+//!   them as [`LogTables`], which `PgStorage::read_log` reads from PostgreSQL.
 //! - Decoding: [`decode_assessment`], [`decode_feedback`] and
 //!   [`decode_intervention`] turn stored payloads into the engine's types,
 //!   as the server does when it writes them.
@@ -33,7 +34,7 @@ use tutti_engine::state::PersonState;
 use tutti_proto::v1 as pb;
 
 pub use crate::storage::decision_log::{
-    DecisionLog, LogAssessment, LogDecision, LogFeedback, LogPerson, LogRecommendation,
+    DecisionLog, LogAssessment, LogDecision, LogFeedback, LogPerson, LogRecommendation, LogTables,
     OfflineAccess, Snapshot,
 };
 pub use crate::storage::{

@@ -1,5 +1,7 @@
-//! Read-only access to one tenant's decision log and events in a SQLite file,
-//! for the offline tools (`tutti export`, `tutti evaluate --db`).
+//! Read-only access to one tenant's decision log and events, for the offline
+//! tools (`tutti export`, `evaluate`, `tune`, `train`): in a SQLite file
+//! ([`DecisionLog`]), or in PostgreSQL (`PgStorage::read_log`, which returns
+//! the same [`LogTables`] through the same row parsing).
 //!
 //! Reading a tenant's health data offline is an access like any API call, so
 //! [`DecisionLog::open_audited`] first appends one row to the same audit table
@@ -129,6 +131,102 @@ pub struct LogAssessment {
     pub payload: Vec<u8>,
 }
 
+/// Everything the offline tools read of one tenant, from one snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct LogTables {
+    /// People, by id.
+    pub people: Vec<LogPerson>,
+    /// Decisions, by person, then decision time, then insertion.
+    pub decisions: Vec<LogDecision>,
+    /// Returned items, by decision and rank (a platform choice first).
+    pub recommendations: Vec<LogRecommendation>,
+    /// Feedback, in the order it was stored.
+    pub feedback: Vec<LogFeedback>,
+    /// Assessments, by person and observation time.
+    pub assessments: Vec<LogAssessment>,
+    /// The tenant's own interventions.
+    pub interventions: Vec<StoredIntervention>,
+}
+
+/// A `decisions` row as stored, before its JSON columns are parsed.
+pub(crate) struct DecisionRow {
+    pub(crate) id: String,
+    pub(crate) person: String,
+    pub(crate) request: String,
+    pub(crate) model_version: String,
+    pub(crate) decide_time: i64,
+    pub(crate) for_time: i64,
+    pub(crate) safety_mode: bool,
+    pub(crate) exploration: f64,
+    pub(crate) ranking: String,
+    pub(crate) shadow: bool,
+    pub(crate) platform: Option<String>,
+    pub(crate) first_place: Option<String>,
+}
+
+impl DecisionRow {
+    /// Parses the stored query, ranking and first-place distribution.
+    pub(crate) fn parse(self) -> Result<LogDecision> {
+        let id = self.id;
+        let query = serde_json::from_str(&self.request)
+            .map_err(|e| StorageError::Corrupt(format!("request of decision {id}: {e}")))?;
+        let ranking = serde_json::from_str(&self.ranking)
+            .map_err(|e| StorageError::Corrupt(format!("ranking of decision {id}: {e}")))?;
+        let first_place = self
+            .first_place
+            .map(|json| {
+                serde_json::from_str(&json).map_err(|e| {
+                    StorageError::Corrupt(format!("first-place distribution of decision {id}: {e}"))
+                })
+            })
+            .transpose()?;
+        Ok(LogDecision {
+            first_place,
+            id,
+            person: self.person,
+            query,
+            query_json: self.request,
+            model_version: self.model_version,
+            decide_time: Timestamp(self.decide_time),
+            for_time: Timestamp(self.for_time),
+            safety_mode: self.safety_mode,
+            exploration: self.exploration,
+            ranking,
+            shadow: self.shadow,
+            platform_intervention: self.platform.map(InterventionId),
+        })
+    }
+}
+
+/// A `people` row as the tools need it, its conditions parsed.
+pub(crate) fn parse_person(id: String, conditions: &str, create_time: i64) -> Result<LogPerson> {
+    let conditions = serde_json::from_str(conditions)
+        .map_err(|e| StorageError::Corrupt(format!("conditions of person {id}: {e}")))?;
+    Ok(LogPerson {
+        id,
+        conditions,
+        create_time: Timestamp(create_time),
+    })
+}
+
+impl OfflineAccess {
+    /// The audit row that records this access (method `tutti.cli/<tool>`).
+    pub(crate) fn audit_row(&self) -> AuditRow {
+        AuditRow {
+            time: crate::convert::wall_clock(),
+            tenant: self.tenant.as_str().to_owned(),
+            principal: self.principal.clone(),
+            method: format!("tutti.cli/{}", self.tool),
+            resource: format!("tenants/{}", self.tenant.as_str()),
+            code: 0,
+            call_id: uuid::Uuid::new_v4().to_string(),
+            request_id: None,
+            trace_id: String::new(),
+            count: 1,
+        }
+    }
+}
+
 /// A read-only connection to a Tutti SQLite file.
 #[derive(Debug)]
 pub struct DecisionLog {
@@ -168,18 +266,7 @@ impl DecisionLog {
         // The server's durability settings: an acknowledged audit row survives a crash.
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(db)?;
-        let row = AuditRow {
-            time: crate::convert::wall_clock(),
-            tenant: access.tenant.as_str().to_owned(),
-            principal: access.principal.clone(),
-            method: format!("tutti.cli/{}", access.tool),
-            resource: format!("tenants/{}", access.tenant.as_str()),
-            code: 0,
-            call_id: uuid::Uuid::new_v4().to_string(),
-            request_id: None,
-            trace_id: String::new(),
-            count: 1,
-        };
+        let row = access.audit_row();
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(db)?;
@@ -229,6 +316,20 @@ impl DecisionLog {
             )));
         }
         Ok(Self { conn, version })
+    }
+
+    /// Every table of `tenant`, from one snapshot.
+    pub fn read_all(&mut self, tenant: &TenantId) -> Result<LogTables> {
+        self.snapshot(|s| {
+            Ok(LogTables {
+                people: s.people(tenant)?,
+                decisions: s.decisions(tenant)?,
+                recommendations: s.recommendations(tenant)?,
+                feedback: s.feedback(tenant)?,
+                assessments: s.assessments(tenant)?,
+                interventions: s.interventions(tenant)?,
+            })
+        })
     }
 
     /// Runs `f` inside one read transaction, so every table is read from the
@@ -304,16 +405,7 @@ impl Snapshot<'_> {
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(db)?;
         rows.into_iter()
-            .map(|(id, conditions, create)| {
-                let conditions = serde_json::from_str(&conditions).map_err(|e| {
-                    StorageError::Corrupt(format!("conditions of person {id}: {e}"))
-                })?;
-                Ok(LogPerson {
-                    id,
-                    conditions,
-                    create_time: Timestamp(create),
-                })
-            })
+            .map(|(id, conditions, create)| parse_person(id, &conditions, create))
             .collect()
     }
 
@@ -339,73 +431,25 @@ impl Snapshot<'_> {
             ))
             .map_err(db)?
             .query_map(params![tenant.as_str()], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, i64>(5)?,
-                    r.get::<_, bool>(6)?,
-                    r.get::<_, f64>(7)?,
-                    r.get::<_, String>(8)?,
-                    r.get::<_, bool>(9)?,
-                    r.get::<_, Option<String>>(10)?,
-                    r.get::<_, Option<String>>(11)?,
-                ))
+                Ok(DecisionRow {
+                    id: r.get(0)?,
+                    person: r.get(1)?,
+                    request: r.get(2)?,
+                    model_version: r.get(3)?,
+                    decide_time: r.get(4)?,
+                    for_time: r.get(5)?,
+                    safety_mode: r.get(6)?,
+                    exploration: r.get(7)?,
+                    ranking: r.get(8)?,
+                    shadow: r.get(9)?,
+                    platform: r.get(10)?,
+                    first_place: r.get(11)?,
+                })
             })
             .map_err(db)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(db)?;
-        rows.into_iter()
-            .map(
-                |(
-                    id,
-                    person,
-                    request,
-                    model_version,
-                    decide,
-                    for_time,
-                    safety,
-                    exploration,
-                    ranking,
-                    shadow,
-                    platform,
-                    first_place,
-                )| {
-                    let query = serde_json::from_str(&request).map_err(|e| {
-                        StorageError::Corrupt(format!("request of decision {id}: {e}"))
-                    })?;
-                    let ranking = serde_json::from_str(&ranking).map_err(|e| {
-                        StorageError::Corrupt(format!("ranking of decision {id}: {e}"))
-                    })?;
-                    let first_place = first_place
-                        .map(|json| {
-                            serde_json::from_str(&json).map_err(|e| {
-                                StorageError::Corrupt(format!(
-                                    "first-place distribution of decision {id}: {e}"
-                                ))
-                            })
-                        })
-                        .transpose()?;
-                    Ok(LogDecision {
-                        first_place,
-                        id,
-                        person,
-                        query,
-                        query_json: request,
-                        model_version,
-                        decide_time: Timestamp(decide),
-                        for_time: Timestamp(for_time),
-                        safety_mode: safety,
-                        exploration,
-                        ranking,
-                        shadow,
-                        platform_intervention: platform.map(InterventionId),
-                    })
-                },
-            )
-            .collect()
+        rows.into_iter().map(DecisionRow::parse).collect()
     }
 
     /// The tenant's returned items, by decision and rank; a shadow decision's

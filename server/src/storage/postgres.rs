@@ -35,6 +35,10 @@
 //! It must not validate requests, call the engine or know about gRPC.
 
 use super::audit_chain::{self, ChainReport, ChainWalk, GENESIS};
+use super::decision_log::{
+    DecisionRow, LogAssessment, LogFeedback, LogRecommendation, LogTables, OfflineAccess,
+    parse_person,
+};
 use super::state_codec;
 use super::{
     AssessmentCursor, AssessmentPage, AuditRow, EncodeErased, EncodedUpdate, Erased, History,
@@ -241,6 +245,140 @@ impl PgStorage {
         }
         tx.commit().await.map_err(pg)?;
         Ok(out)
+    }
+
+    /// Appends the audit row for `access`, then reads the tenant's whole log
+    /// from one read-only snapshot, for the offline tools: the rows and the
+    /// order [`super::decision_log::DecisionLog::read_all`] gives on SQLite,
+    /// parsed by the same code. No audit, no data: the row commits first.
+    pub async fn read_log(&self, access: &OfflineAccess) -> Result<LogTables> {
+        self.append_audit(vec![access.audit_row()]).await?;
+        let mut client = self.client().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(pg)?;
+        let tenant = access.tenant.as_str();
+        let rows = |sql: &'static str| {
+            let tx = &tx;
+            async move { tx.query(sql, &[&tenant]).await.map_err(pg) }
+        };
+        let people = rows(
+            "SELECT person_id, conditions, create_time FROM people
+             WHERE tenant = $1 ORDER BY person_id",
+        )
+        .await?
+        .iter()
+        .map(|r| parse_person(r.get(0), r.get(1), r.get(2)))
+        .collect::<Result<_>>()?;
+        let decisions = rows(
+            "SELECT decision_id, person_id, request, model_version, decide_time, for_time,
+                    safety_mode, exploration, ranking, shadow, platform_intervention_id,
+                    first_place
+             FROM decisions WHERE tenant = $1 ORDER BY person_id, decide_time, decision_id",
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            DecisionRow {
+                id: r.get(0),
+                person: r.get(1),
+                request: r.get(2),
+                model_version: r.get(3),
+                decide_time: r.get(4),
+                for_time: r.get(5),
+                safety_mode: r.get(6),
+                exploration: r.get(7),
+                ranking: r.get(8),
+                shadow: r.get(9),
+                platform: r.get(10),
+                first_place: r.get(11),
+            }
+            .parse()
+        })
+        .collect::<Result<_>>()?;
+        // NULLS FIRST: SQLite's order, a shadow decision's platform choice first.
+        let recommendations = rows(
+            "SELECT recommendation_id, decision_id, person_id, intervention_id, rank, score,
+                    propensity, for_time, role
+             FROM recommendations WHERE tenant = $1 ORDER BY decision_id, rank NULLS FIRST, seq",
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(LogRecommendation {
+                id: r.get(0),
+                decision: r.get(1),
+                person: r.get(2),
+                intervention: InterventionId(r.get(3)),
+                role: RecommendationRole::parse(r.get(8))?,
+                rank: r
+                    .get::<_, Option<i32>>(4)
+                    .map(|rank| {
+                        u32::try_from(rank).map_err(|e| StorageError::Corrupt(e.to_string()))
+                    })
+                    .transpose()?,
+                score: r.get(5),
+                propensity: r.get(6),
+                for_time: Timestamp(r.get(7)),
+            })
+        })
+        .collect::<Result<_>>()?;
+        let feedback = rows(
+            "SELECT feedback_id, recommendation_id, person_id, intervention_id, observe_time,
+                    create_time, payload
+             FROM feedback WHERE tenant = $1 ORDER BY seq",
+        )
+        .await?
+        .iter()
+        .map(|r| LogFeedback {
+            id: r.get(0),
+            recommendation: r.get(1),
+            person: r.get(2),
+            intervention: InterventionId(r.get(3)),
+            observe_time: Timestamp(r.get(4)),
+            create_time: Timestamp(r.get(5)),
+            payload: r.get(6),
+        })
+        .collect();
+        let assessments = rows(
+            "SELECT assessment_id, person_id, observe_time, create_time, payload
+             FROM assessments WHERE tenant = $1 ORDER BY person_id, observe_time, seq",
+        )
+        .await?
+        .iter()
+        .map(|r| LogAssessment {
+            id: r.get(0),
+            person: r.get(1),
+            observe_time: Timestamp(r.get(2)),
+            create_time: Timestamp(r.get(3)),
+            payload: r.get(4),
+        })
+        .collect();
+        let interventions = rows(
+            "SELECT intervention_id, payload, version FROM interventions
+             WHERE tenant = $1 ORDER BY intervention_id",
+        )
+        .await?
+        .iter()
+        .map(|r| StoredIntervention {
+            id: InterventionId(r.get(0)),
+            payload: r.get(1),
+            version: r.get(2),
+        })
+        .collect();
+        tx.commit().await.map_err(pg)?;
+        Ok(LogTables {
+            people,
+            decisions,
+            recommendations,
+            feedback,
+            assessments,
+            interventions,
+        })
     }
 
     /// Walks every tenant's audit chain (or only `only`'s), in one snapshot,

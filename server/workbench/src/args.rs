@@ -5,7 +5,8 @@
 //! - [`ScenarioArgs`]: the simulated world (`--scenario`, `--scenario-file`,
 //!   `--people`, `--weeks`, `--seed`), and [`SeedsArgs`] for the tools that
 //!   run several worlds (`--seeds`).
-//! - [`LogArgs`]: a tenant's stored log (`--db`, `--tenant`, `--operator`).
+//! - [`LogArgs`]: a tenant's stored log (`--db` or `--url`, `--tenant`,
+//!   `--operator`).
 //! - [`ThreadsArgs`]: the worker pool (`--threads`).
 //!
 //! Where a tool's default differs from the group's (`evaluate` simulates 300
@@ -19,7 +20,8 @@ use clap::Args;
 use std::path::{Path, PathBuf};
 use tutti_engine::sim::Scenario;
 use tutti_server::convert::ids::TenantId;
-use tutti_server::offline::OfflineAccess;
+use tutti_server::offline::{DecisionLog, LogTables, OfflineAccess};
+use tutti_server::storage::postgres::{PgOptions, PgStorage};
 
 /// The simulated world: a shipped scenario or a scenario file, how many
 /// people for how many weeks, and the seed that draws them.
@@ -136,15 +138,20 @@ impl OperatorArgs {
     }
 }
 
-/// A tenant's stored log: a SQLite file a server wrote, read read-only after
-/// an audit row names the operator. Optional here, so a tool can offer it
-/// beside `--simulated`; `export`, which reads nothing else, makes both
-/// flags required.
+/// A tenant's stored log: a SQLite file a server wrote, or the PostgreSQL
+/// database several replicas share, read after an audit row names the
+/// operator. Optional here, so a tool can offer it beside `--simulated`;
+/// `export`, which reads nothing else, requires one of them and `--tenant`.
 #[derive(Debug, Clone, Args)]
 pub struct LogArgs {
     /// SQLite database written by `tutti serve` (opened read-only).
-    #[arg(long, value_name = "FILE", requires = "tenant")]
+    #[arg(long, value_name = "FILE", requires = "tenant", conflicts_with = "url")]
     pub db: Option<PathBuf>,
+    /// PostgreSQL database instead (`postgres://…`, as `storage.url`). Read
+    /// in one read-only snapshot; connecting migrates its schema to this
+    /// version's, as a replica of this version would.
+    #[arg(long, value_name = "URL", requires = "tenant")]
+    pub url: Option<String>,
     /// Tenant whose data to read.
     #[arg(long)]
     pub tenant: Option<String>,
@@ -153,21 +160,73 @@ pub struct LogArgs {
     pub operator: OperatorArgs,
 }
 
+/// Where a tenant's log is stored.
+#[derive(Debug, Clone, Copy)]
+pub enum LogSource<'a> {
+    /// A SQLite file.
+    Sqlite(&'a Path),
+    /// A PostgreSQL URL.
+    Postgres(&'a str),
+}
+
+impl LogSource<'_> {
+    /// Appends the audit row of `access`, then reads every table of its
+    /// tenant from one snapshot. Returns them with a description of the
+    /// source for reports (a path, or host, port and database: never the
+    /// URL's credentials).
+    pub fn read(self, access: &OfflineAccess) -> anyhow::Result<(LogTables, String)> {
+        match self {
+            LogSource::Sqlite(path) => {
+                let tables = DecisionLog::open_audited(path, access)?.read_all(&access.tenant)?;
+                Ok((tables, path.display().to_string()))
+            }
+            LogSource::Postgres(url) => {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                runtime.block_on(async {
+                    let db = PgStorage::open(&PgOptions {
+                        url: url.to_owned(),
+                        pool_size: 1,
+                        tls_ca_path: None,
+                    })
+                    .await?;
+                    let tables = db.read_log(access).await?;
+                    Ok((tables, db.target().to_owned()))
+                })
+            }
+        }
+    }
+}
+
 impl LogArgs {
-    /// The database and the tenant, parsed.
-    pub fn source(&self) -> anyhow::Result<(&Path, TenantId)> {
-        let (Some(path), Some(name)) = (&self.db, &self.tenant) else {
-            bail!("--db needs --tenant");
+    /// The store and the tenant, parsed.
+    pub fn source(&self) -> anyhow::Result<(LogSource<'_>, TenantId)> {
+        let store = match (&self.db, &self.url) {
+            (Some(path), None) => LogSource::Sqlite(path),
+            (None, Some(url)) => LogSource::Postgres(url),
+            (Some(_), Some(_)) => bail!("--db and --url name two logs: give one"),
+            (None, None) => bail!("--tenant needs --db or --url"),
+        };
+        let Some(name) = &self.tenant else {
+            bail!("--db and --url need --tenant");
         };
         let tenant =
             TenantId::parse(name).map_err(|e| anyhow::anyhow!("--tenant `{name}`: {e}"))?;
-        Ok((path, tenant))
+        Ok((store, tenant))
     }
 
-    /// Reads the tenant's whole log for `tool` (see [`TenantLog::open`]).
+    /// Reads the tenant's whole log for `tool`, after its audit row.
+    pub fn read(&self, tool: &'static str) -> anyhow::Result<(LogTables, String, TenantId)> {
+        let (store, tenant) = self.source()?;
+        let (tables, origin) = store.read(&self.operator.access(tool, &tenant)?)?;
+        Ok((tables, origin, tenant))
+    }
+
+    /// Reads the tenant's whole log for `tool` (see [`TenantLog::new`]).
     pub fn open(&self, tool: &'static str) -> anyhow::Result<TenantLog> {
-        let (path, tenant) = self.source()?;
-        TenantLog::open(path, &tenant, tool, &self.operator)
+        let (tables, origin, tenant) = self.read(tool)?;
+        TenantLog::new(tables, origin, tenant)
     }
 }
 

@@ -67,7 +67,7 @@
 //!   and seed. That differs from the off-policy estimand by the history shift
 //!   (the target would have seen other histories), so small gaps are expected.
 
-use crate::args::{LogArgs, OperatorArgs, ScenarioArgs, ThreadsArgs, World};
+use crate::args::{LogArgs, ScenarioArgs, ThreadsArgs, World};
 use crate::bootstrap::{chunks, engine_with, load_engine_config, tenant_engine};
 use crate::output::{self, Cell, Table, text_table};
 use anyhow::bail;
@@ -92,8 +92,8 @@ use tutti_engine::sim::{Catalogs, Intake, PersonView, Policy, SimRng, Simulation
 use tutti_engine::state::PersonState;
 use tutti_server::convert::ids::TenantId;
 use tutti_server::offline::{
-    self, DecisionLog, History, LogAssessment, LogDecision, LogFeedback, LogPerson,
-    LogRecommendation, StoredAssessment, StoredFeedback, StoredIntervention, StoredRecommendation,
+    self, History, LogAssessment, LogDecision, LogFeedback, LogPerson, LogRecommendation,
+    LogTables, StoredAssessment, StoredFeedback, StoredIntervention, StoredRecommendation,
 };
 
 /// The reward of a simulated decision.
@@ -114,7 +114,7 @@ pub enum RewardKind {
 )]
 pub struct EvaluateArgs {
     /// Generate the log with the simulator (known truth).
-    #[arg(long, conflicts_with_all = ["db", "tenant"], required_unless_present = "db")]
+    #[arg(long, conflicts_with_all = ["db", "url", "tenant"], required_unless_present_any = ["db", "url"])]
     pub simulated: bool,
     /// The stored decision log to evaluate on.
     #[command(flatten)]
@@ -722,7 +722,7 @@ fn evaluate_simulated(args: &EvaluateArgs) -> anyhow::Result<(EvaluateReport, Ve
 /// tune --db` replays it once per candidate); `tutti train --db` reads it too.
 #[derive(Debug)]
 pub struct TenantLog {
-    path: PathBuf,
+    origin: String,
     tenant: TenantId,
     /// The tenant's people.
     pub people: Vec<LogPerson>,
@@ -753,41 +753,23 @@ pub(crate) struct Replay {
 }
 
 impl TenantLog {
-    /// Reads `tenant`'s log from the database at `path` (read-only).
-    pub fn open(
-        path: &Path,
-        tenant: &TenantId,
-        tool: &'static str,
-        operator: &OperatorArgs,
-    ) -> anyhow::Result<Self> {
-        let mut log = DecisionLog::open_audited(path, &operator.access(tool, tenant)?)?;
-        let (people, decisions, recommendations, feedback, assessments, own) =
-            log.snapshot(|s| {
-                Ok((
-                    s.people(tenant)?,
-                    s.decisions(tenant)?,
-                    s.recommendations(tenant)?,
-                    s.feedback(tenant)?,
-                    s.assessments(tenant)?,
-                    s.interventions(tenant)?,
-                ))
-            })?;
-        if decisions.is_empty() {
+    /// A tenant's log as read from `origin` (see [`crate::args::LogArgs::read`]).
+    pub fn new(tables: LogTables, origin: String, tenant: TenantId) -> anyhow::Result<Self> {
+        if tables.decisions.is_empty() {
             bail!(
-                "tenant `{}` has no logged decisions in {}",
-                tenant.as_str(),
-                path.display()
+                "tenant `{}` has no logged decisions in {origin}",
+                tenant.as_str()
             );
         }
         Ok(Self {
-            path: path.to_path_buf(),
-            tenant: tenant.clone(),
-            people,
-            decisions,
-            recommendations,
-            feedback,
-            assessments,
-            own,
+            origin,
+            tenant,
+            people: tables.people,
+            decisions: tables.decisions,
+            recommendations: tables.recommendations,
+            feedback: tables.feedback,
+            assessments: tables.assessments,
+            own: tables.interventions,
         })
     }
 
@@ -801,9 +783,10 @@ impl TenantLog {
         self.decisions.is_empty()
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where it was read: the database file, or PostgreSQL's host, port and
+    /// database.
+    pub fn origin(&self) -> &str {
+        &self.origin
     }
 
     /// The tenant.
@@ -1052,7 +1035,7 @@ fn evaluate_db(args: &EvaluateArgs) -> anyhow::Result<(EvaluateReport, Vec<Row>,
         .count();
     let report = EvaluateReport {
         source: "db".into(),
-        origin: log.path().display().to_string(),
+        origin: log.origin().to_owned(),
         tenant: Some(log.tenant().to_owned()),
         reward: "observed".into(),
         logging: serde_json::json!({ "model_versions": versions }),

@@ -28,7 +28,7 @@
 //! difference. Times are milliseconds since the Unix epoch (UTC; Parquet
 //! columns are typed as timestamps).
 
-use crate::args::{LogArgs, OperatorArgs};
+use crate::args::{LogArgs, LogSource, OperatorArgs};
 use crate::columnar::{Kind, write_parquet};
 use crate::output::{self, Cell, Table};
 use clap::{Args, ValueEnum};
@@ -39,7 +39,7 @@ use tutti_engine::observe::{Assessment, ClinicianDecision, Completion, Instrumen
 use tutti_engine::sim::baselines::reward as feedback_reward;
 use tutti_server::convert::ids::TenantId;
 use tutti_server::offline::{
-    self, DecisionLog, LogAssessment, LogDecision, RecommendationRole, decode_feedback,
+    self, LogAssessment, LogDecision, LogTables, RecommendationRole, decode_feedback,
 };
 
 /// An output format.
@@ -54,7 +54,7 @@ pub enum Format {
 /// Arguments of `tutti export`.
 #[derive(Debug, Clone, Args)]
 #[command(
-    mut_arg("db", |a| a.required(true)),
+    mut_arg("db", |a| a.required_unless_present("url")),
     mut_arg("tenant", |a| a.required(true))
 )]
 pub struct ExportArgs {
@@ -139,7 +139,7 @@ fn ts(t: Timestamp) -> Cell {
     Cell::Int(t.0)
 }
 
-/// Reads the tenant's log from `db` and builds the tables.
+/// Reads the tenant's log from the SQLite file `db` and builds the tables.
 pub fn build(
     db: &std::path::Path,
     tenant: &str,
@@ -147,19 +147,23 @@ pub fn build(
 ) -> anyhow::Result<Export> {
     let tenant_id =
         TenantId::parse(tenant).map_err(|e| anyhow::anyhow!("--tenant `{tenant}`: {e}"))?;
-    let mut log = DecisionLog::open_audited(db, &operator.access("export", &tenant_id)?)?;
-    let (decisions, recommendations, feedback, assessments) = log.snapshot(|s| {
-        Ok((
-            s.decisions(&tenant_id)?,
-            s.recommendations(&tenant_id)?,
-            s.feedback(&tenant_id)?,
-            s.assessments(&tenant_id)?,
-        ))
-    })?;
+    let (tables, _) = LogSource::Sqlite(db).read(&operator.access("export", &tenant_id)?)?;
+    from_tables(&tables)
+}
+
+/// Builds the tables from a tenant's log as read.
+pub fn from_tables(tables: &LogTables) -> anyhow::Result<Export> {
+    let LogTables {
+        decisions,
+        recommendations,
+        feedback,
+        assessments,
+        ..
+    } = tables;
 
     // Assessments, decoded once; per person in observation order.
     let mut decoded: Vec<(&LogAssessment, Assessment)> = Vec::with_capacity(assessments.len());
-    for a in &assessments {
+    for a in assessments {
         decoded.push((a, offline::decode_assessment(a)?));
     }
     let mut by_person: HashMap<&str, Vec<(Timestamp, f64)>> = HashMap::new();
@@ -179,7 +183,7 @@ pub fn build(
         .map(|r| (r.id.as_str(), r.decision.as_str()))
         .collect();
     let mut feedback_by_rec: HashMap<&str, Vec<_>> = HashMap::new();
-    for f in &feedback {
+    for f in feedback {
         let Some(&decision_id) = decision_of_rec.get(f.recommendation.as_str()) else {
             continue;
         };
@@ -235,7 +239,7 @@ pub fn build(
         ("request", Kind::Text),
         ("first_place", Kind::Text),
     ]);
-    for r in &recommendations {
+    for r in recommendations {
         let Some(d) = decision_by_id.get(r.decision.as_str()) else {
             continue;
         };
@@ -428,8 +432,8 @@ fn clinician(c: &ClinicianDecision) -> String {
 
 /// Runs `tutti export`.
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
-    let (db, tenant) = args.log.source()?;
-    let export = build(db, tenant.as_str(), &args.log.operator)?;
+    let (tables, _, _) = args.log.read("export")?;
+    let export = from_tables(&tables)?;
     let dir = output::out_dir(&args.out)?;
     let mut written = Vec::new();
     for (name, t) in [

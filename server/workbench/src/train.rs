@@ -42,7 +42,7 @@ use tutti_server::offline::{
 )]
 pub struct TrainArgs {
     /// Train on a simulated log (known truth).
-    #[arg(long, conflicts_with_all = ["db", "tenant"], required_unless_present = "db")]
+    #[arg(long, conflicts_with_all = ["db", "url", "tenant"], required_unless_present_any = ["db", "url"])]
     pub simulated: bool,
     /// The stored events to train on.
     #[command(flatten)]

@@ -115,7 +115,7 @@ pub enum Objective {
 #[derive(Debug, Clone, Args)]
 pub struct TuneArgs {
     /// Score configurations on the simulator (known truth).
-    #[arg(long, conflicts_with_all = ["db", "tenant"], required_unless_present = "db")]
+    #[arg(long, conflicts_with_all = ["db", "url", "tenant"], required_unless_present_any = ["db", "url"])]
     pub simulated: bool,
     /// The stored decision log to score on.
     #[command(flatten)]
@@ -1381,7 +1381,7 @@ pub fn tune(args: &TuneArgs) -> anyhow::Result<TuneSummary> {
         })?;
         let origin = format!(
             "{}, tenant {}, {} decisions",
-            log.path().display(),
+            log.origin(),
             log.tenant(),
             log.len()
         );

@@ -38,6 +38,7 @@ mod idempotency;
 mod insights;
 mod limits;
 mod model_reload;
+mod offline_postgres;
 mod overload;
 mod people;
 mod pooling;
