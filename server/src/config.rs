@@ -12,6 +12,7 @@
 //! [storage]
 //! path = "tutti.db"         # SQLite (the default)
 //! commit_batch = 64         # SQLite group commit: writes per transaction (1: none)
+//! wal_max_mb = 256          # SQLite WAL size before it is started over under load
 //! # url = "postgres://tutti:secret@db.example.org/tutti"   # PostgreSQL instead
 //! # pool_size = 16          # connections per replica
 //! # tls_ca_path = "/etc/tutti/db-ca.pem"                   # TLS to the database
@@ -423,6 +424,11 @@ pub struct StorageConfig {
     /// (one fsync): group commit. 1 commits each write on its own. Every
     /// write is acknowledged only after its transaction is on disk. SQLite only.
     pub commit_batch: usize,
+    /// Size in MiB past which a SQLite WAL under writes that never pause is
+    /// checkpointed on the writer thread and started over (its file trimmed
+    /// back to this). Larger: rarer pauses of a few milliseconds for every
+    /// queued write (tail latency), more disk. SQLite only.
+    pub wal_max_mb: u32,
     /// `postgres://user:password@host:port/database`: store in PostgreSQL
     /// instead of SQLite. Redacted in logs.
     pub url: Option<Secret>,
@@ -740,6 +746,7 @@ impl Default for StorageConfig {
             path: PathBuf::from("tutti.db"),
             max_bytes: None,
             commit_batch: 64,
+            wal_max_mb: 256,
             url: None,
             pool_size: 16,
             tls_ca_path: None,
@@ -1035,6 +1042,9 @@ impl Config {
         let s = &self.storage;
         if !(1..=4096).contains(&s.commit_batch) {
             return invalid("storage.commit_batch must be in 1..=4096".into());
+        }
+        if !(4..=65_536).contains(&s.wal_max_mb) {
+            return invalid("storage.wal_max_mb must be in 4..=65536".into());
         }
         if !(1..=1024).contains(&s.pool_size) {
             return invalid("storage.pool_size must be in 1..=1024".into());
@@ -1438,6 +1448,7 @@ mod tests {
             bad(&|c| c.storage.tls_ca_path = Some("ca.pem".into())).contains("storage.tls_ca_path")
         );
         assert!(bad(&|c| c.storage.commit_batch = 0).contains("storage.commit_batch"));
+        assert!(bad(&|c| c.storage.wal_max_mb = 1).contains("storage.wal_max_mb"));
         assert!(bad(&|c| c.storage.pool_size = 0).contains("storage.pool_size"));
     }
 

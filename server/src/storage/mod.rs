@@ -485,6 +485,7 @@ pub async fn open(config: &crate::config::StorageConfig) -> Result<std::sync::Ar
                 sqlite::SqliteOptions {
                     max_bytes: config.max_bytes,
                     commit_batch: config.commit_batch,
+                    wal_max_bytes: u64::from(config.wal_max_mb) << 20,
                 },
             )
             .await?,

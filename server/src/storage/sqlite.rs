@@ -24,10 +24,10 @@
 //!   A passive checkpoint never lets the WAL start over while writes keep
 //!   coming (SQLite rewinds it only when every frame is back in the file as
 //!   the next write begins), so under sustained load the WAL grew without
-//!   bound (13 GB in a minute of `tutti seed`). Past [`WAL_RESTART_FRAMES`]
-//!   the writer thread, between two commits, runs a `RESTART` checkpoint of
-//!   what the background one has not copied yet, and the next write rewinds
-//!   the WAL (`journal_size_limit` trims the file back).
+//!   bound (13 GB in a minute of `tutti seed`). Past `storage.wal_max_mb`
+//!   the writer thread, between two commits, checkpoints what the background
+//!   round has not copied yet, so a following write can rewind the WAL
+//!   (`journal_size_limit` trims the file back).
 //! - `secure_delete` is on, and erasing a person checkpoints and truncates the
 //!   WAL, so erased rows leave no bytes in free pages or old WAL frames.
 //! - `storage.max_bytes` caps the file (`max_page_count`): a write past it is
@@ -82,9 +82,11 @@ const MAX_IDLE_READERS: usize = 8;
 /// Least time between background checkpoints while writes arrive.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
-/// WAL frames (pages, 4 KiB each by default) past which the writer thread
-/// rewinds the WAL between commits; also the WAL's size after a rewind.
-const WAL_RESTART_FRAMES: i64 = 8192;
+/// Before asking the writer thread to rewind, the checkpointer repeats its
+/// round (at most this many times) until no more than [`CATCH_UP_TAIL`]
+/// frames are left behind.
+const CATCH_UP_ROUNDS: usize = 4;
+const CATCH_UP_TAIL: i64 = 256;
 
 /// How long a connection waits for a lock held by another process before `SQLITE_BUSY`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -96,6 +98,9 @@ pub struct SqliteOptions {
     pub max_bytes: Option<u64>,
     /// Most writes committed together (`storage.commit_batch`); 1: each alone.
     pub commit_batch: usize,
+    /// WAL size past which the writer thread rewinds it between commits
+    /// (`storage.wal_max_mb`); also its size after a rewind.
+    pub wal_max_bytes: u64,
 }
 
 impl Default for SqliteOptions {
@@ -103,6 +108,7 @@ impl Default for SqliteOptions {
         Self {
             max_bytes: None,
             commit_batch: 64,
+            wal_max_bytes: 256 << 20,
         }
     }
 }
@@ -135,7 +141,7 @@ struct Counts {
     writes: AtomicU64,
     queued: AtomicU64,
     /// Set by the checkpointer when the WAL has outgrown
-    /// [`WAL_RESTART_FRAMES`]; the writer thread rewinds it.
+    /// `SqliteOptions::wal_max_bytes`; the writer thread rewinds it.
     rewind_wal: AtomicBool,
 }
 
@@ -326,20 +332,22 @@ fn writer_loop(
 }
 
 /// On the writer thread between commits, so no frame is added meanwhile:
-/// copies what the background checkpoint has not, waits for readers to
-/// leave the WAL, and so lets the next write start it over. Skipped (and
-/// asked for again) while the background checkpoint runs, rather than
-/// holding every queued write behind it.
+/// copies what the background checkpoint has not (little: it just ran).
+/// Once every frame is back in the file, readers that start read the file
+/// alone, and the next write starts the WAL over as soon as the readers from
+/// before have finished (SQLite tries at every write, without waiting).
+/// `PASSIVE`, not `RESTART`: `RESTART` waits for those readers through the
+/// busy handler's sleeps, which under eight callers held every queued write
+/// for 10-20 ms and tripled Recommend's p99. Skipped (and asked for again)
+/// while the background checkpoint runs, rather than holding every queued
+/// write behind it.
 fn rewind_wal(conn: &Connection, checkpointing: &Mutex<()>, counts: &Counts) {
     let Ok(_running) = checkpointing.try_lock() else {
         counts.rewind_wal.store(true, Ordering::Relaxed);
         return;
     };
-    match conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |r| r.get::<_, i64>(0)) {
-        Ok(0) => {}
-        // A reader stayed past the busy timeout: the next round tries again.
-        Ok(_) => tracing::debug!("WAL rewind waited out by a reader"),
-        Err(e) => tracing::warn!(error = %e, "WAL rewind failed"),
+    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+        tracing::warn!(error = %e, "WAL checkpoint before a rewind failed");
     }
 }
 
@@ -347,13 +355,14 @@ fn rewind_wal(conn: &Connection, checkpointing: &Mutex<()>, counts: &Counts) {
 /// into the database file on its own connection, at most every
 /// [`CHECKPOINT_EVERY`]. `PASSIVE` never blocks the writer or readers; what a
 /// reader's snapshot still needs is copied by a later round. When the WAL has
-/// outgrown [`WAL_RESTART_FRAMES`] it asks the writer thread to rewind it.
+/// outgrown `rewind_frames` it asks the writer thread to rewind it.
 /// Ends when the writer thread drops its sender.
 fn checkpoint_loop(
     conn: &Connection,
     nudges: &mpsc::Receiver<()>,
     lock: &Mutex<()>,
     counts: &Counts,
+    rewind_frames: i64,
 ) {
     // When the next round may run.
     let mut not_before = Instant::now();
@@ -370,13 +379,23 @@ fn checkpoint_loop(
                 Err(mpsc::RecvTimeoutError::Disconnected) => return,
             }
         }
-        let done = {
+        let passive = || -> rusqlite::Result<(i64, i64)> {
             let _running = lock.lock().unwrap_or_else(PoisonError::into_inner);
             // (busy, frames in the WAL, frames copied back)
-            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get(1)?, r.get(2)?))
+            })
         };
-        match done {
-            Ok(frames) if frames >= WAL_RESTART_FRAMES => {
+        match passive() {
+            Ok((frames, _)) if frames >= rewind_frames => {
+                // Catch up on what arrived during the round, so the tail the
+                // writer thread copies (and holds writes for) is short.
+                for _ in 0..CATCH_UP_ROUNDS {
+                    match passive() {
+                        Ok((frames, copied)) if frames - copied > CATCH_UP_TAIL => {}
+                        _ => break,
+                    }
+                }
                 counts.rewind_wal.store(true, Ordering::Relaxed);
             }
             Ok(_) => {}
@@ -468,10 +487,14 @@ impl SqliteStorage {
             cap(&writer, max_bytes)?;
             // Checkpoints are the checkpointer thread's, not the committing
             // writer's; a rewound WAL is trimmed back to its working size.
+            let page: i64 = writer
+                .query_row("PRAGMA page_size", [], |r| r.get(0))
+                .map_err(db)?;
+            let wal_max = i64::try_from(options.wal_max_bytes).unwrap_or(i64::MAX);
+            let rewind_frames = (wal_max / page.max(512)).max(1);
             writer
                 .execute_batch(&format!(
-                    "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {};",
-                    WAL_RESTART_FRAMES * 4096
+                    "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {wal_max};"
                 ))
                 .map_err(db)?;
             let checkpointing = Arc::new(Mutex::new(()));
@@ -483,7 +506,7 @@ impl SqliteStorage {
                 let counts = Arc::clone(&counts);
                 let thread = std::thread::Builder::new()
                     .name("tutti-sqlite-checkpoint".into())
-                    .spawn(move || checkpoint_loop(&conn, &nudges, &lock, &counts))
+                    .spawn(move || checkpoint_loop(&conn, &nudges, &lock, &counts, rewind_frames))
                     .map_err(|e| StorageError::Unavailable(format!("checkpoint thread: {e}")))?;
                 (nudge, thread)
             };
@@ -1868,10 +1891,18 @@ mod tests {
         // overshoot it by what arrives between two checkpoint rounds.
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("t.db");
-        let db = SqliteStorage::open(&path).await.expect("opens");
+        let threshold = 32 << 20;
+        let db = SqliteStorage::open_with_options(
+            &path,
+            SqliteOptions {
+                wal_max_bytes: threshold,
+                ..SqliteOptions::default()
+            },
+        )
+        .await
+        .expect("opens");
         let engine = Engine::with_defaults();
         let tenant = TenantId::parse("a").expect("id");
-        let threshold = WAL_RESTART_FRAMES as u64 * 4096;
         let per_write = 64 * 1024;
         let writes = 10 * threshold / per_write;
         let wal = dir.path().join("t.db-wal");
@@ -1945,8 +1976,8 @@ mod tests {
         let db = SqliteStorage::open_with_options(
             dir.path().join("t.db"),
             SqliteOptions {
-                max_bytes: None,
                 commit_batch: 1,
+                ..SqliteOptions::default()
             },
         )
         .await
