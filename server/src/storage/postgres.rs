@@ -149,6 +149,18 @@ fn tls_connector(ca: &Path) -> Result<tokio_postgres_rustls::MakeRustlsConnect> 
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
+/// A read-only, repeatable-read transaction: every table it reads is read
+/// from one snapshot, whatever replicas write meanwhile.
+async fn snapshot(client: &mut deadpool_postgres::Object) -> Result<Transaction<'_>> {
+    client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .map_err(pg)
+}
+
 impl PgStorage {
     /// Connects, and migrates the database to the latest schema.
     pub async fn open(options: &PgOptions) -> Result<Self> {
@@ -254,13 +266,7 @@ impl PgStorage {
     pub async fn read_log(&self, access: &OfflineAccess) -> Result<LogTables> {
         self.append_audit(vec![access.audit_row()]).await?;
         let mut client = self.client().await?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(pg)?;
+        let tx = snapshot(&mut client).await?;
         let tenant = access.tenant.as_str();
         let rows = |sql: &'static str| {
             let tx = &tx;
@@ -385,13 +391,7 @@ impl PgStorage {
     /// as `tutti audit verify` does on SQLite.
     pub async fn verify_audit(&self, only: Option<&str>) -> Result<Vec<ChainReport>> {
         let mut client = self.client().await?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(pg)?;
+        let tx = snapshot(&mut client).await?;
         let mut tenants: Vec<String> = tx
             .query(
                 "SELECT tenant FROM audit_heads UNION SELECT DISTINCT tenant FROM audit ORDER BY 1",
@@ -1053,13 +1053,7 @@ impl Storage for PgStorage {
 
     async fn load_history(&self, tenant: &TenantId, person: &PersonId) -> Result<History> {
         let mut client = self.client().await?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(pg)?;
+        let tx = snapshot(&mut client).await?;
         let (t, p) = (tenant.as_str(), person.as_str());
         let stmt = tx
             .prepare_cached(
