@@ -161,6 +161,32 @@ async fn snapshot(client: &mut deadpool_postgres::Object) -> Result<Transaction<
         .map_err(pg)
 }
 
+/// A tenant's own interventions, by id: what serving lists and what the
+/// offline tools read in their snapshot.
+async fn select_interventions(
+    db: &impl deadpool_postgres::GenericClient,
+    tenant: &TenantId,
+) -> Result<Vec<StoredIntervention>> {
+    let stmt = db
+        .prepare_cached(
+            "SELECT intervention_id, payload, version FROM interventions
+             WHERE tenant = $1 ORDER BY intervention_id",
+        )
+        .await
+        .map_err(pg)?;
+    Ok(db
+        .query(&stmt, &[&tenant.as_str()])
+        .await
+        .map_err(pg)?
+        .iter()
+        .map(|r| StoredIntervention {
+            id: InterventionId(r.get(0)),
+            payload: r.get(1),
+            version: r.get(2),
+        })
+        .collect())
+}
+
 impl PgStorage {
     /// Connects, and migrates the database to the latest schema.
     pub async fn open(options: &PgOptions) -> Result<Self> {
@@ -364,18 +390,7 @@ impl PgStorage {
             payload: r.get(4),
         })
         .collect();
-        let interventions = rows(
-            "SELECT intervention_id, payload, version FROM interventions
-             WHERE tenant = $1 ORDER BY intervention_id",
-        )
-        .await?
-        .iter()
-        .map(|r| StoredIntervention {
-            id: InterventionId(r.get(0)),
-            payload: r.get(1),
-            version: r.get(2),
-        })
-        .collect();
+        let interventions = select_interventions(&tx, &access.tenant).await?;
         tx.commit().await.map_err(pg)?;
         Ok(LogTables {
             people,
@@ -1296,24 +1311,7 @@ impl Storage for PgStorage {
 
     async fn list_interventions(&self, tenant: &TenantId) -> Result<Vec<StoredIntervention>> {
         let client = self.client().await?;
-        let stmt = client
-            .prepare_cached(
-                "SELECT intervention_id, payload, version FROM interventions
-                 WHERE tenant = $1 ORDER BY intervention_id",
-            )
-            .await
-            .map_err(pg)?;
-        Ok(client
-            .query(&stmt, &[&tenant.as_str()])
-            .await
-            .map_err(pg)?
-            .iter()
-            .map(|r| StoredIntervention {
-                id: InterventionId(r.get(0)),
-                payload: r.get(1),
-                version: r.get(2),
-            })
-            .collect())
+        select_interventions(&client, tenant).await
     }
 
     async fn create_intervention(

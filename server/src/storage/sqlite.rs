@@ -82,12 +82,6 @@ const MAX_IDLE_READERS: usize = 8;
 /// Least time between background checkpoints while writes arrive.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
-/// Before asking the writer thread to rewind, the checkpointer repeats its
-/// round (at most this many times) until no more than [`CATCH_UP_TAIL`]
-/// frames are left behind.
-const CATCH_UP_ROUNDS: usize = 4;
-const CATCH_UP_TAIL: i64 = 256;
-
 /// How long a connection waits for a lock held by another process before `SQLITE_BUSY`.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -379,22 +373,20 @@ fn checkpoint_loop(
                 Err(mpsc::RecvTimeoutError::Disconnected) => return,
             }
         }
-        let passive = || -> rusqlite::Result<(i64, i64)> {
+        let passive = || -> rusqlite::Result<i64> {
             let _running = lock.lock().unwrap_or_else(PoisonError::into_inner);
             // (busy, frames in the WAL, frames copied back)
-            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                Ok((r.get(1)?, r.get(2)?))
-            })
+            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
         };
         match passive() {
-            Ok((frames, _)) if frames >= rewind_frames => {
-                // Catch up on what arrived during the round, so the tail the
-                // writer thread copies (and holds writes for) is short.
-                for _ in 0..CATCH_UP_ROUNDS {
-                    match passive() {
-                        Ok((frames, copied)) if frames - copied > CATCH_UP_TAIL => {}
-                        _ => break,
-                    }
+            Ok(frames) if frames >= rewind_frames => {
+                // One more round for what arrived during this one, so the
+                // tail the writer thread copies (and holds writes for) is
+                // only what arrives meanwhile. (A round copies everything
+                // there was when it began; repeating until a small tail was
+                // "left" stopped after this one round every time.)
+                if let Err(e) = passive() {
+                    tracing::warn!(error = %e, "background WAL checkpoint failed");
                 }
                 counts.rewind_wal.store(true, Ordering::Relaxed);
             }

@@ -97,9 +97,12 @@ pub fn decode(bytes: &[u8]) -> Result<PersonState, DecodeError> {
         if len > MAX_BODY {
             return Err(DecodeError::Invalid(format!("claims {len} bytes expanded")));
         }
-        expanded = snap::raw::Decoder::new()
-            .decompress_vec(compressed)
+        let mut buf = vec![0; len];
+        let n = snap::raw::Decoder::new()
+            .decompress(compressed, &mut buf)
             .map_err(|e| DecodeError::Invalid(e.to_string()))?;
+        buf.truncate(n);
+        expanded = buf;
         &expanded[..]
     } else {
         &bytes[HEADER..]

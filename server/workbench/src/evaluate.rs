@@ -92,8 +92,8 @@ use tutti_engine::sim::{Catalogs, Intake, PersonView, Policy, SimRng, Simulation
 use tutti_engine::state::PersonState;
 use tutti_server::convert::ids::TenantId;
 use tutti_server::offline::{
-    self, History, LogAssessment, LogDecision, LogFeedback, LogPerson, LogRecommendation,
-    LogTables, StoredAssessment, StoredFeedback, StoredIntervention, StoredRecommendation,
+    self, History, LogDecision, LogFeedback, LogRecommendation, LogTables, StoredAssessment,
+    StoredFeedback, StoredRecommendation,
 };
 
 /// The reward of a simulated decision.
@@ -724,18 +724,8 @@ fn evaluate_simulated(args: &EvaluateArgs) -> anyhow::Result<(EvaluateReport, Ve
 pub struct TenantLog {
     origin: String,
     tenant: TenantId,
-    /// The tenant's people.
-    pub people: Vec<LogPerson>,
-    /// Every decision, by person, then time.
-    pub decisions: Vec<LogDecision>,
-    /// Every returned item (and platform choice) of the decisions.
-    pub recommendations: Vec<LogRecommendation>,
-    /// Every feedback report.
-    pub feedback: Vec<LogFeedback>,
-    /// Every assessment.
-    pub assessments: Vec<LogAssessment>,
-    /// The tenant's own interventions.
-    pub own: Vec<StoredIntervention>,
+    /// Every table of the tenant, as read.
+    pub tables: LogTables,
 }
 
 /// A target configuration replayed over a tenant's log.
@@ -764,23 +754,18 @@ impl TenantLog {
         Ok(Self {
             origin,
             tenant,
-            people: tables.people,
-            decisions: tables.decisions,
-            recommendations: tables.recommendations,
-            feedback: tables.feedback,
-            assessments: tables.assessments,
-            own: tables.interventions,
+            tables,
         })
     }
 
     /// Decisions in the log.
     pub fn len(&self) -> usize {
-        self.decisions.len()
+        self.tables.decisions.len()
     }
 
     /// Whether the log has no decisions (never, once opened).
     pub fn is_empty(&self) -> bool {
-        self.decisions.is_empty()
+        self.tables.decisions.is_empty()
     }
 
     /// Where it was read: the database file, or PostgreSQL's host, port and
@@ -797,14 +782,16 @@ impl TenantLog {
     /// Replays every person's stored events with `config` up to each logged
     /// decision and takes the target's distribution for the stored query.
     pub(crate) fn replay(&self, config: EngineConfig) -> anyhow::Result<Replay> {
-        let engine = tenant_engine(config, &self.own)?;
-        let decisions = &self.decisions;
+        let engine = tenant_engine(config, &self.tables.interventions)?;
+        let decisions = &self.tables.decisions;
         let conditions: HashMap<&str, _> = self
+            .tables
             .people
             .iter()
             .map(|p| (p.id.as_str(), p.conditions.clone()))
             .collect();
         let recs_by_decision: HashMap<&str, Vec<&LogRecommendation>> = self
+            .tables
             .recommendations
             .iter()
             .fold(HashMap::new(), |mut m, r| {
@@ -814,7 +801,8 @@ impl TenantLog {
         let decision_of_rec: HashMap<&str, &LogDecision> = {
             let by_id: HashMap<&str, &LogDecision> =
                 decisions.iter().map(|d| (d.id.as_str(), d)).collect();
-            self.recommendations
+            self.tables
+                .recommendations
                 .iter()
                 .filter_map(|r| Some((r.id.as_str(), *by_id.get(r.decision.as_str())?)))
                 .collect()
@@ -822,7 +810,7 @@ impl TenantLog {
         // Feedback decoded once, with the context of its decision.
         let mut feedback_by_person: HashMap<&str, Vec<(&LogFeedback, Feedback, &str)>> =
             HashMap::new();
-        for f in &self.feedback {
+        for f in &self.tables.feedback {
             let Some(d) = decision_of_rec.get(f.recommendation.as_str()) else {
                 continue;
             };
@@ -833,7 +821,7 @@ impl TenantLog {
                 .push((f, domain, d.id.as_str()));
         }
         let mut assessments_by_person: HashMap<&str, Vec<_>> = HashMap::new();
-        for a in &self.assessments {
+        for a in &self.tables.assessments {
             assessments_by_person
                 .entry(a.person.as_str())
                 .or_default()

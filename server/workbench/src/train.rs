@@ -141,11 +141,16 @@ fn simulated_set(args: &TrainArgs) -> anyhow::Result<(TrainingSet, serde_json::V
 fn db_set(args: &TrainArgs) -> anyhow::Result<(TrainingSet, serde_json::Value)> {
     let log = args.log.open("train")?;
     // The tenant's own interventions count too: their rows train their effects.
-    let engine = tenant_engine(EngineConfig::default(), &log.own)?;
+    let engine = tenant_engine(EngineConfig::default(), &log.tables.interventions)?;
     let context_of_rec: HashMap<&str, Context> = {
-        let by_id: HashMap<&str, &LogDecision> =
-            log.decisions.iter().map(|d| (d.id.as_str(), d)).collect();
-        log.recommendations
+        let by_id: HashMap<&str, &LogDecision> = log
+            .tables
+            .decisions
+            .iter()
+            .map(|d| (d.id.as_str(), d))
+            .collect();
+        log.tables
+            .recommendations
             .iter()
             .filter_map(|r| Some((r.id.as_str(), by_id.get(r.decision.as_str())?.query.context)))
             .collect()
@@ -153,7 +158,7 @@ fn db_set(args: &TrainArgs) -> anyhow::Result<(TrainingSet, serde_json::Value)> 
     // Per person, what the server's replay reads: assessments and feedback
     // (with the context of the decision it answers), in the server's order.
     let mut histories: BTreeMap<&str, History> = BTreeMap::new();
-    for a in &log.assessments {
+    for a in &log.tables.assessments {
         histories
             .entry(a.person.as_str())
             .or_default()
@@ -165,7 +170,7 @@ fn db_set(args: &TrainArgs) -> anyhow::Result<(TrainingSet, serde_json::Value)> 
             });
     }
     let mut unmatched = 0usize;
-    for f in &log.feedback {
+    for f in &log.tables.feedback {
         let Some(context) = context_of_rec.get(f.recommendation.as_str()) else {
             unmatched += 1;
             continue;
@@ -186,6 +191,7 @@ fn db_set(args: &TrainArgs) -> anyhow::Result<(TrainingSet, serde_json::Value)> 
             });
     }
     let conditions: HashMap<&str, _> = log
+        .tables
         .people
         .iter()
         .map(|p| (p.id.as_str(), p.conditions.clone()))
@@ -219,9 +225,9 @@ fn db_set(args: &TrainArgs) -> anyhow::Result<(TrainingSet, serde_json::Value)> 
     let source = serde_json::json!({
         "kind": "decision_log",
         "tenant": log.tenant(),
-        "people": log.people.len(),
-        "assessments": log.assessments.len(),
-        "feedback": log.feedback.len(),
+        "people": log.tables.people.len(),
+        "assessments": log.tables.assessments.len(),
+        "feedback": log.tables.feedback.len(),
         "feedback_without_decision": unmatched,
         "rows_on_tenant_interventions": tenant_own_rows,
         "decisions": log.len(),
