@@ -54,23 +54,23 @@ pub fn row_hash(prev: &str, seq: i64, row: &AuditRow) -> String {
 }
 
 fn head(conn: &Connection, tenant: &str) -> Result<(i64, String)> {
+    // Cached, like the insert below: the chain is extended on every write.
     Ok(conn
-        .query_row(
-            "SELECT seq, hash FROM audit_heads WHERE tenant = ?1",
-            params![tenant],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
+        .prepare_cached("SELECT seq, hash FROM audit_heads WHERE tenant = ?1")
+        .and_then(|mut s| {
+            s.query_row(params![tenant], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
         .map_err(db)?
         .unwrap_or_else(|| (0, GENESIS.to_owned())))
 }
 
 fn set_head(conn: &Connection, tenant: &str, seq: i64, hash: &str) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO audit_heads (tenant, seq, hash) VALUES (?1, ?2, ?3)
          ON CONFLICT (tenant) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        params![tenant, seq, hash],
     )
+    .and_then(|mut s| s.execute(params![tenant, seq, hash]))
     .map_err(db)?;
     Ok(())
 }
