@@ -30,6 +30,60 @@ use tutti_engine::ids::Timestamp;
 /// shorter).
 const MAX_ATTEMPTS: usize = 24;
 
+/// Stored responses longer than this are Snappy-compressed. A Recommend
+/// answer (5 items with rationales) is about 5 KB and 2.4 KB compressed:
+/// one SQLite overflow page less on every Recommend's write.
+const COMPRESS_OVER: usize = 512;
+
+/// First byte of a compressed stored response, followed by [`SNAPPY`]. No
+/// encoded protobuf message starts with it (it would be a tag of field
+/// number 0, which is invalid), so responses stored before compression, and
+/// short ones, read as they were.
+const PACKED: u8 = 0;
+
+/// The codec byte after [`PACKED`]: the raw Snappy format.
+const SNAPPY: u8 = 1;
+
+/// Largest response a stored record may expand to (a stored record larger
+/// than any response the server writes is corrupt, not a reason to allocate).
+const MAX_RESPONSE: usize = 16 << 20;
+
+/// The bytes stored for an encoded response.
+fn pack(encoded: Vec<u8>) -> Vec<u8> {
+    if encoded.len() <= COMPRESS_OVER {
+        return encoded;
+    }
+    let mut out = vec![0; 2 + snap::raw::max_compress_len(encoded.len())];
+    out[0] = PACKED;
+    out[1] = SNAPPY;
+    match snap::raw::Encoder::new().compress(&encoded, &mut out[2..]) {
+        Ok(n) if n + 2 < encoded.len() => {
+            out.truncate(n + 2);
+            out
+        }
+        // Incompressible (or the encoder refused): stored as it is.
+        _ => encoded,
+    }
+}
+
+/// The encoded response in stored bytes.
+fn unpack(stored: &[u8]) -> std::result::Result<std::borrow::Cow<'_, [u8]>, String> {
+    match stored {
+        [PACKED, SNAPPY, body @ ..] => {
+            let len = snap::raw::decompress_len(body).map_err(|e| e.to_string())?;
+            if len > MAX_RESPONSE {
+                return Err(format!("expands to {len} bytes"));
+            }
+            snap::raw::Decoder::new()
+                .decompress_vec(body)
+                .map(std::borrow::Cow::Owned)
+                .map_err(|e| e.to_string())
+        }
+        [PACKED, codec, ..] => Err(format!("unknown codec {codec}")),
+        plain => Ok(std::borrow::Cow::Borrowed(plain)),
+    }
+}
+
 /// Longest wait between two attempts (before jitter).
 const MAX_BACKOFF: std::time::Duration = std::time::Duration::from_millis(64);
 
@@ -97,7 +151,7 @@ impl Idempotency {
             method: self.method.to_owned(),
             request_id: self.request_id.clone(),
             request_hash: self.request_hash.clone(),
-            response: response.encode_to_vec(),
+            response: pack(response.encode_to_vec()),
             person: person.cloned(),
             create_time: now,
             audit: self.note.as_ref().map(|n| n.pending_row(now)),
@@ -136,8 +190,9 @@ impl Idempotency {
                 ),
             ));
         }
-        R::decode(stored.response.as_slice())
-            .map_err(|e| StorageError::Corrupt(format!("stored response: {e}")).into())
+        let corrupt = |e: String| StorageError::Corrupt(format!("stored response: {e}"));
+        let encoded = unpack(&stored.response).map_err(corrupt)?;
+        R::decode(&*encoded).map_err(|e| corrupt(e.to_string()).into())
     }
 
     /// What one attempt's outcome means: done, or worth another attempt.
@@ -298,5 +353,52 @@ mod tests {
         assert_ne!(h1.request_hash, Idempotency::new(m, r1(), &b).request_hash);
         let other_method = Idempotency::new("/x/Y", r1(), &a);
         assert_ne!(h1.request_hash, other_method.request_hash);
+    }
+
+    #[test]
+    fn long_responses_are_stored_compressed_and_earlier_records_still_read() {
+        let m = "/tutti.v1.RecommendationService/Recommend";
+        let idem = Idempotency::new(
+            m,
+            RequestId::parse("r1").expect("valid"),
+            &pb::RecommendRequest::default(),
+        );
+        let response = pb::RecommendResponse {
+            decision_id: "d1".into(),
+            note: "the rationale a clinician reads, repeated ".repeat(40),
+            ..Default::default()
+        };
+        let plain = response.encode_to_vec();
+        let record = idem.record(&response, None, Timestamp(0));
+        assert!(
+            record.response.len() < plain.len() / 2 && record.response[0] == PACKED,
+            "{} bytes stored for {}",
+            record.response.len(),
+            plain.len()
+        );
+        let stored = |bytes: Vec<u8>| StoredResponse {
+            request_hash: idem.request_hash.clone(),
+            response: bytes,
+        };
+        let read: pb::RecommendResponse = idem.answer(&stored(record.response)).expect("reads");
+        assert_eq!(read, response);
+        // Stored before compression: read as it is.
+        let read: pb::RecommendResponse = idem.answer(&stored(plain.clone())).expect("reads");
+        assert_eq!(read, response);
+        // Short answers are stored as they are.
+        let short = pb::RecommendResponse {
+            decision_id: "d1".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            idem.record(&short, None, Timestamp(0)).response,
+            short.encode_to_vec()
+        );
+        // A codec this server does not know is corruption, not a panic or a wrong answer.
+        let unknown = idem.answer::<pb::RecommendResponse>(&stored(vec![PACKED, 9, 1, 2]));
+        assert!(matches!(
+            unknown,
+            Err(ServiceError::Storage(StorageError::Corrupt(_)))
+        ));
     }
 }
