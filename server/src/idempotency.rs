@@ -18,7 +18,7 @@ use crate::convert::hex;
 use crate::convert::ids::{PersonId, RequestId, TenantId};
 use crate::error::{Result, ServiceError};
 use crate::storage::{
-    IdempotencyRecord, Storage, StorageError, StoredResponse, Subject, WriteSnapshot,
+    IdempotencyRecord, Storage, StorageError, StoredResponse, Subject, WriteSnapshot, snappy,
 };
 use prost::Message;
 use sha2::{Digest, Sha256};
@@ -44,23 +44,14 @@ const PACKED: u8 = 0;
 /// The codec byte after [`PACKED`]: the raw Snappy format.
 const SNAPPY: u8 = 1;
 
-/// Largest response a stored record may expand to (a stored record larger
-/// than any response the server writes is corrupt, not a reason to allocate).
-const MAX_RESPONSE: usize = 16 << 20;
-
 /// The bytes stored for an encoded response.
 fn pack(encoded: Vec<u8>) -> Vec<u8> {
     if encoded.len() <= COMPRESS_OVER {
         return encoded;
     }
-    let mut out = vec![0; 2 + snap::raw::max_compress_len(encoded.len())];
-    out[0] = PACKED;
-    out[1] = SNAPPY;
-    match snap::raw::Encoder::new().compress(&encoded, &mut out[2..]) {
-        Ok(n) if n + 2 < encoded.len() => {
-            out.truncate(n + 2);
-            out
-        }
+    let mut out = vec![PACKED, SNAPPY];
+    match snappy::compress_into(&mut out, &encoded) {
+        Ok(()) if out.len() < encoded.len() => out,
         // Incompressible (or the encoder refused): stored as it is.
         _ => encoded,
     }
@@ -69,16 +60,7 @@ fn pack(encoded: Vec<u8>) -> Vec<u8> {
 /// The encoded response in stored bytes.
 fn unpack(stored: &[u8]) -> std::result::Result<std::borrow::Cow<'_, [u8]>, String> {
     match stored {
-        [PACKED, SNAPPY, body @ ..] => {
-            let len = snap::raw::decompress_len(body).map_err(|e| e.to_string())?;
-            if len > MAX_RESPONSE {
-                return Err(format!("expands to {len} bytes"));
-            }
-            snap::raw::Decoder::new()
-                .decompress_vec(body)
-                .map(std::borrow::Cow::Owned)
-                .map_err(|e| e.to_string())
-        }
+        [PACKED, SNAPPY, body @ ..] => snappy::expand(body).map(std::borrow::Cow::Owned),
         [PACKED, codec, ..] => Err(format!("unknown codec {codec}")),
         plain => Ok(std::borrow::Cow::Borrowed(plain)),
     }

@@ -20,8 +20,9 @@
 //! mode) are read too: their decisions are all live. Migrating them here is
 //! not an option, since the file is opened read-only.
 
-use super::{AuditRow, RecommendationRole, Result, StorageError, StoredIntervention};
+use super::{AuditRow, RecommendationRole, Result, StorageError, StoredIntervention, snappy};
 use crate::convert::ids::TenantId;
+use rusqlite::types::{Type, ValueRef};
 use rusqlite::{Connection, OpenFlags, params};
 use std::path::Path;
 use tutti_engine::catalog::Condition;
@@ -146,6 +147,32 @@ pub struct LogTables {
     pub assessments: Vec<LogAssessment>,
     /// The tenant's own interventions.
     pub interventions: Vec<StoredIntervention>,
+}
+
+/// A JSON column of `decisions` as text: TEXT as written before, or the
+/// Snappy-compressed BLOB the server writes now (`sqlite::packed_json`).
+#[expect(
+    clippy::wildcard_enum_match_arm,
+    reason = "rusqlite's ValueRef: JSON is TEXT or a BLOB; numbers are refused"
+)]
+fn json_column(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<String>> {
+    let fail = |ty, e: Box<dyn std::error::Error + Send + Sync>| {
+        rusqlite::Error::FromSqlConversionFailure(i, ty, e)
+    };
+    let text = |bytes: Vec<u8>, ty| String::from_utf8(bytes).map_err(|e| fail(ty, e.into()));
+    match r.get_ref(i)? {
+        ValueRef::Null => Ok(None),
+        ValueRef::Text(t) => text(t.to_vec(), Type::Text).map(Some),
+        ValueRef::Blob(b) => {
+            let json = snappy::expand(b).map_err(|e| fail(Type::Blob, e.into()))?;
+            text(json, Type::Blob).map(Some)
+        }
+        other => Err(rusqlite::Error::InvalidColumnType(
+            i,
+            "decision JSON".into(),
+            other.data_type(),
+        )),
+    }
 }
 
 /// A `decisions` row as stored, before its JSON columns are parsed.
@@ -440,10 +467,10 @@ impl Snapshot<'_> {
                     for_time: r.get(5)?,
                     safety_mode: r.get(6)?,
                     exploration: r.get(7)?,
-                    ranking: r.get(8)?,
+                    ranking: json_column(r, 8)?.unwrap_or_default(),
                     shadow: r.get(9)?,
                     platform: r.get(10)?,
-                    first_place: r.get(11)?,
+                    first_place: json_column(r, 11)?,
                 })
             })
             .map_err(db)?

@@ -24,6 +24,7 @@
 pub mod audit_chain;
 pub mod decision_log;
 pub mod postgres;
+pub mod snappy;
 pub mod sqlite;
 pub mod state_codec;
 

@@ -31,7 +31,7 @@
 //!
 //! Both backends use it; it must not know about either.
 
-use super::{Result, StorageError};
+use super::{Result, StorageError, snappy};
 use tutti_engine::state::{PersonState, STATE_FORMAT};
 
 /// What starts every binary state.
@@ -40,9 +40,6 @@ const MAGIC: &[u8; 3] = b"TPS";
 pub const CODEC_VERSION: u8 = 2;
 /// The framing before compression (header plus postcard body), still read.
 const CODEC_UNCOMPRESSED: u8 = 1;
-/// Largest body a stored state may expand to: far above any real state
-/// (tens of KB), so a damaged length cannot ask for gigabytes.
-const MAX_BODY: usize = 16 << 20;
 const HEADER: usize = MAGIC.len() + 1 + 4;
 
 /// The stored form of `state`.
@@ -53,11 +50,8 @@ pub fn encode(state: &PersonState) -> Result<Vec<u8>> {
     out.extend_from_slice(MAGIC);
     out.push(CODEC_VERSION);
     out.extend_from_slice(&STATE_FORMAT.to_le_bytes());
-    out.resize(out.capacity(), 0);
-    let n = snap::raw::Encoder::new()
-        .compress(&body, &mut out[HEADER..])
+    snappy::compress_into(&mut out, &body)
         .map_err(|e| StorageError::Corrupt(format!("compress person state: {e}")))?;
-    out.truncate(HEADER + n);
     Ok(out)
 }
 
@@ -91,18 +85,7 @@ pub fn decode(bytes: &[u8]) -> Result<PersonState, DecodeError> {
     }
     let expanded;
     let body = if codec == CODEC_VERSION {
-        let compressed = &bytes[HEADER..];
-        let len = snap::raw::decompress_len(compressed)
-            .map_err(|e| DecodeError::Invalid(e.to_string()))?;
-        if len > MAX_BODY {
-            return Err(DecodeError::Invalid(format!("claims {len} bytes expanded")));
-        }
-        let mut buf = vec![0; len];
-        let n = snap::raw::Decoder::new()
-            .decompress(compressed, &mut buf)
-            .map_err(|e| DecodeError::Invalid(e.to_string()))?;
-        buf.truncate(n);
-        expanded = buf;
+        expanded = snappy::expand(&bytes[HEADER..]).map_err(DecodeError::Invalid)?;
         &expanded[..]
     } else {
         &bytes[HEADER..]
