@@ -108,6 +108,8 @@ impl Engine {
             first_at: None,
             last_at: None,
             last_values: Vec::new(),
+            last_rated: false,
+            held_row: None,
             risk_flags: Vec::new(),
             variables: vec![VariableTrack::default(); d],
             network: NetworkStats::new(d),

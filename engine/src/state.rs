@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Version of the state's layout and meaning.
-pub const STATE_FORMAT: u32 = 3;
+pub const STATE_FORMAT: u32 = 4;
 /// Recent timestamps kept per intervention (dose limits look back a few days,
 /// habituation two weeks; a handful is enough for either).
 pub(crate) const RECENT_KEPT: usize = 8;
@@ -51,6 +51,16 @@ pub(crate) const RECENT_KEPT: usize = 8;
 pub(crate) const RECENT_OUTCOMES: usize = 5;
 /// Interventions awaiting the next outcome at most.
 pub(crate) const PENDING_KEPT: usize = 8;
+
+/// A row of the map regression waiting for its occasion's ratings: an
+/// outcome measured without them, its poles imputed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct HeldRow {
+    pub(crate) at: Timestamp,
+    pub(crate) poles: Vec<f64>,
+    pub(crate) lag: Vec<f64>,
+    pub(crate) wellbeing: f64,
+}
 
 /// Everything the engine remembers about one person. Serialisable (serde) so the
 /// server can persist it beside the raw events; the engine never stores it.
@@ -67,6 +77,11 @@ pub struct PersonState {
     pub(crate) last_at: Option<Timestamp>,
     /// Complete (imputed) vector of the latest assessment, empty before the first.
     pub(crate) last_values: Vec<f64>,
+    /// Whether the latest assessment rated any process pole.
+    pub(crate) last_rated: bool,
+    /// A map row whose outcome came without ratings, held for ratings of the
+    /// same occasion sent apart (see `learn::observe_assessment`).
+    pub(crate) held_row: Option<HeldRow>,
     pub(crate) risk_flags: Vec<RiskFlag>,
     pub(crate) variables: Vec<VariableTrack>,
     pub(crate) network: NetworkStats,

@@ -42,6 +42,19 @@ fn all(e: &Engine, s: &PersonState, d: f64) -> Ranking {
 /// `days` daily assessments of three processes with noise; well-being follows
 /// `drive` (per process, on the pole contrast, same day). Ends on a flat profile.
 fn history(e: &Engine, days: usize, drive: [f64; 3], seed: u64) -> PersonState {
+    history_apart(e, days, drive, seed, 0)
+}
+
+/// [`history`], with each day's well-being sent `apart_minutes` after its
+/// ratings as an assessment of its own (before them when negative; together
+/// when 0).
+fn history_apart(
+    e: &Engine,
+    days: usize,
+    drive: [f64; 3],
+    seed: u64,
+    apart_minutes: i64,
+) -> PersonState {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut s = e.new_person(vec![]);
     for day_i in 0..days {
@@ -62,13 +75,61 @@ fn history(e: &Engine, days: usize, drive: [f64; 3], seed: u64) -> PersonState {
             .zip(levels)
             .map(|(p, a)| (*p, a, 100.0 - a))
             .collect();
-        e.observe_assessment(
-            &mut s,
-            &assessment(day_i as f64, &ratings, Some(w.clamp(0.0, 100.0))),
-        )
-        .expect("valid");
+        let w = Some(w.clamp(0.0, 100.0));
+        if apart_minutes == 0 {
+            e.observe_assessment(&mut s, &assessment(day_i as f64, &ratings, w))
+                .expect("valid");
+            continue;
+        }
+        let later = |mut a: Assessment| {
+            a.at = Timestamp(a.at.0 + apart_minutes.abs() * 60_000);
+            a
+        };
+        let (rated, measured) = (
+            assessment(day_i as f64, &ratings, None),
+            assessment(day_i as f64, &[], w),
+        );
+        let (first, second) = if apart_minutes > 0 {
+            (rated, later(measured))
+        } else {
+            (measured, later(rated))
+        };
+        for a in [first, second] {
+            e.observe_assessment(&mut s, &a).expect("valid");
+        }
     }
     s
+}
+
+#[test]
+fn ratings_and_outcomes_sent_minutes_apart_teach_the_map_as_if_sent_together() {
+    let e = engine_with(greedy());
+    let drive = [0.0, -0.5, 0.0];
+    let social = |s: &PersonState| {
+        e.insights(s, day(61.0))
+            .processes
+            .into_iter()
+            .find(|p| p.process.as_str() == "social")
+            .expect("listed")
+            .drive
+    };
+    let together = history(&e, 60, drive, 2);
+    let base = social(&together);
+    assert!(base.upper < 0.0, "{base:?}");
+    // The outcome first, the ratings five minutes later (a questionnaire and
+    // a check-in as two calls): the same rows, so the same map.
+    let first = history_apart(&e, 60, drive, 2, -5);
+    assert_eq!(first.map_observations(), together.map_observations());
+    assert_eq!(social(&first), base);
+    // The ratings first: the same rows but for the lags of the outcome's
+    // part (the occasion before is not the one just sent).
+    let after = history_apart(&e, 60, drive, 2, 5);
+    assert_eq!(after.map_observations(), together.map_observations());
+    let got = social(&after);
+    assert!(
+        got.upper < 0.0 && (got.mean - base.mean).abs() < 0.15 * base.mean.abs(),
+        "{got:?} against {base:?}"
+    );
 }
 
 #[test]

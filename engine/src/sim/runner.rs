@@ -311,7 +311,7 @@ impl Simulation {
                     );
                     flagged = !ws.assessment.risk_flags.is_empty();
                     has_latest = true;
-                    policy.observe_assessment(&ws.assessment)?;
+                    observe_measured(policy, &ws.assessment, &world.scenario.measurement)?;
                 }
             }
 
@@ -487,6 +487,42 @@ fn stream(seed: u64, id: u64) -> SimRng {
     let mut rng = SimRng::seed_from_u64(seed);
     rng.set_stream(id);
     rng
+}
+
+/// Gives the policy an answered occasion: as one assessment, or as ratings
+/// and outcomes apart (`outcomes_apart_minutes`).
+fn observe_measured<P: Policy>(
+    policy: &mut P,
+    a: &Assessment,
+    m: &super::scenario::Measurement,
+) -> Result<()> {
+    let apart = m.outcomes_apart_minutes;
+    if apart == 0.0 || a.outcomes.is_empty() {
+        return policy.observe_assessment(a);
+    }
+    let ratings = Assessment {
+        outcomes: Vec::new(),
+        ..a.clone()
+    };
+    let outcomes = Assessment {
+        at: Timestamp(a.at.0 + (apart.abs() * 60_000.0) as i64),
+        ratings: Vec::new(),
+        risk_flags: Vec::new(),
+        ..a.clone()
+    };
+    if apart > 0.0 {
+        policy.observe_assessment(&ratings)?;
+        policy.observe_assessment(&outcomes)
+    } else {
+        policy.observe_assessment(&Assessment {
+            at: a.at,
+            ..outcomes
+        })?;
+        policy.observe_assessment(&Assessment {
+            at: Timestamp(a.at.0 + (apart.abs() * 60_000.0) as i64),
+            ..ratings
+        })
+    }
 }
 
 /// Writes an answered assessment into the reused buffer: every pole rated

@@ -82,6 +82,12 @@ pub struct Measurement {
     pub capacity_known: f64,
     /// Sd of the reported capacity around that (0-100 scale).
     pub capacity_noise_sd: f64,
+    /// Minutes between an occasion's process ratings and its outcome
+    /// measures when they are sent as two assessments (negative: the
+    /// outcomes first), as platforms do whose questionnaires and check-ins
+    /// are separate instruments, or arrive as separate FHIR resources; 0
+    /// (the default) sends them together. At most 12 hours either way.
+    pub outcomes_apart_minutes: f64,
 }
 
 /// How the caller stamps what it sends, as platforms driving the API do.
@@ -485,6 +491,7 @@ impl Default for Measurement {
             clock: Clock::Real,
             capacity_known: 0.0,
             capacity_noise_sd: 10.0,
+            outcomes_apart_minutes: 0.0,
         }
     }
 }
@@ -718,6 +725,12 @@ impl Scenario {
             m.capacity_noise_sd,
             0.0,
             100.0,
+        )?;
+        c.range(
+            "measurement.outcomes_apart_minutes",
+            m.outcomes_apart_minutes,
+            -720.0,
+            720.0,
         )?;
         for o in &m.outcomes {
             c.range(
