@@ -371,35 +371,35 @@ fn engine_captures_a_share_of_the_oracle_gain_and_beats_every_baseline() {
 #[test]
 fn captured_share_does_not_depend_on_the_caller_s_clock() {
     let engine = Engine::with_defaults();
-    let cat = Catalogs::of(&engine);
-    let run = |clock: Clock| -> Vec<SimReport> {
-        let mut s = Scenario::named("individual").expect("named");
-        s.measurement.clock = clock;
-        on_two_threads(4, &|seed| {
-            let sim = Simulation::new(&s, &cat, seed).expect("simulation");
-            vec![
-                sim.run_people(0..60, 24, || EnginePolicy::new(&engine))
-                    .expect("engine"),
-            ]
-        })
-    };
-    let by_seed = |r: &[SimReport]| -> Vec<f64> {
-        let mut v: Vec<_> = r
-            .iter()
-            .map(|r| (r.seed, r.metrics().captured_share))
-            .collect();
-        v.sort_by_key(|(seed, _)| *seed);
-        v.into_iter().map(|(_, c)| c).collect()
-    };
-    let real = by_seed(&run(Clock::Real));
+    let real = engine_share_by_seed(&engine, |_| {});
     for clock in [Clock::Squeezed, Clock::ServerStamped] {
-        let other = by_seed(&run(clock));
+        let other = engine_share_by_seed(&engine, |s| s.measurement.clock = clock);
         let diff = other.iter().zip(&real).map(|(o, r)| o - r).sum::<f64>() / real.len() as f64;
         assert!(
             diff > -0.02,
             "{clock:?}: captured share {other:?} against {real:?} on the real clock"
         );
     }
+}
+
+/// The engine's captured share on `individual` changed by `change`, 60
+/// people x 24 weeks, seeds 1-4 in order.
+fn engine_share_by_seed(engine: &Engine, change: impl Fn(&mut Scenario)) -> Vec<f64> {
+    let cat = Catalogs::of(engine);
+    let mut s = Scenario::named("individual").expect("named");
+    change(&mut s);
+    let mut v: Vec<(u64, f64)> = on_two_threads(4, &|seed| {
+        let sim = Simulation::new(&s, &cat, seed).expect("simulation");
+        vec![
+            sim.run_people(0..60, 24, || EnginePolicy::new(engine))
+                .expect("engine"),
+        ]
+    })
+    .iter()
+    .map(|r| (r.seed, r.metrics().captured_share))
+    .collect();
+    v.sort_by_key(|(seed, _)| *seed);
+    v.into_iter().map(|(_, c)| c).collect()
 }
 
 /// Platforms whose questionnaires and check-ins are separate instruments send
@@ -409,26 +409,9 @@ fn captured_share_does_not_depend_on_the_caller_s_clock() {
 #[test]
 fn captured_share_does_not_depend_on_ratings_and_outcomes_arriving_together() {
     let engine = Engine::with_defaults();
-    let cat = Catalogs::of(&engine);
-    let run = |apart: f64| -> Vec<f64> {
-        let mut s = Scenario::named("individual").expect("named");
-        s.measurement.outcomes_apart_minutes = apart;
-        let mut v: Vec<(u64, f64)> = on_two_threads(4, &|seed| {
-            let sim = Simulation::new(&s, &cat, seed).expect("simulation");
-            vec![
-                sim.run_people(0..60, 24, || EnginePolicy::new(&engine))
-                    .expect("engine"),
-            ]
-        })
-        .iter()
-        .map(|r| (r.seed, r.metrics().captured_share))
-        .collect();
-        v.sort_by_key(|(seed, _)| *seed);
-        v.into_iter().map(|(_, c)| c).collect()
-    };
-    let together = run(0.0);
+    let together = engine_share_by_seed(&engine, |_| {});
     for apart in [-5.0, 5.0] {
-        let other = run(apart);
+        let other = engine_share_by_seed(&engine, |s| s.measurement.outcomes_apart_minutes = apart);
         let diff =
             other.iter().zip(&together).map(|(o, t)| o - t).sum::<f64>() / together.len() as f64;
         assert!(
