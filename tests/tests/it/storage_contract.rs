@@ -593,6 +593,117 @@ async fn claim(
         .expect("claims")
 }
 
+/// A decision on `state`: the engine's ranking of five (first-place
+/// distribution included), its first item returned as `rec`.
+fn decision(
+    engine: &Engine,
+    state: &tutti_engine::state::PersonState,
+    person: &PersonId,
+    id: &str,
+    rec: &str,
+) -> NewDecision {
+    let query = tutti_engine::rank::RecommendQuery {
+        k: 5,
+        context: Default::default(),
+        exclude: vec![],
+        pin: vec![],
+        now: Timestamp(2),
+        seed: 7,
+    };
+    let (ranking, all) = engine
+        .recommend_with_propensities(state, &query)
+        .expect("ranks");
+    let item = ranking.items.first().expect("an item").clone();
+    NewDecision {
+        id: DecisionId::parse(id).expect("id"),
+        person: person.clone(),
+        query,
+        model_version: "m".into(),
+        decide_time: Timestamp(2),
+        ranking,
+        items: vec![NewRecommendation {
+            id: RecommendationId::parse(rec).expect("id"),
+            intervention: item.intervention.clone(),
+            rank: 1,
+            score: item.score,
+            propensity: item.propensity,
+        }],
+        first_place: all.into_iter().filter(|(_, p)| *p > 0.0).collect(),
+        shadow: false,
+        platform_intervention: None,
+        platform_choice: None,
+    }
+}
+
+/// SQLite only: a decision's ranking and first-place distribution are
+/// stored compressed, and rows stored as JSON text before still read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_stores_rankings_compressed_and_still_reads_them_as_json_text() {
+    use tutti_server::storage::decision_log::DecisionLog;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("t.db");
+    let engine = Engine::with_defaults();
+    let (tenant, person) = (t("a"), p("p1"));
+    let db = SqliteStorage::open(&path).await.expect("opens");
+    create(&db, "a", "p1", "r1").await.expect("created");
+    let state = engine.new_person(vec![]);
+    let decision = decision(&engine, &state, &person, "dec-1", "rec-1");
+    let (ranking, first_place) = (decision.ranking.clone(), decision.first_place.clone());
+    db.record_decision(
+        &tenant,
+        StateUpdate {
+            person: person.clone(),
+            expected_version: 1,
+            state,
+            update_time: Timestamp(2),
+        },
+        decision,
+        idem("r2", Some("p1")),
+    )
+    .await
+    .expect("logged");
+    drop(db);
+    let conn = rusqlite::Connection::open(&path).expect("opens");
+    let (kind, stored): (String, usize) = conn
+        .query_row(
+            "SELECT typeof(ranking), length(ranking) FROM decisions",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("row");
+    let json = serde_json::to_string(&ranking).expect("json");
+    assert_eq!(kind, "blob");
+    assert!(
+        stored < json.len() / 2,
+        "{stored} bytes stored for {} of JSON",
+        json.len()
+    );
+    // A row as versions before this one wrote it: the JSON as TEXT.
+    conn.execute(
+        "INSERT INTO decisions (tenant, decision_id, person_id, request, model_version,
+                                decide_time, for_time, safety_mode, exploration, ranking,
+                                shadow, platform_intervention_id, first_place)
+         SELECT tenant, 'dec-0', person_id, request, model_version, 1, for_time,
+                safety_mode, exploration, ?1, shadow, platform_intervention_id, ?2
+         FROM decisions",
+        rusqlite::params![json, serde_json::to_string(&first_place).expect("json")],
+    )
+    .expect("old row");
+    drop(conn);
+    let mut log = DecisionLog::open(&path).expect("log");
+    let decisions = log.read_all(&tenant).expect("reads").decisions;
+    assert_eq!(decisions.len(), 2);
+    for d in &decisions {
+        assert_eq!(d.ranking, ranking, "decision {}", d.id);
+        assert_eq!(
+            d.first_place.as_ref(),
+            Some(&first_place),
+            "decision {}",
+            d.id
+        );
+    }
+}
+
 async fn read(db: &dyn Storage, request_id: &str, subject: Subject<'_>) -> WriteSnapshot {
     db.read_for_write(&t("a"), "/m", &rid(request_id), subject)
         .await
@@ -614,19 +725,9 @@ async fn a_write_reads_its_stored_answer_and_its_person_at_once(b: Backend) {
     assert_eq!(s.person.map(|p| p.version), Some(1));
 
     let state = engine.new_person(vec![]);
-    let query = tutti_engine::rank::RecommendQuery {
-        k: 1,
-        context: Default::default(),
-        exclude: vec![],
-        pin: vec![],
-        now: Timestamp(2),
-        seed: 7,
-    };
-    let (ranking, _) = engine
-        .recommend_with_propensities(&state, &query)
-        .expect("ranks");
-    let item = ranking.items.first().expect("an item").clone();
-    let rec = RecommendationId::parse("rec-1").expect("id");
+    let decision = decision(&engine, &state, &person, "dec-1", "rec-1");
+    let item = decision.items.first().expect("an item").clone();
+    let rec = item.id.clone();
     db.record_decision(
         &tenant,
         StateUpdate {
@@ -635,25 +736,7 @@ async fn a_write_reads_its_stored_answer_and_its_person_at_once(b: Backend) {
             state,
             update_time: Timestamp(2),
         },
-        NewDecision {
-            id: DecisionId::parse("dec-1").expect("id"),
-            person: person.clone(),
-            query,
-            model_version: "m".into(),
-            decide_time: Timestamp(2),
-            ranking,
-            items: vec![NewRecommendation {
-                id: rec.clone(),
-                intervention: item.intervention.clone(),
-                rank: 1,
-                score: item.score,
-                propensity: item.propensity,
-            }],
-            first_place: vec![],
-            shadow: false,
-            platform_intervention: None,
-            platform_choice: None,
-        },
+        decision,
         idem("r2", Some("p1")),
     )
     .await
