@@ -593,6 +593,33 @@ async fn claim(
         .expect("claims")
 }
 
+/// Logs `dec-1` for a new person `person` (version 1, created by the
+/// caller): the engine's ranking of five with its first-place distribution,
+/// the first item returned as `rec-1` (request `r2`). Returns what it logged.
+async fn log_decision(
+    db: &dyn Storage,
+    engine: &Engine,
+    tenant: &TenantId,
+    person: &PersonId,
+) -> NewDecision {
+    let state = engine.new_person(vec![]);
+    let logged = decision(engine, &state, person, "dec-1", "rec-1");
+    db.record_decision(
+        tenant,
+        StateUpdate {
+            person: person.clone(),
+            expected_version: 1,
+            state,
+            update_time: Timestamp(2),
+        },
+        logged.clone(),
+        idem("r2", Some(person.as_str())),
+    )
+    .await
+    .expect("logged");
+    logged
+}
+
 /// A decision on `state`: the engine's ranking of five (first-place
 /// distribution included), its first item returned as `rec`.
 fn decision(
@@ -646,22 +673,8 @@ async fn sqlite_stores_rankings_compressed_and_still_reads_them_as_json_text() {
     let (tenant, person) = (t("a"), p("p1"));
     let db = SqliteStorage::open(&path).await.expect("opens");
     create(&db, "a", "p1", "r1").await.expect("created");
-    let state = engine.new_person(vec![]);
-    let decision = decision(&engine, &state, &person, "dec-1", "rec-1");
-    let (ranking, first_place) = (decision.ranking.clone(), decision.first_place.clone());
-    db.record_decision(
-        &tenant,
-        StateUpdate {
-            person: person.clone(),
-            expected_version: 1,
-            state,
-            update_time: Timestamp(2),
-        },
-        decision,
-        idem("r2", Some("p1")),
-    )
-    .await
-    .expect("logged");
+    let logged = log_decision(&db, &engine, &tenant, &person).await;
+    let (ranking, first_place) = (logged.ranking, logged.first_place);
     drop(db);
     let conn = rusqlite::Connection::open(&path).expect("opens");
     let (kind, stored): (String, usize) = conn
@@ -724,23 +737,9 @@ async fn a_write_reads_its_stored_answer_and_its_person_at_once(b: Backend) {
     assert_eq!(s.response.map(|r| r.response), Some(vec![1, 2, 3]));
     assert_eq!(s.person.map(|p| p.version), Some(1));
 
-    let state = engine.new_person(vec![]);
-    let decision = decision(&engine, &state, &person, "dec-1", "rec-1");
-    let item = decision.items.first().expect("an item").clone();
+    let logged = log_decision(db, &engine, &tenant, &person).await;
+    let item = logged.items.first().expect("an item").clone();
     let rec = item.id.clone();
-    db.record_decision(
-        &tenant,
-        StateUpdate {
-            person: person.clone(),
-            expected_version: 1,
-            state,
-            update_time: Timestamp(2),
-        },
-        decision,
-        idem("r2", Some("p1")),
-    )
-    .await
-    .expect("logged");
     // Feedback names only the recommendation: its person comes through it.
     let s = read(db, "r3", Subject::Recommendation(&rec)).await;
     assert!(s.response.is_none());
