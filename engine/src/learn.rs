@@ -226,9 +226,7 @@ pub(crate) fn observe_assessment(
             contrasts(&smoothed)
         };
         if after_ratings {
-            for (i, v) in values[..2 * p].iter_mut().enumerate() {
-                *v = state.last_values[i];
-            }
+            values[..2 * p].copy_from_slice(&state.last_values[..2 * p]);
         }
         if rated || after_ratings {
             state.map.push(

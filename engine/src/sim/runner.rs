@@ -500,29 +500,30 @@ fn observe_measured<P: Policy>(
     if apart == 0.0 || a.outcomes.is_empty() {
         return policy.observe_assessment(a);
     }
+    let later = Timestamp(a.at.0 + (apart.abs() * 60_000.0) as i64);
+    let (ratings_at, outcomes_at) = if apart > 0.0 {
+        (a.at, later)
+    } else {
+        (later, a.at)
+    };
     let ratings = Assessment {
+        at: ratings_at,
         outcomes: Vec::new(),
         ..a.clone()
     };
     let outcomes = Assessment {
-        at: Timestamp(a.at.0 + (apart.abs() * 60_000.0) as i64),
+        at: outcomes_at,
         ratings: Vec::new(),
         risk_flags: Vec::new(),
         ..a.clone()
     };
-    if apart > 0.0 {
-        policy.observe_assessment(&ratings)?;
-        policy.observe_assessment(&outcomes)
+    let (first, second) = if apart > 0.0 {
+        (ratings, outcomes)
     } else {
-        policy.observe_assessment(&Assessment {
-            at: a.at,
-            ..outcomes
-        })?;
-        policy.observe_assessment(&Assessment {
-            at: Timestamp(a.at.0 + (apart.abs() * 60_000.0) as i64),
-            ..ratings
-        })
-    }
+        (outcomes, ratings)
+    };
+    policy.observe_assessment(&first)?;
+    policy.observe_assessment(&second)
 }
 
 /// Writes an answered assessment into the reused buffer: every pole rated

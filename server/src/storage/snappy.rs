@@ -7,7 +7,7 @@
 
 /// Largest body stored bytes may expand to: far above anything the server
 /// writes (tens of KB), so a damaged length cannot ask for gigabytes.
-pub const MAX_EXPANDED: usize = 16 << 20;
+const MAX_EXPANDED: usize = 16 << 20;
 
 /// Appends the compressed `body` to `out`.
 pub fn compress_into(out: &mut Vec<u8>, body: &[u8]) -> Result<(), String> {

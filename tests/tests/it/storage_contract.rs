@@ -603,7 +603,37 @@ async fn log_decision(
     person: &PersonId,
 ) -> NewDecision {
     let state = engine.new_person(vec![]);
-    let logged = decision(engine, &state, person, "dec-1", "rec-1");
+    let query = tutti_engine::rank::RecommendQuery {
+        k: 5,
+        context: Default::default(),
+        exclude: vec![],
+        pin: vec![],
+        now: Timestamp(2),
+        seed: 7,
+    };
+    let (ranking, all) = engine
+        .recommend_with_propensities(&state, &query)
+        .expect("ranks");
+    let item = ranking.items.first().expect("an item").clone();
+    let logged = NewDecision {
+        id: DecisionId::parse("dec-1").expect("id"),
+        person: person.clone(),
+        query,
+        model_version: "m".into(),
+        decide_time: Timestamp(2),
+        ranking,
+        items: vec![NewRecommendation {
+            id: RecommendationId::parse("rec-1").expect("id"),
+            intervention: item.intervention.clone(),
+            rank: 1,
+            score: item.score,
+            propensity: item.propensity,
+        }],
+        first_place: all.into_iter().filter(|(_, p)| *p > 0.0).collect(),
+        shadow: false,
+        platform_intervention: None,
+        platform_choice: None,
+    };
     db.record_decision(
         tenant,
         StateUpdate {
@@ -618,48 +648,6 @@ async fn log_decision(
     .await
     .expect("logged");
     logged
-}
-
-/// A decision on `state`: the engine's ranking of five (first-place
-/// distribution included), its first item returned as `rec`.
-fn decision(
-    engine: &Engine,
-    state: &tutti_engine::state::PersonState,
-    person: &PersonId,
-    id: &str,
-    rec: &str,
-) -> NewDecision {
-    let query = tutti_engine::rank::RecommendQuery {
-        k: 5,
-        context: Default::default(),
-        exclude: vec![],
-        pin: vec![],
-        now: Timestamp(2),
-        seed: 7,
-    };
-    let (ranking, all) = engine
-        .recommend_with_propensities(state, &query)
-        .expect("ranks");
-    let item = ranking.items.first().expect("an item").clone();
-    NewDecision {
-        id: DecisionId::parse(id).expect("id"),
-        person: person.clone(),
-        query,
-        model_version: "m".into(),
-        decide_time: Timestamp(2),
-        ranking,
-        items: vec![NewRecommendation {
-            id: RecommendationId::parse(rec).expect("id"),
-            intervention: item.intervention.clone(),
-            rank: 1,
-            score: item.score,
-            propensity: item.propensity,
-        }],
-        first_place: all.into_iter().filter(|(_, p)| *p > 0.0).collect(),
-        shadow: false,
-        platform_intervention: None,
-        platform_choice: None,
-    }
 }
 
 /// SQLite only: a decision's ranking and first-place distribution are
