@@ -354,7 +354,7 @@ impl Simulation {
                     continue;
                 }
                 let now = clock.stamp(origin, world.time_of(t).plus_days(5.0 / 1440.0), true);
-                let view = PersonView {
+                let mut view = PersonView {
                     person,
                     week: t / s,
                     decision: decisions,
@@ -377,11 +377,18 @@ impl Simulation {
                         pole_values: &p.pole_value,
                     },
                 };
-                let id = policy.choose(&view, &mut policy_rng)?;
+                // A platform that asks again (a reloaded page) acts on its last answer.
+                let calls = world.scenario.measurement.recommend_calls.max(1);
+                let mut id = policy.choose(&view, &mut policy_rng)?;
+                policy.observe_recommendation(&id, now)?;
+                for call in 1..calls {
+                    view.now = Timestamp(now.0 + i64::from(call) * 60_000);
+                    id = policy.choose(&view, &mut policy_rng)?;
+                    policy.observe_recommendation(&id, view.now)?;
+                }
                 let j = interventions
                     .index_of(&id)
                     .ok_or_else(|| EngineError::UnknownIntervention(id.to_string()))?;
-                policy.observe_recommendation(&id, now)?;
 
                 decisions += 1;
                 let tot = &mut rep.totals;
@@ -555,10 +562,11 @@ fn fill_assessment(
     for (i, spec) in m.outcomes.iter().enumerate() {
         if tick.is_multiple_of(spec.every) {
             let (lo, hi) = spec.instrument.range();
+            let read = (p.w + spec.bias).clamp(0.0, 100.0);
             let unit = if spec.instrument.higher_is_better() {
-                p.w / 100.0
+                read / 100.0
             } else {
-                1.0 - p.w / 100.0
+                1.0 - read / 100.0
             };
             let score =
                 (lo + unit * (hi - lo) + spec.noise_sd * draws.outcome_noise[i]).clamp(lo, hi);

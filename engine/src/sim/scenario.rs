@@ -88,6 +88,12 @@ pub struct Measurement {
     /// are separate instruments, or arrive as separate FHIR resources; 0
     /// (the default) sends them together. At most 12 hours either way.
     pub outcomes_apart_minutes: f64,
+    /// Rankings the platform asks for at each decision, a minute apart,
+    /// acting on the last (1-5; 1 by default). *Why:* platforms ask again
+    /// when a page is reloaded or the app reopened before the person picks;
+    /// a repeated ask is the same decision and must not change it.
+    #[serde(default = "one")]
+    pub recommend_calls: u32,
 }
 
 /// How the caller stamps what it sends, as platforms driving the API do.
@@ -136,6 +142,14 @@ pub struct OutcomeSpec {
     pub every: u32,
     /// Noise sd in the instrument's own units (e.g. ~2.5 PHQ-9 points).
     pub noise_sd: f64,
+    /// How far this instrument reads from the true well-being, in points of
+    /// the common 0-100 scale (negative: it reads worse). *Why:* real
+    /// instruments disagree (a PHQ-9 and a single well-being item put the
+    /// same person at different places), and a platform sends them as they
+    /// are; the engine must not mistake the weekly questionnaire's arrival
+    /// for a change in the person.
+    #[serde(default)]
+    pub bias: f64,
 }
 
 fn one() -> u32 {
@@ -478,11 +492,13 @@ impl Default for Measurement {
                     instrument: Instrument::Phq9,
                     every: 1,
                     noise_sd: 2.5,
+                    bias: 0.0,
                 },
                 OutcomeSpec {
                     instrument: Instrument::Wellbeing,
                     every: 1,
                     noise_sd: 10.0,
+                    bias: 0.0,
                 },
             ],
             minutes_known: 0.8,
@@ -492,6 +508,7 @@ impl Default for Measurement {
             capacity_known: 0.0,
             capacity_noise_sd: 10.0,
             outcomes_apart_minutes: 0.0,
+            recommend_calls: 1,
         }
     }
 }
@@ -732,6 +749,12 @@ impl Scenario {
             -720.0,
             720.0,
         )?;
+        c.range(
+            "measurement.recommend_calls",
+            f64::from(m.recommend_calls),
+            1.0,
+            5.0,
+        )?;
         for o in &m.outcomes {
             c.range(
                 "measurement.outcomes.every",
@@ -741,6 +764,7 @@ impl Scenario {
             )?;
             let (lo, hi) = o.instrument.range();
             c.range("measurement.outcomes.noise_sd", o.noise_sd, 0.0, hi - lo)?;
+            c.range("measurement.outcomes.bias", o.bias, -50.0, 50.0)?;
         }
 
         let x = &self.missing;

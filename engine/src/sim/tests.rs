@@ -1107,3 +1107,94 @@ fn reported_capacity_comes_from_its_own_stream_and_only_when_asked() {
     assert_eq!(none.totals.chosen_gain_sum, all.totals.chosen_gain_sum);
     assert_eq!(none.totals.improvement_sum, all.totals.improvement_sum);
 }
+
+/// What a platform-side probe saw: the time of every ranking asked for and
+/// offered, and every outcome score sent.
+#[derive(Default)]
+struct Seen {
+    asked: Vec<crate::ids::Timestamp>,
+    offered: Vec<crate::ids::Timestamp>,
+    phq9: Vec<f64>,
+}
+
+/// Chooses at random and records what it is asked and sent.
+struct Probe(std::rc::Rc<std::cell::RefCell<Seen>>);
+
+impl Policy for Probe {
+    fn name(&self) -> &str {
+        "probe"
+    }
+    fn start(&mut self, _: &Intake<'_>) -> crate::error::Result<()> {
+        Ok(())
+    }
+    fn observe_assessment(&mut self, a: &crate::observe::Assessment) -> crate::error::Result<()> {
+        let phq9 = a
+            .outcomes
+            .iter()
+            .filter(|o| o.instrument == crate::observe::Instrument::Phq9);
+        self.0.borrow_mut().phq9.extend(phq9.map(|o| o.score));
+        Ok(())
+    }
+    fn choose(
+        &mut self,
+        view: &PersonView<'_>,
+        rng: &mut SimRng,
+    ) -> crate::error::Result<InterventionId> {
+        self.0.borrow_mut().asked.push(view.now);
+        Random.choose(view, rng)
+    }
+    fn observe_recommendation(
+        &mut self,
+        _: &InterventionId,
+        at: crate::ids::Timestamp,
+    ) -> crate::error::Result<()> {
+        self.0.borrow_mut().offered.push(at);
+        Ok(())
+    }
+    fn observe_feedback(&mut self, _: &Feedback) -> crate::error::Result<()> {
+        Ok(())
+    }
+}
+
+fn probe_run(text: &str) -> (SimReport, Seen) {
+    let seen = std::rc::Rc::new(std::cell::RefCell::new(Seen::default()));
+    let r = sim(text, 5)
+        .run_people(0..20, 6, || Probe(seen.clone()))
+        .expect("run");
+    let seen = std::mem::take(&mut *seen.borrow_mut());
+    (r, seen)
+}
+
+#[test]
+fn a_platform_that_asks_again_makes_one_decision_a_minute_later() {
+    let (once, one) = probe_run("");
+    let (thrice, three) = probe_run("[measurement]\nrecommend_calls = 3\n");
+    assert_eq!(once.totals.decisions, thrice.totals.decisions);
+    assert_eq!(one.asked.len() as u64, once.totals.decisions);
+    assert_eq!(three.asked.len(), 3 * one.asked.len());
+    assert_eq!(three.asked, three.offered);
+    for (decision, calls) in one.asked.iter().zip(three.asked.chunks(3)) {
+        let minutes: Vec<i64> = calls.iter().map(|t| (t.0 - decision.0) / 60_000).collect();
+        assert_eq!(minutes, [0, 1, 2]);
+    }
+    assert!(Scenario::from_toml("[measurement]\nrecommend_calls = 6\n").is_err());
+}
+
+#[test]
+fn an_instrument_bias_shifts_that_instrument_and_nothing_else() {
+    let weekly = |bias: f64| {
+        format!(
+            "[measurement]\noutcomes = [{{ instrument = \"phq9\", noise_sd = 2.5, bias = {bias} }}, \
+             {{ instrument = \"wellbeing\", noise_sd = 10.0 }}]\n"
+        )
+    };
+    let (plain, at_par) = probe_run(&weekly(0.0));
+    let (biased, worse) = probe_run(&weekly(-15.0));
+    assert_eq!(at_par.phq9.len(), worse.phq9.len());
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    // 15 well-being points are 4.05 PHQ-9 points (less where a score is clamped at 27).
+    let shift = mean(&worse.phq9) - mean(&at_par.phq9);
+    assert!((3.0..=4.1).contains(&shift), "{shift}");
+    assert_eq!(plain.totals.improvement_sum, biased.totals.improvement_sum);
+    assert!(Scenario::from_toml(&weekly(-60.0)).is_err());
+}
