@@ -19,7 +19,7 @@ use crate::ids::{InterventionId, ProcessId};
 use crate::network;
 use serde::{Deserialize, Serialize};
 use smartcore::algorithm::neighbour::linear_search::LinearKNNSearch;
-use smartcore::metrics::distance::euclidian::Euclidian;
+use smartcore::metrics::distance::Distance;
 use std::collections::BTreeMap;
 
 /// Population autoregression of every variable in the catalogue prior network.
@@ -464,11 +464,25 @@ fn join<'a>(it: impl Iterator<Item = &'a str>) -> String {
 /// only secondarily when they stand at similar levels.
 const LEVEL_WEIGHT: f64 = 0.5;
 
+/// Squared Euclidean distance between two points of the same length (the
+/// search only compares them; [`NeighbourIndex::nearest`] takes the root of
+/// the `k` it keeps). smartcore's `Euclidian` walks its generic array view
+/// one boxed iterator step at a time and takes a root per point: with
+/// 10,000 reference people that search took about 0.9 ms of every ranking.
+#[derive(Debug, Clone, Copy)]
+struct SquaredEuclidean;
+
+impl Distance<Vec<f64>> for SquaredEuclidean {
+    fn distance(&self, a: &Vec<f64>, b: &Vec<f64>) -> f64 {
+        a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+    }
+}
+
 /// Nearest-neighbour search over the reference people, by their maps
 /// (relative process values) and, with half the weight, their standardised
 /// levels. Built once per engine.
 pub struct NeighbourIndex {
-    search: LinearKNNSearch<Vec<f64>, Euclidian<f64>>,
+    search: LinearKNNSearch<Vec<f64>, SquaredEuclidean>,
     level_scale: Vec<f64>,
     len: usize,
 }
@@ -497,7 +511,7 @@ impl NeighbourIndex {
             .iter()
             .map(|p| Self::point(&p.map, &p.features, &level_scale))
             .collect();
-        let search = LinearKNNSearch::new(data, Euclidian::new()).ok()?;
+        let search = LinearKNNSearch::new(data, SquaredEuclidean).ok()?;
         Some(Self {
             search,
             level_scale,
@@ -533,7 +547,7 @@ impl NeighbourIndex {
         let mut found: Vec<(usize, f64)> = self
             .search
             .find(&q, k.min(self.len))
-            .map(|v| v.into_iter().map(|(i, dist, _)| (i, dist)).collect())
+            .map(|v| v.into_iter().map(|(i, d2, _)| (i, d2.sqrt())).collect())
             .unwrap_or_default();
         found.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
         found
