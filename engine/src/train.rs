@@ -199,6 +199,10 @@ pub struct TrainingSet {
     pub levels: Vec<Vec<Option<f64>>>,
     /// Per person, their posterior.
     pub people: Vec<PersonRow>,
+    /// Similar people the collecting engine searches (`engine.neighbours`):
+    /// the neighbours' weight is learned for that many (0: the default, 10).
+    #[serde(default)]
+    pub neighbours: usize,
 }
 
 impl TrainingSet {
@@ -211,7 +215,11 @@ impl TrainingSet {
             follow,
             levels,
             people,
+            neighbours,
         } = other;
+        if self.neighbours == 0 {
+            self.neighbours = neighbours;
+        }
         self.effects.extend(effects);
         self.follow.extend(follow);
         self.levels.extend(levels);
@@ -240,7 +248,10 @@ impl<'e> Collector<'e> {
     pub fn new(engine: &'e Engine) -> Self {
         Self {
             engine,
-            set: TrainingSet::default(),
+            set: TrainingSet {
+                neighbours: engine.config().neighbours,
+                ..TrainingSet::default()
+            },
             person: None,
         }
     }
@@ -507,7 +518,7 @@ pub fn train(
     let mut model = PopulationModel::from_catalog(processes);
     model.version = version.into();
     let (mut model, mut report) = fit_onto(model, set, interventions, processes)?;
-    report.neighbour_pairs = fit_neighbour_weight(&mut model);
+    report.neighbour_pairs = fit_neighbour_weight(&mut model, set.neighbours);
     model.validate(processes)?;
     Ok((model, report))
 }
@@ -542,7 +553,7 @@ pub fn pool(
     // Own people first: the neighbour search breaks ties by order.
     model.profiles.extend(inherited);
     // The ranking searches all of them, so the weight is learned on all.
-    report.neighbour_pairs = fit_neighbour_weight(&mut model);
+    report.neighbour_pairs = fit_neighbour_weight(&mut model, set.neighbours);
     model.validate(processes)?;
     Ok((model, report))
 }
@@ -904,7 +915,8 @@ fn profiles(
         .collect()
 }
 
-/// Neighbours searched when learning the neighbours' weight (the engine's default).
+/// Neighbours searched when learning the neighbours' weight for a training
+/// set that does not say how many its engine searches (the engine's default).
 const WEIGHT_NEIGHBOURS: usize = 10;
 /// Most reference people whose residuals are predicted when learning it (an
 /// even stride over more): each is one search over all of them.
@@ -920,20 +932,23 @@ const MIN_WEIGHT_PAIRS: usize = 30;
 /// It measures people whose maps are known (reference people carry all their
 /// data), so the ranking scales it by how well a person's own map is known
 /// (see `benefit::posterior`). On simulated clinics it came out 0.3-0.6.
-/// Returns the pairs it was learned from; with too few, the weight stays.
-fn fit_neighbour_weight(model: &mut PopulationModel) -> usize {
+/// It is learned for the `k` neighbours the ranking will search (more of
+/// them say more, and earn more weight). Returns the pairs it was learned
+/// from; with too few, the weight stays.
+fn fit_neighbour_weight(model: &mut PopulationModel, k: usize) -> usize {
     let Some(index) = NeighbourIndex::new(model) else {
         return 0;
     };
+    let k = if k == 0 { WEIGHT_NEIGHBOURS } else { k };
     let n = model.profiles.len();
     let (mut sxy, mut sxx, mut pairs) = (0.0, 0.0, 0usize);
     for i in (0..n).step_by(n.div_ceil(WEIGHT_QUERIES).max(1)) {
         let p = &model.profiles[i];
         let others: Vec<(usize, f64)> = index
-            .nearest(&p.map, &p.features, WEIGHT_NEIGHBOURS + 1)
+            .nearest(&p.map, &p.features, k + 1)
             .into_iter()
             .filter(|&(j, _)| j != i)
-            .take(WEIGHT_NEIGHBOURS)
+            .take(k)
             .collect();
         let rows: Vec<(f64, f64, f64)> = p
             .effects
@@ -1761,7 +1776,7 @@ mod tests {
             let sign = if group == item { 1.0 } else { -1.0 };
             2.0 * sign + 0.5 * rng.sample::<f64, _>(StandardNormal)
         });
-        assert!(fit_neighbour_weight(&mut suits) >= 160);
+        assert!(fit_neighbour_weight(&mut suits, 10) >= 160);
         let learned = suits.response.neighbour_weight;
         assert!(learned > 0.8, "{learned}");
         // One group rates everything higher than its maps predict, and each
@@ -1771,15 +1786,49 @@ mod tests {
             let group_shift = if group == 0 { 3.0 } else { -3.0 };
             group_shift + shift(rng) + 0.5 * rng.sample::<f64, _>(StandardNormal)
         });
-        fit_neighbour_weight(&mut shifted);
+        fit_neighbour_weight(&mut shifted, 10);
         let learned = shifted.response.neighbour_weight;
         assert!(learned < 0.2, "{learned}");
         // Too few reference people: the weight stays.
         let mut few = suits.clone();
         few.response.neighbour_weight = 0.5;
         few.profiles.truncate(10);
-        assert_eq!(fit_neighbour_weight(&mut few), 0);
+        assert_eq!(fit_neighbour_weight(&mut few, 10), 0);
         assert_eq!(few.response.neighbour_weight, 0.5);
+    }
+
+    #[test]
+    fn the_neighbours_weight_is_learned_for_as_many_as_the_ranking_searches() {
+        // Alike maps, alike items, but each person's rows are noisy: ten
+        // neighbours' mean is still noisy, thirty's much less.
+        let noisy = grouped_profiles(|group, item, rng| {
+            let sign = if group == item { 1.0 } else { -1.0 };
+            sign + 5.0 * rng.sample::<f64, _>(StandardNormal)
+        });
+        let weight = |k: usize| {
+            let mut m = noisy.clone();
+            assert!(fit_neighbour_weight(&mut m, k) >= 160);
+            m.response.neighbour_weight
+        };
+        let (ten, thirty) = (weight(10), weight(30));
+        assert!(ten + 0.2 < thirty, "{ten} {thirty}");
+        // A training set says how many its engine searches.
+        let config = EngineConfig {
+            neighbours: 30,
+            ..EngineConfig::default()
+        };
+        let base = Engine::with_defaults();
+        let engine = Engine::new(
+            config,
+            base.processes().clone(),
+            base.interventions().clone(),
+            base.population().clone(),
+        )
+        .expect("engine");
+        assert_eq!(Collector::new(&engine).finish().neighbours, 30);
+        let mut merged = TrainingSet::default();
+        merged.append(Collector::new(&engine).finish());
+        assert_eq!(merged.neighbours, 30);
     }
 
     #[test]
