@@ -1047,72 +1047,13 @@ fn reports_merge_only_with_the_same_run_and_summarise_by_policy() {
     assert!(json.contains("mean_improvement"));
 }
 
-/// Records the capacity each decision's context reports.
-struct CapacityProbe(std::rc::Rc<std::cell::RefCell<Vec<Option<f64>>>>);
-
-impl Policy for CapacityProbe {
-    fn name(&self) -> &str {
-        "capacity_probe"
-    }
-    fn start(&mut self, _: &Intake<'_>) -> crate::error::Result<()> {
-        Ok(())
-    }
-    fn observe_assessment(&mut self, _: &crate::observe::Assessment) -> crate::error::Result<()> {
-        Ok(())
-    }
-    fn choose(
-        &mut self,
-        view: &PersonView<'_>,
-        rng: &mut SimRng,
-    ) -> crate::error::Result<InterventionId> {
-        self.0.borrow_mut().push(view.context.capacity);
-        Random.choose(view, rng)
-    }
-    fn observe_recommendation(
-        &mut self,
-        _: &InterventionId,
-        _: crate::ids::Timestamp,
-    ) -> crate::error::Result<()> {
-        Ok(())
-    }
-    fn observe_feedback(&mut self, _: &Feedback) -> crate::error::Result<()> {
-        Ok(())
-    }
-}
-
-#[test]
-fn reported_capacity_comes_from_its_own_stream_and_only_when_asked() {
-    let run = |known: f64| {
-        let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
-        let s = sim(&format!("[measurement]\ncapacity_known = {known}\n"), 3);
-        let r = s
-            .run_people(0..30, 8, || CapacityProbe(seen.clone()))
-            .expect("run");
-        let seen = seen.borrow().clone();
-        (r, seen)
-    };
-    let (none, off) = run(0.0);
-    let (all, on) = run(1.0);
-    assert!(off.iter().all(Option::is_none));
-    assert!(on.iter().all(Option::is_some));
-    let values: Vec<f64> = on.iter().flatten().copied().collect();
-    let mean = values.iter().sum::<f64>() / values.len() as f64;
-    let spread = values.iter().map(|v| (v - mean).abs()).sum::<f64>() / values.len() as f64;
-    assert!(
-        (30.0..70.0).contains(&mean) && spread > 5.0,
-        "{mean} {spread}"
-    );
-    // Nothing else about the world or the choices moved.
-    assert_eq!(none.totals.decisions, all.totals.decisions);
-    assert_eq!(none.totals.chosen_gain_sum, all.totals.chosen_gain_sum);
-    assert_eq!(none.totals.improvement_sum, all.totals.improvement_sum);
-}
-
 /// What a platform-side probe saw: the time of every ranking asked for and
-/// offered, and every outcome score sent.
+/// offered, the capacity each decision's context reported, and every PHQ-9
+/// score sent.
 #[derive(Default)]
 struct Seen {
     asked: Vec<crate::ids::Timestamp>,
+    capacity: Vec<Option<f64>>,
     offered: Vec<crate::ids::Timestamp>,
     phq9: Vec<f64>,
 }
@@ -1140,7 +1081,9 @@ impl Policy for Probe {
         view: &PersonView<'_>,
         rng: &mut SimRng,
     ) -> crate::error::Result<InterventionId> {
-        self.0.borrow_mut().asked.push(view.now);
+        let mut seen = self.0.borrow_mut();
+        seen.asked.push(view.now);
+        seen.capacity.push(view.context.capacity);
         Random.choose(view, rng)
     }
     fn observe_recommendation(
@@ -1197,4 +1140,27 @@ fn an_instrument_bias_shifts_that_instrument_and_nothing_else() {
     assert!((3.0..=4.1).contains(&shift), "{shift}");
     assert_eq!(plain.totals.improvement_sum, biased.totals.improvement_sum);
     assert!(Scenario::from_toml(&weekly(-60.0)).is_err());
+}
+
+#[test]
+fn reported_capacity_comes_from_its_own_stream_and_only_when_asked() {
+    let run = |known: f64| {
+        let (r, seen) = probe_run(&format!("[measurement]\ncapacity_known = {known}\n"));
+        (r, seen.capacity)
+    };
+    let (none, off) = run(0.0);
+    let (all, on) = run(1.0);
+    assert!(off.iter().all(Option::is_none));
+    assert!(on.iter().all(Option::is_some));
+    let values: Vec<f64> = on.iter().flatten().copied().collect();
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    let spread = values.iter().map(|v| (v - mean).abs()).sum::<f64>() / values.len() as f64;
+    assert!(
+        (30.0..70.0).contains(&mean) && spread > 5.0,
+        "{mean} {spread}"
+    );
+    // Nothing else about the world or the choices moved.
+    assert_eq!(none.totals.decisions, all.totals.decisions);
+    assert_eq!(none.totals.chosen_gain_sum, all.totals.chosen_gain_sum);
+    assert_eq!(none.totals.improvement_sum, all.totals.improvement_sum);
 }
