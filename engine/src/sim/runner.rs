@@ -382,7 +382,9 @@ impl Simulation {
                 let mut id = policy.choose(&view, &mut policy_rng)?;
                 policy.observe_recommendation(&id, now)?;
                 for call in 1..calls {
-                    view.now = Timestamp(now.0 + i64::from(call) * 60_000);
+                    let minutes = 5.0 + f64::from(call);
+                    view.now =
+                        clock.stamp(origin, world.time_of(t).plus_days(minutes / 1440.0), true);
                     id = policy.choose(&view, &mut policy_rng)?;
                     policy.observe_recommendation(&id, view.now)?;
                 }

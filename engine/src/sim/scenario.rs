@@ -91,7 +91,8 @@ pub struct Measurement {
     /// Rankings the platform asks for at each decision, a minute apart,
     /// acting on the last (1-5; 1 by default). *Why:* platforms ask again
     /// when a page is reloaded or the app reopened before the person picks;
-    /// a repeated ask is the same decision and must not change it.
+    /// the answer may differ (exploration draws again, dose limits count
+    /// what was shown), and that must not cost the person a good choice.
     #[serde(default = "one")]
     pub recommend_calls: u32,
 }
