@@ -24,6 +24,7 @@ use tutti_server::convert::{
 };
 use tutti_tests::fixtures::rid;
 use tutti_tests::{PeopleClient, RecommendationClient, TestServer};
+use tutti_workbench::bootstrap::load_scenario;
 
 const PEOPLE: u64 = 16;
 const WEEKS: u32 = 12;
@@ -326,8 +327,8 @@ async fn clinic_in_lockstep_over_grpc_report() {
     let seeds: u64 = env("SIM_SEEDS", "2").parse().expect("SIM_SEEDS");
     let name = env("SIM_SCENARIO", "individual");
     let scenario = match name.strip_prefix("file:") {
-        Some(path) => Scenario::from_toml(&std::fs::read_to_string(path).expect("scenario file")),
-        None => Scenario::named(&name),
+        Some(path) => load_scenario(None, Some(std::path::Path::new(path))),
+        None => load_scenario(Some(&name), None),
     }
     .expect("scenario");
     let engine = std::sync::Arc::new(Engine::with_defaults());
