@@ -658,6 +658,11 @@ mod tests {
         // Same levels as both; the map decides.
         let near = idx.nearest(&[2.5, 0.2, 0.0], &[50.0; 7], 1);
         assert_eq!(near[0].0, 0);
+        // The distance is Euclidean (the search compares squares), nearest first.
+        let both = idx.nearest(&[2.5, 0.2, 0.0], &[50.0; 7], 2);
+        assert_eq!(both.iter().map(|n| n.0).collect::<Vec<_>>(), [0, 1]);
+        assert!((both[0].1 - (0.25_f64 + 0.04).sqrt()).abs() < 1e-12);
+        assert!((both[1].1 - (6.25_f64 + 7.84).sqrt()).abs() < 1e-12);
         let ev = neighbour_evidence(&m, &near, &InterventionId::from("defuse")).expect("did it");
         assert!((ev.mean - 4.0).abs() < 1e-12);
         assert_eq!(ev.rows, 2);
