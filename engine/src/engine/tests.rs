@@ -42,7 +42,7 @@ fn all(e: &Engine, s: &PersonState, d: f64) -> Ranking {
 /// `days` daily assessments of three processes with noise; well-being follows
 /// `drive` (per process, on the pole contrast, same day). Ends on a flat profile.
 fn history(e: &Engine, days: usize, drive: [f64; 3], seed: u64) -> PersonState {
-    history_apart(e, days, drive, seed, 0)
+    history_apart(e, days, drive, seed, 0.0)
 }
 
 /// [`history`], with each day's well-being sent `apart_minutes` after its
@@ -53,7 +53,7 @@ fn history_apart(
     days: usize,
     drive: [f64; 3],
     seed: u64,
-    apart_minutes: i64,
+    apart_minutes: f64,
 ) -> PersonState {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut s = e.new_person(vec![]);
@@ -75,27 +75,13 @@ fn history_apart(
             .zip(levels)
             .map(|(p, a)| (*p, a, 100.0 - a))
             .collect();
-        let w = Some(w.clamp(0.0, 100.0));
-        if apart_minutes == 0 {
-            e.observe_assessment(&mut s, &assessment(day_i as f64, &ratings, w))
-                .expect("valid");
+        let occasion = assessment(day_i as f64, &ratings, Some(w.clamp(0.0, 100.0)));
+        if apart_minutes == 0.0 {
+            e.observe_assessment(&mut s, &occasion).expect("valid");
             continue;
         }
-        let later = |mut a: Assessment| {
-            a.at = Timestamp(a.at.0 + apart_minutes.abs() * 60_000);
-            a
-        };
-        let (rated, measured) = (
-            assessment(day_i as f64, &ratings, None),
-            assessment(day_i as f64, &[], w),
-        );
-        let (first, second) = if apart_minutes > 0 {
-            (rated, later(measured))
-        } else {
-            (measured, later(rated))
-        };
-        for a in [first, second] {
-            e.observe_assessment(&mut s, &a).expect("valid");
+        for part in crate::sim::runner::split_occasion(&occasion, apart_minutes) {
+            e.observe_assessment(&mut s, &part).expect("valid");
         }
     }
     s
@@ -118,12 +104,12 @@ fn ratings_and_outcomes_sent_minutes_apart_teach_the_map_as_if_sent_together() {
     assert!(base.upper < 0.0, "{base:?}");
     // The outcome first, the ratings five minutes later (a questionnaire and
     // a check-in as two calls): the same rows, so the same map.
-    let first = history_apart(&e, 60, drive, 2, -5);
+    let first = history_apart(&e, 60, drive, 2, -5.0);
     assert_eq!(first.map_observations(), together.map_observations());
     assert_eq!(social(&first), base);
     // The ratings first: the same rows but for the lags of the outcome's
     // part (the occasion before is not the one just sent).
-    let after = history_apart(&e, 60, drive, 2, 5);
+    let after = history_apart(&e, 60, drive, 2, 5.0);
     assert_eq!(after.map_observations(), together.map_observations());
     let got = social(&after);
     assert!(

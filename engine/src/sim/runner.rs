@@ -353,7 +353,12 @@ impl Simulation {
                     regret += best;
                     continue;
                 }
-                let now = clock.stamp(origin, world.time_of(t).plus_days(5.0 / 1440.0), true);
+                // Decisions come 5 minutes into their occasion, a repeated ask a minute later each.
+                let asked_at = |call: u32| {
+                    let minutes = 5.0 + f64::from(call);
+                    clock.stamp(origin, world.time_of(t).plus_days(minutes / 1440.0), true)
+                };
+                let now = asked_at(0);
                 let mut view = PersonView {
                     person,
                     week: t / s,
@@ -382,9 +387,7 @@ impl Simulation {
                 let mut id = policy.choose(&view, &mut policy_rng)?;
                 policy.observe_recommendation(&id, now)?;
                 for call in 1..calls {
-                    let minutes = 5.0 + f64::from(call);
-                    view.now =
-                        clock.stamp(origin, world.time_of(t).plus_days(minutes / 1440.0), true);
+                    view.now = asked_at(call);
                     id = policy.choose(&view, &mut policy_rng)?;
                     policy.observe_recommendation(&id, view.now)?;
                 }
@@ -505,34 +508,36 @@ fn observe_measured<P: Policy>(
     a: &Assessment,
     m: &super::scenario::Measurement,
 ) -> Result<()> {
-    let apart = m.outcomes_apart_minutes;
-    if apart == 0.0 || a.outcomes.is_empty() {
+    if m.outcomes_apart_minutes == 0.0 || a.outcomes.is_empty() {
         return policy.observe_assessment(a);
     }
-    let later = Timestamp(a.at.0 + (apart.abs() * 60_000.0) as i64);
-    let (ratings_at, outcomes_at) = if apart > 0.0 {
-        (a.at, later)
-    } else {
-        (later, a.at)
-    };
-    let ratings = Assessment {
-        at: ratings_at,
+    for part in split_occasion(a, m.outcomes_apart_minutes) {
+        policy.observe_assessment(&part)?;
+    }
+    Ok(())
+}
+
+/// One occasion as a platform sends it in two parts, in the order sent: its
+/// ratings (with any risk flags) and its outcomes, the second part
+/// `apart_minutes` after the first; the ratings first when positive.
+pub(crate) fn split_occasion(a: &Assessment, apart_minutes: f64) -> [Assessment; 2] {
+    let mut ratings = Assessment {
         outcomes: Vec::new(),
         ..a.clone()
     };
-    let outcomes = Assessment {
-        at: outcomes_at,
+    let mut outcomes = Assessment {
         ratings: Vec::new(),
         risk_flags: Vec::new(),
         ..a.clone()
     };
-    let (first, second) = if apart > 0.0 {
-        (ratings, outcomes)
+    let later = Timestamp(a.at.0 + (apart_minutes.abs() * 60_000.0) as i64);
+    if apart_minutes > 0.0 {
+        outcomes.at = later;
+        [ratings, outcomes]
     } else {
-        (outcomes, ratings)
-    };
-    policy.observe_assessment(&first)?;
-    policy.observe_assessment(&second)
+        ratings.at = later;
+        [outcomes, ratings]
+    }
 }
 
 /// Writes an answered assessment into the reused buffer: every pole rated
