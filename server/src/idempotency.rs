@@ -17,6 +17,7 @@ use crate::audit::AuditNote;
 use crate::convert::hex;
 use crate::convert::ids::{PersonId, RequestId, TenantId};
 use crate::error::{Result, ServiceError};
+use crate::service::queue::PersonQueue;
 use crate::storage::{
     IdempotencyRecord, Storage, StorageError, StoredResponse, Subject, WriteSnapshot, snappy,
 };
@@ -208,9 +209,15 @@ impl Idempotency {
     /// was) and the snapshot `attempt` computes from (the person, and for
     /// feedback the recommendation); after a concurrency conflict the next
     /// attempt reads a fresh snapshot.
+    ///
+    /// The write waits in `queue` behind this replica's other writes to the
+    /// same person: before the read when the subject is the person, after it
+    /// (once the recommendation names them) for feedback, whose rare stale
+    /// snapshot the version check then catches.
     pub async fn run_on<R, F, Fut>(
         &self,
         storage: &dyn Storage,
+        queue: &PersonQueue,
         tenant: &TenantId,
         subject: Subject<'_>,
         mut attempt: F,
@@ -220,6 +227,10 @@ impl Idempotency {
         F: FnMut(WriteSnapshot) -> Fut,
         Fut: Future<Output = Result<R>>,
     {
+        let mut queued = match subject {
+            Subject::Person(person) => Some(queue.enter(tenant, person).await),
+            Subject::Recommendation(_) => None,
+        };
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -228,6 +239,11 @@ impl Idempotency {
                 .await?;
             if let Some(stored) = &snapshot.response {
                 return self.answer(stored);
+            }
+            if queued.is_none()
+                && let Some(person) = &snapshot.person
+            {
+                queued = Some(queue.enter(tenant, &person.id).await);
             }
             let outcome = attempt(snapshot).await;
             if let Some(done) = self.after_attempt(storage, tenant, outcome, attempts).await {

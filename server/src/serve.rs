@@ -354,6 +354,7 @@ pub async fn serve_with(
             .map(|(tenant, t)| (tenant.clone(), t.mode))
             .collect(),
         metrics: metrics.clone(),
+        queue: Default::default(),
     });
     let fhir_codes = Arc::new(ehr::fhir::CodeMap::new(&config.ehr.codes));
     let max = config.limits.max_message_bytes;

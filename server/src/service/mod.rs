@@ -9,6 +9,7 @@
 
 pub mod catalog;
 pub mod people;
+pub mod queue;
 pub mod recommendation;
 pub mod state;
 
@@ -37,6 +38,8 @@ pub struct App {
     pub modes: HashMap<String, TenantMode>,
     /// Counters of recommendations and feedback.
     pub metrics: crate::metrics::Metrics,
+    /// Writes to one person, one at a time on this replica.
+    pub queue: queue::PersonQueue,
 }
 
 impl App {

@@ -183,6 +183,7 @@ async fn record<R: Message + Default + Clone>(
     let subject = Subject::Person(person);
     idem.run_on(
         app.storage.as_ref(),
+        &app.queue,
         &call.tenant,
         subject,
         |snapshot| async move {

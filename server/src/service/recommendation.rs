@@ -86,6 +86,7 @@ pub async fn recommend(
     let subject = Subject::Person(person);
     idem.run_on(
         app.storage.as_ref(),
+        &app.queue,
         &call.tenant,
         subject,
         |snapshot| async move {
@@ -229,6 +230,7 @@ pub async fn record_feedback(
     let subject = Subject::Recommendation(rec_id);
     idem.run_on(
         app.storage.as_ref(),
+        &app.queue,
         &call.tenant,
         subject,
         |snapshot| async move {
