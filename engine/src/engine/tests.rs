@@ -697,6 +697,16 @@ fn dose_limits_stop_three_days_running_and_respect_min_days_between() {
         .expect("known");
     assert!(all(&e, &s, 5.0).items.is_empty());
     assert_eq!(all(&e, &s, 7.5).items.len(), 1);
+    // The same decision asked again an hour later keeps its answer; a
+    // completion reported in that hour is a dose.
+    assert_eq!(all(&e, &s, 1.0 / 24.0).items.len(), 1);
+    assert!(all(&e, &s, 0.3).items.is_empty());
+    e.observe_feedback(
+        &mut s,
+        &feedback("weekly", 0.02, Some(Completion::Done), None),
+    )
+    .expect("valid");
+    assert!(all(&e, &s, 1.0 / 24.0).items.is_empty());
 }
 
 #[test]

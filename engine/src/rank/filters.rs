@@ -9,7 +9,12 @@
 //! Unpinned kernels that do not fit the context (longer than the minutes
 //! available; needing a session outside one) or would break a dose limit
 //! (`min_days_between`; by default not three days running) are left out and
-//! counted. Pins bypass context and dose: the clinician chose them.
+//! counted. A recommendation within the last [`SAME_DECISION_DAYS`] does not
+//! count toward a dose: that is the same decision asked again (a refreshed
+//! screen, a second device, the clinician's view before the person's), which
+//! must not lose its first choice to its own earlier answer; a reported
+//! completion always counts. Pins bypass context and dose: the clinician
+//! chose them.
 //!
 //! A plateau (at least 6 outcome points over 3 weeks, trend under 0.5
 //! points/week, below the recovery asymptote) marks the families used in the
@@ -25,6 +30,9 @@ use std::collections::BTreeSet;
 use super::RecommendQuery;
 
 const ROTATION_WINDOW_DAYS: f64 = 28.0;
+/// How recent a recommendation must be to count as the same decision asked
+/// again rather than a dose (6 hours).
+pub(crate) const SAME_DECISION_DAYS: f64 = 0.25;
 const PLATEAU_MIN_POINTS: u32 = 6;
 const PLATEAU_MIN_DAYS: f64 = 21.0;
 const PLATEAU_SLOPE: f64 = 0.5;
@@ -174,18 +182,23 @@ pub(super) fn count_recent(ts: &[Timestamp], now: Timestamp, window: f64) -> u32
         .count() as u32
 }
 
-/// Dose limits: `min_days_between` days since the last recommendation or
-/// completion, or by default not three days running.
+/// Dose limits: `min_days_between` days since the last recommendation (of
+/// an earlier decision) or completion, or by default not three days running.
 fn dose_blocked(iv: &Intervention, record: Option<&InterventionRecord>, now: Timestamp) -> bool {
     let Some(r) = record else {
         return false;
     };
-    let ages = r
+    let asked = r
         .recent_recommended
         .iter()
-        .chain(&r.recent_done)
+        .map(|t| now.days_since(*t))
+        .filter(|age| *age >= SAME_DECISION_DAYS);
+    let done = r
+        .recent_done
+        .iter()
         .map(|t| now.days_since(*t))
         .filter(|age| *age >= 0.0);
+    let ages = asked.chain(done);
     if iv.min_days_between > 0 {
         let limit = f64::from(iv.min_days_between);
         ages.into_iter().any(|age| age < limit)
