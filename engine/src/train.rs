@@ -200,9 +200,10 @@ pub struct TrainingSet {
     /// Per person, their posterior.
     pub people: Vec<PersonRow>,
     /// Similar people the collecting engine searches (`engine.neighbours`):
-    /// the neighbours' weight is learned for that many (0: the default, 10).
-    #[serde(default)]
-    pub neighbours: usize,
+    /// the neighbours' weight is learned for that many (unset: the engine's
+    /// default, 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub neighbours: Option<usize>,
 }
 
 impl TrainingSet {
@@ -217,9 +218,7 @@ impl TrainingSet {
             people,
             neighbours,
         } = other;
-        if self.neighbours == 0 {
-            self.neighbours = neighbours;
-        }
+        self.neighbours = self.neighbours.or(neighbours);
         self.effects.extend(effects);
         self.follow.extend(follow);
         self.levels.extend(levels);
@@ -249,7 +248,7 @@ impl<'e> Collector<'e> {
         Self {
             engine,
             set: TrainingSet {
-                neighbours: engine.config().neighbours,
+                neighbours: Some(engine.config().neighbours),
                 ..TrainingSet::default()
             },
             person: None,
@@ -935,11 +934,12 @@ const MIN_WEIGHT_PAIRS: usize = 30;
 /// It is learned for the `k` neighbours the ranking will search (more of
 /// them say more, and earn more weight). Returns the pairs it was learned
 /// from; with too few, the weight stays.
-fn fit_neighbour_weight(model: &mut PopulationModel, k: usize) -> usize {
+fn fit_neighbour_weight(model: &mut PopulationModel, k: Option<usize>) -> usize {
     let Some(index) = NeighbourIndex::new(model) else {
         return 0;
     };
-    let k = if k == 0 { WEIGHT_NEIGHBOURS } else { k };
+    // A set written before the field was optional says 0 for unset.
+    let k = k.filter(|&k| k > 0).unwrap_or(WEIGHT_NEIGHBOURS);
     let n = model.profiles.len();
     let (mut sxy, mut sxx, mut pairs) = (0.0, 0.0, 0usize);
     for i in (0..n).step_by(n.div_ceil(WEIGHT_QUERIES).max(1)) {
@@ -1776,7 +1776,7 @@ mod tests {
             let sign = if group == item { 1.0 } else { -1.0 };
             2.0 * sign + 0.5 * rng.sample::<f64, _>(StandardNormal)
         });
-        assert!(fit_neighbour_weight(&mut suits, 10) >= 160);
+        assert!(fit_neighbour_weight(&mut suits, Some(10)) >= 160);
         let learned = suits.response.neighbour_weight;
         assert!(learned > 0.8, "{learned}");
         // One group rates everything higher than its maps predict, and each
@@ -1786,14 +1786,14 @@ mod tests {
             let group_shift = if group == 0 { 3.0 } else { -3.0 };
             group_shift + shift(rng) + 0.5 * rng.sample::<f64, _>(StandardNormal)
         });
-        fit_neighbour_weight(&mut shifted, 10);
+        fit_neighbour_weight(&mut shifted, Some(10));
         let learned = shifted.response.neighbour_weight;
         assert!(learned < 0.2, "{learned}");
         // Too few reference people: the weight stays.
         let mut few = suits.clone();
         few.response.neighbour_weight = 0.5;
         few.profiles.truncate(10);
-        assert_eq!(fit_neighbour_weight(&mut few, 10), 0);
+        assert_eq!(fit_neighbour_weight(&mut few, Some(10)), 0);
         assert_eq!(few.response.neighbour_weight, 0.5);
     }
 
@@ -1807,7 +1807,7 @@ mod tests {
         });
         let weight = |k: usize| {
             let mut m = noisy.clone();
-            assert!(fit_neighbour_weight(&mut m, k) >= 160);
+            assert!(fit_neighbour_weight(&mut m, Some(k)) >= 160);
             m.response.neighbour_weight
         };
         let (ten, thirty) = (weight(10), weight(30));
@@ -1825,10 +1825,10 @@ mod tests {
             base.population().clone(),
         )
         .expect("engine");
-        assert_eq!(Collector::new(&engine).finish().neighbours, 30);
+        assert_eq!(Collector::new(&engine).finish().neighbours, Some(30));
         let mut merged = TrainingSet::default();
         merged.append(Collector::new(&engine).finish());
-        assert_eq!(merged.neighbours, 30);
+        assert_eq!(merged.neighbours, Some(30));
     }
 
     #[test]
