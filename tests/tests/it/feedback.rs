@@ -154,3 +154,40 @@ async fn feedback_on_an_unknown_recommendation_returns_not_found() {
         0
     );
 }
+
+/// Writes of every kind racing on one person (assessments, some stamped
+/// before others already stored, recommendations and feedback) each land
+/// once: they queue per person on the server, and none is lost or doubled.
+#[tokio::test]
+async fn writes_of_every_kind_racing_on_one_person_each_land_once() {
+    let server = start().await;
+    let (person, recs) = person_with_recommendations(&server).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..12u64 {
+        let (mut people, person) = (server.people(), person.clone());
+        // Odd ones an hour earlier than even ones: some arrive out of order.
+        let at =
+            std::time::SystemTime::now() - std::time::Duration::from_secs(60 * (i % 2) * 60 + i);
+        tasks.spawn(async move {
+            record_assessment(&mut people, &person, valid_assessment(at)).await;
+        });
+    }
+    for _ in 0..6 {
+        let (mut rec_api, person) = (server.recommendations(), person.clone());
+        tasks.spawn(async move {
+            recommend(&mut rec_api, recommend_request(&person)).await;
+        });
+    }
+    for id in &recs {
+        let (mut rec_api, id) = (server.recommendations(), id.clone());
+        tasks.spawn(async move {
+            record_feedback(&mut rec_api, feedback(&id, Completion::Done)).await;
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.expect("a write task panicked");
+    }
+    let stored = get_person(&mut server.people(), &person).await;
+    assert_eq!(stored.assessment_count, 13);
+    assert_eq!(stored.feedback_count, recs.len() as u32);
+}
