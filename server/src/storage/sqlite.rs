@@ -134,7 +134,9 @@ struct Inner {
     checkpointing: Arc<Mutex<()>>,
 }
 
-/// Commits and writes since the file was opened (group commit's effect).
+/// What the writer and checkpointer threads share: commits and writes since
+/// the file was opened (group commit's effect, read by `stats`) and the
+/// checkpointer's request that the writer rewind the WAL.
 #[derive(Debug, Default)]
 struct Counts {
     commits: AtomicU64,
