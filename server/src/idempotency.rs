@@ -17,7 +17,7 @@ use crate::audit::AuditNote;
 use crate::convert::hex;
 use crate::convert::ids::{PersonId, RequestId, TenantId};
 use crate::error::{Result, ServiceError};
-use crate::service::queue::PersonQueue;
+use crate::queue::PersonQueue;
 use crate::storage::{
     IdempotencyRecord, Storage, StorageError, StoredResponse, Subject, WriteSnapshot, snappy,
 };

@@ -33,6 +33,7 @@
 //! - [`tls`]: TLS and mutual TLS with certificates reloaded while serving.
 //! - [`metrics`]: OpenTelemetry metrics, OTLP and Prometheus text.
 //! - [`idempotency`]: request ids, stored first responses, concurrency retries.
+//! - [`queue`]: one write at a time per person within a replica.
 //! - [`engines`]: one cached engine per tenant (built-ins plus its own interventions).
 //! - [`model`]: trained model artifacts: format, loading, and hot reload while serving.
 //! - [`storage`]: the async storage trait and its backends (SQLite, PostgreSQL).
@@ -60,6 +61,7 @@ pub mod middleware;
 pub mod model;
 pub mod offline;
 pub mod overload;
+pub mod queue;
 pub mod serve;
 pub mod service;
 pub mod storage;

@@ -9,7 +9,6 @@
 
 pub mod catalog;
 pub mod people;
-pub mod queue;
 pub mod recommendation;
 pub mod state;
 
@@ -39,7 +38,7 @@ pub struct App {
     /// Counters of recommendations and feedback.
     pub metrics: crate::metrics::Metrics,
     /// Writes to one person, one at a time on this replica.
-    pub queue: queue::PersonQueue,
+    pub queue: crate::queue::PersonQueue,
 }
 
 impl App {
