@@ -6,7 +6,7 @@
 //! [`PersonView::candidates`]: contraindicated interventions are never chosen,
 //! and an active risk flag means a safety intervention. Learning baselines
 //! learn from the same assessments and feedback the engine gets, and from
-//! nothing else; only [`Oracle`] and [`MapOracle`] read the ground truth.
+//! nothing else; only [`Oracle`], [`MapOracle`] and [`PopulationOracle`] read the ground truth.
 //!
 //! Reward for the learning baselines is what a platform can observe:
 //! `dose x helpfulness / 100` from feedback (done = 1, partly = 0.5, not done =
@@ -113,6 +113,32 @@ impl Policy for MapOracle {
         let mut best: Option<(usize, f64)> = None;
         for i in view.candidates() {
             let g = view.truth.map_expected_gain[i];
+            if best.is_none_or(|(_, b)| g > b) {
+                best = Some((i, g));
+            }
+        }
+        let (i, _) = best.ok_or_else(|| no_candidate(view))?;
+        Ok(view.id(i))
+    }
+}
+
+/// Knows what [`MapOracle`] knows of the world (true kernel effects, room to
+/// move, the person's follow-through and habituation) but only the average
+/// person's map through the average network, not this person's
+/// ([`super::GroundTruth::population_expected_gain`]). *Why:* it bounds what
+/// learning from other people (pooling, `tutti train`) can give; the
+/// distance from it to the map oracle is what the person's own map is worth.
+#[derive(Debug, Clone, Default)]
+pub struct PopulationOracle;
+
+impl Policy for PopulationOracle {
+    fn name(&self) -> &str {
+        "population_oracle"
+    }
+    fn choose(&mut self, view: &PersonView<'_>, _rng: &mut SimRng) -> Result<InterventionId> {
+        let mut best: Option<(usize, f64)> = None;
+        for i in view.candidates() {
+            let g = view.truth.population_expected_gain[i];
             if best.is_none_or(|(_, b)| g > b) {
                 best = Some((i, g));
             }

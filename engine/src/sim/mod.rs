@@ -12,7 +12,8 @@
 //! - `world`, `person`: the generative model (internal).
 //! - [`policy`]: the [`Policy`] trait and what a policy sees ([`PersonView`]).
 //! - [`baselines`]: [`Random`], [`FixedProtocol`], [`EpsilonGreedy`], [`LinUcb`],
-//!   [`StructuredLearner`] (the strong simple baseline), [`MapOracle`], [`Oracle`].
+//!   [`StructuredLearner`] (the strong simple baseline), [`PopulationOracle`],
+//!   [`MapOracle`], [`Oracle`].
 //! - [`engine_policy`]: [`EnginePolicy`], the real [`crate::Engine`] behind the trait.
 //! - [`runner`]: [`Simulation`], [`run`]; random streams per person.
 //! - [`report`]: [`SimReport`], [`Metrics`], [`summarise`], [`paired_difference`].
@@ -151,8 +152,11 @@
 //! approximation of its carry-over), so it is the ceiling for regret, not a
 //! planner. The map oracle maximises the gain with the population's response
 //! ([`GroundTruth::map_expected_gain`]): what knowing the person's map, but
-//! not their individual responses, is worth. Only these two may read
-//! [`GroundTruth`]. Regret is an expected-value gap in lasting well-being
+//! not their individual responses, is worth. The population oracle knows the
+//! same of the world but only the average person's map
+//! ([`GroundTruth::population_expected_gain`], estimated over 400 people drawn
+//! apart from the run's): the most that learning from other people can give.
+//! Only these three may read [`GroundTruth`]. Regret is an expected-value gap in lasting well-being
 //! points; the outcome improvement is what actually happened.
 //!
 //! # Calibration, roughly
@@ -179,7 +183,8 @@ mod world;
 mod tests;
 
 pub use baselines::{
-    EpsilonGreedy, FixedProtocol, LinUcb, MapOracle, Oracle, Random, StructuredLearner,
+    EpsilonGreedy, FixedProtocol, LinUcb, MapOracle, Oracle, PopulationOracle, Random,
+    StructuredLearner,
 };
 pub use engine_policy::{ClinicPool, EnginePolicy};
 pub use policy::{GroundTruth, Intake, PersonView, Policy};

@@ -204,6 +204,8 @@ pub(crate) struct Person {
     pub gain: Vec<f64>,
     /// Expected gain with the population's response per kernel (see `map_kcoef`).
     pub map_gain: Vec<f64>,
+    /// Expected gain with the average person's map and response (`World::pop_kcoef`).
+    pub pop_gain: Vec<f64>,
     /// Per pole: the long-run well-being gain of a lasting unit shift of its
     /// intercept through the person's network, per unit of push
     /// (`(1 - a) y`): what a push on the pole is worth to this person.
@@ -485,6 +487,8 @@ impl Person {
         self.gain.resize(nk, 0.0);
         self.map_gain.clear();
         self.map_gain.resize(nk, 0.0);
+        self.pop_gain.clear();
+        self.pop_gain.resize(nk, 0.0);
         self.eligible.clear();
         self.eligible.resize(nk, false);
     }
@@ -715,11 +719,12 @@ impl Person {
             let k = &world.kernels[j];
             let (z, partly) = self.follow_through(world, j, sit);
             let pf = sigmoid(z);
-            let (mut lasting, mut map_lasting) = (0.0, 0.0);
+            let (mut lasting, mut map_lasting, mut pop_lasting) = (0.0, 0.0, 0.0);
             for i in k.entries.0..k.entries.1 {
                 let room = headroom(self.x[world.entries[i].pole]);
                 lasting += self.kcoef[i] * room;
                 map_lasting += self.map_kcoef[i] * room;
+                pop_lasting += world.pop_kcoef.get(i).copied().unwrap_or(0.0) * room;
             }
             self.follow[j] = pf;
             self.follow_logit[j] = z;
@@ -727,10 +732,12 @@ impl Person {
             let common = pf * self.expected_dose[j] * self.habituation(world, j);
             self.gain[j] = common * lasting;
             self.map_gain[j] = common * map_lasting;
+            self.pop_gain[j] = common * pop_lasting;
             self.eligible[j] = k.contra & mask == 0;
         }
         add_aid_value(world, self, Which::Person);
         add_aid_value(world, self, Which::Map);
+        add_aid_value(world, self, Which::Population);
     }
 
     /// Whether the person does kernel `j` now: the dose (0, 0.5 or 1).
@@ -755,6 +762,7 @@ impl Person {
 enum Which {
     Person,
     Map,
+    Population,
 }
 
 /// An aid is also worth the follow-through it adds to the next decisions:
@@ -768,6 +776,7 @@ fn add_aid_value(world: &World, p: &mut Person, which: Which) {
     let gain = match which {
         Which::Person => &p.gain,
         Which::Map => &p.map_gain,
+        Which::Population => &p.pop_gain,
     };
     let mut best: Option<usize> = None;
     for (j, k) in world.kernels.iter().enumerate() {
@@ -786,6 +795,7 @@ fn add_aid_value(world: &World, p: &mut Person, which: Which) {
     let gain = match which {
         Which::Person => &mut p.gain,
         Which::Map => &mut p.map_gain,
+        Which::Population => &mut p.pop_gain,
     };
     for (j, k) in world.kernels.iter().enumerate() {
         if k.aid {

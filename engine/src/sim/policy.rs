@@ -48,6 +48,11 @@ pub struct GroundTruth<'a> {
     /// responds to each kernel or family (their multipliers, null responses
     /// and backfires): what the map oracle maximises.
     pub map_expected_gain: &'a [f64],
+    /// The same expectation for someone who knows what the map oracle knows
+    /// of the world but only the average person's map (through the average
+    /// network), not this person's: what the population oracle maximises,
+    /// the most that learning from other people can give.
+    pub population_expected_gain: &'a [f64],
     /// True probability of following through on each intervention now.
     pub follow_through: &'a [f64],
     /// The person's map, per pole (network layout): well-being points per

@@ -828,6 +828,7 @@ fn view<'a>(
         truth: GroundTruth {
             expected_gain: gains,
             map_expected_gain: gains,
+            population_expected_gain: gains,
             follow_through: gains,
             loadings: &[],
             pole_values: &[],
@@ -1163,4 +1164,43 @@ fn reported_capacity_comes_from_its_own_stream_and_only_when_asked() {
     assert_eq!(none.totals.decisions, all.totals.decisions);
     assert_eq!(none.totals.chosen_gain_sum, all.totals.chosen_gain_sum);
     assert_eq!(none.totals.improvement_sum, all.totals.improvement_sum);
+}
+
+#[test]
+fn population_oracle_takes_the_largest_population_gain() {
+    let cat = catalogs();
+    let n = cat.interventions.len();
+    let eligible = vec![true; n];
+    let gains: Vec<f64> = (0..n).map(|i| i as f64).collect();
+    let pop: Vec<f64> = (0..n).map(|i| -(i as f64)).collect();
+    let mut v = view(&cat, &eligible, &gains, false);
+    v.truth.population_expected_gain = &pop;
+    let id = PopulationOracle.choose(&v, &mut rng(0)).expect("choice");
+    let first = v.candidates().next().expect("a candidate");
+    assert_eq!(cat.interventions.index_of(&id), Some(first));
+}
+
+/// The average person's coefficients are what everyone has when everyone
+/// shares one map and responds alike; where maps differ they are nobody's.
+#[test]
+fn the_population_oracle_knows_everyone_only_when_people_are_alike() {
+    let alike = "[dynamics]\nmap_heterogeneity = 0.0\nloading_heterogeneity = 0.0\nnetwork_heterogeneity = 0.0\npersistence_sd = 0.0\nretention_sd = 0.0";
+    let share = |text: &str| {
+        let s = sim(text, 7);
+        let map = s.run_people(0..60, 12, || MapOracle).expect("map oracle");
+        let pop = s
+            .run_people(0..60, 12, || PopulationOracle)
+            .expect("population oracle");
+        (map.metrics().captured_share, pop.metrics().captured_share)
+    };
+    let (map, pop) = share(alike);
+    assert!(
+        (map - pop).abs() < 0.02,
+        "alike: map {map} population {pop}"
+    );
+    let (map, pop) = share("[dynamics]\nmap_heterogeneity = 1.0\nmap_density = 0.25");
+    assert!(
+        pop < map - 0.1,
+        "different maps: map {map} population {pop}"
+    );
 }

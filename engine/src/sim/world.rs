@@ -135,7 +135,14 @@ pub(crate) struct World {
     pub decision_occasion: Vec<bool>,
     pub tick: TickParams,
     pub cond_bits: Vec<(u32, f64, Condition)>,
+    /// Per kernel entry: the average person's `map_kcoef` (their map through
+    /// their network, the population's response), estimated over
+    /// [`POPULATION_SAMPLE`] people drawn apart from the run's.
+    pub pop_kcoef: Vec<f64>,
 }
+
+/// People drawn to estimate the average person's kernel coefficients.
+pub(crate) const POPULATION_SAMPLE: u64 = 400;
 
 /// Bit of a condition in a contraindication mask.
 pub(crate) fn cond_bit(c: Condition) -> u32 {
@@ -478,6 +485,7 @@ impl World {
             decision_occasion,
             tick,
             cond_bits,
+            pop_kcoef: Vec::new(),
         })
     }
 

@@ -41,8 +41,8 @@ use tutti_engine::population::PopulationModel;
 use tutti_engine::sim::report::Estimate;
 use tutti_engine::sim::{
     Catalogs, ClinicPool, EnginePolicy, EpsilonGreedy, FixedProtocol, Intake, LinUcb, MapOracle,
-    Metrics, Oracle, PersonView, Policy, Random, Scenario, SimReport, SimRng, Simulation,
-    StructuredLearner, Summary, paired_difference, summarise,
+    Metrics, Oracle, PersonView, Policy, PopulationOracle, Random, Scenario, SimReport, SimRng,
+    Simulation, StructuredLearner, Summary, paired_difference, summarise,
 };
 use tutti_engine::state::PersonState;
 
@@ -71,6 +71,9 @@ pub enum PolicyKind {
     /// Knows each person's map and the true population effects, not their
     /// individual responses.
     MapOracle,
+    /// Knows what the map oracle knows of the world but only the average
+    /// person's map: the most that learning from other people can give.
+    PopulationOracle,
     /// Knows the truth (the ceiling regret is measured against).
     Oracle,
 }
@@ -87,6 +90,7 @@ impl PolicyKind {
             PolicyKind::Linucb => "linucb",
             PolicyKind::Structured => "structured",
             PolicyKind::MapOracle => "map_oracle",
+            PolicyKind::PopulationOracle => "population_oracle",
             PolicyKind::Oracle => "oracle",
         }
     }
@@ -249,6 +253,7 @@ fn run_part(
         PolicyKind::Linucb => sim.run_people(people, weeks, || LinUcb::new(plan.linucb_alpha)),
         PolicyKind::Structured => sim.run_people(people, weeks, StructuredLearner::default),
         PolicyKind::MapOracle => sim.run_people(people, weeks, || MapOracle),
+        PolicyKind::PopulationOracle => sim.run_people(people, weeks, || PopulationOracle),
         PolicyKind::Oracle => sim.run_people(people, weeks, || Oracle),
     }
 }

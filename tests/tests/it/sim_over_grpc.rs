@@ -318,7 +318,8 @@ impl Gate {
 /// configuration (exploration and online pooling on), beside pooling off and
 /// the in-process engine. `SIM_PEOPLE`, `SIM_SEEDS`, `SIM_SCENARIO` size it
 /// (a built-in name, or `file:<path>` to a scenario TOML of one's own);
-/// `SIM_POOL_INTERVAL` sets `pooling.min_interval_seconds`.
+/// `SIM_POOL_INTERVAL` sets `pooling.min_interval_seconds`; `SIM_POOLING` =
+/// `on` or `off` runs one arm only, `SIM_IN_PROCESS=0` skips the in-process run.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "report, run by hand"]
 async fn clinic_in_lockstep_over_grpc_report() {
@@ -337,7 +338,12 @@ async fn clinic_in_lockstep_over_grpc_report() {
             Simulation::new(&scenario, &Catalogs::of(&engine), seed).expect("simulation"),
         );
         let mut line = format!("{} seed {seed}:", scenario.name);
-        for pooling in [true, false] {
+        let arms: &[bool] = match env("SIM_POOLING", "both").as_str() {
+            "on" => &[true],
+            "off" => &[false],
+            _ => &[true, false],
+        };
+        for &pooling in arms {
             let server = TestServer::start_with(|c| {
                 c.pooling.enabled = pooling;
                 if let Ok(s) = std::env::var("SIM_POOL_INTERVAL") {
@@ -387,6 +393,10 @@ async fn clinic_in_lockstep_over_grpc_report() {
                 all.metrics().captured_share,
                 started.elapsed().as_secs_f64()
             );
+        }
+        if env("SIM_IN_PROCESS", "1") == "0" {
+            println!("{line}");
+            continue;
         }
         let sim2 = sim.clone();
         let engine2 = engine.clone();
