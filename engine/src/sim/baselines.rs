@@ -31,6 +31,18 @@ fn no_candidate(view: &PersonView<'_>) -> EngineError {
     ))
 }
 
+/// The allowed intervention with the largest of `gains` (the first on ties).
+fn largest(view: &PersonView<'_>, gains: &[f64]) -> Result<InterventionId> {
+    let mut best: Option<(usize, f64)> = None;
+    for i in view.candidates() {
+        if best.is_none_or(|(_, b)| gains[i] > b) {
+            best = Some((i, gains[i]));
+        }
+    }
+    let (i, _) = best.ok_or_else(|| no_candidate(view))?;
+    Ok(view.id(i))
+}
+
 /// Uniform over a filtered candidate set, without allocating.
 fn uniform_candidate(view: &PersonView<'_>, rng: &mut SimRng) -> Option<usize> {
     let n = view.candidates().count();
@@ -82,15 +94,7 @@ impl Policy for Oracle {
         "oracle"
     }
     fn choose(&mut self, view: &PersonView<'_>, _rng: &mut SimRng) -> Result<InterventionId> {
-        let mut best: Option<(usize, f64)> = None;
-        for i in view.candidates() {
-            let g = view.truth.expected_gain[i];
-            if best.is_none_or(|(_, b)| g > b) {
-                best = Some((i, g));
-            }
-        }
-        let (i, _) = best.ok_or_else(|| no_candidate(view))?;
-        Ok(view.id(i))
+        largest(view, view.truth.expected_gain)
     }
 }
 
@@ -110,15 +114,7 @@ impl Policy for MapOracle {
         "map_oracle"
     }
     fn choose(&mut self, view: &PersonView<'_>, _rng: &mut SimRng) -> Result<InterventionId> {
-        let mut best: Option<(usize, f64)> = None;
-        for i in view.candidates() {
-            let g = view.truth.map_expected_gain[i];
-            if best.is_none_or(|(_, b)| g > b) {
-                best = Some((i, g));
-            }
-        }
-        let (i, _) = best.ok_or_else(|| no_candidate(view))?;
-        Ok(view.id(i))
+        largest(view, view.truth.map_expected_gain)
     }
 }
 
@@ -136,15 +132,7 @@ impl Policy for PopulationOracle {
         "population_oracle"
     }
     fn choose(&mut self, view: &PersonView<'_>, _rng: &mut SimRng) -> Result<InterventionId> {
-        let mut best: Option<(usize, f64)> = None;
-        for i in view.candidates() {
-            let g = view.truth.population_expected_gain[i];
-            if best.is_none_or(|(_, b)| g > b) {
-                best = Some((i, g));
-            }
-        }
-        let (i, _) = best.ok_or_else(|| no_candidate(view))?;
-        Ok(view.id(i))
+        largest(view, view.truth.population_expected_gain)
     }
 }
 

@@ -887,7 +887,7 @@ fn oracle_takes_the_largest_true_gain_among_candidates() {
 }
 
 #[test]
-fn map_oracle_takes_the_largest_map_gain_not_the_true_one() {
+fn map_and_population_oracles_take_the_largest_of_their_own_gains() {
     let cat = catalogs();
     let n = cat.interventions.len();
     let eligible = vec![true; n];
@@ -900,6 +900,12 @@ fn map_oracle_takes_the_largest_map_gain_not_the_true_one() {
     assert_eq!(cat.interventions.index_of(&id), Some(first));
     let id = Oracle.choose(&v, &mut rng(0)).expect("choice");
     assert_ne!(cat.interventions.index_of(&id), Some(first));
+    // The population oracle reads its own gains, not the map's.
+    let id = PopulationOracle.choose(&v, &mut rng(0)).expect("choice");
+    assert_ne!(cat.interventions.index_of(&id), Some(first));
+    v.truth.population_expected_gain = &map;
+    let id = PopulationOracle.choose(&v, &mut rng(0)).expect("choice");
+    assert_eq!(cat.interventions.index_of(&id), Some(first));
 }
 
 /// Fed assessments in which well-being follows one pole (social, adaptive)
@@ -1164,20 +1170,6 @@ fn reported_capacity_comes_from_its_own_stream_and_only_when_asked() {
     assert_eq!(none.totals.decisions, all.totals.decisions);
     assert_eq!(none.totals.chosen_gain_sum, all.totals.chosen_gain_sum);
     assert_eq!(none.totals.improvement_sum, all.totals.improvement_sum);
-}
-
-#[test]
-fn population_oracle_takes_the_largest_population_gain() {
-    let cat = catalogs();
-    let n = cat.interventions.len();
-    let eligible = vec![true; n];
-    let gains: Vec<f64> = (0..n).map(|i| i as f64).collect();
-    let pop: Vec<f64> = (0..n).map(|i| -(i as f64)).collect();
-    let mut v = view(&cat, &eligible, &gains, false);
-    v.truth.population_expected_gain = &pop;
-    let id = PopulationOracle.choose(&v, &mut rng(0)).expect("choice");
-    let first = v.candidates().next().expect("a candidate");
-    assert_eq!(cat.interventions.index_of(&id), Some(first));
 }
 
 /// The average person's coefficients are what everyone has when everyone
