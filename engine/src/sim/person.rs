@@ -724,7 +724,7 @@ impl Person {
                 let room = headroom(self.x[world.entries[i].pole]);
                 lasting += self.kcoef[i] * room;
                 map_lasting += self.map_kcoef[i] * room;
-                pop_lasting += world.pop_kcoef.get(i).copied().unwrap_or(0.0) * room;
+                pop_lasting += world.pop_kcoef[i] * room;
             }
             self.follow[j] = pf;
             self.follow_logit[j] = z;

@@ -15,7 +15,7 @@ use super::person::{DecisionDraws, NatureDraws, Person};
 use super::policy::{GroundTruth, Intake, PersonView, Policy};
 use super::report::SimReport;
 use super::scenario::Scenario;
-use super::world::{POPULATION_SAMPLE, World, normal, sigmoid, uniform};
+use super::world::{World, normal, sigmoid, uniform};
 use super::{Catalogs, SimRng};
 use crate::error::{EngineError, Result};
 use crate::ids::{InterventionId, Timestamp};
@@ -71,20 +71,7 @@ impl Simulation {
     /// Builds the world for `scenario` on `catalogs` with `seed`.
     pub fn new(scenario: &Scenario, catalogs: &Catalogs, seed: u64) -> Result<Self> {
         let mut rng = stream(seed, WORLD_STREAM);
-        let mut world = World::new(scenario, catalogs, &mut rng)?;
-        // The average person, for the population oracle: people drawn on a
-        // stream of their own, so the run's people are unchanged.
-        let mut rng = stream(seed, WORLD_STREAM - 1);
-        let mut person = Person::default();
-        let mut sum = Vec::new();
-        for _ in 0..POPULATION_SAMPLE {
-            person.reset(&world, &mut rng);
-            sum.resize(person.map_kcoef.len(), 0.0);
-            for (s, k) in sum.iter_mut().zip(&person.map_kcoef) {
-                *s += k / POPULATION_SAMPLE as f64;
-            }
-        }
-        world.pop_kcoef = sum;
+        let world = World::new(scenario, catalogs, &mut rng)?;
         Ok(Self {
             world,
             catalogs: catalogs.clone(),

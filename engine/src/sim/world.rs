@@ -4,13 +4,14 @@
 //! process-to-outcome map; per-tick constants) and the network helpers
 //! persons are built with. See [`crate::sim`] for the model in words.
 
+use super::person::Person;
 use super::scenario::Scenario;
 use super::{Catalogs, SimRng};
 use crate::catalog::{Condition, Modality};
 use crate::error::Result;
 use crate::ids::{InterventionId, ProcessId, Timestamp};
 use nalgebra::{DMatrix, DVector};
-use rand::Rng;
+use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
 /// Simulated day 0: Monday 2026-01-05, 09:00 UTC.
@@ -142,7 +143,7 @@ pub(crate) struct World {
 }
 
 /// People drawn to estimate the average person's kernel coefficients.
-pub(crate) const POPULATION_SAMPLE: u64 = 400;
+const POPULATION_SAMPLE: u64 = 400;
 
 /// Bit of a condition in a contraindication mask.
 pub(crate) fn cond_bit(c: Condition) -> u32 {
@@ -466,7 +467,7 @@ impl World {
             .map(|c| (cond_bit(c.condition), c.share, c.condition))
             .collect();
 
-        Ok(Self {
+        let mut world = Self {
             scenario: scenario.clone(),
             n_proc,
             n_poles,
@@ -486,7 +487,26 @@ impl World {
             tick,
             cond_bits,
             pop_kcoef: Vec::new(),
-        })
+        };
+        // The average person, for the population oracle: drawn after every
+        // population truth, on a generator of their own.
+        let mut sample = SimRng::seed_from_u64(rng.random());
+        world.pop_kcoef = world.average_kcoef(&mut sample);
+        Ok(world)
+    }
+
+    /// The mean of [`Person::map_kcoef`] over [`POPULATION_SAMPLE`] people
+    /// drawn from `rng`.
+    fn average_kcoef(&self, rng: &mut SimRng) -> Vec<f64> {
+        let mut person = Person::default();
+        let mut sum = vec![0.0; self.entries.len()];
+        for _ in 0..POPULATION_SAMPLE {
+            person.reset(self, rng);
+            for (s, k) in sum.iter_mut().zip(&person.map_kcoef) {
+                *s += k / POPULATION_SAMPLE as f64;
+            }
+        }
+        sum
     }
 
     /// The timestamp of a tick.
