@@ -60,7 +60,7 @@
 use crate::map::{self, MapFit};
 use crate::model::Model;
 use crate::network;
-use crate::population::neighbour_evidence;
+use crate::population::{ResponsePrior, neighbour_evidence};
 use crate::state::{ItemEvidence, PersonCache, PersonState, ProcessBelief};
 use crate::stats::{Cholesky, Gaussian};
 
@@ -101,8 +101,30 @@ type Entry = (usize, f64);
 /// The person's posterior: benefits of every intervention, process values,
 /// rating level. What [`PersonCache`] stores.
 pub(crate) fn posterior(model: &Model, state: &PersonState, tag: &str) -> PersonCache {
+    solve(model, state, tag, &model.population.response).0
+}
+
+/// Log marginal likelihood of the person's feedback (ratings, outcome and
+/// process changes) given their ratings' map, under `response`'s variances,
+/// up to a constant that does not depend on them: what training compares to
+/// estimate those variances from a population's own feedback (see
+/// `train::fit_response_spread`). 0 for a person without feedback.
+pub(crate) fn feedback_log_evidence(
+    model: &Model,
+    state: &PersonState,
+    response: &ResponsePrior,
+) -> f64 {
+    solve(model, state, "", response).1
+}
+
+/// The posterior under `r`, and the log evidence of the feedback under it.
+///
+/// With `u` and the folded-in residuals `e` jointly Gaussian, the evidence is
+/// `½ log|Λ₀| − ½ m₀'Λ₀m₀ − ½ log|Λ| + ½ η'Λ⁻¹η` plus terms of the data
+/// alone; each residual integrated out adds its own `½ log(λ_e s_e²)⁻¹
+/// − ½ m_e²/s_e² + ½ ℓ_e²/λ_e`.
+fn solve(model: &Model, state: &PersonState, tag: &str, r: &ResponsePrior) -> (PersonCache, f64) {
     let pop = &model.population;
-    let r = &pop.response;
     let p = model.processes.len();
     let compiled = model.compiled();
     let families = compiled.families;
@@ -191,7 +213,8 @@ pub(crate) fn posterior(model: &Model, state: &PersonState, tag: &str) -> Person
     // Prior precision of u = (v, a, f).
     let mut lam = vec![0.0; dim * dim];
     let mut eta = vec![0.0; dim];
-    match Cholesky::with_jitter(&v_cov, p) {
+    // log|Λ₀| of the v block.
+    let mut prior_log_det = match Cholesky::with_jitter(&v_cov, p) {
         Some((ch, _)) => {
             let inv = ch.inverse();
             for a in 0..p {
@@ -200,19 +223,25 @@ pub(crate) fn posterior(model: &Model, state: &PersonState, tag: &str) -> Person
                 }
                 eta[a] = (0..p).map(|b| inv[a * p + b] * v_mean[b]).sum();
             }
+            -ch.log_det()
         }
-        None => {
-            for a in 0..p {
+        None => (0..p)
+            .map(|a| {
                 lam[a * dim + a] = 1.0 / v_cov[a * p + a].max(1e-9);
                 eta[a] = v_mean[a] * lam[a * dim + a];
-            }
-        }
-    }
+                lam[a * dim + a].ln()
+            })
+            .sum(),
+    };
     lam[a_idx * dim + a_idx] = 1.0 / r.rater_sd.powi(2);
     eta[a_idx] = r.rater_mean / r.rater_sd.powi(2);
     for f in 0..families {
         lam[fam_idx(f) * dim + fam_idx(f)] = 1.0 / r.family_sd.powi(2);
     }
+    prior_log_det -= 2.0 * r.rater_sd.ln() + 2.0 * families as f64 * r.family_sd.ln();
+    // m₀'Λ₀m₀ = m₀'η₀ (the family effects' prior means are 0).
+    let prior_quad = (0..p).map(|a| v_mean[a] * eta[a]).sum::<f64>() + r.rater_mean * eta[a_idx];
+    let mut log_evidence = 0.5 * prior_log_det - 0.5 * prior_quad;
 
     // Responses are multiplicative: a family or an intervention that does
     // nothing (or harm) for this person does so in proportion to what their
@@ -273,6 +302,8 @@ pub(crate) fn posterior(model: &Model, state: &PersonState, tag: &str) -> Person
         let l_a = ev.sum_rating * h_prec;
         let lambda_e = k_tt + 1.0 / s_e2;
         let ell_e = l_t + residual_mean[j] / s_e2;
+        log_evidence += -0.5 * (lambda_e * s_e2).ln() - 0.5 * residual_mean[j].powi(2) / s_e2
+            + 0.5 * ell_e * ell_e / lambda_e;
         // c = K_tt g + K_ta α.
         let mut c: Vec<Entry> = g.iter().map(|&(i, w)| (i, k_tt * w)).collect();
         c.push((a_idx, k_ta));
@@ -300,6 +331,7 @@ pub(crate) fn posterior(model: &Model, state: &PersonState, tag: &str) -> Person
         Some((ch, _)) => {
             let mut mu = eta.clone();
             ch.solve(&mut mu);
+            log_evidence += -0.5 * ch.log_det() + 0.5 * crate::stats::dot(&eta, &mu);
             (mu, ch.inverse())
         }
         // Unreachable for a positive prior; fall back to the prior means.
@@ -384,7 +416,7 @@ pub(crate) fn posterior(model: &Model, state: &PersonState, tag: &str) -> Person
             }
         })
         .collect();
-    PersonCache {
+    let cache = PersonCache {
         key: crate::state::CacheKey {
             revision: state.revision,
             model: tag.to_owned(),
@@ -399,7 +431,8 @@ pub(crate) fn posterior(model: &Model, state: &PersonState, tag: &str) -> Person
         map_rows: fit.rows,
         map_span_days: fit.span_days,
         map_residual_sd: fit.residual_sd,
-    }
+    };
+    (cache, log_evidence)
 }
 
 /// The person's evidence on each catalogue intervention, by position. Both
@@ -447,6 +480,73 @@ mod tests {
             );
         }
         assert!((c.rater - e.population().response.rater_mean).abs() < 1e-9);
+    }
+
+    /// The evidence compares variances by what the feedback says: none
+    /// without feedback; ratings that follow the prediction are likelier
+    /// under small spreads, ratings of one family's exercises far apart under
+    /// large ones.
+    #[test]
+    fn the_feedback_evidence_favours_the_spreads_the_reports_show() {
+        let e = engine_with(EngineConfig::default());
+        let scaled = |c: f64| {
+            let mut r = e.population().response.clone();
+            r.responsiveness_sd *= c;
+            r.family_sd *= c;
+            r.item_sd_share *= c;
+            r.item_sd_floor *= c;
+            r
+        };
+        let evidence = |s: &PersonState, c: f64| feedback_log_evidence(e.model(), s, &scaled(c));
+        let mut s = e.new_person(vec![]);
+        e.observe_assessment(
+            &mut s,
+            &assessment(0.0, &[("cognition", 45.0, 55.0)], Some(50.0)),
+        )
+        .expect("valid");
+        for c in [0.2, 1.0, 3.0] {
+            assert!(evidence(&s, c).abs() < 1e-9, "{c}: {}", evidence(&s, c));
+        }
+        let rate = |s: &mut PersonState, ratings: &[(&str, f64)]| {
+            for (i, (name, h)) in ratings.iter().enumerate() {
+                e.observe_feedback(
+                    s,
+                    &feedback(name, 1.0 + i as f64, Some(Completion::Done), Some(*h)),
+                )
+                .expect("valid");
+            }
+        };
+        // The prediction for these exercises, in rating points.
+        let c = cache(&e, &s);
+        let slope = e.population().response.helpfulness_slope;
+        let predicted =
+            |name: &str| e.population().response.rater_mean + slope * item(&e, &c, name).mean;
+        let mut plain = s.clone();
+        rate(
+            &mut plain,
+            &[
+                ("defuse", predicted("defuse")),
+                ("restructure", predicted("restructure")),
+                ("reach-out", predicted("reach-out")),
+                ("defuse", predicted("defuse")),
+            ],
+        );
+        assert!(evidence(&plain, 0.3) > evidence(&plain, 1.0));
+        assert!(evidence(&plain, 1.0) > evidence(&plain, 3.0));
+        let mut apart = s.clone();
+        rate(
+            &mut apart,
+            &[
+                ("defuse", 98.0),
+                ("restructure", 5.0),
+                ("defuse", 97.0),
+                ("restructure", 4.0),
+                ("reach-out", 2.0),
+                ("reach-out", 3.0),
+            ],
+        );
+        assert!(evidence(&apart, 3.0) > evidence(&apart, 1.0));
+        assert!(evidence(&apart, 1.0) > evidence(&apart, 0.3));
     }
 
     #[test]

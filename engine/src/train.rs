@@ -24,7 +24,9 @@
 //!   repeated ratings of one intervention by one person and the spread of
 //!   people's rating levels. The spread of ratings beyond what people's maps
 //!   predicted (per family and per intervention) is measured and reported,
-//!   not applied ([`RatingSpread`] says why).
+//!   not applied ([`RatingSpread`] says why), and so is the multiple of the
+//!   person-level spreads under which people's feedback is likeliest
+//!   ([`TrainReport::spread_scale`]; `fit_response_spread` says why).
 //! - **Reference people** for similar-person pooling: per person, their map
 //!   (relative process values), mean levels and how each intervention worked
 //!   for them beyond what their map said and beyond what it did for everyone
@@ -57,10 +59,12 @@
 use crate::Engine;
 use crate::catalog::Modality;
 use crate::catalog::{InterventionCatalog, ProcessCatalog};
+use crate::config::EngineConfig;
 use crate::error::{EngineError, Result};
 use crate::follow::{FollowPrior, REFERENCE_EFFORT_MINUTES};
 use crate::ids::InterventionId;
 use crate::map;
+use crate::model::Model;
 use crate::observe::{Assessment, Completion, Context, Feedback, Setting};
 use crate::population::{
     EffectPrior, NeighbourIndex, PopulationModel, ReferenceProfile, ResponsePrior,
@@ -204,6 +208,58 @@ pub struct TrainingSet {
     /// default, 10).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub neighbours: Option<usize>,
+    /// The people with feedback as collected, with the collecting engine's
+    /// configuration, when the collector was asked to keep them
+    /// ([`Collector::keeping_people`]): the response spreads are measured on
+    /// them under the fitted model ([`fit_response_spread`]). Not serialised
+    /// (they are whole states).
+    #[serde(skip)]
+    pub(crate) kept: Option<KeptPeople>,
+}
+
+/// See [`TrainingSet::kept`].
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct KeptPeople {
+    config: EngineConfig,
+    states: Vec<PersonState>,
+}
+
+/// The person-level variances of the response model ([`crate::benefit`]):
+/// how far a person's responsiveness, family multipliers and per-intervention
+/// residuals stray from what the population and their map predict. Training
+/// measures them together, as the multiple the log's feedback is likeliest
+/// under ([`TrainReport::spread_scale`]), and reports it; an operator who
+/// wants it applied scales the four in the artifact's `response`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ResponseSpreads {
+    /// [`ResponsePrior::responsiveness_sd`].
+    pub responsiveness_sd: f64,
+    /// [`ResponsePrior::family_sd`].
+    pub family_sd: f64,
+    /// [`ResponsePrior::item_sd_share`].
+    pub item_sd_share: f64,
+    /// [`ResponsePrior::item_sd_floor`].
+    pub item_sd_floor: f64,
+}
+
+impl ResponseSpreads {
+    /// The spreads of `r`.
+    pub fn of(r: &ResponsePrior) -> Self {
+        Self {
+            responsiveness_sd: r.responsiveness_sd,
+            family_sd: r.family_sd,
+            item_sd_share: r.item_sd_share,
+            item_sd_floor: r.item_sd_floor,
+        }
+    }
+
+    /// Sets `r`'s spreads to `scale` times these.
+    pub fn apply(&self, scale: f64, r: &mut ResponsePrior) {
+        r.responsiveness_sd = scale * self.responsiveness_sd;
+        r.family_sd = scale * self.family_sd;
+        r.item_sd_share = scale * self.item_sd_share;
+        r.item_sd_floor = scale * self.item_sd_floor;
+    }
 }
 
 impl TrainingSet {
@@ -217,8 +273,17 @@ impl TrainingSet {
             levels,
             people,
             neighbours,
+            kept,
         } = other;
         self.neighbours = self.neighbours.or(neighbours);
+        match (&mut self.kept, kept) {
+            (Some(mine), Some(theirs)) => {
+                mine.states.extend(theirs.states);
+                mine.states.truncate(MAX_SPREAD_PEOPLE);
+            }
+            (mine @ None, theirs) => *mine = theirs,
+            (Some(_), None) => {}
+        }
         self.effects.extend(effects);
         self.follow.extend(follow);
         self.levels.extend(levels);
@@ -249,10 +314,22 @@ impl<'e> Collector<'e> {
             engine,
             set: TrainingSet {
                 neighbours: Some(engine.config().neighbours),
+
                 ..TrainingSet::default()
             },
             person: None,
         }
+    }
+
+    /// Also keeps the states of people with feedback (the first
+    /// [`MAX_SPREAD_PEOPLE`]), so that [`train`] can measure the response
+    /// spreads the log is likeliest under ([`TrainReport::spread_scale`]).
+    pub fn keeping_people(mut self) -> Self {
+        self.set.kept = Some(KeptPeople {
+            config: self.engine.config().clone(),
+            states: Vec::new(),
+        });
+        self
     }
 
     /// Starts the next person; their events must follow in time order.
@@ -444,6 +521,17 @@ impl<'e> Collector<'e> {
             rating_ss: ss,
             rating_df: df,
         });
+        let has_feedback = cur
+            .state
+            .interventions
+            .values()
+            .any(|r| !r.evidence.is_empty());
+        if has_feedback
+            && let Some(kept) = &mut self.set.kept
+            && kept.states.len() < MAX_SPREAD_PEOPLE
+        {
+            kept.states.push(cur.state);
+        }
     }
 }
 
@@ -482,6 +570,14 @@ pub struct TrainReport {
     /// learned from (0 when it was kept).
     #[serde(default)]
     pub neighbour_pairs: usize,
+    /// The multiple of the model's response spreads the log's feedback is
+    /// likeliest under (`None`: too few people with feedback, or none kept).
+    /// Measured, not applied: see `fit_response_spread`.
+    #[serde(default)]
+    pub spread_scale: Option<f64>,
+    /// People with feedback it was measured on.
+    #[serde(default)]
+    pub spread_people: usize,
 }
 
 /// The spread of people's helpfulness ratings around what their maps
@@ -518,6 +614,8 @@ pub fn train(
     model.version = version.into();
     let (mut model, mut report) = fit_onto(model, set, interventions, processes)?;
     report.neighbour_pairs = fit_neighbour_weight(&mut model, set.neighbours);
+    (report.spread_scale, report.spread_people) =
+        fit_response_spread(&model, set, interventions, processes)?;
     model.validate(processes)?;
     Ok((model, report))
 }
@@ -620,6 +718,8 @@ fn fit_onto(
         follow_kept: kept,
         level_people,
         neighbour_pairs: 0,
+        spread_scale: None,
+        spread_people: 0,
     };
     Ok((model, report))
 }
@@ -923,6 +1023,82 @@ const WEIGHT_QUERIES: usize = 2_000;
 /// Fewest (person, intervention) pairs with neighbour evidence to learn it from.
 const MIN_WEIGHT_PAIRS: usize = 30;
 
+/// Multiples of the fitted model's response spreads at which the people's
+/// feedback evidence is compared.
+pub const SPREAD_GRID: [f64; 7] = [0.2, 0.3, 0.45, 0.7, 1.0, 1.4, 2.0];
+/// People with feedback needed before the response spreads are measured.
+pub const MIN_SPREAD_PEOPLE: usize = 30;
+/// Most people kept to measure them on (the first with feedback): one
+/// multiple is well determined by far fewer, and each is a whole state.
+pub const MAX_SPREAD_PEOPLE: usize = 1_000;
+
+/// Measures the response spreads by type-II maximum likelihood: the multiple
+/// of the fitted model's spreads under which the people's feedback, given
+/// each one's map and everything else the fit found (intervention effects,
+/// rating noise and level, reference people), is likeliest (summed log
+/// evidence over [`SPREAD_GRID`], refined by a parabola in the log of the
+/// multiple between the best point's neighbours). Returns the multiple and
+/// the people behind it; `None` with fewer than [`MIN_SPREAD_PEOPLE`] or
+/// without kept people.
+///
+/// Measured, not applied: the spreads under which feedback is likeliest are
+/// not those under which the ranking decides best. Applied in every pooled
+/// refit over twelve simulated clinics (docs/benchmarks.md), it found 0.2-0.3
+/// where people respond alike and 0.6 on `individual`, and lifted
+/// `homogeneous` by 0.05 and `daily_sampling` by 0.02, but it also found 0.2
+/// on a random world whose catalogue says almost nothing about which
+/// exercises work, where the ranking needs large spreads to let each
+/// person's reports overrule the catalogue, and lost 0.02 there and 0.007 on
+/// the random worlds on average: level overall (0.303 against 0.302).
+fn fit_response_spread(
+    model: &PopulationModel,
+    set: &TrainingSet,
+    interventions: &InterventionCatalog,
+    processes: &ProcessCatalog,
+) -> Result<(Option<f64>, usize)> {
+    let Some(kept) = &set.kept else {
+        return Ok((None, 0));
+    };
+    let people = kept.states.len();
+    if people < MIN_SPREAD_PEOPLE {
+        return Ok((None, people));
+    }
+    let fitted = Model::new(
+        kept.config.clone(),
+        processes.clone(),
+        interventions.clone(),
+        model.clone(),
+    )?;
+    let base = ResponseSpreads::of(&model.response);
+    let total: Vec<f64> = SPREAD_GRID
+        .iter()
+        .map(|&c| {
+            let mut r = model.response.clone();
+            base.apply(c, &mut r);
+            kept.states
+                .iter()
+                .map(|s| crate::benefit::feedback_log_evidence(&fitted, s, &r))
+                .filter(|x| x.is_finite())
+                .sum()
+        })
+        .collect();
+    let best = (0..total.len())
+        .max_by(|&a, &b| total[a].total_cmp(&total[b]))
+        .unwrap_or(0);
+    let mut log_scale = SPREAD_GRID[best].ln();
+    if best > 0 && best + 1 < SPREAD_GRID.len() {
+        let x: [f64; 3] = [best - 1, best, best + 1].map(|i| SPREAD_GRID[i].ln());
+        let y: [f64; 3] = [best - 1, best, best + 1].map(|i| total[i]);
+        // Vertex of the parabola through the three points.
+        let num = (x[1] - x[0]).powi(2) * (y[1] - y[2]) - (x[1] - x[2]).powi(2) * (y[1] - y[0]);
+        let den = (x[1] - x[0]) * (y[1] - y[2]) - (x[1] - x[2]) * (y[1] - y[0]);
+        if den.abs() > 1e-12 {
+            log_scale = (x[1] - 0.5 * num / den).clamp(x[0], x[2]);
+        }
+    }
+    Ok((Some(log_scale.exp()), people))
+}
+
 /// Learns [`ResponsePrior::neighbour_weight`]: the weighted least-squares
 /// slope, through the origin, of each reference person's residual on an
 /// intervention on what their nearest *other* reference people say about it,
@@ -1155,6 +1331,79 @@ mod tests {
     /// intervention residual (sd 0.4 of the prediction), each person's rating
     /// habit and rating noise give back 0.6 and 0.4, the habit not counted
     /// in either.
+    /// A clinic whose people rate each exercise alike is likeliest under
+    /// small response spreads; one whose people's ratings of the same
+    /// exercises lie far apart, under large ones. The report says so; the
+    /// model keeps its spreads.
+    #[test]
+    fn response_spreads_are_estimated_from_how_far_people_s_feedback_differs() {
+        let engine = testkit::engine_with(EngineConfig::default());
+        let base = ResponseSpreads::of(&engine.population().response);
+        let ivs = [
+            "defuse",
+            "restructure",
+            "reach-out",
+            "wind-down",
+            "exposure",
+        ];
+        let clinic = |alike: bool| {
+            let mut c = Collector::new(&engine).keeping_people();
+            let mut rng = ChaCha8Rng::seed_from_u64(5);
+            let shared: Vec<f64> = ivs.iter().map(|_| rng.random_range(55.0..75.0)).collect();
+            for p in 0..60 {
+                c.start_person(format!("p{p}"), engine.new_person(vec![]));
+                for d in 0..8 {
+                    let cog: f64 = rng.random_range(30.0..70.0);
+                    c.assessment(&assessment(
+                        f64::from(d),
+                        &[("cognition", cog, 100.0 - cog)],
+                        Some(30.0 + 0.3 * cog),
+                    ))
+                    .expect("assessment");
+                }
+                for (j, iv) in ivs.iter().enumerate() {
+                    let centre = if alike {
+                        shared[j]
+                    } else {
+                        rng.random_range(5.0..95.0)
+                    };
+                    for k in 0..3 {
+                        let noise: f64 = StandardNormal.sample(&mut rng);
+                        let day = 10.0 + (3 * j + k) as f64;
+                        let h = (centre + 3.0 * noise).clamp(0.0, 100.0);
+                        c.feedback(&feedback(iv, day, Some(Completion::Done), Some(h)))
+                            .expect("feedback");
+                    }
+                }
+            }
+            let (model, report) =
+                train("t", &c.finish(), engine.interventions(), engine.processes())
+                    .expect("trains");
+            assert_eq!(report.spread_people, 60);
+            // Reported, not applied.
+            assert_eq!(ResponseSpreads::of(&model.response), base);
+            report.spread_scale.expect("enough people")
+        };
+        let (alike, differ) = (clinic(true), clinic(false));
+        assert!(alike < 0.5, "{alike}");
+        assert!(differ > 1.0, "{differ}");
+    }
+
+    /// Too few people with feedback: nothing is measured.
+    #[test]
+    fn response_spreads_are_not_measured_without_enough_feedback() {
+        let engine = testkit::engine_with(EngineConfig::default());
+        let set = collect(&engine, MIN_SPREAD_PEOPLE - 1, "defuse");
+        let (model, report) =
+            train("t", &set, engine.interventions(), engine.processes()).expect("trains");
+        assert_eq!(report.spread_scale, None);
+        assert_eq!(report.spread_people, MIN_SPREAD_PEOPLE - 1);
+        assert_eq!(
+            ResponseSpreads::of(&model.response),
+            ResponseSpreads::of(&engine.population().response)
+        );
+    }
+
     #[test]
     fn rating_spread_separates_family_item_and_rating_habit() {
         let engine = Engine::with_defaults();
@@ -1432,7 +1681,7 @@ mod tests {
     /// People whose well-being follows cognition, who report that one
     /// intervention helped a lot.
     fn collect(engine: &Engine, people: usize, star: &str) -> TrainingSet {
-        let mut c = Collector::new(engine);
+        let mut c = Collector::new(engine).keeping_people();
         let mut rng = ChaCha8Rng::seed_from_u64(11);
         for p in 0..people {
             c.start_person(format!("p{p}"), engine.new_person(vec![]));

@@ -110,7 +110,7 @@ fn simulated_set(args: &TrainArgs) -> anyhow::Result<(TrainingSet, serde_json::V
             .map(|range| {
                 let listener = RefCell::new(Collecting {
                     engine: &engine,
-                    collector: Collector::new(&engine),
+                    collector: Collector::new(&engine).keeping_people(),
                 });
                 sim.run_people(range.clone(), weeks, || Tapped {
                     inner: EnginePolicy::new(&engine),
@@ -196,7 +196,7 @@ fn db_set(args: &TrainArgs) -> anyhow::Result<(TrainingSet, serde_json::Value)> 
         .iter()
         .map(|p| (p.id.as_str(), p.conditions.clone()))
         .collect();
-    let mut collector = Collector::new(&engine);
+    let mut collector = Collector::new(&engine).keeping_people();
     for (person, history) in &histories {
         let conds = conditions.get(person).cloned().unwrap_or_default();
         // Pseudonymous ids stay in the tenant's database: the artifact only
@@ -314,6 +314,22 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             "  ratings beyond the maps ({} rows; measured, not applied): family sd {:.2}, \
              intervention sd {:.2} of the prediction",
             s.rows, s.family_sd, s.item_sd_share
+        );
+    }
+    if let Some(scale) = r.spread_scale {
+        // The grid's ends bound what it can tell.
+        let grid = tutti_engine::train::SPREAD_GRID;
+        let at = if scale <= grid[0] {
+            "at or below"
+        } else if scale >= grid[grid.len() - 1] {
+            "at or above"
+        } else {
+            "at"
+        };
+        println!(
+            "  response spreads: the feedback of {} people is likeliest {at} {scale:.2} times the \
+             model's (measured, not applied)",
+            r.spread_people
         );
     }
     println!(
