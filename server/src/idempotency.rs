@@ -212,8 +212,8 @@ impl Idempotency {
     ///
     /// The write waits in `queue` behind this replica's other writes to the
     /// same person: before the read when the subject is the person, after it
-    /// (once the recommendation names them) for feedback, whose rare stale
-    /// snapshot the version check then catches.
+    /// (once the recommendation names them) for feedback, which reads again
+    /// if it had to wait.
     pub async fn run_on<R, F, Fut>(
         &self,
         storage: &dyn Storage,
@@ -233,7 +233,6 @@ impl Idempotency {
         };
         let mut attempts = 0;
         loop {
-            attempts += 1;
             let snapshot = storage
                 .read_for_write(tenant, self.method, &self.request_id, subject)
                 .await?;
@@ -243,8 +242,16 @@ impl Idempotency {
             if queued.is_none()
                 && let Some(person) = &snapshot.person
             {
-                queued = Some(queue.enter(tenant, &person.id).await);
+                let (guard, waited) = queue.enter_noting_wait(tenant, &person.id).await;
+                queued = Some(guard);
+                // Overtaken while waiting: the snapshot is likely stale, and
+                // computing from it would fail the version check and back
+                // off while holding the person's queue. Read again instead.
+                if waited {
+                    continue;
+                }
             }
+            attempts += 1;
             let outcome = attempt(snapshot).await;
             if let Some(done) = self.after_attempt(storage, tenant, outcome, attempts).await {
                 return done;

@@ -38,12 +38,26 @@ impl PersonQueue {
     /// Waits for this person's earlier writes on this replica; the guard
     /// holds later ones until it drops.
     pub async fn enter(&self, tenant: &TenantId, person: &PersonId) -> MutexGuard<'_, ()> {
+        self.enter_noting_wait(tenant, person).await.0
+    }
+
+    /// [`PersonQueue::enter`], and whether it had to wait: a write that
+    /// read its snapshot before queueing and then waited may have been
+    /// overtaken, and reads again rather than compute from a stale one.
+    pub async fn enter_noting_wait(
+        &self,
+        tenant: &TenantId,
+        person: &PersonId,
+    ) -> (MutexGuard<'_, ()>, bool) {
         let mut h = self.hasher.build_hasher();
         tenant.as_str().hash(&mut h);
         person.as_str().hash(&mut h);
         // The remainder is below `SHARDS`, so the cast back cannot truncate.
-        let shard = (h.finish() % SHARDS as u64) as usize;
-        self.shards[shard].lock().await
+        let shard = &self.shards[(h.finish() % SHARDS as u64) as usize];
+        match shard.try_lock() {
+            Ok(guard) => (guard, false),
+            Err(_) => (shard.lock().await, true),
+        }
     }
 }
 
@@ -83,5 +97,24 @@ mod tests {
         assert!(waited <= 3, "{waited} of 101 unrelated writes waited");
         drop(first);
         assert!(enters_at_once(&queue, &tenant, &person).await);
+    }
+
+    #[tokio::test]
+    async fn entering_says_whether_it_waited() {
+        let queue = std::sync::Arc::new(PersonQueue::default());
+        let tenant = TenantId::parse("clinic-a").expect("valid tenant");
+        let person = PersonId::parse("p-1").expect("valid person");
+        let (first, waited) = queue.enter_noting_wait(&tenant, &person).await;
+        assert!(!waited);
+        let second = {
+            let (queue, tenant, person) = (queue.clone(), tenant.clone(), person.clone());
+            tokio::spawn(async move { queue.enter_noting_wait(&tenant, &person).await.1 })
+        };
+        // On the test's single-threaded runtime, yielding runs the second
+        // write until it waits in the queue, before the first leaves it.
+        tokio::task::yield_now().await;
+        drop(first);
+        assert!(second.await.expect("joins"));
+        assert!(!queue.enter_noting_wait(&tenant, &person).await.1);
     }
 }
