@@ -520,14 +520,13 @@ impl<'e> Collector<'e> {
             rating_ss: ss,
             rating_df: df,
         });
-        let has_feedback = cur
-            .state
-            .interventions
-            .values()
-            .any(|r| !r.evidence.is_empty());
-        if has_feedback
-            && let Some(kept) = &mut self.set.kept
+        if let Some(kept) = &mut self.set.kept
             && kept.states.len() < MAX_SPREAD_PEOPLE
+            && cur
+                .state
+                .interventions
+                .values()
+                .any(|r| !r.evidence.is_empty())
         {
             kept.states.push(cur.state);
         }
