@@ -30,7 +30,8 @@ def world(w: int, seed: int) -> str:
         return round(r.uniform(a, b), 3)
 
     apw = r.choice([1, 2, 3, 7])
-    dpw = r.choice([1, 1, 2])
+    # No more decisions than assessments a week (the simulator refuses it).
+    dpw = min(r.choice([1, 1, 2]), apw)
     return f'''name = "fresh{w}"
 description = "held-out world {w}"
 
