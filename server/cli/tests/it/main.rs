@@ -2,7 +2,8 @@
 //! package that owns it): one test binary, one module per behaviour, for what
 //! a task cannot show: SIGTERM, kill -9, refusals at start-up, a disk that
 //! fills up, several replicas on one PostgreSQL database, what the process
-//! exports over OTLP.
+//! exports over OTLP, a start with TLS and keys and a certificate reloaded on
+//! SIGHUP.
 
 mod support;
 
@@ -12,3 +13,4 @@ mod kill_9;
 mod otlp_export;
 mod refuses_insecure_start;
 mod replicas;
+mod secure_start;
