@@ -61,6 +61,13 @@ step "cargo test (unit, property, integration, simulation, training; PostgreSQL 
 # about 30 s; a trained model helping new simulated people) run here with no
 # release build; integration tests are one binary per package (`--test it`, a
 # module per behaviour).
+# The full-disk and read-only-filesystem tests (server/cli/tests/it/full_disk.rs)
+# mount a tmpfs and a loop-mounted ext4 image in a private mount namespace,
+# which needs root; as root (CI) a missing capability fails instead of skipping,
+# the way a missing PostgreSQL does.
+if [ "$(id -u)" = 0 ]; then
+  export TUTTI_REQUIRE_NAMESPACES=1
+fi
 TUTTI_REQUIRE_POSTGRES=1 cargo test --workspace --locked
 
 step "load generator: short smoke runs against in-process servers, SQLite and two replicas on PostgreSQL (no timing asserted)"

@@ -3,17 +3,28 @@
 //! `telemetry.otlp_endpoint` is set and scrapeable as Prometheus text at
 //! `GET /metrics` (`metrics.prometheus`).
 //!
-//! Labels are bounded and never name a person: methods are the contract's (an
-//! unknown method is `unknown`), HTTP routes are their templates
-//! (`/fhir/r4/people/{person_id}`), tenants are not labels.
+//! Attributes follow the OpenTelemetry semantic conventions for RPC of
+//! release v1.44.0 (`rpc.system.name`, `rpc.method` fully qualified,
+//! `rpc.response.status_code` as the code's name, `error.type` for the codes
+//! gRPC's conventions count as server errors), the same on the call-duration
+//! metric and on the server span ([`crate::telemetry::RpcSpan`]).
+//!
+//! Labels are bounded and never name a person: methods are the ones the
+//! server serves (any other path is `_OTHER`, as the conventions ask, and its
+//! original text is not recorded: it is the caller's and could hold an id),
+//! HTTP routes are their templates (`/fhir/r4/people/{person_id}`), tenants
+//! are not labels.
 
 use crate::config::Config;
+use crate::telemetry::code_name;
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::{Counter, Histogram, MeterProvider as _};
 use opentelemetry_otlp::WithExportConfig as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
-use std::sync::Arc;
+use prost::Message as _;
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tonic::Code;
 
@@ -109,14 +120,15 @@ impl Metrics {
 
     /// One finished call.
     pub fn call(&self, system: &'static str, method: &str, code: Code, seconds: f64) {
-        self.inner.call_duration.record(
-            seconds,
-            &[
-                KeyValue::new("rpc.system", system),
-                KeyValue::new("rpc.method", method.to_owned()),
-                KeyValue::new("rpc.grpc.status_code", code as i64),
-            ],
-        );
+        let mut attributes = vec![
+            KeyValue::new("rpc.system.name", system),
+            KeyValue::new("rpc.method", method.to_owned()),
+            KeyValue::new("rpc.response.status_code", code_name(code)),
+        ];
+        if let Some(error) = error_type(code) {
+            attributes.push(KeyValue::new("error.type", error));
+        }
+        self.inner.call_duration.record(seconds, &attributes);
     }
 
     /// One decision ranked.
@@ -141,7 +153,7 @@ impl Metrics {
         );
     }
 
-    /// One call shed (`scope`: `global` or `tenant`).
+    /// One call shed (`scope`: `global` or `tenant`; `method`: its [`method_label`]).
     pub fn shed(&self, scope: &'static str, method: &str) {
         self.inner.shed.add(
             1,
@@ -170,15 +182,73 @@ impl Metrics {
     }
 }
 
-/// The label for a request path: a `tutti.v1`/health/reflection method as is,
-/// an HTTP route as its template, anything else `other`.
-pub fn method_label(path: &str, code: Code) -> String {
-    if code == Code::Unimplemented {
-        return "unknown".to_owned();
+/// `rpc.method` of a gRPC path, when the conventions say no method applies.
+pub const OTHER_METHOD: &str = "_OTHER";
+
+/// The methods this server serves, as `package.Service/Method`: the
+/// `tutti.v1` contract's, health checks, reflection (both versions).
+fn served_methods() -> &'static HashSet<String> {
+    static METHODS: OnceLock<HashSet<String>> = OnceLock::new();
+    METHODS.get_or_init(|| {
+        let mut methods: HashSet<String> = [
+            "grpc.health.v1.Health/Check",
+            "grpc.health.v1.Health/Watch",
+            "grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+        // The contract's own descriptor set, compiled in: it cannot fail to
+        // decode short of a build defect, which then shows as `_OTHER`.
+        if let Ok(set) = prost_types::FileDescriptorSet::decode(tutti_proto::FILE_DESCRIPTOR_SET) {
+            for file in &set.file {
+                let package = file.package();
+                for service in &file.service {
+                    for method in &service.method {
+                        methods.insert(format!("{package}.{}/{}", service.name(), method.name()));
+                    }
+                }
+            }
+        }
+        methods
+    })
+}
+
+/// `rpc.method` of a gRPC request path: `package.Service/Method` when the
+/// server serves it, else [`OTHER_METHOD`] (the path is the caller's text).
+pub fn rpc_method(path: &str) -> &str {
+    let method = path.strip_prefix('/').unwrap_or(path);
+    if served_methods().contains(method) {
+        method
+    } else {
+        OTHER_METHOD
     }
+}
+
+/// `error.type` of a call that ended with `code`: the code's name for the
+/// codes gRPC's conventions count as server errors, else none.
+#[expect(
+    clippy::wildcard_enum_match_arm,
+    reason = "tonic's Code: the codes not listed are not server errors"
+)]
+pub fn error_type(code: Code) -> Option<&'static str> {
+    match code {
+        Code::Unknown
+        | Code::DeadlineExceeded
+        | Code::Unimplemented
+        | Code::Internal
+        | Code::Unavailable
+        | Code::DataLoss => Some(code_name(code)),
+        _ => None,
+    }
+}
+
+/// The label for a request path: a served gRPC method (`rpc_method`), an
+/// HTTP route as its template, anything else `other`.
+pub fn method_label(path: &str) -> String {
     if path.starts_with("/tutti.v1.") || path.starts_with("/grpc.") {
-        // At most one slash after the service: a method name, not free text.
-        return path.trim_start_matches('/').to_owned();
+        return rpc_method(path).to_owned();
     }
     let p = path;
     let template = if p == "/cds-services" {
@@ -208,17 +278,19 @@ mod tests {
     #[test]
     fn labels_never_carry_ids() {
         assert_eq!(
-            method_label("/fhir/r4/people/p-secret", Code::Ok),
+            method_label("/fhir/r4/people/p-secret"),
             "/fhir/r4/people/{person_id}"
         );
         assert_eq!(
-            method_label("/tutti.v1.PeopleService/GetPerson", Code::Ok),
+            method_label("/tutti.v1.PeopleService/GetPerson"),
             "tutti.v1.PeopleService/GetPerson"
         );
         assert_eq!(
-            method_label("/tutti.v1.PeopleService/p-123", Code::Unimplemented),
-            "unknown"
+            method_label("/grpc.health.v1.Health/Check"),
+            "grpc.health.v1.Health/Check"
         );
-        assert_eq!(method_label("/anything/else", Code::NotFound), "other");
+        assert_eq!(method_label("/tutti.v1.PeopleService/p-123"), "_OTHER");
+        assert_eq!(method_label("/grpc.health.v1.Health/p-123"), "_OTHER");
+        assert_eq!(method_label("/anything/else"), "other");
     }
 }

@@ -9,8 +9,9 @@
 //!   [`mod@crate::serve`]): every request gets a call id (the client's
 //!   `x-request-id` if well-formed, else a new UUID v7, echoed in the
 //!   response: [`drop_malformed_call_id`], [`NewCallId`]), a span named after
-//!   the method with the RPC semantic conventions (`rpc.system`,
-//!   `rpc.service`, `rpc.method`, `rpc.grpc.status_code`: [`RpcSpan`]), a
+//!   the method with the OpenTelemetry RPC semantic conventions of release
+//!   v1.44.0 (`rpc.system.name`, `rpc.method` fully qualified,
+//!   `rpc.response.status_code`, `error.type`: [`RpcSpan`]), a
 //!   trace id ([`with_trace_id`]: the span's, else the caller's
 //!   `traceparent`, else a new one; it goes into the audit row), and one log
 //!   event with method, status code and latency as structured fields
@@ -240,29 +241,35 @@ impl<B> MakeSpan<B> for RpcSpan {
     fn make_span(&mut self, req: &http::Request<B>) -> Span {
         let call_id = call_id(req.extensions());
         let method = req.uri().path();
-        let (service, short) = method
-            .trim_start_matches('/')
-            .split_once('/')
-            .unwrap_or(("", ""));
         let span = if is_grpc(req.headers()) {
-            // `otel.*` fields set the exported span's name, kind and status.
+            // The metric's `rpc.method` too: one name for one method. A path
+            // the server does not serve is the caller's text (it could hold
+            // an id), so it is recorded nowhere, not even in `method`.
+            let rpc_method = crate::metrics::rpc_method(method);
+            let name = if rpc_method == crate::metrics::OTHER_METHOD {
+                "grpc"
+            } else {
+                rpc_method
+            };
+            // `otel.*` fields set the exported span's name, kind and status;
+            // the others are its attributes.
             tracing::info_span!(
                 "rpc",
-                otel.name = %method.trim_start_matches('/'),
+                otel.name = %name,
                 otel.kind = "server",
                 otel.status_code = tracing::field::Empty,
-                rpc.system = "grpc",
-                rpc.service = %service,
-                rpc.method = %short,
-                rpc.grpc.status_code = tracing::field::Empty,
-                method = %method,
+                rpc.system.name = "grpc",
+                rpc.method = %rpc_method,
+                rpc.response.status_code = tracing::field::Empty,
+                "error.type" = tracing::field::Empty,
+                method = %format!("/{rpc_method}"),
                 call_id = %call_id,
                 trace_id = tracing::field::Empty,
             )
         } else {
             tracing::info_span!(
                 "http",
-                otel.name = %format!("{} {}", req.method(), crate::metrics::method_label(method, Code::Ok)),
+                otel.name = %format!("{} {}", req.method(), crate::metrics::method_label(method)),
                 otel.kind = "server",
                 otel.status_code = tracing::field::Empty,
                 http.request.method = %req.method(),
@@ -313,17 +320,12 @@ impl<B> OnResponse<B> for RpcLogged {
     fn on_response(self, response: &http::Response<B>, latency: Duration, span: &Span) {
         let code = response_code(response);
         // Each span has one of the two fields; recording the other is a no-op.
-        span.record("rpc.grpc.status_code", code as i64);
+        span.record("rpc.response.status_code", code_name(code));
         span.record("http.response.status_code", response.status().as_u16());
-        if matches!(
-            code,
-            Code::Internal
-                | Code::Unknown
-                | Code::DataLoss
-                | Code::Unavailable
-                | Code::DeadlineExceeded
-                | Code::Unimplemented
-        ) {
+        // The codes gRPC's conventions count as server errors (a client's
+        // NOT_FOUND is not the server failing).
+        if let Some(error) = crate::metrics::error_type(code) {
+            span.record("error.type", error);
             span.record("otel.status_code", "ERROR");
         }
         log_rpc(code, latency.as_secs_f64() * 1000.0);

@@ -1,8 +1,10 @@
 //! Behaviour: the server records OpenTelemetry metrics (call duration by
 //! method and status code, recommendations by model version, feedback
 //! outcomes) and spans named after the method with the RPC semantic
-//! conventions (`rpc.system`, `rpc.service`, `rpc.method`,
-//! `rpc.grpc.status_code`), read here through in-memory exporters; the same
+//! conventions of OpenTelemetry semconv v1.44.0 (`rpc.system.name`,
+//! `rpc.method` fully qualified and the same on spans and metrics,
+//! `rpc.response.status_code`, `error.type` on server errors), read here
+//! through in-memory exporters; the same
 //! metrics are served as Prometheus text on `GET /metrics`; no label or
 //! attribute carries a person id.
 
@@ -175,18 +177,23 @@ async fn calls_are_measured_and_traced_without_person_ids() {
     let _ = meter_provider.force_flush();
 
     let points = metric_points(&metrics);
-    let call = |method: &str, code: i64| {
+    let call = |method: &str, code: &str| {
         points.iter().any(|(n, a, count)| {
             n == "rpc.server.call.duration"
                 && attr(a, "rpc.method").as_deref() == Some(method)
-                && attr(a, "rpc.grpc.status_code") == Some(code.to_string())
-                && attr(a, "rpc.system").as_deref() == Some("grpc")
+                && attr(a, "rpc.response.status_code").as_deref() == Some(code)
+                && attr(a, "rpc.system.name").as_deref() == Some("grpc")
+                // A client's NOT_FOUND is not a server error.
+                && attr(a, "error.type").is_none()
                 && *count >= 1.0
         })
     };
-    assert!(call("tutti.v1.PeopleService/CreatePerson", 0), "{points:?}");
     assert!(
-        call("tutti.v1.PeopleService/GetPerson", 5),
+        call("tutti.v1.PeopleService/CreatePerson", "OK"),
+        "{points:?}"
+    );
+    assert!(
+        call("tutti.v1.PeopleService/GetPerson", "NOT_FOUND"),
         "NOT_FOUND measured: {points:?}"
     );
     assert!(
@@ -222,20 +229,24 @@ async fn calls_are_measured_and_traced_without_person_ids() {
         });
     assert_eq!(create.span_kind, opentelemetry::trace::SpanKind::Server);
     let a = &create.attributes;
-    assert_eq!(attr(a, "rpc.system").as_deref(), Some("grpc"));
+    assert_eq!(attr(a, "rpc.system.name").as_deref(), Some("grpc"));
     assert_eq!(
-        attr(a, "rpc.service").as_deref(),
-        Some("tutti.v1.PeopleService")
+        attr(a, "rpc.method").as_deref(),
+        Some("tutti.v1.PeopleService/CreatePerson"),
+        "the metric's rpc.method"
     );
-    assert_eq!(attr(a, "rpc.method").as_deref(), Some("CreatePerson"));
-    assert_eq!(attr(a, "rpc.grpc.status_code").as_deref(), Some("0"));
+    assert_eq!(attr(a, "rpc.response.status_code").as_deref(), Some("OK"));
+    assert_eq!(attr(a, "error.type"), None);
+    for old in ["rpc.system", "rpc.service", "rpc.grpc.status_code"] {
+        assert_eq!(attr(a, old), None, "deprecated {old} still set");
+    }
     let not_found = finished
         .iter()
         .find(|s| s.name == "tutti.v1.PeopleService/GetPerson")
         .expect("GetPerson span");
     assert_eq!(
-        attr(&not_found.attributes, "rpc.grpc.status_code").as_deref(),
-        Some("5")
+        attr(&not_found.attributes, "rpc.response.status_code").as_deref(),
+        Some("NOT_FOUND")
     );
     for s in &finished {
         for kv in &s.attributes {
@@ -270,6 +281,7 @@ async fn prometheus_text_is_served_at_get_metrics() {
                 && l.contains("tutti.v1.CatalogService/ListProcesses")
         })
         .unwrap_or_else(|| panic!("no call duration for ListProcesses in:\n{text}"));
-    assert!(line.contains("rpc_grpc_status_code=\"0\""), "{line}");
+    assert!(line.contains("rpc_response_status_code=\"OK\""), "{line}");
+    assert!(line.contains("rpc_system_name=\"grpc\""), "{line}");
     server.stop().await.expect("clean stop");
 }

@@ -29,7 +29,7 @@ impl Around for Measure {
         let code = response_code(&response);
         self.0.call(
             system,
-            &method_label(&method, code),
+            &method_label(&method),
             code,
             start.elapsed().as_secs_f64(),
         );

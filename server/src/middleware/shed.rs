@@ -42,7 +42,7 @@ impl Around for Shed {
                     note.mark_shed();
                 }
                 self.metrics
-                    .shed(scope, req.uri().path().trim_start_matches('/'));
+                    .shed(scope, &crate::metrics::method_label(req.uri().path()));
                 e.into_status().into_http()
             }
         }

@@ -4,6 +4,10 @@
 //! INVALID_ARGUMENT, never INTERNAL. Each error is produced by a real server
 //! and its code, message and details are compared with
 //! `tests/golden/error_details.json` (`UPDATE_GOLDEN=1` rewrites it).
+//!
+//! Not produced here: `CONCURRENT_UPDATE` and `CONCURRENT_RETRY` (ABORTED),
+//! which need a lost race between replicas or between a commit and its own
+//! read, and `INTERNAL`, a server defect.
 
 use prost::Message as _;
 use rusqlite::Connection;
@@ -13,10 +17,17 @@ use tonic::Status;
 use tonic::metadata::MetadataMap;
 use tonic_types::StatusExt as _;
 use tutti_proto::v1::{
-    CreatePersonRequest, DeletePersonRequest, GetPersonRequest, ListProcessesRequest,
+    BatchRecordAssessmentsRequest, Completion, CreatePersonRequest, DeletePersonRequest,
+    GetPersonRequest, ListInterventionsRequest, ListProcessesRequest, RecordFeedbackRequest,
+    UpdateInterventionRequest,
 };
-use tutti_server::config::{ApiKeyConfig, Role};
+use tutti_server::config::{ApiKeyConfig, Role, TenantMode};
 use tutti_tests::ehr::assert_golden;
+use tutti_tests::fixtures::{
+    assessment_series, builtin_intervention_ids, feedback, hours_ago, list_all_interventions,
+    new_person, recommend, recommend_request, record_assessment, rid, valid_assessment,
+    valid_intervention,
+};
 use tutti_tests::raw::{call_raw, hold_until_refused};
 use tutti_tests::{Headers, TestServer};
 
@@ -47,6 +58,19 @@ fn describe(case: &str, status: &Status) -> Value {
         "bad_request": bad_request,
         "retry_delay_ms": retry,
     })
+}
+
+/// [`describe`] with each `(value, placeholder)` replaced in the message: ids
+/// the server makes up (a recommendation id) would change the golden file on
+/// every run.
+fn describe_redacted(case: &str, status: &Status, redact: &[(&str, &str)]) -> Value {
+    let mut v = describe(case, status);
+    let mut message = status.message().to_owned();
+    for (value, placeholder) in redact {
+        message = message.replace(value, placeholder);
+    }
+    v["message"] = Value::String(message);
+    v
 }
 
 fn err<T: std::fmt::Debug>(r: Result<T, Status>, case: &str) -> Status {
@@ -229,12 +253,131 @@ async fn auth_errors(out: &mut Vec<Value>) {
     server.stop().await.expect("clean stop");
 }
 
+/// UpdateIntervention on a built-in intervention; feedback on a shadow
+/// tenant's ranked item, which nobody was shown.
+async fn catalog_and_shadow_errors(out: &mut Vec<Value>) {
+    const SHADOW: &str = "clinic-shadow";
+    let server = TestServer::start_with_modes(&[(SHADOW, TenantMode::Shadow)])
+        .await
+        .expect("server starts");
+    let mut catalog = server.catalog();
+    let mut built_in = builtin_intervention_ids(&mut catalog).await;
+    built_in.sort();
+    let id = built_in.first().expect("a built-in intervention").clone();
+    let s = err(
+        catalog
+            .update_intervention(UpdateInterventionRequest {
+                request_id: "r-update".into(),
+                intervention: Some(valid_intervention(&id)),
+                update_mask: None,
+            })
+            .await,
+        "built in",
+    );
+    out.push(describe("built_in_intervention", &s));
+
+    // The platform's own pick, which a shadow tenant must name.
+    let choice = list_all_interventions(
+        &mut server.catalog_as(SHADOW),
+        ListInterventionsRequest {
+            page_size: 200,
+            ..Default::default()
+        },
+    )
+    .await
+    .into_iter()
+    .find(|i| {
+        i.built_in
+            && i.contraindications.is_empty()
+            && !i.requires_clinician
+            && i.min_days_between == 0
+    })
+    .expect("an unrestricted built-in intervention");
+    let mut people = server.people_as(SHADOW);
+    let person = new_person(&mut people).await;
+    record_assessment(&mut people, &person, valid_assessment(hours_ago(2))).await;
+    let mut request = recommend_request(&person);
+    request.platform_intervention_id = choice.id;
+    let mut recs = server.recommendations_as(SHADOW);
+    let answer = recommend(&mut recs, request).await;
+    let unseen = answer
+        .recommendations
+        .first()
+        .expect("the engine still ranks")
+        .recommendation_id
+        .clone();
+    let s = err(
+        recs.record_feedback(RecordFeedbackRequest {
+            request_id: rid(),
+            feedback: Some(feedback(&unseen, Completion::Done)),
+        })
+        .await,
+        "shadow",
+    );
+    out.push(describe_redacted(
+        "shadow_recommendation",
+        &s,
+        &[(&unseen, "<recommendation_id>")],
+    ));
+    server.stop().await.expect("clean stop");
+}
+
+/// A database at its size cap (`storage.max_bytes`), and one locked by
+/// another process past the busy timeout.
+async fn storage_errors(out: &mut Vec<Value>) {
+    let server = TestServer::start_with(|c| c.storage.max_bytes = Some(1 << 20))
+        .await
+        .expect("server starts");
+    let mut people = server.people();
+    let person = new_person(&mut people).await;
+    let mut full = None;
+    for batch in 0..200u64 {
+        let r = people
+            .batch_record_assessments(BatchRecordAssessmentsRequest {
+                request_id: format!("r-fill-{batch}"),
+                person: person.clone(),
+                assessments: assessment_series(
+                    500,
+                    hours_ago(1 + batch * 1000),
+                    std::time::Duration::from_secs(3600),
+                    batch,
+                ),
+            })
+            .await;
+        if let Err(s) = r {
+            full = Some(s);
+            break;
+        }
+    }
+    let s = full.expect("1 MiB fills up");
+    out.push(describe("storage_full", &s));
+    server.stop().await.expect("clean stop");
+
+    let server = TestServer::start().await.expect("server starts");
+    let blocker = Connection::open(server.data_path()).expect("open");
+    blocker.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    // No deadline: the write waits out SQLite's busy timeout.
+    let s = err(
+        server
+            .people()
+            .create_person(create("p-locked", "r-locked"))
+            .await,
+        "locked",
+    );
+    out.push(describe("storage_unavailable", &s));
+    blocker.execute_batch("ROLLBACK").expect("unlock");
+    drop(blocker);
+    server.stop().await.expect("clean stop");
+}
+
 #[tokio::test]
 async fn every_error_carries_error_info_and_matches_its_golden_details() {
     let mut out = Vec::new();
     open_server_errors(&mut out).await;
     overload_errors(&mut out).await;
     auth_errors(&mut out).await;
+    catalog_and_shadow_errors(&mut out).await;
+    storage_errors(&mut out).await;
     for e in &out {
         assert_eq!(
             e["error_info"]["domain"], "tutti.health",

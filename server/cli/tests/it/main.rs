@@ -1,12 +1,16 @@
 //! The `tutti` binary as a process (cargo builds it for the tests of the
 //! package that owns it): one test binary, one module per behaviour, for what
 //! a task cannot show: SIGTERM, kill -9, refusals at start-up, a disk that
-//! fills up, several replicas on one PostgreSQL database.
+//! fills up, several replicas on one PostgreSQL database, what the process
+//! exports over OTLP, a start with TLS and keys and a certificate reloaded on
+//! SIGHUP.
 
 mod support;
 
 mod full_disk;
 mod graceful_shutdown;
 mod kill_9;
+mod otlp_export;
 mod refuses_insecure_start;
 mod replicas;
+mod secure_start;

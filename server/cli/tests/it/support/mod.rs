@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
@@ -24,6 +24,12 @@ use tonic_health::pb::health_client::HealthClient;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../../../../tests/src/postgres.rs"]
 pub(crate) mod postgres;
+
+/// The throwaway certificate authorities of the TLS tests
+/// (`tests/src/pki.rs`, rcgen), included for the same reason.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../../../tests/src/pki.rs"]
+pub(crate) mod pki;
 
 /// The binary under test, built by cargo for this test target.
 pub(crate) const TUTTI: &str = env!("CARGO_BIN_EXE_tutti");
@@ -37,6 +43,8 @@ pub(crate) struct Server {
     /// Where it listens.
     pub(crate) addr: SocketAddr,
     log: Arc<Mutex<Vec<String>>>,
+    /// How clients reach it over TLS; `None`: plaintext.
+    tls: Option<ClientTlsConfig>,
 }
 
 /// The command line of `tutti serve` over `data`, listening on 127.0.0.1:0,
@@ -76,7 +84,17 @@ pub(crate) fn isolate(cmd: &mut Command) {
 
 impl Server {
     /// Spawns `cmd` (a `tutti serve` command line) and waits until it reports SERVING.
-    pub(crate) async fn spawn(mut cmd: Command) -> anyhow::Result<Self> {
+    pub(crate) async fn spawn(cmd: Command) -> anyhow::Result<Self> {
+        Self::spawn_with(cmd, None).await
+    }
+
+    /// [`Server::spawn`] for a server that speaks TLS only: its channels
+    /// (the readiness check's too) use `tls`.
+    pub(crate) async fn spawn_tls(cmd: Command, tls: ClientTlsConfig) -> anyhow::Result<Self> {
+        Self::spawn_with(cmd, Some(tls)).await
+    }
+
+    async fn spawn_with(mut cmd: Command, tls: Option<ClientTlsConfig>) -> anyhow::Result<Self> {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -112,20 +130,39 @@ impl Server {
                 .join("\n");
             bail!("tutti serve did not report its address:\n{lines}");
         };
-        let server = Self { child, addr, log };
+        let server = Self {
+            child,
+            addr,
+            log,
+            tls,
+        };
         server.wait_serving().await?;
         Ok(server)
     }
 
     /// A channel to the server.
     pub(crate) fn channel(&self) -> Channel {
+        Self::channel_over(self.addr.port(), self.tls.clone())
+    }
+
+    /// A TLS channel to a server on loopback `port`, with `tls` (e.g. trusting
+    /// another CA than [`Server::channel`]'s).
+    pub(crate) fn channel_to(port: u16, tls: ClientTlsConfig) -> Channel {
+        Self::channel_over(port, Some(tls))
+    }
+
+    fn channel_over(port: u16, tls: Option<ClientTlsConfig>) -> Channel {
         // A server bound to every address is reached over loopback only.
-        let target = SocketAddr::from(([127, 0, 0, 1], self.addr.port()));
-        Endpoint::from_shared(format!("http://{target}"))
+        let target = SocketAddr::from(([127, 0, 0, 1], port));
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let mut endpoint = Endpoint::from_shared(format!("{scheme}://{target}"))
             .expect("endpoint")
             .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(60))
-            .connect_lazy()
+            .timeout(Duration::from_secs(60));
+        if let Some(tls) = tls {
+            endpoint = endpoint.tls_config(tls).expect("client TLS");
+        }
+        endpoint.connect_lazy()
     }
 
     /// The health status of the whole server (`""`), or the error.
