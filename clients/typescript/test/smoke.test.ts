@@ -101,7 +101,8 @@ test(
   {
     skip: tlsAddr
       ? false
-      : "set SMOKE_TUTTI_TLS_ADDR=host:port of a tutti server with TLS and API keys, and SMOKE_TUTTI_TLS_CA, SMOKE_TUTTI_TLS_OTHER_CA, SMOKE_TUTTI_TLS_TOKEN",
+      : "set SMOKE_TUTTI_TLS_ADDR=host:port of a tutti server with TLS and API keys, and " +
+        "SMOKE_TUTTI_TLS_CA, SMOKE_TUTTI_TLS_OTHER_CA, SMOKE_TUTTI_TLS_TOKEN",
   },
   async () => {
     const baseUrl = `https://${tlsAddr}`;
@@ -119,15 +120,20 @@ test(
     assert.equal((await tutti.people.getPerson({ name }, { timeoutMs: 30_000 })).person?.name, name);
 
     // The same TLS without the key is refused.
-    await expectCode(createPerson(createTuttiClients({ baseUrl, rootCa })), Code.Unauthenticated, "CreatePerson without the key");
+    await expectCode(
+      createPerson(createTuttiClients({ baseUrl, rootCa })),
+      Code.Unauthenticated,
+      "CreatePerson without the key",
+    );
 
     // A client trusting only another CA does not accept the server's certificate.
     // Connect's Node transport reports Node's certificate check as INTERNAL
     // (gRPC's own libraries say UNAVAILABLE), so the test checks the cause.
+    const what = "CreatePerson trusting another CA";
     await assert.rejects(createPerson(createTuttiClients({ baseUrl, rootCa: otherCa, token })), (err: unknown) => {
-      assert.ok(err instanceof ConnectError, `CreatePerson trusting another CA: expected a ConnectError, got ${String(err)}`);
+      assert.ok(err instanceof ConnectError, `${what}: expected a ConnectError, got ${String(err)}`);
       const cause = (err.cause as { code?: string } | undefined)?.code;
-      assert.equal(cause, "UNABLE_TO_VERIFY_LEAF_SIGNATURE", `CreatePerson trusting another CA: ${Code[err.code]} (${err.rawMessage})`);
+      assert.equal(cause, "UNABLE_TO_VERIFY_LEAF_SIGNATURE", `${what}: ${Code[err.code]} (${err.rawMessage})`);
       return true;
     });
   },
