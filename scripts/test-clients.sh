@@ -69,7 +69,10 @@ TUTTI=${CARGO_TARGET_DIR:-$ROOT/target}/debug/tutti
 [[ -x $TUTTI ]] || { echo "no server binary at $TUTTI" >&2; exit 1; }
 echo "  built in $(($(now) - t))s"
 
-command -v openssl >/dev/null || { echo "openssl is missing (Debian: apt-get install openssl); it makes the TLS server's throwaway CA" >&2; exit 1; }
+if ! command -v openssl >/dev/null; then
+  echo "openssl is missing (Debian: apt-get install openssl); it makes the TLS server's throwaway CA" >&2
+  exit 1
+fi
 
 WORK=$(mktemp -d)
 SERVER_PIDS=()
@@ -104,20 +107,22 @@ free_port() {
 # the server's configuration holds only the SHA-256.
 PKI=$WORK/pki
 mkdir -p "$PKI"
+# openssl chats on stderr; its output is shown only when it fails.
+quiet() { local out; out=$("$@" 2>&1) || { printf '%s\n' "$out" >&2; return 1; }; }
 make_ca() { # make_ca NAME: $PKI/NAME.pem and $PKI/NAME.key
-  openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  quiet openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
     -subj "/CN=tutti clients smoke test $1" \
     -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
-    -keyout "$PKI/$1.key" -out "$PKI/$1.pem" 2>/dev/null
+    -keyout "$PKI/$1.key" -out "$PKI/$1.pem"
 }
 make_ca ca
 make_ca other-ca
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
-  -keyout "$PKI/server.key" -out "$PKI/server.csr" 2>/dev/null
+quiet openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+  -keyout "$PKI/server.key" -out "$PKI/server.csr"
 printf '%s\n' basicConstraints=critical,CA:FALSE keyUsage=critical,digitalSignature \
   extendedKeyUsage=serverAuth subjectAltName=IP:127.0.0.1,DNS:localhost >"$PKI/server.ext"
-openssl x509 -req -in "$PKI/server.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" -set_serial "0x$(openssl rand -hex 8)" \
-  -days 2 -extfile "$PKI/server.ext" -out "$PKI/server.pem" 2>/dev/null
+quiet openssl x509 -req -in "$PKI/server.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" \
+  -set_serial "0x$(openssl rand -hex 8)" -days 2 -extfile "$PKI/server.ext" -out "$PKI/server.pem"
 API_KEY=$(openssl rand -hex 24)
 cat >"$WORK/tls.toml" <<EOF
 [tls]
@@ -132,8 +137,10 @@ EOF
 
 # Not TUTTI_*: the server reads every TUTTI_* variable as configuration and
 # rejects unknown ones, and it inherits this environment.
-export SMOKE_TUTTI_ADDR=127.0.0.1:$(free_port)
-export SMOKE_TUTTI_TLS_ADDR=127.0.0.1:$(free_port)
+PORT=$(free_port)
+TLS_PORT=$(free_port)
+while [[ $TLS_PORT == "$PORT" ]]; do TLS_PORT=$(free_port); done
+export SMOKE_TUTTI_ADDR=127.0.0.1:$PORT SMOKE_TUTTI_TLS_ADDR=127.0.0.1:$TLS_PORT
 export SMOKE_TUTTI_TLS_CA=$PKI/ca.pem SMOKE_TUTTI_TLS_OTHER_CA=$PKI/other-ca.pem SMOKE_TUTTI_TLS_TOKEN=$API_KEY
 
 step "starting tutti serve on $SMOKE_TUTTI_ADDR (plaintext, no auth) and $SMOKE_TUTTI_TLS_ADDR (TLS, API key)"
@@ -153,36 +160,40 @@ server_log() { # server_log FILE
 }
 server_logs() { server_log server.log; server_log server-tls.log; }
 
-# Ready when both answer ListProcesses (the TLS one over TLS with the key);
-# gives up after 60 s or if a server exits.
+# Ready when both answer ListProcesses (the TLS one over TLS with the key, on
+# bare grpc channels, so a broken helper fails its own language's test, not
+# this wait). Connections refused are retried for up to 60 s while the
+# servers live; any other error fails at once.
 if ! "$VENV/bin/python" - "${SERVER_PIDS[@]}" <<'EOF'; then
 import os, sys, time
 import grpc
-import tutti_client
-from tutti_client.v1 import catalog_pb2
+from tutti_client.v1 import catalog_pb2, catalog_pb2_grpc
 
 with open(os.environ["SMOKE_TUTTI_TLS_CA"], "rb") as f:
-    ca = f.read()
+    tls = grpc.ssl_channel_credentials(root_certificates=f.read())
 servers = [
-    (int(sys.argv[1]), os.environ["SMOKE_TUTTI_ADDR"], {}),
-    (int(sys.argv[2]), os.environ["SMOKE_TUTTI_TLS_ADDR"],
-     {"root_certificates": ca, "token": os.environ["SMOKE_TUTTI_TLS_TOKEN"]}),
+    (int(sys.argv[1]), os.environ["SMOKE_TUTTI_ADDR"], None, ()),
+    (int(sys.argv[2]), os.environ["SMOKE_TUTTI_TLS_ADDR"], tls,
+     (("authorization", "Bearer " + os.environ["SMOKE_TUTTI_TLS_TOKEN"]),)),
 ]
 start = time.monotonic()
-for pid, addr, creds in servers:
-    with tutti_client.connect(addr, **creds) as tutti:
+for pid, addr, creds, metadata in servers:
+    channel = grpc.insecure_channel(addr) if creds is None else grpc.secure_channel(addr, creds)
+    with channel:
+        catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
         while True:
             try:
                 os.kill(pid, 0)
             except OSError:
                 sys.exit(f"tutti serve on {addr} exited before it answered")
             try:
-                tutti.catalog.ListProcesses(catalog_pb2.ListProcessesRequest(), timeout=1)
+                catalog.ListProcesses(catalog_pb2.ListProcessesRequest(), timeout=1, metadata=metadata)
                 print(f"  {addr} ready after {time.monotonic() - start:.1f}s")
                 break
             except grpc.RpcError as err:
-                if time.monotonic() > start + 60:
-                    sys.exit(f"tutti serve on {addr} did not answer ListProcesses within 60s: {err.code()} {err.details()}")
+                retry = err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+                if not retry or time.monotonic() > start + 60:
+                    sys.exit(f"tutti serve on {addr} did not answer ListProcesses: {err.code()} {err.details()}")
                 time.sleep(0.2)
 EOF
   server_logs
