@@ -6,17 +6,24 @@
 #      (scripts/gen-clients.sh --check; it reuses the cached generation while
 #      proto/ and the pins are unchanged);
 #   2. builds the server (`cargo build --bin tutti`, honouring CARGO_TARGET_DIR)
-#      and starts `tutti serve` on a free 127.0.0.1 port with a fresh database;
-#   3. runs each language's smoke test against it, on the package as a user
+#      and starts two `tutti serve`, each on a free 127.0.0.1 port with a fresh
+#      database: one in plaintext without authentication, and one with TLS (a
+#      throwaway CA and a certificate for 127.0.0.1/localhost made by openssl
+#      for this run) and an API key;
+#   3. runs each language's smoke test against them, on the package as a user
 #      installs it: Python from the wheel pip builds of clients/python, Go from
 #      the module, TypeScript after the package build (and a check of what
 #      `npm pack` ships), Java with Maven generating its code from proto/:
-#      create a person, record an assessment, recommend, send feedback, read
-#      insights, and check INVALID_ARGUMENT and tenant isolation.
+#      against the plaintext server, create a person, record an assessment,
+#      recommend, send feedback, read insights, and check INVALID_ARGUMENT and
+#      tenant isolation; against the TLS server, the helper given the CA and
+#      the key makes authenticated calls, without the key gets UNAUTHENTICATED,
+#      and trusting another CA cannot connect.
 #
 # Usage: scripts/test-clients.sh [python] [go] [typescript] [java]   (default: all)
 #        SKIP_DRIFT=1 skips step 1.
-# Needs only the toolchains (python3, go, node+npm, java 17+maven, rust); it
+# Needs only the toolchains (python3, go, node+npm, java 17+maven, rust) and
+# openssl (Debian's ca-certificates, which the JDK pulls in, depends on it); it
 # installs every package itself, into caches outside the clone
 # (scripts/lib/tool-cache.sh; Maven's and Go's own caches).
 set -euo pipefail
@@ -62,15 +69,23 @@ TUTTI=${CARGO_TARGET_DIR:-$ROOT/target}/debug/tutti
 [[ -x $TUTTI ]] || { echo "no server binary at $TUTTI" >&2; exit 1; }
 echo "  built in $(($(now) - t))s"
 
+if ! command -v openssl >/dev/null; then
+  echo "openssl is missing (Debian: apt-get install openssl); it makes the TLS server's throwaway CA" >&2
+  exit 1
+fi
+
 WORK=$(mktemp -d)
-SERVER_PID=
+SERVER_PIDS=()
 cleanup() {
-  if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
+  local pid
+  for pid in "${SERVER_PIDS[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -82,47 +97,106 @@ trap cleanup EXIT
   --no-build-isolation --target "$WORK/python" ./clients/python
 export PYTHONPATH=$WORK/python
 
-PORT=$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-# Not TUTTI_ADDR: the server reads every TUTTI_* variable as configuration and
-# rejects unknown ones, and it inherits this environment.
-export SMOKE_TUTTI_ADDR=127.0.0.1:$PORT
-step "starting tutti serve on $SMOKE_TUTTI_ADDR"
-"$TUTTI" serve --listen "$SMOKE_TUTTI_ADDR" --data "$WORK/tutti.db" >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-
-# The start of the log says why a server failed to start; the end, what it
-# did last. Backtrace frames are left out.
-server_log() {
-  echo "---- server log (first 30 and last 30 lines, no backtrace frames) ----" >&2
-  grep -v '^    ' "$WORK/server.log" | sed -n '1,30p' >&2 || true
-  echo "  ..." >&2
-  grep -v '^    ' "$WORK/server.log" | tail -n 30 >&2 || true
+free_port() {
+  "$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Ready when ListProcesses answers; gives up after 60 s or if the server exits.
-if ! "$VENV/bin/python" - "$SERVER_PID" <<'EOF'; then
+# The TLS server's credentials, made for this run and deleted with $WORK: a CA,
+# a server certificate it signed for 127.0.0.1 and localhost, an unrelated CA
+# (a client trusting only that one must not connect) and an API key, of which
+# the server's configuration holds only the SHA-256.
+PKI=$WORK/pki
+mkdir -p "$PKI"
+# openssl chats on stderr; its output is shown only when it fails.
+quiet() { local out; out=$("$@" 2>&1) || { printf '%s\n' "$out" >&2; return 1; }; }
+make_ca() { # make_ca NAME: $PKI/NAME.pem and $PKI/NAME.key
+  quiet openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=tutti clients smoke test $1" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+    -keyout "$PKI/$1.key" -out "$PKI/$1.pem"
+}
+make_ca ca
+make_ca other-ca
+quiet openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+  -keyout "$PKI/server.key" -out "$PKI/server.csr"
+printf '%s\n' basicConstraints=critical,CA:FALSE keyUsage=critical,digitalSignature \
+  extendedKeyUsage=serverAuth subjectAltName=IP:127.0.0.1,DNS:localhost >"$PKI/server.ext"
+quiet openssl x509 -req -in "$PKI/server.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" \
+  -set_serial "0x$(openssl rand -hex 8)" -days 2 -extfile "$PKI/server.ext" -out "$PKI/server.pem"
+API_KEY=$(openssl rand -hex 24)
+cat >"$WORK/tls.toml" <<EOF
+[tls]
+cert_path = "$PKI/server.pem"
+key_path = "$PKI/server.key"
+
+[[auth.api_keys]]
+sha256 = "$(printf %s "$API_KEY" | sha256sum | cut -d' ' -f1)"
+tenant = "clients-smoke-tls"
+principal = "clients-smoke"
+EOF
+
+# Not TUTTI_*: the server reads every TUTTI_* variable as configuration and
+# rejects unknown ones, and it inherits this environment.
+PORT=$(free_port)
+TLS_PORT=$(free_port)
+while [[ $TLS_PORT == "$PORT" ]]; do TLS_PORT=$(free_port); done
+export SMOKE_TUTTI_ADDR=127.0.0.1:$PORT SMOKE_TUTTI_TLS_ADDR=127.0.0.1:$TLS_PORT
+export SMOKE_TUTTI_TLS_CA=$PKI/ca.pem SMOKE_TUTTI_TLS_OTHER_CA=$PKI/other-ca.pem SMOKE_TUTTI_TLS_TOKEN=$API_KEY
+
+step "starting tutti serve on $SMOKE_TUTTI_ADDR (plaintext, no auth) and $SMOKE_TUTTI_TLS_ADDR (TLS, API key)"
+"$TUTTI" serve --listen "$SMOKE_TUTTI_ADDR" --data "$WORK/tutti.db" >"$WORK/server.log" 2>&1 &
+SERVER_PIDS+=($!)
+"$TUTTI" serve --config "$WORK/tls.toml" --listen "$SMOKE_TUTTI_TLS_ADDR" --data "$WORK/tutti-tls.db" \
+  >"$WORK/server-tls.log" 2>&1 &
+SERVER_PIDS+=($!)
+
+# The start of a log says why a server failed to start; the end, what it did
+# last. Backtrace frames are left out.
+server_log() { # server_log FILE
+  echo "---- $1 (first 30 and last 30 lines, no backtrace frames) ----" >&2
+  grep -v '^    ' "$WORK/$1" | sed -n '1,30p' >&2 || true
+  echo "  ..." >&2
+  grep -v '^    ' "$WORK/$1" | tail -n 30 >&2 || true
+}
+server_logs() { server_log server.log; server_log server-tls.log; }
+
+# Ready when both answer ListProcesses (the TLS one over TLS with the key, on
+# bare grpc channels, so a broken helper fails its own language's test, not
+# this wait). Connections refused are retried for up to 60 s while the
+# servers live; any other error fails at once.
+if ! "$VENV/bin/python" - "${SERVER_PIDS[@]}" <<'EOF'; then
 import os, sys, time
 import grpc
-import tutti_client
-from tutti_client.v1 import catalog_pb2
+from tutti_client.v1 import catalog_pb2, catalog_pb2_grpc
 
-pid, addr, deadline = int(sys.argv[1]), os.environ["SMOKE_TUTTI_ADDR"], time.monotonic() + 60
-with tutti_client.connect(addr) as tutti:
-    while True:
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            sys.exit("tutti serve exited before it answered")
-        try:
-            tutti.catalog.ListProcesses(catalog_pb2.ListProcessesRequest(), timeout=1)
-            print(f"  server ready after {60 - (deadline - time.monotonic()):.1f}s")
-            break
-        except grpc.RpcError as err:
-            if time.monotonic() > deadline:
-                sys.exit(f"tutti serve did not answer ListProcesses within 60s: {err.code()} {err.details()}")
-            time.sleep(0.2)
+with open(os.environ["SMOKE_TUTTI_TLS_CA"], "rb") as f:
+    tls = grpc.ssl_channel_credentials(root_certificates=f.read())
+servers = [
+    (int(sys.argv[1]), os.environ["SMOKE_TUTTI_ADDR"], None, ()),
+    (int(sys.argv[2]), os.environ["SMOKE_TUTTI_TLS_ADDR"], tls,
+     (("authorization", "Bearer " + os.environ["SMOKE_TUTTI_TLS_TOKEN"]),)),
+]
+start = time.monotonic()
+for pid, addr, creds, metadata in servers:
+    channel = grpc.insecure_channel(addr) if creds is None else grpc.secure_channel(addr, creds)
+    with channel:
+        catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
+        while True:
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                sys.exit(f"tutti serve on {addr} exited before it answered")
+            try:
+                catalog.ListProcesses(catalog_pb2.ListProcessesRequest(), timeout=1, metadata=metadata)
+                print(f"  {addr} ready after {time.monotonic() - start:.1f}s")
+                break
+            except grpc.RpcError as err:
+                retry = err.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+                if not retry or time.monotonic() > start + 60:
+                    sys.exit(f"tutti serve on {addr} did not answer ListProcesses: {err.code()} {err.details()}")
+                time.sleep(0.2)
 EOF
-  server_log
+  server_logs
   exit 1
 fi
 
@@ -194,7 +268,7 @@ test_java() (
 
 for lang in "${LANGS[@]}"; do run_lang "$lang"; done
 
-if [[ $FAILED -gt 0 ]]; then server_log; fi
+if [[ $FAILED -gt 0 ]]; then server_logs; fi
 
 step "summary ($(($(now) - T0))s in all)"
 printf '%s\n' "${RESULTS[@]}"

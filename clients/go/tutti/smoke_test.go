@@ -1,8 +1,12 @@
 package tutti_test
 
-// Smoke test of the Go client against a running Tutti server. It runs only
-// when SMOKE_TUTTI_ADDR names one (scripts/test-clients.sh starts a server and
-// sets it); otherwise it is skipped.
+// Smoke tests of the Go client against running Tutti servers. The round trip
+// runs only when SMOKE_TUTTI_ADDR names a server, the TLS and bearer-token test
+// only when SMOKE_TUTTI_TLS_ADDR names a server with TLS and API keys, whose
+// CA, an unrelated CA and a key are in SMOKE_TUTTI_TLS_CA,
+// SMOKE_TUTTI_TLS_OTHER_CA (PEM files) and SMOKE_TUTTI_TLS_TOKEN
+// (scripts/test-clients.sh starts both servers and sets them all); otherwise
+// they are skipped.
 
 import (
 	"context"
@@ -148,5 +152,78 @@ func TestClientRoundTrip(t *testing.T) {
 	_, err = other.People.GetPerson(ctx, &tuttiv1.GetPersonRequest{Name: name})
 	if status.Code(err) != codes.NotFound {
 		t.Errorf("GetPerson from another tenant: got %v, want NotFound", err)
+	}
+}
+
+// tlsEnv is an environment variable the TLS test needs once SMOKE_TUTTI_TLS_ADDR is set.
+func tlsEnv(t *testing.T, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		t.Fatalf("SMOKE_TUTTI_TLS_ADDR is set but %s is not", name)
+	}
+	return v
+}
+
+// rootCA is WithRootCA of the PEM file named by the environment variable name.
+func rootCA(t *testing.T, name string) grpc.DialOption {
+	t.Helper()
+	pem, err := os.ReadFile(tlsEnv(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, err := tutti.WithRootCA(pem)
+	if err != nil {
+		t.Fatalf("WithRootCA(%s): %v", name, err)
+	}
+	return opt
+}
+
+func TestRootCAAndBearerTokenReachAServerWithTLSAndAPIKeys(t *testing.T) {
+	addr := os.Getenv("SMOKE_TUTTI_TLS_ADDR")
+	if addr == "" {
+		t.Skip("set SMOKE_TUTTI_TLS_ADDR=host:port of a tutti server with TLS and API keys, and " +
+			"SMOKE_TUTTI_TLS_CA, SMOKE_TUTTI_TLS_OTHER_CA, SMOKE_TUTTI_TLS_TOKEN (scripts/test-clients.sh does)")
+	}
+	token := tlsEnv(t, "SMOKE_TUTTI_TLS_TOKEN")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	personID := "go-tls-" + tutti.NewRequestID()[:12]
+	name := tutti.PersonName(personID)
+	dial := func(opts ...grpc.DialOption) *tutti.Client {
+		c, err := tutti.New(addr, opts...)
+		if err != nil {
+			t.Fatalf("tutti.New(%q): %v", addr, err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	createPerson := func(c *tutti.Client) error {
+		_, err := c.People.CreatePerson(ctx, &tuttiv1.CreatePersonRequest{RequestId: tutti.NewRequestID(), PersonId: personID})
+		return err
+	}
+
+	// Trusting the server's CA and sending the key: a write and a read succeed.
+	c := dial(rootCA(t, "SMOKE_TUTTI_TLS_CA"), tutti.WithBearerToken(token))
+	if err := createPerson(c); err != nil {
+		t.Fatalf("CreatePerson over TLS with the key: %v", err)
+	}
+	got, err := c.People.GetPerson(ctx, &tuttiv1.GetPersonRequest{Name: name})
+	if err != nil {
+		t.Fatalf("GetPerson over TLS with the key: %v", err)
+	}
+	if got.GetPerson().GetName() != name {
+		t.Errorf("GetPerson name = %q, want %q", got.GetPerson().GetName(), name)
+	}
+
+	// The same TLS without the key is refused.
+	if err := createPerson(dial(rootCA(t, "SMOKE_TUTTI_TLS_CA"))); status.Code(err) != codes.Unauthenticated {
+		t.Errorf("CreatePerson without the key: got %v, want Unauthenticated", err)
+	}
+
+	// A client trusting only another CA does not accept the server's certificate.
+	untrusting := dial(rootCA(t, "SMOKE_TUTTI_TLS_OTHER_CA"), tutti.WithBearerToken(token))
+	if err := createPerson(untrusting); status.Code(err) != codes.Unavailable {
+		t.Errorf("CreatePerson trusting another CA: got %v, want Unavailable", err)
 	}
 }

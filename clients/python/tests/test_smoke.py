@@ -1,7 +1,11 @@
 """Smoke test of the Python client against a running Tutti server.
 
-The round trip runs only when SMOKE_TUTTI_ADDR (host:port) names one
-(scripts/test-clients.sh starts a server and sets it); otherwise it is skipped.
+The round trip runs only when SMOKE_TUTTI_ADDR (host:port) names one, the TLS
+and bearer-token test only when SMOKE_TUTTI_TLS_ADDR names a server with TLS and
+API keys, whose CA, an unrelated CA and a key are in SMOKE_TUTTI_TLS_CA,
+SMOKE_TUTTI_TLS_OTHER_CA (PEM files) and SMOKE_TUTTI_TLS_TOKEN
+(scripts/test-clients.sh starts both servers and sets them all); otherwise they
+are skipped.
 """
 
 import os
@@ -19,6 +23,13 @@ TENANT = "clients-smoke-python"
 
 needs_server = pytest.mark.skipif(
     not ADDR, reason="set SMOKE_TUTTI_ADDR=host:port of a running tutti server (scripts/test-clients.sh does)"
+)
+
+TLS_ADDR = os.environ.get("SMOKE_TUTTI_TLS_ADDR")
+needs_tls_server = pytest.mark.skipif(
+    not TLS_ADDR,
+    reason="set SMOKE_TUTTI_TLS_ADDR=host:port of a tutti server with TLS and API keys, and "
+    "SMOKE_TUTTI_TLS_CA, SMOKE_TUTTI_TLS_OTHER_CA, SMOKE_TUTTI_TLS_TOKEN (scripts/test-clients.sh does)",
 )
 
 
@@ -111,6 +122,48 @@ def test_client_round_trip_against_a_real_server(tutti):
         with pytest.raises(grpc.RpcError) as missing:
             other.people.GetPerson(people_pb2.GetPersonRequest(name=name))
         assert missing.value.code() == grpc.StatusCode.NOT_FOUND, missing.value
+
+
+def tls_env(name: str) -> str:
+    value = os.environ.get(name)
+    assert value, f"SMOKE_TUTTI_TLS_ADDR is set but {name} is not"
+    return value
+
+
+def read_pem(name: str) -> bytes:
+    with open(tls_env(name), "rb") as f:
+        return f.read()
+
+
+@needs_tls_server
+def test_root_ca_and_bearer_token_reach_a_server_with_tls_and_api_keys():
+    ca, other_ca = read_pem("SMOKE_TUTTI_TLS_CA"), read_pem("SMOKE_TUTTI_TLS_OTHER_CA")
+    token = tls_env("SMOKE_TUTTI_TLS_TOKEN")
+    person_id = "py-tls-" + tutti_client.new_request_id()[:12]
+
+    def create_person(client):
+        return client.people.CreatePerson(
+            people_pb2.CreatePersonRequest(request_id=tutti_client.new_request_id(), person_id=person_id),
+            timeout=30,
+        )
+
+    # Trusting the server's CA and sending the key: a write and a read succeed.
+    with tutti_client.connect(TLS_ADDR, root_certificates=ca, token=token) as tutti:
+        name = tutti_client.person_name(person_id)
+        assert create_person(tutti).person.name == name
+        assert tutti.people.GetPerson(people_pb2.GetPersonRequest(name=name), timeout=30).person.name == name
+
+    # The same TLS without the key is refused.
+    with tutti_client.connect(TLS_ADDR, root_certificates=ca) as no_token:
+        with pytest.raises(grpc.RpcError) as refused:
+            create_person(no_token)
+        assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED, refused.value
+
+    # A client trusting only another CA does not accept the server's certificate.
+    with tutti_client.connect(TLS_ADDR, root_certificates=other_ca, token=token) as untrusting:
+        with pytest.raises(grpc.RpcError) as untrusted:
+            create_person(untrusting)
+        assert untrusted.value.code() == grpc.StatusCode.UNAVAILABLE, untrusted.value
 
 
 def test_generated_modules_live_under_tutti_client():

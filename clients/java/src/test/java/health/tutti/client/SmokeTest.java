@@ -3,6 +3,7 @@ package health.tutti.client;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.google.protobuf.Timestamp;
@@ -28,15 +29,19 @@ import health.tutti.v1.RecordFeedbackRequest;
 import health.tutti.v1.RecordFeedbackResponse;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import java.io.File;
+import java.io.IOException;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * Smoke test of the Java client against a running Tutti server. It runs only when
- * SMOKE_TUTTI_ADDR (host:port) names one (scripts/test-clients.sh starts a server and sets it);
- * otherwise it is skipped.
+ * Smoke tests of the Java client against running Tutti servers. The round trip runs only when
+ * SMOKE_TUTTI_ADDR (host:port) names a server, the TLS and bearer-token test only when
+ * SMOKE_TUTTI_TLS_ADDR names a server with TLS and API keys, whose CA, an unrelated CA and a key are
+ * in SMOKE_TUTTI_TLS_CA, SMOKE_TUTTI_TLS_OTHER_CA (PEM files) and SMOKE_TUTTI_TLS_TOKEN
+ * (scripts/test-clients.sh starts both servers and sets them all); otherwise they are skipped.
  */
 class SmokeTest {
   private static final String TENANT = "clients-smoke-java";
@@ -134,6 +139,58 @@ class SmokeTest {
       StatusRuntimeException missing = assertThrows(StatusRuntimeException.class, () ->
           other.people().getPerson(GetPersonRequest.newBuilder().setName(name).build()));
       assertEquals(Status.Code.NOT_FOUND, missing.getStatus().getCode(), missing.toString());
+    }
+  }
+
+  private static String tlsEnv(String name) {
+    String value = System.getenv(name);
+    if (value == null || value.isEmpty()) {
+      fail("SMOKE_TUTTI_TLS_ADDR is set but " + name + " is not");
+    }
+    return value;
+  }
+
+  private static CreatePersonResponse createPerson(TuttiClient client, String personId) {
+    return client.people().withDeadlineAfter(30, TimeUnit.SECONDS)
+        .createPerson(CreatePersonRequest.newBuilder()
+            .setRequestId(TuttiClient.newRequestId())
+            .setPersonId(personId)
+            .build());
+  }
+
+  @Test
+  void rootCaAndBearerTokenReachAServerWithTlsAndApiKeys() throws IOException {
+    String addr = System.getenv("SMOKE_TUTTI_TLS_ADDR");
+    assumeTrue(addr != null && !addr.isEmpty(),
+        "set SMOKE_TUTTI_TLS_ADDR=host:port of a tutti server with TLS and API keys, and "
+            + "SMOKE_TUTTI_TLS_CA, SMOKE_TUTTI_TLS_OTHER_CA, SMOKE_TUTTI_TLS_TOKEN");
+    File ca = new File(tlsEnv("SMOKE_TUTTI_TLS_CA"));
+    File otherCa = new File(tlsEnv("SMOKE_TUTTI_TLS_OTHER_CA"));
+    String token = tlsEnv("SMOKE_TUTTI_TLS_TOKEN");
+    String personId = "java-tls-" + TuttiClient.newRequestId().substring(0, 12);
+    String name = TuttiClient.personName(personId);
+
+    // Trusting the server's CA and sending the key: a write and a read succeed.
+    try (TuttiClient tutti = TuttiClient.connect(addr, TuttiClient.tlsWithRootCa(ca), null, token)) {
+      assertEquals(name, createPerson(tutti, personId).getPerson().getName());
+      assertEquals(name, tutti.people().withDeadlineAfter(30, TimeUnit.SECONDS)
+          .getPerson(GetPersonRequest.newBuilder().setName(name).build())
+          .getPerson().getName());
+    }
+
+    // The same TLS without the key is refused.
+    try (TuttiClient noToken = TuttiClient.connect(addr, TuttiClient.tlsWithRootCa(ca), null, null)) {
+      StatusRuntimeException refused =
+          assertThrows(StatusRuntimeException.class, () -> createPerson(noToken, personId));
+      assertEquals(Status.Code.UNAUTHENTICATED, refused.getStatus().getCode(), refused.toString());
+    }
+
+    // A client trusting only another CA does not accept the server's certificate.
+    try (TuttiClient untrusting =
+        TuttiClient.connect(addr, TuttiClient.tlsWithRootCa(otherCa), null, token)) {
+      StatusRuntimeException untrusted =
+          assertThrows(StatusRuntimeException.class, () -> createPerson(untrusting, personId));
+      assertEquals(Status.Code.UNAVAILABLE, untrusted.getStatus().getCode(), untrusted.toString());
     }
   }
 }
