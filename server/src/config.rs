@@ -31,7 +31,7 @@
 //! principal = "acme-ehr"
 //! roles = ["read", "write"] # default: read, write, admin, erase
 //!
-//! [[auth.jwt]]             # OAuth2 access tokens (RS256/ES256/ES384)
+//! [[auth.jwt]]             # OAuth2 access tokens (RS256/RS384/ES256/ES384)
 //! issuer = "https://login.example.org"
 //! audience = "tutti"
 //! jwks_path = "/etc/tutti/login-jwks.json"
@@ -490,7 +490,7 @@ impl Default for TelemetryConfig {
 pub struct AuthConfig {
     /// Accepted keys.
     pub api_keys: Vec<ApiKeyConfig>,
-    /// Accepted JWT issuers (OAuth2 access tokens, RS256/ES256/ES384).
+    /// Accepted JWT issuers (OAuth2 access tokens, RS256/RS384/ES256/ES384).
     pub jwt: Vec<JwtIssuerConfig>,
 }
 

@@ -4,7 +4,9 @@
 //!
 //! A token is verified in this order, so that nothing an attacker controls
 //! picks a key or an algorithm before the allow-lists have spoken:
-//! - the header's `alg` must be RS256, ES256 or ES384: `none` does not even
+//! - the header's `alg` must be RS256, RS384, ES256 or ES384 (CDS Hooks 2.0.1
+//!   names ES384 and RS384 as the EHR's; RS256 and ES256 are what OAuth2
+//!   issuers commonly sign with): `none` does not even
 //!   parse, and HMAC algorithms are refused before any key is looked at, so a
 //!   token "signed" with the public key as an HMAC secret never reaches a verifier;
 //! - the (not yet verified) `iss` picks the caller's JWK Set, and `kid` must name
@@ -22,9 +24,13 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::path::Path;
 
-/// The algorithms accepted (asymmetric only).
-pub const ALLOWED_ALGORITHMS: [Algorithm; 3] =
-    [Algorithm::RS256, Algorithm::ES256, Algorithm::ES384];
+/// The algorithms accepted (asymmetric only), for CDS Hooks and bearer tokens alike.
+pub const ALLOWED_ALGORITHMS: [Algorithm; 4] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::ES256,
+    Algorithm::ES384,
+];
 
 /// Why a token was refused; logged as a word, answered without detail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +39,7 @@ pub enum Refusal {
     Missing,
     /// Not a JWT, or a header or payload that does not decode.
     Malformed,
-    /// `alg` outside RS256/ES256/ES384.
+    /// `alg` outside RS256/RS384/ES256/ES384.
     Algorithm,
     /// `iss` not on the allow-list.
     Issuer,

@@ -3,7 +3,8 @@
 //!
 //! A call is accepted only if all of these hold, in this order:
 //! - `Authorization: Bearer <JWT>` is present;
-//! - the header's `alg` is RS256, ES256 or ES384: `none` does not even parse,
+//! - the header's `alg` is RS256, RS384, ES256 or ES384 (the spec's EHRs sign
+//!   with ES384 or RS384): `none` does not even parse,
 //!   and HMAC algorithms are refused before any key is looked at, so a token
 //!   "signed" with the public key as an HMAC secret never reaches a verifier;
 //! - the (not yet verified) `iss` is on the allow-list ([`crate::config::IssuerConfig`]);
