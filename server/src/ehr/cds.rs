@@ -673,6 +673,16 @@ struct Review {
     observe_time: prost_types::Timestamp,
 }
 
+/// The `request_id` of the RecordFeedback a CDS feedback entry becomes: one
+/// per (suggestion, decision), which is what makes a repeated entry a
+/// duplicate. A gRPC client replaying that request reads the stored review.
+pub fn feedback_request_id(
+    recommendation: &RecommendationId,
+    decision: pb::ClinicianDecision,
+) -> String {
+    derived_id("cdsfb", &[recommendation.as_str(), decision.as_str_name()])
+}
+
 /// `POST /cds-services/{id}/feedback`.
 pub async fn feedback(
     State(ehr): State<Arc<Ehr>>,
@@ -787,10 +797,7 @@ pub async fn feedback(
     );
     let (mut recorded, mut duplicates) = (0u32, 0u32);
     for r in reviews {
-        let rid = derived_id(
-            "cdsfb",
-            &[r.recommendation.as_str(), r.decision.as_str_name()],
-        );
+        let rid = feedback_request_id(&r.recommendation, r.decision);
         if let Ok(key) = RequestId::parse(&rid)
             && ehr
                 .app
