@@ -23,7 +23,7 @@
 //! (suggestion, outcome) is recorded once: duplicates are acknowledged and
 //! change nothing.
 
-use super::fhir::{Issue, MEASURE_SYSTEM};
+use super::fhir::{CodeMap, Issue, MEASURE_SYSTEM};
 use super::jwt::Refusal;
 use super::{Ehr, EhrError, pseudonym};
 use crate::audit::AuditNote;
@@ -81,17 +81,24 @@ pub const SERVICES: [Service; 2] = [
     },
 ];
 
-/// Prefetch templates: the patient's recent process questionnaires and outcome observations.
-pub const PREFETCH: [(&str, &str); 2] = [
-    (
-        "questionnaireResponses",
-        "QuestionnaireResponse?patient={{context.patientId}}&_sort=-authored&_count=50",
-    ),
-    (
-        "observations",
-        "Observation?patient={{context.patientId}}&code=http://loinc.org|44261-6,http://loinc.org|44260-8,http://loinc.org|70274-6,http://loinc.org|44249-1&_sort=-date&_count=100",
-    ),
-];
+/// Prefetch templates: the patient's recent process questionnaires and
+/// outcome observations of every code `codes` reads (built-in and configured).
+pub fn prefetch(codes: &CodeMap) -> [(&'static str, String); 2] {
+    [
+        (
+            "questionnaireResponses",
+            "QuestionnaireResponse?patient={{context.patientId}}&_sort=-authored&_count=50"
+                .to_owned(),
+        ),
+        (
+            "observations",
+            format!(
+                "Observation?patient={{{{context.patientId}}}}&code={}&_sort=-date&_count=100",
+                codes.observation_search()
+            ),
+        ),
+    ]
+}
 
 /// The override reasons offered on every card: (code, display).
 pub const OVERRIDE_REASONS: [(&str, &str); 4] = [
@@ -149,9 +156,9 @@ pub async fn discovery(
     let caller = verify(&ehr, &headers, &uri).await?;
     note_caller(&note, &caller);
     note.set_resource("cds-services".into(), None);
-    let prefetch: Map<String, Value> = PREFETCH
-        .iter()
-        .map(|(k, q)| ((*k).to_owned(), Value::String((*q).to_owned())))
+    let prefetch: Map<String, Value> = prefetch(&ehr.fhir_codes)
+        .into_iter()
+        .map(|(k, q)| (k.to_owned(), Value::String(q)))
         .collect();
     let services: Vec<Value> = SERVICES
         .iter()
@@ -342,8 +349,9 @@ pub async fn service_call(
     );
 
     // Gather every prefetch key first: a missing one that cannot be fetched is 412.
-    let mut bundles = Vec::with_capacity(PREFETCH.len());
-    for (name, template) in PREFETCH {
+    let templates = prefetch(&ehr.fhir_codes);
+    let mut bundles = Vec::with_capacity(templates.len());
+    for (name, template) in templates {
         let given = req
             .prefetch
             .as_ref()
