@@ -4,9 +4,11 @@
 //! required data cannot be had; prefetch or the EHR's FHIR server as source.
 
 use serde_json::{Value, json};
+use tutti_proto::v1::GetPersonRequest;
 use tutti_tests::ehr::{
     self, ENCOUNTER_START, FhirServer, PATIENT_VIEW, assert_cds_rules, assert_golden, bundle,
-    card_skeleton, cds_post, days_ago, hook, phq9, phq9_item9, prefetch_of, weekly_history,
+    card_skeleton, cds_post, days_ago, hook, person_of, phq9, phq9_item9, prefetch_of,
+    weekly_history,
 };
 
 fn path(service: &str) -> String {
@@ -228,5 +230,44 @@ async fn invalid_prefetched_fhir_or_a_wrong_hook_is_400_with_an_operation_outcom
     )
     .await?;
     assert_eq!(r.status, 404);
+    server.stop().await
+}
+
+#[tokio::test]
+async fn a_prefetched_resource_of_another_patient_is_400_and_stores_nothing() -> anyhow::Result<()>
+{
+    let server = ehr::start().await?;
+    let mut data = weekly_history("pt-mine", 3, 12.0, 0.0);
+    data.push(phq9("phq-theirs", "pt-theirs", &days_ago(1), 22.0));
+    let r = cds_post(
+        &server,
+        &path(PATIENT_VIEW),
+        &hook("pt-mine", prefetch_of(data)),
+    )
+    .await?;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let oo = r.json();
+    assert_eq!(oo["resourceType"], "OperationOutcome");
+    let issues = oo["issue"].as_array().expect("issues");
+    assert_eq!(issues.len(), 1, "{oo}");
+    // The prefetch's observations are the three weekly PHQ-9s, then theirs.
+    assert_eq!(
+        issues[0]["expression"][0],
+        "prefetch.observations.Bundle.entry[3].resource.subject"
+    );
+    for patient in ["pt-mine", "pt-theirs"] {
+        let status = server
+            .people_as(ehr::TENANT)
+            .get_person(GetPersonRequest {
+                name: format!("people/{}", person_of(patient, ehr::ISS, ehr::TENANT)),
+            })
+            .await
+            .expect_err("nothing stored, not even the person");
+        assert_eq!(
+            status.code(),
+            tonic::Code::NotFound,
+            "{patient}: {status:?}"
+        );
+    }
     server.stop().await
 }
