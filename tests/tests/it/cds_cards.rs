@@ -4,7 +4,9 @@
 //! required data cannot be had; prefetch or the EHR's FHIR server as source.
 
 use serde_json::{Value, json};
-use tutti_proto::v1::GetPersonRequest;
+use tutti_proto::v1::{
+    GetInterventionRequest, GetPersonInsightsRequest, GetPersonRequest, RecommendRequest,
+};
 use tutti_tests::ehr::{
     self, ENCOUNTER_START, FhirServer, PATIENT_VIEW, assert_cds_rules, assert_golden, bundle,
     card_skeleton, cds_post, days_ago, hook, person_of, phq9, phq9_item9, prefetch_of,
@@ -136,6 +138,59 @@ async fn phq9_item9_above_zero_gives_a_critical_card_on_the_safety_path() -> any
             .starts_with("**Risk signal.**")
     );
     assert_golden("cds_card_critical", &card_skeleton(card));
+
+    // The safety path itself, read over gRPC: the risk is active for the
+    // person, ranking is in safety mode with the safety kernels first, and
+    // those are the card's first suggestions.
+    let person = format!("people/{}", person_of("pt-risk", ehr::ISS, ehr::TENANT));
+    let insights = server
+        .people_as(ehr::TENANT)
+        .get_person_insights(GetPersonInsightsRequest {
+            person: person.clone(),
+        })
+        .await?
+        .into_inner();
+    assert!(insights.risk_active, "{insights:?}");
+    let ranked = server
+        .recommendations_as(ehr::TENANT)
+        .recommend(RecommendRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            person,
+            max_results: 3,
+            ..RecommendRequest::default()
+        })
+        .await?
+        .into_inner();
+    assert!(ranked.safety_mode);
+    let mut safety = Vec::new();
+    for id in ["safety-plan", "crisis-resources-card"] {
+        let iv = server
+            .catalog_as(ehr::TENANT)
+            .get_intervention(GetInterventionRequest { id: id.into() })
+            .await?
+            .into_inner()
+            .intervention
+            .expect("built in");
+        safety.push(format!("Plan: {}", iv.display_name));
+    }
+    let first_ids: Vec<&str> = ranked.recommendations[..2]
+        .iter()
+        .filter_map(|r| r.intervention.as_ref().map(|i| i.id.as_str()))
+        .collect();
+    let mut sorted = first_ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        ["crisis-resources-card", "safety-plan"],
+        "{ranked:?}"
+    );
+    let mut labels: Vec<String> = card["suggestions"].as_array().expect("suggestions")[..2]
+        .iter()
+        .map(|s| s["label"].as_str().expect("label").to_owned())
+        .collect();
+    labels.sort_unstable();
+    safety.sort_unstable();
+    assert_eq!(labels, safety, "{card}");
     server.stop().await
 }
 
