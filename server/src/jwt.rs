@@ -22,7 +22,9 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::SystemTime;
 
 /// The algorithms accepted (asymmetric only), for CDS Hooks and bearer tokens alike.
 pub const ALLOWED_ALGORITHMS: [Algorithm; 4] = [
@@ -80,6 +82,58 @@ pub fn load_jwks(path: &Path) -> Result<JwkSet, String> {
         DecodingKey::from_jwk(k).map_err(|e| format!("unusable key: {e}"))?;
     }
     Ok(keys)
+}
+
+fn mtime(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// A JWK Set file and the keys last read from it. [`JwksFile::reload`]
+/// re-reads it when its modification time changed, so an issuer's key
+/// rotation needs no restart; the server's reloader calls it for bearer and
+/// CDS Hooks issuers alike (every `tls.reload_seconds` and on SIGHUP).
+#[derive(Debug)]
+pub struct JwksFile {
+    path: PathBuf,
+    keys: RwLock<(Arc<JwkSet>, Option<SystemTime>)>,
+}
+
+impl JwksFile {
+    /// Reads `path` ([`load_jwks`]); an unusable file is an error.
+    pub fn open(path: &Path) -> Result<Self, String> {
+        // The time is taken before the read: a change racing the read is
+        // seen as a change on the next reload, never missed.
+        let seen = mtime(path);
+        let keys = load_jwks(path)?;
+        Ok(Self {
+            path: path.to_owned(),
+            keys: RwLock::new((Arc::new(keys), seen)),
+        })
+    }
+
+    /// The current keys.
+    pub fn keys(&self) -> Arc<JwkSet> {
+        Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner).0)
+    }
+
+    /// Re-reads the file if it changed since it was read (always with
+    /// `force`). A file that does not load keeps the old keys.
+    pub fn reload(&self, force: bool) {
+        let now = mtime(&self.path);
+        let seen = self.keys.read().unwrap_or_else(PoisonError::into_inner).1;
+        if !force && now == seen {
+            return;
+        }
+        match load_jwks(&self.path) {
+            Ok(set) => {
+                *self.keys.write().unwrap_or_else(PoisonError::into_inner) = (Arc::new(set), now);
+                tracing::info!(path = %self.path.display(), "JWK Set reloaded");
+            }
+            Err(reason) => {
+                tracing::error!(path = %self.path.display(), %reason, "JWK Set not reloaded; keeping the old keys");
+            }
+        }
+    }
 }
 
 /// The token of an `Authorization: Bearer <token>` header value.
