@@ -289,7 +289,7 @@ pub struct InterventionRecord {
     pub evidence: ItemEvidence,
     /// Person x intervention follow-through effect.
     pub follow: LogitEffect,
-    /// Clinician accepted it.
+    /// Clinician accepted it (each offsets one decline in ranking).
     pub clinician_accepted: u32,
     /// Clinician rejected or overrode it.
     pub clinician_declined: u32,

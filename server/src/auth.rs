@@ -27,11 +27,9 @@ use crate::error::ServiceError;
 use crate::error::Violations;
 use crate::jwt::{self, Refusal};
 use http::HeaderMap;
-use jsonwebtoken::jwk::JwkSet;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
-use std::time::SystemTime;
+use std::sync::Arc;
 
 /// Metadata key naming the tenant.
 pub const TENANT_HEADER: &str = "x-tutti-tenant";
@@ -106,7 +104,7 @@ pub fn required_role(path: &str) -> Role {
 #[derive(Debug)]
 struct JwtIssuer {
     config: JwtIssuerConfig,
-    keys: RwLock<(Arc<JwkSet>, Option<SystemTime>)>,
+    keys: jwt::JwksFile,
 }
 
 /// Why the authentication settings cannot be used (stops the start-up).
@@ -125,10 +123,6 @@ pub struct Authenticator {
     keys: Arc<HashMap<String, Caller>>,
     /// Issuer (`iss`) -> its settings and keys.
     issuers: Arc<HashMap<String, JwtIssuer>>,
-}
-
-fn mtime(path: &std::path::Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
 }
 
 /// The claims of a bearer access token that Tutti reads (besides `iss`, `aud`,
@@ -163,7 +157,7 @@ impl Authenticator {
             .collect();
         let mut issuers = HashMap::new();
         for (index, j) in config.jwt.iter().enumerate() {
-            let set = jwt::load_jwks(&j.jwks_path).map_err(|reason| AuthError {
+            let keys = jwt::JwksFile::open(&j.jwks_path).map_err(|reason| AuthError {
                 index,
                 path: j.jwks_path.display().to_string(),
                 reason,
@@ -172,7 +166,7 @@ impl Authenticator {
                 j.issuer.clone(),
                 JwtIssuer {
                     config: j.clone(),
-                    keys: RwLock::new((Arc::new(set), mtime(&j.jwks_path))),
+                    keys,
                 },
             );
         }
@@ -191,22 +185,7 @@ impl Authenticator {
     /// without a restart). A file that does not load keeps the old keys.
     pub fn reload(&self, force: bool) {
         for issuer in self.issuers.values() {
-            let path = &issuer.config.jwks_path;
-            let now = mtime(path);
-            let seen = issuer.keys.read().unwrap_or_else(PoisonError::into_inner).1;
-            if !force && now == seen {
-                continue;
-            }
-            match jwt::load_jwks(path) {
-                Ok(set) => {
-                    *issuer.keys.write().unwrap_or_else(PoisonError::into_inner) =
-                        (Arc::new(set), now);
-                    tracing::info!(path = %path.display(), "JWK Set reloaded");
-                }
-                Err(reason) => {
-                    tracing::error!(path = %path.display(), %reason, "JWK Set not reloaded; keeping the old keys");
-                }
-            }
+            issuer.keys.reload(force);
         }
     }
 
@@ -269,7 +248,7 @@ impl Authenticator {
     fn verify_jwt(&self, token: &str) -> Result<Caller, Refusal> {
         let (header, iss) = jwt::inspect(token)?;
         let issuer = self.issuers.get(&iss).ok_or(Refusal::Issuer)?;
-        let keys = Arc::clone(&issuer.keys.read().unwrap_or_else(PoisonError::into_inner).0);
+        let keys = issuer.keys.keys();
         let c = &issuer.config;
         let claims: Claims = jwt::verify(
             token,

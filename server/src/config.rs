@@ -31,7 +31,7 @@
 //! principal = "acme-ehr"
 //! roles = ["read", "write"] # default: read, write, admin, erase
 //!
-//! [[auth.jwt]]             # OAuth2 access tokens (RS256/ES256/ES384)
+//! [[auth.jwt]]             # OAuth2 access tokens (RS256/RS384/ES256/ES384)
 //! issuer = "https://login.example.org"
 //! audience = "tutti"
 //! jwks_path = "/etc/tutti/login-jwks.json"
@@ -42,7 +42,7 @@
 //! cert_path = "/etc/tutti/tls/cert.pem"
 //! key_path = "/etc/tutti/tls/key.pem"
 //! client_ca_path = "/etc/tutti/tls/clients-ca.pem"   # mutual TLS
-//! reload_seconds = 30      # re-read changed files (also on SIGHUP)
+//! reload_seconds = 30      # re-read changed files, JWK Sets too (also on SIGHUP)
 //!
 //! [limits]                 # overload: shed with RetryInfo past these
 //! max_in_flight = 256
@@ -156,7 +156,8 @@ pub struct TlsConfig {
     pub key_path: Option<PathBuf>,
     /// PEM CA certificate(s) client certificates must chain to; unset: no client certificates.
     pub client_ca_path: Option<PathBuf>,
-    /// Seconds between checks of the files for changes; 0: only on SIGHUP.
+    /// Seconds between checks of the files for changes (these, and the JWK
+    /// Sets of `auth.jwt` and `ehr.issuers`); 0: only on SIGHUP.
     pub reload_seconds: u64,
     /// Allow plaintext on a non-loopback address (behind a TLS-terminating proxy
     /// or a mesh sidecar). Without it such a start is refused.
@@ -370,7 +371,8 @@ pub struct IssuerConfig {
     pub iss: String,
     /// The tenant its calls act for.
     pub tenant: String,
-    /// Its JSON Web Key Set (public keys), read at start-up.
+    /// Its JSON Web Key Set (public keys); re-read when it changes, with the
+    /// TLS files (`tls.reload_seconds`, and on SIGHUP).
     pub jwks_path: PathBuf,
 }
 
@@ -490,7 +492,7 @@ impl Default for TelemetryConfig {
 pub struct AuthConfig {
     /// Accepted keys.
     pub api_keys: Vec<ApiKeyConfig>,
-    /// Accepted JWT issuers (OAuth2 access tokens, RS256/ES256/ES384).
+    /// Accepted JWT issuers (OAuth2 access tokens, RS256/RS384/ES256/ES384).
     pub jwt: Vec<JwtIssuerConfig>,
 }
 

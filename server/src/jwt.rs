@@ -4,7 +4,9 @@
 //!
 //! A token is verified in this order, so that nothing an attacker controls
 //! picks a key or an algorithm before the allow-lists have spoken:
-//! - the header's `alg` must be RS256, ES256 or ES384: `none` does not even
+//! - the header's `alg` must be RS256, RS384, ES256 or ES384 (CDS Hooks 2.0.1
+//!   names ES384 and RS384 as the EHR's; RS256 and ES256 are what OAuth2
+//!   issuers commonly sign with): `none` does not even
 //!   parse, and HMAC algorithms are refused before any key is looked at, so a
 //!   token "signed" with the public key as an HMAC secret never reaches a verifier;
 //! - the (not yet verified) `iss` picks the caller's JWK Set, and `kid` must name
@@ -20,11 +22,17 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::SystemTime;
 
-/// The algorithms accepted (asymmetric only).
-pub const ALLOWED_ALGORITHMS: [Algorithm; 3] =
-    [Algorithm::RS256, Algorithm::ES256, Algorithm::ES384];
+/// The algorithms accepted (asymmetric only), for CDS Hooks and bearer tokens alike.
+pub const ALLOWED_ALGORITHMS: [Algorithm; 4] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::ES256,
+    Algorithm::ES384,
+];
 
 /// Why a token was refused; logged as a word, answered without detail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +41,7 @@ pub enum Refusal {
     Missing,
     /// Not a JWT, or a header or payload that does not decode.
     Malformed,
-    /// `alg` outside RS256/ES256/ES384.
+    /// `alg` outside RS256/RS384/ES256/ES384.
     Algorithm,
     /// `iss` not on the allow-list.
     Issuer,
@@ -74,6 +82,58 @@ pub fn load_jwks(path: &Path) -> Result<JwkSet, String> {
         DecodingKey::from_jwk(k).map_err(|e| format!("unusable key: {e}"))?;
     }
     Ok(keys)
+}
+
+fn mtime(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// A JWK Set file and the keys last read from it. [`JwksFile::reload`]
+/// re-reads it when its modification time changed, so an issuer's key
+/// rotation needs no restart; the server's reloader calls it for bearer and
+/// CDS Hooks issuers alike (every `tls.reload_seconds` and on SIGHUP).
+#[derive(Debug)]
+pub struct JwksFile {
+    path: PathBuf,
+    keys: RwLock<(Arc<JwkSet>, Option<SystemTime>)>,
+}
+
+impl JwksFile {
+    /// Reads `path` ([`load_jwks`]); an unusable file is an error.
+    pub fn open(path: &Path) -> Result<Self, String> {
+        // The time is taken before the read: a change racing the read is
+        // seen as a change on the next reload, never missed.
+        let seen = mtime(path);
+        let keys = load_jwks(path)?;
+        Ok(Self {
+            path: path.to_owned(),
+            keys: RwLock::new((Arc::new(keys), seen)),
+        })
+    }
+
+    /// The current keys.
+    pub fn keys(&self) -> Arc<JwkSet> {
+        Arc::clone(&self.keys.read().unwrap_or_else(PoisonError::into_inner).0)
+    }
+
+    /// Re-reads the file if it changed since it was read (always with
+    /// `force`). A file that does not load keeps the old keys.
+    pub fn reload(&self, force: bool) {
+        let now = mtime(&self.path);
+        let seen = self.keys.read().unwrap_or_else(PoisonError::into_inner).1;
+        if !force && now == seen {
+            return;
+        }
+        match load_jwks(&self.path) {
+            Ok(set) => {
+                *self.keys.write().unwrap_or_else(PoisonError::into_inner) = (Arc::new(set), now);
+                tracing::info!(path = %self.path.display(), "JWK Set reloaded");
+            }
+            Err(reason) => {
+                tracing::error!(path = %self.path.display(), %reason, "JWK Set not reloaded; keeping the old keys");
+            }
+        }
+    }
 }
 
 /// The token of an `Authorization: Bearer <token>` header value.

@@ -120,6 +120,7 @@ pub struct Extras {
 fn spawn_reloader(
     tls: Option<Arc<TlsFiles>>,
     auth: Authenticator,
+    cds: Arc<ehr::jwt::CdsAuth>,
     every: Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -156,12 +157,13 @@ fn spawn_reloader(
                 () = sighup => true,
             };
             // File reads and PEM/JWK parsing are blocking work.
-            let (tls, auth) = (tls.clone(), auth.clone());
+            let (tls, auth, cds) = (tls.clone(), auth.clone(), Arc::clone(&cds));
             let _ = tokio::task::spawn_blocking(move || {
                 if let Some(t) = &tls {
                     t.reload(force);
                 }
                 auth.reload(force);
+                cds.reload(force);
             })
             .await;
         }
@@ -325,13 +327,17 @@ pub async fn serve_with(
             Arc::clone(&engines),
         )
     });
-    let reloader = (tls.is_some() || !config.auth.jwt.is_empty()).then(|| {
-        spawn_reloader(
-            tls.clone(),
-            authenticator.clone(),
-            Duration::from_secs(config.tls.reload_seconds),
-        )
-    });
+    let cds_auth =
+        Arc::new(ehr::jwt::CdsAuth::load(&config.ehr).map_err(|e| ServeError::Ehr(e.to_string()))?);
+    let reloader = (tls.is_some() || !config.auth.jwt.is_empty() || !config.ehr.issuers.is_empty())
+        .then(|| {
+            spawn_reloader(
+                tls.clone(),
+                authenticator.clone(),
+                Arc::clone(&cds_auth),
+                Duration::from_secs(config.tls.reload_seconds),
+            )
+        });
     let catalog_poller = (config.storage.catalog_poll_seconds > 0).then(|| {
         spawn_catalog_poller(
             Arc::clone(&storage),
@@ -402,7 +408,7 @@ pub async fn serve_with(
     let mut http_routes = ehr::router(Arc::new(Ehr {
         app: Arc::clone(&app),
         config: config.ehr.clone(),
-        auth: ehr::jwt::CdsAuth::load(&config.ehr).map_err(|e| ServeError::Ehr(e.to_string()))?,
+        auth: cds_auth,
         keys: authenticator.clone(),
         launch: ehr::launch::Launcher::new(
             config.ehr.launch_key.clone(),

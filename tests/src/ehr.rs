@@ -82,6 +82,8 @@ pub fn now_secs() -> i64 {
 pub enum Key {
     /// RS256 with `ehr-rsa-1`.
     Rsa,
+    /// RS384 with `ehr-rs384-1`.
+    Rs384,
     /// ES256 with `ehr-es256-1`.
     Es256,
     /// ES384 with `ehr-es384-1`.
@@ -138,13 +140,14 @@ impl Jwt {
     pub fn sign(&self) -> String {
         let (alg, pem, default_kid) = match self.key {
             Key::Rsa => (Algorithm::RS256, "rsa-private.pem", "ehr-rsa-1"),
+            Key::Rs384 => (Algorithm::RS384, "rsa384-private.pem", "ehr-rs384-1"),
             Key::Es256 => (Algorithm::ES256, "ec256-private.pem", "ehr-es256-1"),
             Key::Es384 => (Algorithm::ES384, "ec384-private.pem", "ehr-es384-1"),
             Key::RsaImpostor => (Algorithm::RS256, "rsa-other-private.pem", "ehr-rsa-1"),
         };
         let pem = read_fixture(pem);
         let key = match alg {
-            Algorithm::RS256 => EncodingKey::from_rsa_pem(&pem),
+            Algorithm::RS256 | Algorithm::RS384 => EncodingKey::from_rsa_pem(&pem),
             _ => EncodingKey::from_ec_pem(&pem),
         }
         .expect("test key loads");

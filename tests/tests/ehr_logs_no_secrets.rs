@@ -1,6 +1,7 @@
 //! JWTs, FHIR access tokens, app tokens, patient names and patient ids never
-//! reach the logs or spans: everything the server (and the libraries under it)
-//! logs at TRACE during a full EHR flow is captured and searched.
+//! reach the logs, spans or metrics: everything the server (and the libraries
+//! under it) logs at TRACE during a full EHR flow is captured and searched,
+//! and so is `GET /metrics` scraped after it.
 
 use serde_json::json;
 use std::io::Write;
@@ -28,7 +29,7 @@ impl Write for Capture {
 }
 
 #[tokio::test]
-async fn tokens_and_patient_details_never_reach_the_logs() -> anyhow::Result<()> {
+async fn tokens_and_patient_details_never_reach_the_logs_or_metrics() -> anyhow::Result<()> {
     let capture = Capture::default();
     let writer = capture.clone();
     tracing_subscriber::fmt()
@@ -84,6 +85,10 @@ async fn tokens_and_patient_details_never_reach_the_logs() -> anyhow::Result<()>
             .status,
         200
     );
+    // The metrics after the flow (HTTP routes included).
+    let scrape = get(&server, "/metrics", None).await?;
+    assert_eq!(scrape.status, 200, "{}", scrape.text);
+    let metrics = scrape.text;
     server.stop().await?;
 
     let logs = String::from_utf8_lossy(&capture.0.lock().expect("lock")).into_owned();
@@ -105,6 +110,16 @@ async fn tokens_and_patient_details_never_reach_the_logs() -> anyhow::Result<()>
         ("the patient's id", patient_id),
     ] {
         assert!(!logs.contains(secret), "{what} appears in the logs");
+        assert!(!metrics.contains(secret), "{what} appears in the metrics");
     }
+    assert!(
+        metrics.contains(r#"rpc_method="/cds-services/{id}""#),
+        "the CDS route is measured, by its template: {metrics}"
+    );
+    let person = ehr::person_of(patient_id, ehr::ISS, ehr::TENANT);
+    assert!(
+        !metrics.contains(&person),
+        "the person id is no metric label: {metrics}"
+    );
     Ok(())
 }

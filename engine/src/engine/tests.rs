@@ -1027,6 +1027,94 @@ fn clinician_decisions_are_learned() {
     assert_eq!(item(&r, "reach-out").expect("listed").times_recommended, 1);
 }
 
+/// What the CDS Hooks feedback path sends for an override: a decision and
+/// nothing else (no completion, no rating).
+fn clinician_only(iv: &str, d: f64, decision: ClinicianDecision) -> Feedback {
+    let mut fb = feedback(iv, d, None, None);
+    fb.clinician = Some(decision);
+    fb
+}
+
+#[test]
+fn a_bare_rejection_lowers_the_item_s_score_and_rank() {
+    let e = engine_with(greedy());
+    let mut s = e.new_person(vec![]);
+    e.observe_assessment(&mut s, &assessment(0.0, FLAT, Some(50.0)))
+        .expect("valid");
+    let before = all(&e, &s, 1.0);
+    let top = before.items[0].intervention.as_str().to_owned();
+    e.observe_feedback(
+        &mut s,
+        &clinician_only(&top, 0.5, ClinicianDecision::Rejected),
+    )
+    .expect("valid");
+    let after = all(&e, &s, 1.0);
+    let score = |r: &Ranking| item(r, &top).expect("listed").score;
+    assert!(
+        score(&after) < score(&before),
+        "{} -> {}",
+        score(&before),
+        score(&after)
+    );
+    assert!(
+        position(&after, &top) > 0,
+        "{top} stays first after the clinician rejected it"
+    );
+}
+
+#[test]
+fn an_acceptance_takes_back_an_earlier_decline_of_the_same_intervention() {
+    let e = engine_with(greedy());
+    let mut s = e.new_person(vec![]);
+    e.observe_assessment(&mut s, &assessment(0.0, FLAT, Some(50.0)))
+        .expect("valid");
+    let score = |s: &PersonState| item(&all(&e, s, 2.0), "wind-down").expect("listed").score;
+    let fresh = score(&s);
+    let mut once = s.clone();
+    e.observe_feedback(
+        &mut once,
+        &clinician_only("wind-down", 0.5, ClinicianDecision::Rejected),
+    )
+    .expect("valid");
+    let declined_once = score(&once);
+    assert!(declined_once < fresh);
+
+    // Declined twice, then accepted: counted as one decline.
+    let mut twice_then_accepted = once.clone();
+    e.observe_feedback(
+        &mut twice_then_accepted,
+        &clinician_only(
+            "wind-down",
+            0.6,
+            ClinicianDecision::Overridden { replacement: None },
+        ),
+    )
+    .expect("valid");
+    assert!(score(&twice_then_accepted) < declined_once);
+    e.observe_feedback(
+        &mut twice_then_accepted,
+        &clinician_only("wind-down", 0.7, ClinicianDecision::Accepted),
+    )
+    .expect("valid");
+    assert!((score(&twice_then_accepted) - declined_once).abs() < 1e-9);
+
+    // Declined once, then accepted: as if never declined, and a further
+    // acceptance does not lift it above that.
+    let mut offset = once.clone();
+    for d in [0.7, 0.8] {
+        e.observe_feedback(
+            &mut offset,
+            &clinician_only("wind-down", d, ClinicianDecision::Accepted),
+        )
+        .expect("valid");
+        assert!(
+            (score(&offset) - fresh).abs() < 1e-9,
+            "{} vs {fresh}",
+            score(&offset)
+        );
+    }
+}
+
 #[test]
 fn the_most_stuck_process_is_named_and_strengths_are_built_on() {
     let e = engine_with(greedy());

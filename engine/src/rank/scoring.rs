@@ -15,8 +15,13 @@
 //!   exercise is less new than a first one);
 //! - **rotation**: when well-being has plateaued, families used in the last 28
 //!   days get × 0.75, so the list turns to kernels not tried recently;
-//! - **clinician declines**: × 0.7 per rejection or override (up to three), so
-//!   the clinician's judgement teaches without banning.
+//! - **clinician declines**: × 0.7 per net decline (up to three), so the
+//!   clinician's judgement teaches without banning. A decline is a rejection
+//!   or an override (what a CDS Hooks override sends); each acceptance of the
+//!   same intervention takes one back (declines − acceptances, floored at 0),
+//!   because a clinician who later accepts what they once declined has changed
+//!   their mind about it for this person. Acceptances never push the score
+//!   above the undeclined one: they say "fine to suggest", not "better".
 //! - **follow-through aids** (`follow_through_aid`, e.g. if-then plans) add the
 //!   value of making the next kernels happen: the follow-through lift an
 //!   if-then plan gives this person (large when follow-through is low or
@@ -36,6 +41,14 @@ const ROTATION_PENALTY: f64 = 0.75;
 const DECLINE_PENALTY: f64 = 0.7;
 const DECLINES_COUNTED: u32 = 3;
 const AID_TYPICAL_TOP: usize = 3;
+
+/// Declines the penalty counts: rejections and overrides less acceptances of
+/// the same intervention, between 0 and [`DECLINES_COUNTED`].
+fn net_declines(r: &InterventionRecord) -> u32 {
+    r.clinician_declined
+        .saturating_sub(r.clinician_accepted)
+        .min(DECLINES_COUNTED)
+}
 
 /// One candidate with its beliefs and score.
 pub(super) struct Candidate<'a> {
@@ -77,7 +90,7 @@ pub(super) fn score<'a>(
             let raw = post.items[s.pos];
             let mut mult = memory.multiplier(model, s.pos);
             if let Some(r) = s.record {
-                mult *= DECLINE_PENALTY.powi(r.clinician_declined.min(DECLINES_COUNTED) as i32);
+                mult *= DECLINE_PENALTY.powi(net_declines(r) as i32);
             }
             if selection.rotated[compiled.items[s.pos].family] {
                 mult *= ROTATION_PENALTY;

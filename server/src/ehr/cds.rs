@@ -4,7 +4,8 @@
 //! A service call: verify the EHR's JWT (tenant from the issuer), map the
 //! patient to a pseudonymous person, take the prefetched QuestionnaireResponses
 //! and Observations (or read them from `fhirServer` with `fhirAuthorization`
-//! when prefetch lacks them; neither: 412), ingest them, rank through
+//! when prefetch lacks them; neither: 412; one whose `subject` names another
+//! patient than `context.patientId`: 400, nothing stored), ingest them, rank through
 //! `Recommend` itself (request id derived from `hookInstance`, so a retried
 //! hook gets the same logged decision) and answer one card:
 //! - `indicator`: `critical` when a risk flag put ranking on the safety path
@@ -23,7 +24,7 @@
 //! (suggestion, outcome) is recorded once: duplicates are acknowledged and
 //! change nothing.
 
-use super::fhir::{Issue, MEASURE_SYSTEM};
+use super::fhir::{CodeMap, Issue, MEASURE_SYSTEM};
 use super::jwt::Refusal;
 use super::{Ehr, EhrError, pseudonym};
 use crate::audit::AuditNote;
@@ -81,17 +82,24 @@ pub const SERVICES: [Service; 2] = [
     },
 ];
 
-/// Prefetch templates: the patient's recent process questionnaires and outcome observations.
-pub const PREFETCH: [(&str, &str); 2] = [
-    (
-        "questionnaireResponses",
-        "QuestionnaireResponse?patient={{context.patientId}}&_sort=-authored&_count=50",
-    ),
-    (
-        "observations",
-        "Observation?patient={{context.patientId}}&code=http://loinc.org|44261-6,http://loinc.org|44260-8,http://loinc.org|70274-6,http://loinc.org|44249-1&_sort=-date&_count=100",
-    ),
-];
+/// Prefetch templates: the patient's recent process questionnaires and
+/// outcome observations of every code `codes` reads (built-in and configured).
+pub fn prefetch(codes: &CodeMap) -> [(&'static str, String); 2] {
+    [
+        (
+            "questionnaireResponses",
+            "QuestionnaireResponse?patient={{context.patientId}}&_sort=-authored&_count=50"
+                .to_owned(),
+        ),
+        (
+            "observations",
+            format!(
+                "Observation?patient={{{{context.patientId}}}}&code={}&_sort=-date&_count=100",
+                codes.observation_search()
+            ),
+        ),
+    ]
+}
 
 /// The override reasons offered on every card: (code, display).
 pub const OVERRIDE_REASONS: [(&str, &str); 4] = [
@@ -149,9 +157,9 @@ pub async fn discovery(
     let caller = verify(&ehr, &headers, &uri).await?;
     note_caller(&note, &caller);
     note.set_resource("cds-services".into(), None);
-    let prefetch: Map<String, Value> = PREFETCH
-        .iter()
-        .map(|(k, q)| ((*k).to_owned(), Value::String((*q).to_owned())))
+    let prefetch: Map<String, Value> = prefetch(&ehr.fhir_codes)
+        .into_iter()
+        .map(|(k, q)| (k.to_owned(), Value::String(q)))
         .collect();
     let services: Vec<Value> = SERVICES
         .iter()
@@ -342,8 +350,9 @@ pub async fn service_call(
     );
 
     // Gather every prefetch key first: a missing one that cannot be fetched is 412.
-    let mut bundles = Vec::with_capacity(PREFETCH.len());
-    for (name, template) in PREFETCH {
+    let templates = prefetch(&ehr.fhir_codes);
+    let mut bundles = Vec::with_capacity(templates.len());
+    for (name, template) in templates {
         let given = req
             .prefetch
             .as_ref()
@@ -370,10 +379,24 @@ pub async fn service_call(
             }
         }
     }
-    let mut count = ensure_person(ehr, &call, &person).await?;
     // One input for all prefetch keys, so resources of one instant (a PHQ-9
     // and the process questionnaire filled in together) form one assessment.
     let (combined, sources) = combine(&bundles);
+    // Another patient's resource would be filed under this person: refuse
+    // the call before anything (the person included) is stored.
+    let foreign = foreign_subjects(&combined, patient);
+    if !foreign.is_empty() {
+        return Err(EhrError::Invalid(
+            foreign
+                .into_iter()
+                .map(|i| Issue {
+                    expression: source_path(&sources, &i.expression),
+                    diagnostics: i.diagnostics,
+                })
+                .collect(),
+        ));
+    }
+    let mut count = ensure_person(ehr, &call, &person).await?;
     let got = super::ingest::ingest(&ehr.app, &call, &person, &combined, &ehr.fhir_codes)
         .await
         .map_err(|e| match e {
@@ -467,6 +490,43 @@ fn source_path(sources: &[(String, usize)], expression: &str) -> String {
         },
         None => format!("prefetch.{expression}"),
     }
+}
+
+/// Entries of the combined Bundle whose `subject` references a patient other
+/// than `patient` (the hook's `context.patientId`). A reference may be
+/// relative (`Patient/123`), absolute (`https://ehr/fhir/Patient/123`) or
+/// versioned (`.../_history/2`); one that names no patient at all (such as
+/// `urn:uuid:...`) cannot be checked and is refused too. A resource without
+/// a `subject.reference` is left to the reader.
+fn foreign_subjects(combined: &Value, patient: &str) -> Vec<Issue> {
+    let own = format!("Patient/{patient}");
+    let is_own = |reference: &str| {
+        let at = reference.rfind("Patient/").map(|i| &reference[i..]);
+        let at = at.map(|r| r.split("/_history/").next().unwrap_or(r));
+        at == Some(own.as_str())
+            && (reference.len() == own.len()
+                || reference.starts_with("http://")
+                || reference.starts_with("https://")
+                || reference.starts_with(&format!("{own}/_history/")))
+    };
+    let entries = combined
+        .get("entry")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            let reference = e.pointer("/resource/subject/reference")?.as_str()?;
+            (!is_own(reference)).then(|| {
+                bad(
+                    &format!("Bundle.entry[{i}].resource.subject"),
+                    "names another patient than context.patientId",
+                )
+            })
+        })
+        .collect()
 }
 
 fn urlencode(s: &str) -> String {
@@ -673,6 +733,16 @@ struct Review {
     observe_time: prost_types::Timestamp,
 }
 
+/// The `request_id` of the RecordFeedback a CDS feedback entry becomes: one
+/// per (suggestion, decision), which is what makes a repeated entry a
+/// duplicate. A gRPC client replaying that request reads the stored review.
+pub fn feedback_request_id(
+    recommendation: &RecommendationId,
+    decision: pb::ClinicianDecision,
+) -> String {
+    derived_id("cdsfb", &[recommendation.as_str(), decision.as_str_name()])
+}
+
 /// `POST /cds-services/{id}/feedback`.
 pub async fn feedback(
     State(ehr): State<Arc<Ehr>>,
@@ -787,10 +857,7 @@ pub async fn feedback(
     );
     let (mut recorded, mut duplicates) = (0u32, 0u32);
     for r in reviews {
-        let rid = derived_id(
-            "cdsfb",
-            &[r.recommendation.as_str(), r.decision.as_str_name()],
-        );
+        let rid = feedback_request_id(&r.recommendation, r.decision);
         if let Ok(key) = RequestId::parse(&rid)
             && ehr
                 .app
@@ -852,6 +919,32 @@ mod tests {
             "prefetch.b.Bundle.entry[1].resource.value[x]"
         );
         assert_eq!(source_path(&sources, "Bundle"), "prefetch.Bundle");
+    }
+
+    #[test]
+    fn resources_of_another_patient_are_found() {
+        let of = |r: &str| json!({"resource": {"resourceType": "Observation", "subject": {"reference": r}}});
+        let combined = json!({"entry": [
+            of("Patient/p1"),
+            of("https://ehr.example/fhir/Patient/p1"),
+            of("Patient/p1/_history/3"),
+            {"resource": {"resourceType": "Observation"}},
+            of("Patient/p2"),
+            of("Patient/p10"),
+            of("https://ehr.example/fhir/Patient/p1x"),
+            of("Group/Patient/p1"),
+            of("urn:uuid:0f0e"),
+        ]});
+        let found: Vec<String> = foreign_subjects(&combined, "p1")
+            .into_iter()
+            .map(|i| i.expression)
+            .collect();
+        assert_eq!(
+            found,
+            (4..9)
+                .map(|i| format!("Bundle.entry[{i}].resource.subject"))
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]

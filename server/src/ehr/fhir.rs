@@ -91,12 +91,22 @@ pub fn operation_outcome(issues: &[Issue], code: &str) -> Value {
 /// Observation codes and what they measure: the built-in LOINC and Tutti
 /// codes, then the configured ones (which may override).
 #[derive(Debug, Clone)]
-pub struct CodeMap(HashMap<(String, String), MeasureKind>);
+pub struct CodeMap {
+    map: HashMap<(String, String), MeasureKind>,
+    /// Every code once, built-in first, then configured in config order: the
+    /// order of the Observation search (stable, so discovery's answer is too).
+    order: Vec<(String, String)>,
+}
+
+/// Panels searched for besides the mapped codes: their own code is not
+/// mapped, but their `component`s are read by their codes.
+const PANELS: [(&str, &str); 1] = [(LOINC, "44249-1")];
 
 impl CodeMap {
     /// The built-in map plus `extra`.
     pub fn new(extra: &[CodeMapConfig]) -> Self {
         let mut map = HashMap::new();
+        let mut order = Vec::new();
         let builtin = [
             (LOINC, "44261-6", MeasureKind::Phq9),
             (LOINC, "44260-8", MeasureKind::SuicidalityItem),
@@ -109,22 +119,68 @@ impl CodeMap {
             (MEASURE_SYSTEM, "wellbeing", MeasureKind::Wellbeing),
             (MEASURE_SYSTEM, "distress", MeasureKind::Distress),
         ];
-        for (system, code, kind) in builtin {
-            map.insert((system.to_owned(), code.to_owned()), kind);
+        let entries = builtin
+            .iter()
+            .map(|(s, c, k)| ((*s).to_owned(), (*c).to_owned(), *k))
+            .chain(
+                extra
+                    .iter()
+                    .map(|c| (c.system.clone(), c.code.clone(), c.measure)),
+            );
+        for (system, code, kind) in entries {
+            let key = (system, code);
+            if map.insert(key.clone(), kind).is_none() {
+                order.push(key);
+            }
         }
-        for c in extra {
-            map.insert((c.system.clone(), c.code.clone()), c.measure);
-        }
-        Self(map)
+        Self { map, order }
+    }
+
+    /// The `code` parameter of an Observation search for every code read
+    /// (mapped codes and the panels whose components are): `system|code`
+    /// tokens joined by commas, so configured codes (a site's WHO-5) are
+    /// prefetched and fetched like the built-in ones.
+    pub fn observation_search(&self) -> String {
+        let panels = PANELS.iter().map(|(s, c)| (*s, *c));
+        let mapped = self.order.iter().map(|(s, c)| (s.as_str(), c.as_str()));
+        let mut seen = std::collections::HashSet::new();
+        mapped
+            .chain(panels)
+            .filter(|k| seen.insert(*k))
+            .map(|(s, c)| format!("{}|{}", search_escape(s), search_escape(c)))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     fn lookup(&self, concept: &CodeableConcept) -> Option<MeasureKind> {
         concept.coding.iter().find_map(|c| {
             let system = c.system.as_ref()?.value.as_deref()?;
             let code = c.code.as_ref()?.value.as_deref()?;
-            self.0.get(&(system.to_owned(), code.to_owned())).copied()
+            self.map.get(&(system.to_owned(), code.to_owned())).copied()
         })
     }
+}
+
+/// A system or code as a token of a FHIR search URL: FHIR's own separators
+/// (comma, pipe, dollar and backslash) escaped with a backslash, then anything outside the
+/// characters a URL query keeps as they are percent-encoded. Built-in codes
+/// pass unchanged.
+fn search_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        if matches!(ch, ',' | '|' | '$' | '\\') {
+            out.push_str("%5C");
+        }
+        if ch.is_ascii_alphanumeric() || "-._~:/".contains(ch) {
+            out.push(ch);
+        } else {
+            let mut buf = [0u8; 4];
+            for b in ch.encode_utf8(&mut buf).bytes() {
+                out.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    out
 }
 
 /// What one measure contributes to an assessment.
@@ -816,6 +872,75 @@ mod tests {
         let r = read(&o, &CodeMap::new(&[]), &catalog()).expect("valid");
         assert!(r.assessments.is_empty());
         assert_eq!(r.ignored, 1);
+
+        let qr = |status: &str| {
+            json!({
+                "resourceType": "QuestionnaireResponse", "status": status,
+                "questionnaire": QUESTIONNAIRE_URL,
+                "authored": "2026-11-20T08:00:00Z",
+                "item": [{"linkId": "affect.adaptive", "answer": [{"valueInteger": 70}]}]
+            })
+        };
+        let final_obs = obs("44261-6", json!({"valueInteger": 3}), "2026-11-21");
+        let mut cancelled = final_obs.clone();
+        cancelled["status"] = json!("cancelled");
+        // A Bundle with one of each: only the valid ones count.
+        let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+            {"resource": cancelled},
+            {"resource": qr("entered-in-error")},
+            {"resource": final_obs},
+            {"resource": qr("completed")},
+        ]});
+        let r = read(&bundle, &CodeMap::new(&[]), &catalog()).expect("valid");
+        assert_eq!(r.ignored, 2, "{r:?}");
+        assert_eq!(r.assessments.len(), 2, "{r:?}");
+        let a = &r.assessments;
+        assert_eq!(a[0].assessment.ratings.len(), 1, "the completed response");
+        assert!(a[0].assessment.outcomes.is_empty());
+        assert_eq!(
+            a[1].assessment.outcomes[0].score, 3.0,
+            "the final Observation"
+        );
+    }
+
+    #[test]
+    fn a_configured_code_is_read_and_searched_for() {
+        let site = CodeMapConfig {
+            system: "http://hospital.example/codes".into(),
+            code: "WHO5,total".into(),
+            measure: MeasureKind::Who5Raw,
+        };
+        let mut o = obs("x", json!({"valueInteger": 18}), "2026-11-20");
+        o["code"]["coding"][0] = json!({"system": site.system, "code": site.code});
+        let without = read(&o, &CodeMap::new(&[]), &catalog()).expect("valid");
+        assert!(without.assessments.is_empty(), "not mapped: skipped");
+        let codes = CodeMap::new(std::slice::from_ref(&site));
+        let r = read(&o, &codes, &catalog()).expect("valid");
+        assert_eq!(
+            r.assessments[0].assessment.outcomes,
+            vec![pb::OutcomeMeasure {
+                instrument: pb::Instrument::Who5 as i32,
+                score: 72.0
+            }],
+            "raw 0-25 read as the 0-100 percentage"
+        );
+        let search = codes.observation_search();
+        assert!(
+            search.starts_with("http://loinc.org|44261-6,http://loinc.org|44260-8,"),
+            "{search}"
+        );
+        assert!(search.contains(",http://loinc.org|44249-1"), "{search}");
+        // The comma inside the code is escaped for FHIR search, then for the URL.
+        assert!(
+            search.ends_with(
+                ",http://hospital.example/codes|WHO5%5C%2Ctotal,http://loinc.org|44249-1"
+            ),
+            "{search}"
+        );
+        assert!(
+            !CodeMap::new(&[]).observation_search().contains("hospital"),
+            "only configured codes are asked for"
+        );
     }
 
     #[test]

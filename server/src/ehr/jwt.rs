@@ -3,7 +3,8 @@
 //!
 //! A call is accepted only if all of these hold, in this order:
 //! - `Authorization: Bearer <JWT>` is present;
-//! - the header's `alg` is RS256, ES256 or ES384: `none` does not even parse,
+//! - the header's `alg` is RS256, RS384, ES256 or ES384 (the spec's EHRs sign
+//!   with ES384 or RS384): `none` does not even parse,
 //!   and HMAC algorithms are refused before any key is looked at, so a token
 //!   "signed" with the public key as an HMAC secret never reaches a verifier;
 //! - the (not yet verified) `iss` is on the allow-list ([`crate::config::IssuerConfig`]);
@@ -21,6 +22,10 @@
 //! Any failure is a bare 401; the reason goes to the log as a fixed word,
 //! never with the token or its claims.
 //!
+//! Keys come from each issuer's JWK Set file, re-read when it changes (the
+//! server's reloader: every `tls.reload_seconds` and on SIGHUP), so an EHR's
+//! key rotation needs no restart; a file that does not load keeps the old keys.
+//!
 //! Replay protection lives in the storage (`Storage::claim_token`), not in
 //! the process: every replica on one database sees every claim, and a restart
 //! forgets none.
@@ -28,7 +33,6 @@
 use crate::config::{EhrConfig, IssuerConfig};
 use crate::convert::ids::TenantId;
 pub use crate::jwt::{ALLOWED_ALGORITHMS, Refusal};
-use jsonwebtoken::jwk::JwkSet;
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -66,7 +70,7 @@ pub struct Verified {
 #[derive(Debug)]
 struct Issuer {
     tenant: TenantId,
-    keys: JwkSet,
+    keys: crate::jwt::JwksFile,
 }
 
 /// Verifies CDS clients' JWTs.
@@ -104,7 +108,7 @@ impl CdsAuth {
                 path: jwks_path.display().to_string(),
                 reason,
             };
-            let keys = crate::jwt::load_jwks(jwks_path).map_err(err)?;
+            let keys = crate::jwt::JwksFile::open(jwks_path).map_err(err)?;
             let tenant = TenantId::parse(tenant).map_err(|e| err(e.to_string()))?;
             issuers.insert(iss.clone(), Issuer { tenant, keys });
         }
@@ -113,6 +117,14 @@ impl CdsAuth {
             public_url: config.public_url.clone(),
             leeway: config.jwt_leeway_seconds,
         })
+    }
+
+    /// Re-reads issuers' JWK Set files that changed (every one with
+    /// `force`): an EHR's key rotation needs no restart.
+    pub fn reload(&self, force: bool) {
+        for issuer in self.issuers.values() {
+            issuer.keys.reload(force);
+        }
     }
 
     /// The `aud` values accepted for a call to `path`: the endpoint's URL and,
@@ -144,7 +156,7 @@ impl CdsAuth {
         let claims: Claims = crate::jwt::verify(
             token,
             &header,
-            &issuer.keys,
+            &issuer.keys.keys(),
             &iss,
             &self.audiences(path),
             self.leeway,

@@ -50,7 +50,7 @@ pub struct Ehr {
     /// The `[ehr]` configuration.
     pub config: EhrConfig,
     /// CDS client JWT verification.
-    pub auth: jwt::CdsAuth,
+    pub auth: Arc<jwt::CdsAuth>,
     /// API-key authentication, as for gRPC (the REST ingest route).
     pub keys: Authenticator,
     /// Launch and session tokens of the clinician app.

@@ -4,9 +4,13 @@
 //! required data cannot be had; prefetch or the EHR's FHIR server as source.
 
 use serde_json::{Value, json};
+use tutti_proto::v1::{
+    GetInterventionRequest, GetPersonInsightsRequest, GetPersonRequest, RecommendRequest,
+};
 use tutti_tests::ehr::{
     self, ENCOUNTER_START, FhirServer, PATIENT_VIEW, assert_cds_rules, assert_golden, bundle,
-    card_skeleton, cds_post, days_ago, hook, phq9, phq9_item9, prefetch_of, weekly_history,
+    card_skeleton, cds_post, days_ago, hook, person_of, phq9, phq9_item9, prefetch_of,
+    weekly_history,
 };
 
 fn path(service: &str) -> String {
@@ -134,6 +138,59 @@ async fn phq9_item9_above_zero_gives_a_critical_card_on_the_safety_path() -> any
             .starts_with("**Risk signal.**")
     );
     assert_golden("cds_card_critical", &card_skeleton(card));
+
+    // The safety path itself, read over gRPC: the risk is active for the
+    // person, ranking is in safety mode with the safety kernels first, and
+    // those are the card's first suggestions.
+    let person = format!("people/{}", person_of("pt-risk", ehr::ISS, ehr::TENANT));
+    let insights = server
+        .people_as(ehr::TENANT)
+        .get_person_insights(GetPersonInsightsRequest {
+            person: person.clone(),
+        })
+        .await?
+        .into_inner();
+    assert!(insights.risk_active, "{insights:?}");
+    let ranked = server
+        .recommendations_as(ehr::TENANT)
+        .recommend(RecommendRequest {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            person,
+            max_results: 3,
+            ..RecommendRequest::default()
+        })
+        .await?
+        .into_inner();
+    assert!(ranked.safety_mode);
+    let mut safety = Vec::new();
+    for id in ["safety-plan", "crisis-resources-card"] {
+        let iv = server
+            .catalog_as(ehr::TENANT)
+            .get_intervention(GetInterventionRequest { id: id.into() })
+            .await?
+            .into_inner()
+            .intervention
+            .expect("built in");
+        safety.push(format!("Plan: {}", iv.display_name));
+    }
+    let first_ids: Vec<&str> = ranked.recommendations[..2]
+        .iter()
+        .filter_map(|r| r.intervention.as_ref().map(|i| i.id.as_str()))
+        .collect();
+    let mut sorted = first_ids.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        ["crisis-resources-card", "safety-plan"],
+        "{ranked:?}"
+    );
+    let mut labels: Vec<String> = card["suggestions"].as_array().expect("suggestions")[..2]
+        .iter()
+        .map(|s| s["label"].as_str().expect("label").to_owned())
+        .collect();
+    labels.sort_unstable();
+    safety.sort_unstable();
+    assert_eq!(labels, safety, "{card}");
     server.stop().await
 }
 
@@ -228,5 +285,44 @@ async fn invalid_prefetched_fhir_or_a_wrong_hook_is_400_with_an_operation_outcom
     )
     .await?;
     assert_eq!(r.status, 404);
+    server.stop().await
+}
+
+#[tokio::test]
+async fn a_prefetched_resource_of_another_patient_is_400_and_stores_nothing() -> anyhow::Result<()>
+{
+    let server = ehr::start().await?;
+    let mut data = weekly_history("pt-mine", 3, 12.0, 0.0);
+    data.push(phq9("phq-theirs", "pt-theirs", &days_ago(1), 22.0));
+    let r = cds_post(
+        &server,
+        &path(PATIENT_VIEW),
+        &hook("pt-mine", prefetch_of(data)),
+    )
+    .await?;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let oo = r.json();
+    assert_eq!(oo["resourceType"], "OperationOutcome");
+    let issues = oo["issue"].as_array().expect("issues");
+    assert_eq!(issues.len(), 1, "{oo}");
+    // The prefetch's observations are the three weekly PHQ-9s, then theirs.
+    assert_eq!(
+        issues[0]["expression"][0],
+        "prefetch.observations.Bundle.entry[3].resource.subject"
+    );
+    for patient in ["pt-mine", "pt-theirs"] {
+        let status = server
+            .people_as(ehr::TENANT)
+            .get_person(GetPersonRequest {
+                name: format!("people/{}", person_of(patient, ehr::ISS, ehr::TENANT)),
+            })
+            .await
+            .expect_err("nothing stored, not even the person");
+        assert_eq!(
+            status.code(),
+            tonic::Code::NotFound,
+            "{patient}: {status:?}"
+        );
+    }
     server.stop().await
 }

@@ -1,7 +1,10 @@
 //! Every CDS call needs the EHR's signed JWT; each way a token can be wrong
-//! gets a bare 401 (no body), and nothing reaches the service.
+//! gets a bare 401 (no body), and nothing reaches the service. An EHR's key
+//! rotation (a changed JWK Set file) takes effect without a restart.
 
-use serde_json::json;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::time::{Duration, Instant};
 use tutti_tests::ehr::{self, Jwt, Key, get, post, url};
 
 async fn status_of(
@@ -126,7 +129,7 @@ async fn every_bad_token_is_a_bare_401() -> anyhow::Result<()> {
 async fn a_replayed_jti_is_refused_and_each_allowed_algorithm_works() -> anyhow::Result<()> {
     let server = ehr::start().await?;
     let aud = url(&server, "/cds-services");
-    for key in [Key::Rsa, Key::Es256, Key::Es384] {
+    for key in [Key::Rsa, Key::Rs384, Key::Es256, Key::Es384] {
         let token = Jwt::for_url(&aud).key(key).sign();
         let (first, body) = status_of(&server, Some(token.clone())).await?;
         assert_eq!(first, 200, "{key:?}: {body}");
@@ -209,4 +212,66 @@ async fn a_token_used_on_one_replica_is_refused_by_another() -> anyhow::Result<(
         }
     }
     Ok(())
+}
+
+/// Writes `jwks` to `path` whole (a reader never sees half a file).
+fn write_jwks(path: &Path, jwks: &Value) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(jwks)?)?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+/// The test JWK Set with only the keys named.
+fn only_keys(kids: &[&str]) -> anyhow::Result<Value> {
+    let mut jwks: Value = serde_json::from_slice(&std::fs::read(ehr::fixture("jwks.json"))?)?;
+    let keys = jwks["keys"].as_array_mut().expect("keys");
+    keys.retain(|k| kids.contains(&k["kid"].as_str().unwrap_or_default()));
+    assert_eq!(keys.len(), kids.len());
+    Ok(jwks)
+}
+
+#[tokio::test]
+async fn a_rotated_jwks_file_is_read_without_a_restart() -> anyhow::Result<()> {
+    let dir = tutti_tests::TestServer::temp_dir()?;
+    let path = dir.path().join("ehr-jwks.json");
+    write_jwks(&path, &only_keys(&["ehr-rsa-1"])?)?;
+    let jwks_path = path.clone();
+    let server = tutti_tests::TestServer::start_with(move |c| {
+        ehr::configure(c);
+        for issuer in &mut c.ehr.issuers {
+            issuer.jwks_path = jwks_path.clone();
+        }
+        c.tls.reload_seconds = 1;
+    })
+    .await?;
+    let aud = url(&server, "/cds-services");
+    let call = |key: Key| {
+        let token = Jwt::for_url(&aud).key(key).sign();
+        let server = &server;
+        async move { status_of(server, Some(token)).await.map(|(s, _)| s) }
+    };
+    assert_eq!(call(Key::Rsa).await?, 200);
+    assert_eq!(call(Key::Rs384).await?, 401, "not in the JWK Set yet");
+
+    // The EHR rotates: the RS384 key in, the RS256 key out.
+    write_jwks(&path, &only_keys(&["ehr-rs384-1"])?)?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while call(Key::Rs384).await? != 200 {
+        assert!(
+            Instant::now() < deadline,
+            "the new key was not read within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(call(Key::Rsa).await?, 401, "the retired key is refused");
+
+    // A broken file keeps the keys that work.
+    std::fs::write(&path, b"{not json")?;
+    let settle = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < settle {
+        assert_eq!(call(Key::Rs384).await?, 200);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    server.stop().await
 }

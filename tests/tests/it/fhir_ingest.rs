@@ -3,14 +3,20 @@
 //! surveys, scores as valueString, PHQ-9 panels with components, the process
 //! questionnaire) parse and score; entered-in-error is ignored; the same
 //! resources again store nothing; invalid FHIR names the element and stores
-//! nothing.
+//! nothing; codes configured in `[[ehr.codes]]` (a site's WHO-5) are read,
+//! asked for in the CDS prefetch template and fetched from the EHR's FHIR server.
 
 use serde_json::{Value, json};
 use tonic::Code;
-use tutti_proto::v1::{IngestFhirRequest, ListAssessmentsRequest, RecommendRequest, RiskFlag};
+use tutti_proto::v1::{
+    IngestFhirRequest, Instrument, ListAssessmentsRequest, OutcomeMeasure, RecommendRequest,
+    RiskFlag,
+};
+use tutti_server::config::{CodeMapConfig, MeasureKind};
 use tutti_tests::assertions::field_violations;
 use tutti_tests::ehr::{
-    self, bundle, days_ago, gad7_string, patient, phq9, phq9_panel, process_ratings,
+    self, FhirServer, PATIENT_VIEW, TENANT, bundle, cds_post, days_ago, gad7_string, patient,
+    person_of, phq9, phq9_panel, process_ratings,
 };
 use tutti_tests::fixtures::{create_person, new_person_id, person_name, rid};
 
@@ -238,5 +244,106 @@ async fn the_rest_route_takes_fhir_json_and_answers_operation_outcomes() -> anyh
         shipped,
         "docs/ehr/questionnaire-tutti-processes.json is stale"
     );
+    server.stop().await
+}
+
+/// A site's own WHO-5 code (WHO-5 has no LOINC code built in).
+const SITE_SYSTEM: &str = "http://hospital.example/fhir/CodeSystem/scores";
+const SITE_WHO5: &str = "who5-percent";
+
+fn site_who5(id: &str, patient: &str, when: &str, score: f64) -> Value {
+    json!({
+        "resourceType": "Observation",
+        "id": id,
+        "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "survey"}]}],
+        "code": {"coding": [{"system": SITE_SYSTEM, "code": SITE_WHO5, "display": "WHO-5 Well-Being Index (%)"}]},
+        "subject": {"reference": format!("Patient/{patient}")},
+        "effectiveDateTime": when,
+        "valueQuantity": {"value": score, "unit": "%"},
+    })
+}
+
+#[tokio::test]
+async fn a_configured_who5_code_is_ingested_prefetched_and_fetched() -> anyhow::Result<()> {
+    let server = tutti_tests::TestServer::start_with(|c| {
+        ehr::configure(c);
+        c.ehr.codes.push(CodeMapConfig {
+            system: SITE_SYSTEM.into(),
+            code: SITE_WHO5.into(),
+            measure: MeasureKind::Who5,
+        });
+    })
+    .await?;
+    let who5 = |score: f64| OutcomeMeasure {
+        instrument: Instrument::Who5 as i32,
+        score,
+    };
+
+    // Over gRPC.
+    let mut people = server.people();
+    let pid = new_person_id();
+    create_person(&mut people, &pid, &[]).await;
+    let got = people
+        .ingest_fhir(IngestFhirRequest {
+            request_id: rid(),
+            person: person_name(&pid),
+            resource_json: site_who5("w-1", &pid, &days_ago(1), 44.0).to_string(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(got.ignored, 0, "{got:?}");
+    assert_eq!(got.assessments.len(), 1, "{got:?}");
+    assert_eq!(got.assessments[0].outcomes, vec![who5(44.0)]);
+
+    // Discovery asks the EHR to prefetch it.
+    let token = ehr::Jwt::for_url(&ehr::url(&server, "/cds-services")).sign();
+    let discovery = ehr::get(&server, "/cds-services", Some(&token))
+        .await?
+        .json();
+    let template = discovery["services"][0]["prefetch"]["observations"]
+        .as_str()
+        .expect("template")
+        .to_owned();
+    assert!(
+        template.contains(&format!("{SITE_SYSTEM}|{SITE_WHO5}")),
+        "{template}"
+    );
+
+    // Without prefetch, the CDS service reads it from the EHR's FHIR server
+    // with the same query, and the card's person has the WHO-5.
+    let access = "fhir-access-token-for-who5";
+    let fhir = FhirServer::start(
+        vec![site_who5("w-2", "pt-who5", &days_ago(2), 36.0)],
+        access,
+    )
+    .await?;
+    let body = json!({
+        "hookInstance": uuid::Uuid::new_v4().to_string(),
+        "hook": "patient-view",
+        "fhirServer": fhir.base(),
+        "fhirAuthorization": {"access_token": access, "token_type": "Bearer", "expires_in": 300,
+            "scope": "user/Observation.read user/QuestionnaireResponse.read", "subject": "tutti"},
+        "context": {"userId": "Practitioner/1", "patientId": "pt-who5"},
+    });
+    let r = cds_post(&server, &format!("/cds-services/{PATIENT_VIEW}"), &body).await?;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let asked = fhir.requests.lock().expect("lock").clone();
+    let observations = template.replace("{{context.patientId}}", "pt-who5");
+    assert!(
+        asked.contains(&format!("/fhir/{observations}")),
+        "{asked:?} lacks {observations}"
+    );
+    let stored = server
+        .people_as(TENANT)
+        .list_assessments(ListAssessmentsRequest {
+            person: format!("people/{}", person_of("pt-who5", ehr::ISS, TENANT)),
+            page_size: 10,
+            page_token: String::new(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(stored.total_size, 1, "{stored:?}");
+    assert_eq!(stored.assessments[0].outcomes, vec![who5(36.0)]);
     server.stop().await
 }
