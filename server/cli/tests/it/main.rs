@@ -3,10 +3,11 @@
 //! a task cannot show: SIGTERM, kill -9, refusals at start-up, a disk that
 //! fills up, several replicas on one PostgreSQL database, what the process
 //! exports over OTLP, a start with TLS and keys and a certificate reloaded on
-//! SIGHUP.
+//! SIGHUP, bearer JWTs checked against a JWK Set file rotated while serving.
 
 mod support;
 
+mod bearer_jwt;
 mod full_disk;
 mod graceful_shutdown;
 mod kill_9;
