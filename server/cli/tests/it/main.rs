@@ -3,11 +3,13 @@
 //! a task cannot show: SIGTERM, kill -9, refusals at start-up, a disk that
 //! fills up, several replicas on one PostgreSQL database, what the process
 //! exports over OTLP, a start with TLS and keys and a certificate reloaded on
-//! SIGHUP, bearer JWTs checked against a JWK Set file rotated while serving.
+//! SIGHUP, bearer JWTs checked against a JWK Set file rotated while serving,
+//! error details as they cross a real socket.
 
 mod support;
 
 mod bearer_jwt;
+mod error_details;
 mod full_disk;
 mod graceful_shutdown;
 mod kill_9;
