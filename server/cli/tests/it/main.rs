@@ -4,11 +4,13 @@
 //! fills up, several replicas on one PostgreSQL database, what the process
 //! exports over OTLP, a start with TLS and keys and a certificate reloaded on
 //! SIGHUP, bearer JWTs checked against a JWK Set file rotated while serving,
-//! error details as they cross a real socket.
+//! error details as they cross a real socket, stored responses expiring and
+//! erased data gone from the files a running process keeps open.
 
 mod support;
 
 mod bearer_jwt;
+mod data_lifecycle;
 mod error_details;
 mod full_disk;
 mod graceful_shutdown;
