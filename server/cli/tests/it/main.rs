@@ -5,10 +5,12 @@
 //! exports over OTLP, a start with TLS and keys and a certificate reloaded on
 //! SIGHUP, bearer JWTs checked against a JWK Set file rotated while serving,
 //! error details as they cross a real socket, stored responses expiring and
-//! erased data gone from the files a running process keeps open.
+//! erased data gone from the files a running process keeps open, the
+//! `audit verify` subcommand against a tampered copy of what `serve` wrote.
 
 mod support;
 
+mod audit_verify;
 mod bearer_jwt;
 mod data_lifecycle;
 mod error_details;

@@ -278,8 +278,13 @@ impl Drop for Server {
 
 /// Runs `tutti audit verify --db <db>` and returns whether it passed, with its output.
 pub(crate) fn audit_verify(db: &Path) -> anyhow::Result<(bool, String)> {
+    audit_verify_with(db, &[])
+}
+
+/// [`audit_verify`] with `extra` arguments (e.g. `--expect TENANT:SEQ:HASH`).
+pub(crate) fn audit_verify_with(db: &Path, extra: &[&str]) -> anyhow::Result<(bool, String)> {
     let mut cmd = Command::new(TUTTI);
-    cmd.args(["audit", "verify", "--db"]).arg(db);
+    cmd.args(["audit", "verify", "--db"]).arg(db).args(extra);
     isolate(&mut cmd);
     let out = cmd.output().context("running tutti audit verify")?;
     let text = format!(
