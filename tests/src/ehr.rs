@@ -4,16 +4,13 @@
 //! routes, checks answers against the CDS Hooks 2.0.1 rules, and can run a
 //! small real FHIR server on loopback for the `fhirServer` read path.
 
+pub use crate::jwt::{Jwt, Key, now_secs};
 use crate::server::TestServer;
 use anyhow::Context as _;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tutti_server::config::{Config, IssuerConfig, Secret};
@@ -42,10 +39,6 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn read_fixture(name: &str) -> Vec<u8> {
-    std::fs::read(fixture(name)).unwrap_or_else(|e| panic!("reading fixture {name}: {e}"))
-}
-
 /// Configures the EHR integration: both issuers with the test JWKS, their
 /// pseudonym keys, the launch key and the public URL (`{addr}` is filled in
 /// when the port is bound).
@@ -70,39 +63,6 @@ pub async fn start() -> anyhow::Result<TestServer> {
     TestServer::start_with(configure).await
 }
 
-/// Unix seconds now.
-pub fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
-/// Which test key signs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Key {
-    /// RS256 with `ehr-rsa-1`.
-    Rsa,
-    /// RS384 with `ehr-rs384-1`.
-    Rs384,
-    /// ES256 with `ehr-es256-1`.
-    Es256,
-    /// ES384 with `ehr-es384-1`.
-    Es384,
-    /// An RSA key not in the JWKS, claiming kid `ehr-rsa-1`.
-    RsaImpostor,
-}
-
-/// A CDS client JWT, built claim by claim so each test can break one.
-#[derive(Debug, Clone)]
-pub struct Jwt {
-    /// Signing key.
-    pub key: Key,
-    /// Header `kid` (default: the key's own).
-    pub kid: Option<String>,
-    /// Claims.
-    pub claims: Value,
-}
-
 impl Jwt {
     /// A valid token of [`ISS`] for `url`, with a fresh `jti`, valid 5 minutes.
     pub fn for_url(url: &str) -> Self {
@@ -118,61 +78,6 @@ impl Jwt {
                 "jti": uuid::Uuid::new_v4().to_string(),
             }),
         }
-    }
-
-    /// Sets one claim.
-    pub fn claim(mut self, name: &str, value: Value) -> Self {
-        self.claims[name] = value;
-        self
-    }
-
-    /// Signs with `key`.
-    pub fn key(mut self, key: Key) -> Self {
-        self.key = key;
-        self
-    }
-
-    /// The compact token.
-    #[expect(
-        clippy::wildcard_enum_match_arm,
-        reason = "jsonwebtoken's Algorithm: the test keys are RSA or EC"
-    )]
-    pub fn sign(&self) -> String {
-        let (alg, pem, default_kid) = match self.key {
-            Key::Rsa => (Algorithm::RS256, "rsa-private.pem", "ehr-rsa-1"),
-            Key::Rs384 => (Algorithm::RS384, "rsa384-private.pem", "ehr-rs384-1"),
-            Key::Es256 => (Algorithm::ES256, "ec256-private.pem", "ehr-es256-1"),
-            Key::Es384 => (Algorithm::ES384, "ec384-private.pem", "ehr-es384-1"),
-            Key::RsaImpostor => (Algorithm::RS256, "rsa-other-private.pem", "ehr-rsa-1"),
-        };
-        let pem = read_fixture(pem);
-        let key = match alg {
-            Algorithm::RS256 | Algorithm::RS384 => EncodingKey::from_rsa_pem(&pem),
-            _ => EncodingKey::from_ec_pem(&pem),
-        }
-        .expect("test key loads");
-        let mut header = Header::new(alg);
-        header.kid = Some(self.kid.clone().unwrap_or_else(|| default_kid.to_owned()));
-        jsonwebtoken::encode(&header, &self.claims, &key).expect("signs")
-    }
-
-    /// An HS256 token "signed" with the RSA public key's PEM as the HMAC
-    /// secret: the classic algorithm-confusion attack.
-    pub fn sign_hs256_with_public_key(&self) -> String {
-        let mut header = Header::new(Algorithm::HS256);
-        header.kid = Some("ehr-rsa-1".into());
-        let key = EncodingKey::from_secret(&read_fixture("rsa-public.pem"));
-        jsonwebtoken::encode(&header, &self.claims, &key).expect("signs")
-    }
-
-    /// An unsecured token (`alg: none`, empty signature).
-    pub fn unsigned(&self) -> String {
-        let header = json!({"alg": "none", "typ": "JWT", "kid": "ehr-rsa-1"});
-        format!(
-            "{}.{}.",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(self.claims.to_string())
-        )
     }
 }
 

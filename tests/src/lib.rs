@@ -12,10 +12,13 @@
 //! - [`server`]: [`TestServer`]: start, restart on the same data file, stop.
 //! - [`fixtures`]: valid requests (assessments, interventions, people) and ids.
 //! - [`assertions`]: status codes, `google.rpc.BadRequest` field violations, estimates.
+//! - [`db_files`]: a SQLite database's files read raw (is a marker's byte left?).
 //! - [`decision_log`]: a small decision log written through the server, for the offline tools.
 //! - [`pki`]: throwaway CAs and certificates for the TLS tests.
 //! - [`raw`]: calls with raw bodies, and calls held open (load).
-//! - [`tokens`]: OAuth2 access tokens for the bearer-JWT tests.
+//! - [`jwt`]: JWTs signed with the test keys (CDS Hooks and access tokens),
+//!   shared with the process tests of `tutti-cli`.
+//! - [`tokens`]: the login issuer of the bearer-JWT tests, and its access tokens.
 //! - [`ehr`]: a pretend EHR: signed CDS Hooks JWTs, FHIR fixtures, an HTTP
 //!   client, the CDS Hooks response rules, a small real FHIR server.
 //! - [`postgres`]: a throwaway PostgreSQL cluster the tests start themselves.
@@ -23,9 +26,11 @@
 //! The test targets live in `tests/*.rs`, one file per behaviour.
 
 pub mod assertions;
+pub mod db_files;
 pub mod decision_log;
 pub mod ehr;
 pub mod fixtures;
+pub mod jwt;
 pub mod pki;
 pub mod postgres;
 pub mod raw;

@@ -2,13 +2,15 @@
 //! tenant's rows form a hash chain that `tutti audit verify` checks, and it
 //! catches a row changed, removed (in the middle or at the end) or reordered
 //! in the SQLite file, even by someone who dropped the append-only triggers;
-//! calls refused as unauthenticated are counted into summary rows, not
-//! written one by one.
+//! calls refused as unauthenticated and calls shed under overload are
+//! counted into summary rows, each with one log line per window, not written
+//! one by one.
 
 use clap::Parser as _;
 use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
 use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
 use tonic::Code;
 use tutti_cli::Cli;
 use tutti_proto::v1::{GetPersonRequest, ListProcessesRequest};
@@ -18,6 +20,7 @@ use tutti_server::storage::AuditRow;
 use tutti_server::storage::decision_log::DecisionLog;
 use tutti_tests::TestServer;
 use tutti_tests::fixtures::{new_person, now, record_assessment, valid_assessment};
+use tutti_tests::raw::hold_until_refused;
 use tutti_tests::{Headers, assertions::expect_code};
 
 fn trail(path: &Path, tenant: &str) -> Vec<AuditRow> {
@@ -196,6 +199,87 @@ fn key(secret: &str, tenant: &str) -> ApiKeyConfig {
     }
 }
 
+/// What the audit module logs at WARN (its summary lines), as JSON lines,
+/// for as long as the guard lives. `#[tokio::test]` runs the server's tasks on
+/// the test's own thread, so a thread-scoped subscriber sees the audit
+/// writer's lines and no other test's.
+#[derive(Clone, Default)]
+struct AuditLog(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for AuditLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl AuditLog {
+    fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
+        let log = Self::default();
+        let writer = log.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_env_filter("tutti_server::audit=warn")
+            .with_writer(move || writer.clone())
+            .finish();
+        (log, tracing::subscriber::set_default(subscriber))
+    }
+
+    /// `(tenant, method, code, count)` of each summary line, sorted.
+    fn summaries(&self) -> Vec<Summary> {
+        let bytes = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let mut lines = String::from_utf8_lossy(&bytes)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| {
+                v["fields"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("calls refused"))
+            })
+            .map(|v| {
+                let f = &v["fields"];
+                (
+                    f["tenant"].as_str().unwrap_or_default().to_owned(),
+                    f["method"].as_str().unwrap_or_default().to_owned(),
+                    f["code"].as_i64().unwrap_or(-1),
+                    f["count"].as_i64().unwrap_or(-1),
+                )
+            })
+            .collect::<Vec<_>>();
+        lines.sort();
+        lines
+    }
+}
+
+/// `(tenant, method, code, count)` of a summary row or log line.
+type Summary = (String, String, i64, i64);
+
+/// The audit rows with `code`, as [`Summary`]s, sorted.
+fn summary_rows(db: &Path, code: Code) -> Vec<Summary> {
+    let conn = Connection::open(db).expect("open");
+    let mut stmt = conn
+        .prepare(
+            "SELECT tenant, method, code, count FROM audit WHERE code = ?1 ORDER BY 1, 2, 3, 4",
+        )
+        .expect("prepare");
+    stmt.query_map(params![code as i32], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })
+    .expect("query")
+    .collect::<rusqlite::Result<_>>()
+    .expect("rows")
+}
+
 #[tokio::test]
 async fn unauthenticated_calls_are_counted_not_written_one_by_one() {
     const REFUSED: usize = 40;
@@ -205,6 +289,7 @@ async fn unauthenticated_calls_are_counted_not_written_one_by_one() {
     })
     .await
     .expect("server starts");
+    let (log, guard) = AuditLog::capture();
     for i in 0..REFUSED {
         let headers = if i % 2 == 0 {
             Headers::none()
@@ -219,6 +304,13 @@ async fn unauthenticated_calls_are_counted_not_written_one_by_one() {
     }
     // Stopping flushes the window's summary.
     server.shutdown().await.expect("stops");
+    // One window: one log line per summary row, with the same count.
+    assert_eq!(
+        log.summaries(),
+        summary_rows(server.data_path(), Code::Unauthenticated),
+        "summary log lines and rows"
+    );
+    drop(guard);
     let conn = Connection::open(server.data_path()).expect("open");
     let (rows, calls): (i64, i64) = conn
         .query_row(
@@ -233,5 +325,55 @@ async fn unauthenticated_calls_are_counted_not_written_one_by_one() {
         "{rows} rows for {REFUSED} refused calls: not summarised"
     );
     drop(conn);
+    verify(server.data_path()).expect("summary rows are chained too");
+}
+
+#[tokio::test]
+async fn shed_calls_are_counted_not_written_one_by_one() {
+    const SHED: usize = 30;
+    let mut server = TestServer::start_with(|c| {
+        c.limits.max_in_flight = 1;
+        c.limits.queue_ms = 0;
+        c.audit.summary_seconds = 3600;
+    })
+    .await
+    .expect("server starts");
+    let (log, guard) = AuditLog::capture();
+    let list = || {
+        let mut catalog = server.catalog_as("tenant-b");
+        async move {
+            catalog
+                .list_processes(ListProcessesRequest {})
+                .await
+                .map(drop)
+        }
+    };
+    // The first refusal, then more while the held call keeps the one slot.
+    let (held, first) = hold_until_refused(server.channel(), "tenant-a", list).await;
+    assert_eq!(first.code(), Code::Unavailable, "{first:?}");
+    for _ in 1..SHED {
+        let shed = list().await.expect_err("a call while the slot is held");
+        assert_eq!(shed.code(), Code::Unavailable, "{shed:?}");
+    }
+    held.release().await;
+    server.shutdown().await.expect("stops");
+    // tenant-b's only: a held call of tenant-a that lost the race for the
+    // slot to a probe was shed too (and opened again).
+    let of_b = |rows: Vec<Summary>| -> Vec<Summary> {
+        rows.into_iter().filter(|r| r.0 == "tenant-b").collect()
+    };
+    let rows = of_b(summary_rows(server.data_path(), Code::Unavailable));
+    assert_eq!(
+        rows.iter().map(|r| r.3).sum::<i64>(),
+        SHED as i64,
+        "every shed call is counted: {rows:?}"
+    );
+    assert_eq!(rows.len(), 1, "{SHED} shed calls: not summarised: {rows:?}");
+    let logged: Vec<Summary> = of_b(log.summaries())
+        .into_iter()
+        .filter(|l| l.2 == Code::Unavailable as i64)
+        .collect();
+    assert_eq!(logged, rows, "one summary log line per summary row");
+    drop(guard);
     verify(server.data_path()).expect("summary rows are chained too");
 }

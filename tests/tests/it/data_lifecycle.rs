@@ -5,35 +5,16 @@
 //! frames: only their pseudonymous id in audit rows, which hold no payload.
 
 use rusqlite::{Connection, OpenFlags, params};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 use tonic::Code;
 use tutti_proto::v1::{Completion, CreatePersonRequest, DeletePersonRequest};
 use tutti_tests::TestServer;
+use tutti_tests::db_files::holding;
 use tutti_tests::fixtures::{
     create_person, feedback, new_person_id, now, person_name, recommend, recommend_request,
     record_assessment, record_feedback, rid, valid_assessment,
 };
-
-/// The database file and its companions, as far as they exist.
-fn files(db: &Path) -> Vec<PathBuf> {
-    ["", "-wal", "-shm", "-journal"]
-        .iter()
-        .map(|s| PathBuf::from(format!("{}{s}", db.display())))
-        .filter(|p| p.exists())
-        .collect()
-}
-
-/// Which of the files hold `marker`'s bytes.
-fn holding(db: &Path, marker: &str) -> Vec<PathBuf> {
-    files(db)
-        .into_iter()
-        .filter(|p| {
-            let bytes = std::fs::read(p).unwrap_or_default();
-            bytes.windows(marker.len()).any(|w| w == marker.as_bytes())
-        })
-        .collect()
-}
 
 #[tokio::test]
 async fn erasure_leaves_no_bytes_of_the_person_in_the_database_files() {

@@ -3,10 +3,17 @@
 //! a task cannot show: SIGTERM, kill -9, refusals at start-up, a disk that
 //! fills up, several replicas on one PostgreSQL database, what the process
 //! exports over OTLP, a start with TLS and keys and a certificate reloaded on
-//! SIGHUP.
+//! SIGHUP, bearer JWTs checked against a JWK Set file rotated while serving,
+//! error details as they cross a real socket, stored responses expiring and
+//! erased data gone from the files a running process keeps open, the
+//! `audit verify` subcommand against a tampered copy of what `serve` wrote.
 
 mod support;
 
+mod audit_verify;
+mod bearer_jwt;
+mod data_lifecycle;
+mod error_details;
 mod full_disk;
 mod graceful_shutdown;
 mod kill_9;

@@ -6,7 +6,7 @@
 //! restart. `tls.reload_seconds = 0` turns the polling off, so the signal is
 //! what reloads: until it is sent the old certificate is still served.
 
-use crate::support::{self, pki};
+use crate::support::{self, Headers, pki};
 
 use sha2::Digest as _;
 use std::process::Command;
@@ -14,26 +14,11 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tonic::Code;
-use tonic::service::Interceptor;
 use tutti_proto::v1::people_service_client::PeopleServiceClient;
 use tutti_proto::v1::{CreatePersonRequest, GetPersonRequest};
 
 /// The API key of the test's one client.
 const KEY: &str = "tutti-process-test-key-5a1f";
-
-/// Adds `authorization: Bearer <KEY>`.
-#[derive(Clone)]
-struct Bearer;
-
-impl Interceptor for Bearer {
-    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        let value = format!("Bearer {KEY}")
-            .parse()
-            .map_err(|_| tonic::Status::internal("header value"))?;
-        req.metadata_mut().insert("authorization", value);
-        Ok(req)
-    }
-}
 
 /// The certificate a new TLS connection to `port` is shown, trusting `trust`.
 async fn presented_certificate(port: u16, trust: &[&pki::Ca]) -> anyhow::Result<Vec<u8>> {
@@ -72,20 +57,18 @@ async fn a_secure_start_serves_tls_with_keys_and_reloads_its_certificate_on_sigh
     let first_ca = pki::Ca::new("first CA").expect("CA");
     let first = first_ca.server("tutti-process").expect("certificate");
     let files = pki::ServerFiles::write(dir.path(), &first).expect("TLS files");
-    let config = dir.path().join("tutti.toml");
     let sha = sha2::Sha256::digest(KEY.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect::<String>();
-    std::fs::write(
-        &config,
-        format!(
+    let config = support::write_config(
+        dir.path(),
+        &format!(
             "[tls]\ncert_path = {:?}\nkey_path = {:?}\nreload_seconds = 0\n\n\
              [[auth.api_keys]]\nsha256 = \"{sha}\"\ntenant = \"clinic-a\"\nprincipal = \"platform-a\"\n",
             files.cert, files.key
         ),
-    )
-    .expect("config file");
+    );
 
     let mut cmd = Command::new(support::TUTTI);
     cmd.args(["serve", "--listen", "0.0.0.0:0", "--log-format", "json"])
@@ -107,7 +90,7 @@ async fn a_secure_start_serves_tls_with_keys_and_reloads_its_certificate_on_sigh
         .await
         .expect_err("a call without a key");
     assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
-    let mut people = PeopleServiceClient::with_interceptor(server.channel(), Bearer);
+    let mut people = PeopleServiceClient::with_interceptor(server.channel(), Headers::bearer(KEY));
     people
         .create_person(CreatePersonRequest {
             request_id: "secure-1".into(),
@@ -155,7 +138,7 @@ async fn a_secure_start_serves_tls_with_keys_and_reloads_its_certificate_on_sigh
 
     // The same process, reached by a client that trusts only the new CA.
     let renewed = support::Server::channel_to(port, pki::client_tls(&second_ca, None));
-    PeopleServiceClient::with_interceptor(renewed, Bearer)
+    PeopleServiceClient::with_interceptor(renewed, Headers::bearer(KEY))
         .get_person(GetPersonRequest {
             name: "people/p-secure".into(),
         })

@@ -12,6 +12,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
+use tonic::metadata::AsciiMetadataValue;
+use tonic::service::Interceptor;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
@@ -30,6 +32,23 @@ pub(crate) mod postgres;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../../../../../tests/src/pki.rs"]
 pub(crate) mod pki;
+
+/// JWTs signed with the test keys of `tests/fixtures/ehr/`
+/// (`tests/src/jwt.rs`), included for the same reason.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../../../tests/src/jwt.rs"]
+pub(crate) mod jwt;
+
+/// A SQLite database's files read raw (`tests/src/db_files.rs`), included
+/// for the same reason.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../../../tests/src/db_files.rs"]
+pub(crate) mod db_files;
+
+/// Calls with raw request bodies (`tests/src/raw.rs`), included for the same reason.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../../../../tests/src/raw.rs"]
+pub(crate) mod raw;
 
 /// The binary under test, built by cargo for this test target.
 pub(crate) const TUTTI: &str = env!("CARGO_BIN_EXE_tutti");
@@ -259,8 +278,13 @@ impl Drop for Server {
 
 /// Runs `tutti audit verify --db <db>` and returns whether it passed, with its output.
 pub(crate) fn audit_verify(db: &Path) -> anyhow::Result<(bool, String)> {
+    audit_verify_with(db, &[])
+}
+
+/// [`audit_verify`] with `extra` arguments (e.g. `--expect TENANT:SEQ:HASH`).
+pub(crate) fn audit_verify_with(db: &Path, extra: &[&str]) -> anyhow::Result<(bool, String)> {
     let mut cmd = Command::new(TUTTI);
-    cmd.args(["audit", "verify", "--db"]).arg(db);
+    cmd.args(["audit", "verify", "--db"]).arg(db).args(extra);
     isolate(&mut cmd);
     let out = cmd.output().context("running tutti audit verify")?;
     let text = format!(
@@ -282,4 +306,40 @@ pub(crate) fn temp_dir() -> tempfile::TempDir {
 /// `dir/tutti.db`.
 pub(crate) fn db_path(dir: &Path) -> PathBuf {
     dir.join("tutti.db")
+}
+
+/// `contents` written as `dir/tutti.toml`, for `--config`.
+pub(crate) fn write_config(dir: &Path, contents: &str) -> PathBuf {
+    let path = dir.join("tutti.toml");
+    std::fs::write(&path, contents).expect("config file");
+    path
+}
+
+/// Metadata every call of a client carries (`authorization`,
+/// `x-tutti-tenant`), as an interceptor:
+/// `PeopleServiceClient::with_interceptor(server.channel(), Headers::bearer(t))`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Headers(Vec<(&'static str, AsciiMetadataValue)>);
+
+impl Headers {
+    /// `authorization: Bearer <token>` (an API key or a JWT).
+    pub(crate) fn bearer(token: &str) -> Self {
+        Self::default().with("authorization", &format!("Bearer {token}"))
+    }
+
+    /// One more header.
+    pub(crate) fn with(mut self, key: &'static str, value: &str) -> Self {
+        self.0
+            .push((key, value.parse().expect("an ASCII header value")));
+        self
+    }
+}
+
+impl Interceptor for Headers {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        for (k, v) in &self.0 {
+            req.metadata_mut().insert(*k, v.clone());
+        }
+        Ok(req)
+    }
 }
