@@ -1,5 +1,7 @@
 // The clinician app in headless Chromium, launched from a real CDS card's
-// link: it draws the suggestions, process map, curve and network; it is
+// link: it draws the suggestions, process map, curve and network; it shows
+// the follow-through the patient reported; a worsening patient is flagged
+// not on track (with review steps) and an improving one is not; it is
 // readable at 1280x800 and at a tablet width; Accept works from the
 // keyboard; a risk signal shows a critical alert; the launch token leaves
 // the address bar. Screenshots (also of the card, as an EHR might show it)
@@ -9,7 +11,9 @@ import assert from "node:assert/strict";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { SCREENSHOTS, SKIP, cdsCall, item9, launch, serveStatic, weeklyHistory } from "./lib.mjs";
+import {
+  SCREENSHOTS, SKIP, cdsCall, item9, launch, reportFollowThrough, serveStatic, weeklyHistory, weeklyPhq9,
+} from "./lib.mjs";
 
 function appLink(answer) {
   assert.equal(answer.cards.length, 1, JSON.stringify(answer));
@@ -34,9 +38,39 @@ async function openApp(context, url) {
   return { page, errors };
 }
 
-test("the app shows the card's suggestions, map, curve and network at desktop width, and Accept works by keyboard", { skip: SKIP }, async () => {
-  const answer = await cdsCall("browser-app-1", weeklyHistory("browser-app-1", 8, 17, -1.2));
+/** What the app draws and says, read from the page. */
+async function rendered(page) {
+  return page.evaluate(() => {
+    const all = (sel) => [...document.querySelectorAll(sel)];
+    return {
+      mapBars: all("#map svg rect").length,
+      mapLabels: all("#map svg text[text-anchor=end]").map((t) => t.textContent),
+      networkEdges: all("#network svg line").length,
+      networkNodes: all("#network svg circle").length,
+      networkText: document.querySelector("#network svg").textContent,
+      curvePoints: all("#curve svg circle").length,
+      trackClass: document.querySelector("#track").className,
+      trackText: document.querySelector("#track").textContent,
+      steps: all("#track-steps:not([hidden]) li").map((li) => li.textContent),
+      warnings: all("#alerts .alert.warning[role=alert]").map((a) => a.textContent),
+      alerts: all("#alerts .alert").length,
+      follow: document.querySelector("#follow").textContent,
+    };
+  });
+}
+
+// Well-being on the common 0-100 scale for a PHQ-9 total (0-27, lower is better).
+const phqWellbeing = (phq) => 100 * (1 - phq / 27);
+
+test("the app shows the card's suggestions, map, curve, network and follow-through at desktop width, and Accept works by keyboard", { skip: SKIP }, async () => {
+  const history = weeklyHistory("browser-app-1", 8, 17, -1.2);
+  // Last visit: the patient then reported on that card's three suggestions.
+  const earlier = await cdsCall("browser-app-1", history);
+  await reportFollowThrough(earlier.cards[0].suggestions.map((s, i) => [s.uuid, ["done", "partly", "not_done"][i]]));
+  // Today's visit.
+  const answer = await cdsCall("browser-app-1", history);
   const card = answer.cards[0];
+  assert.equal(card.indicator, "info", "an improving patient gets an info card");
   const browser = await launch({ width: 1280, height: 800 });
   try {
     const { page, errors } = await openApp(browser.context, appLink(answer));
@@ -48,10 +82,23 @@ test("the app shows the card's suggestions, map, curve and network at desktop wi
       card.suggestions.map((s) => s.label.replace(/^Plan: /, "")),
       "the app shows the card's decision",
     );
-    assert.ok(await page.locator("#map svg rect").count() >= 3, "process map bars");
+    const view = await rendered(page);
+    assert.ok(view.mapBars >= 5, `a bar per process, at least the five rated (${view.mapBars})`);
+    assert.equal(view.mapBars, view.mapLabels.length, "every bar is labelled");
+    for (const rated of ["Affect", "Social", "Sleep", "Cognition", "Behavior"]) {
+      assert.ok(view.mapLabels.includes(rated), `the map shows ${rated}: ${view.mapLabels}`);
+    }
     assert.equal(await page.locator("#curve svg path").count(), 2, "observed and expected curves");
-    assert.ok((await page.locator("#network svg").count()) === 1);
-    assert.match(await page.locator("#track").textContent(), /track|Too few/);
+    assert.equal(view.curvePoints, 8, "one observed point per weekly PHQ-9");
+    assert.ok(view.networkEdges >= 1, "the network draws edges");
+    assert.ok(view.networkNodes >= 2, "and the processes they join");
+    assert.doesNotMatch(view.networkText, /Not enough data/);
+    assert.match(view.networkText, /Well-being/, "well-being is a node of the network");
+    assert.equal(view.trackClass, "track on_track");
+    assert.equal(view.trackText, "On track against the expected recovery curve.");
+    assert.deepEqual(view.steps, [], "no review steps when on track");
+    assert.equal(view.alerts, 0, "no alerts for an improving patient without risk");
+    assert.match(view.follow, /^3 reported: 1 done, 1 partly\. /, "the follow-through the patient reported");
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
     assert.equal(overflow, false, "no horizontal scrolling at 1280 px");
     await shot(page, "ehr-app-desktop.png");
@@ -91,6 +138,52 @@ test("the app is readable at a tablet width and flags a risk signal as critical"
     await first.getByRole("button", { name: "Override" }).click();
     await page.getByText(/^Overridden: .*Recorded\.$/).first().waitFor({ timeout: 10_000 });
     assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a worsening patient is flagged not on track with review steps; an improving one is not", { skip: SKIP }, async () => {
+  const weeks = 8;
+  const worse = await cdsCall("browser-worse", weeklyHistory("browser-worse", weeks, 8, 2.2));
+  const better = await cdsCall("browser-better", weeklyHistory("browser-better", weeks, 18, -1.5));
+  assert.equal(worse.cards[0].indicator, "warning", "the card already says not on track");
+  assert.equal(better.cards[0].indicator, "info");
+  // The verdict compares the mean of the last three measures with the curve.
+  const lastThree = [weeks - 3, weeks - 2, weeks - 1].map((w) => phqWellbeing(weeklyPhq9(8, 2.2, w)));
+  const observed = Math.round(lastThree.reduce((a, b) => a + b) / 3);
+  const browser = await launch({ width: 1280, height: 800 });
+  try {
+    const { page, errors } = await openApp(browser.context, appLink(worse));
+    await page.locator("#track.not_on_track").waitFor();
+    const w = await rendered(page);
+    assert.equal(w.trackClass, "track not_on_track");
+    assert.equal(w.trackText, "Not on track: below the expected recovery curve. Review:");
+    assert.equal(w.warnings.length, 1, "one not-on-track alert");
+    const m = w.warnings[0].match(/^Not on track: well-being (\d+) where about (\d+) was expected after (\d+) weeks\.$/);
+    assert.ok(m, w.warnings[0]);
+    assert.equal(Number(m[1]), observed, "observed well-being from the PHQ-9s sent");
+    assert.ok(Number(m[2]) > observed + 20, `expected well-being ${m[2]} is well above ${observed}`);
+    assert.equal(Number(m[3]), weeks - 1, "weeks since the first measure");
+    assert.ok(w.steps.length >= 4, `review steps as a list: ${JSON.stringify(w.steps)}`);
+    assert.ok(w.steps.every((s) => /^[A-Z][^]*[.?]$/.test(s) && !/[.?]; /.test(s)), `one whole sentence per step: ${JSON.stringify(w.steps)}`);
+    assert.ok(w.steps.some((s) => /risk/.test(s)), "the steps start from risk");
+    assert.equal(await page.getByRole("alert").count(), 1, "the warning is announced");
+    assert.ok(w.networkEdges >= 1, "the network draws edges");
+    assert.match(w.follow, /^0 reported: 0 done, 0 partly\. /, "nothing reported");
+    await shot(page, "ehr-app-not-on-track.png");
+    assert.deepEqual(errors, []);
+
+    const { page: page2, errors: errors2 } = await openApp(browser.context, appLink(better));
+    const b = await rendered(page2);
+    assert.equal(b.trackClass, "track on_track");
+    assert.equal(b.trackText, "On track against the expected recovery curve.");
+    assert.deepEqual(b.warnings, []);
+    assert.equal(b.alerts, 0);
+    assert.deepEqual(b.steps, []);
+    assert.equal(await page2.locator("#track-steps").isVisible(), false);
+    assert.equal(await page2.locator(".track.not_on_track").count(), 0);
+    assert.deepEqual(errors2, []);
   } finally {
     await browser.close();
   }

@@ -7,12 +7,13 @@
 //   TUTTI_URL             base URL of a running tutti server configured for the EHR tests
 //   TUTTI_SCREENSHOT_DIR  where to keep screenshots (default: a temporary folder)
 
+import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { createSign, randomUUID } from "node:crypto";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -103,18 +104,40 @@ export async function cdsCall(patientId, resources, service = "tutti-patient-vie
   return r.json();
 }
 
+/**
+ * Reports whether the person did each suggestion (`[recommendationId, "done" | "partly" | "not_done"]`)
+ * through RecordFeedback over gRPC-Web, with the TypeScript client's browser build run in Node, as a
+ * patient-facing app would (the EHR path has no way to report it). `tenant` is the EHR issuer's tenant.
+ */
+export async function reportFollowThrough(reports, tenant = "clinic-ehr") {
+  const t = await import(pathToFileURL(join(ROOT, "clients/typescript/dist/web/tutti-web.js")).href);
+  const tutti = t.createTuttiWebClients({ baseUrl: TUTTI_URL, tenant });
+  const completion = { done: t.Completion.DONE, partly: t.Completion.PARTLY, not_done: t.Completion.NOT_DONE };
+  for (const [recommendationId, how] of reports) {
+    assert.ok(how in completion, `unknown completion ${how}`);
+    const r = await tutti.recommendations.recordFeedback({
+      requestId: t.newRequestId(),
+      feedback: { recommendationId, completion: completion[how] },
+    });
+    assert.ok(r.feedback?.id, `feedback on ${recommendationId} recorded`);
+  }
+}
+
 export function bundle(resources) {
   return { resourceType: "Bundle", type: "searchset", entry: resources.map((resource) => ({ resource })) };
 }
 
 const daysAgo = (d) => new Date(Date.now() - d * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z");
 
+/** The PHQ-9 total `weeklyHistory` sends in week `w`. */
+export const weeklyPhq9 = (start, step, w) => Math.max(0, Math.min(27, Math.round(start + step * w)));
+
 /** Weekly PHQ-9 totals and process questionnaires, oldest first. */
 export function weeklyHistory(patientId, weeks, start, step) {
   const out = [];
   for (let w = 0; w < weeks; w++) {
     const when = daysAgo((weeks - 1 - w) * 7);
-    const phq = Math.max(0, Math.min(27, Math.round(start + step * w)));
+    const phq = weeklyPhq9(start, step, w);
     const wb = 100 - phq * 3;
     out.push({
       resourceType: "Observation", id: `phq-${w}`, status: "final",

@@ -87,7 +87,7 @@ function render(v) {
       "Risk signal in the latest measures (for example PHQ-9 item 9 above 0): review safety first. Suggestions are on the safety path."));
   }
   if (v.track.status === "not_on_track") {
-    alerts.append(el("p", { class: "alert warning" },
+    alerts.append(el("p", { class: "alert warning", role: "alert" },
       `Not on track: well-being ${v.track.observed.toFixed(0)} where about ${v.track.expected.toFixed(0)} was expected after ${v.track.weeks.toFixed(0)} weeks.`));
   }
   renderSuggestions(v);
@@ -205,7 +205,12 @@ function renderCurve(curve, track) {
   };
   const p = $("track");
   p.className = `track ${track.status}`;
-  p.textContent = words[track.status] + (track.steps.length ? ` Review: ${track.steps.join("; ")}` : "");
+  p.textContent = words[track.status] + (track.steps.length ? " Review:" : "");
+  // One step per line: the steps are whole sentences (some with a semicolon
+  // of their own), so running them together in one paragraph misreads.
+  const steps = $("track-steps");
+  steps.replaceChildren(...track.steps.map((step) => el("li", {}, step)));
+  steps.hidden = track.steps.length === 0;
 }
 
 function renderNetwork(edges) {
