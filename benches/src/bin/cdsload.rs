@@ -109,13 +109,13 @@ fn prefetch(patient: usize, weeks: usize) -> Value {
         obs.push(json!({"resource": {
             "resourceType": "Observation", "id": format!("phq-{patient}-{w}"), "status": "final",
             "code": {"coding": [{"system": "http://loinc.org", "code": "44261-6"}]},
-            "subject": {"reference": format!("Patient/{patient}")},
+            "subject": {"reference": format!("Patient/bench-{patient}")},
             "effectiveDateTime": when, "valueQuantity": {"value": phq, "unit": "{score}"}}}));
         let answer = |link: &str, v: f64| json!({"linkId": link, "answer": [{"valueInteger": v.clamp(0.0, 100.0).round() as i64}]});
         qrs.push(json!({"resource": {
             "resourceType": "QuestionnaireResponse", "id": format!("qr-{patient}-{w}"), "status": "completed",
             "questionnaire": "http://tutti.health/fhir/Questionnaire/tutti-processes",
-            "subject": {"reference": format!("Patient/{patient}")}, "authored": when,
+            "subject": {"reference": format!("Patient/bench-{patient}")}, "authored": when,
             "item": [answer("affect.adaptive", wb * 0.8), answer("affect.maladaptive", 100.0 - wb),
                      answer("social.adaptive", 55.0 + (patient % 5) as f64 * 5.0),
                      answer("sleep.maladaptive", 90.0 - wb * 0.5), answer("cognition.maladaptive", 100.0 - wb * 0.9)]}}));
