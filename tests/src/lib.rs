@@ -18,6 +18,8 @@
 //! - [`tokens`]: OAuth2 access tokens for the bearer-JWT tests.
 //! - [`ehr`]: a pretend EHR: signed CDS Hooks JWTs, FHIR fixtures, an HTTP
 //!   client, the CDS Hooks response rules, a small real FHIR server.
+//! - [`smart`]: a pretend EHR authorization server for SMART App Launch, and
+//!   a browser that follows redirects by hand.
 //! - [`postgres`]: a throwaway PostgreSQL cluster the tests start themselves.
 //!
 //! The test targets live in `tests/*.rs`, one file per behaviour.
@@ -30,6 +32,7 @@ pub mod pki;
 pub mod postgres;
 pub mod raw;
 pub mod server;
+pub mod smart;
 pub mod tokens;
 
 pub use server::{CatalogClient, Headers, PeopleClient, RecommendationClient, TestServer};
