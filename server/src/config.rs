@@ -1536,6 +1536,58 @@ mod tests {
     }
 
     #[test]
+    fn an_issuers_smart_table_loads_from_the_file_with_its_defaults() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "tutti.toml",
+                r#"
+                [ehr]
+                public_url = "https://tutti.example"
+                launch_key = "llllllllllllllllllllllllllllllllllll"
+                [[ehr.issuers]]
+                iss = "https://ehr"
+                tenant = "acme"
+                jwks_path = "jwks.json"
+                [ehr.issuers.smart]
+                fhir_base_urls = ["https://ehr/fhir/r4"]
+                client_id = "tutti"
+                [ehr.pseudonym_keys]
+                acme = "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+                "#,
+            )?;
+            let c =
+                Config::load(Some(Path::new("tutti.toml")), Overrides::default()).expect("loads");
+            let smart = c.ehr.issuers[0].smart.clone().expect("smart");
+            assert_eq!(smart.fhir_base_urls, ["https://ehr/fhir/r4"]);
+            assert_eq!(
+                (
+                    smart.client_secret,
+                    smart.redirect_uri,
+                    smart.scope.as_str()
+                ),
+                (None, None, "launch openid fhirUser patient/Patient.rs")
+            );
+            jail.create_file(
+                "typo.toml",
+                r#"
+                [[ehr.issuers]]
+                iss = "https://ehr"
+                tenant = "acme"
+                jwks_path = "jwks.json"
+                [ehr.issuers.smart]
+                fhir_base_urls = ["https://ehr/fhir/r4"]
+                client_id = "tutti"
+                redirect_url = "https://tutti.example/cb"
+                "#,
+            )?;
+            let e = Config::load(Some(Path::new("typo.toml")), Overrides::default())
+                .expect_err("unknown key");
+            assert!(e.to_string().contains("redirect_url"), "{e}");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn storage_keys_are_checked_and_the_url_is_redacted() {
         let mut c = Config::default();
         c.storage.url = Some(Secret::new("postgres://tutti:hunter2@db.example.org/tutti"));

@@ -41,7 +41,8 @@ pub struct Grant {
     pub tenant: String,
     /// Pseudonymous person id.
     pub person: String,
-    /// The request id of the card's ranking, so the app shows that decision.
+    /// The request id of the ranking the app shows: the card's, or one a
+    /// SMART launch derived (so a reload of the view replays that decision).
     pub rid: String,
 }
 
