@@ -35,6 +35,8 @@ struct Inner {
     codes: HashMap<String, (String, String)>,
     /// Store a challenge the verifier will not match (an EHR refusing it).
     wrong_challenge: bool,
+    /// A confidential client's secret, expected as HTTP Basic (RFC 6749 2.3.1).
+    client_secret: Option<String>,
     requests: Vec<String>,
     token_answers: Vec<u16>,
 }
@@ -152,15 +154,31 @@ impl FakeEhr {
 
         async fn token(
             State(s): State<Shared>,
+            headers: axum::http::HeaderMap,
             axum::Form(f): axum::Form<HashMap<String, String>>,
         ) -> Response {
             let mut inner = lock(&s);
             let get = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();
+            let basic = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let client_ok = match &inner.client_secret {
+                Some(secret) => {
+                    basic
+                        == Some(format!(
+                            "Basic {}",
+                            base64::engine::general_purpose::STANDARD
+                                .encode(format!("{CLIENT_ID}:{secret}"))
+                        ))
+                }
+                None => basic.is_none() && get("client_id") == CLIENT_ID,
+            };
             // Codes are single use, spent even by a failed exchange.
             let known = inner.codes.remove(get("code"));
             let verifier_hash = URL_SAFE_NO_PAD.encode(Sha256::digest(get("code_verifier")));
             let ok = get("grant_type") == "authorization_code"
-                && get("client_id") == CLIENT_ID
+                && client_ok
                 && known.as_ref().is_some_and(|(challenge, redirect)| {
                     *challenge == verifier_hash && get("redirect_uri") == redirect
                 });
@@ -216,6 +234,11 @@ impl FakeEhr {
     /// From now on, store challenges the verifier does not match.
     pub fn refuse_verifiers(&self) {
         lock(&self.inner).wrong_challenge = true;
+    }
+
+    /// From now on, expect a confidential client with `secret`.
+    pub fn require_secret(&self, secret: &str) {
+        lock(&self.inner).client_secret = Some(secret.to_owned());
     }
 
     /// Every request it got (`METHOD path?query`), in order.

@@ -111,11 +111,7 @@ async fn tokens_and_patient_details_never_reach_the_logs_or_metrics() -> anyhow:
     let flow = launch_and_authorize(&server, &fake.fhir_base()).await?;
     let opened = step(&flow.callback, Some(&flow.cookie)).await?;
     assert_eq!(opened.status, 302, "{opened:?}");
-    let app_url = format!(
-        "{}{}",
-        server.base_url(),
-        opened.location.unwrap_or_default()
-    );
+    let app_url = opened.location.unwrap_or_default();
     let smart_launch = query_value(&app_url, "tutti_launch").expect("launch token");
     let s = post(
         &server,

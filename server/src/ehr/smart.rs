@@ -406,8 +406,10 @@ pub async fn callback(
         .ok_or_else(internal)?;
     let redirect_url = oauth2::url::Url::parse(&pending.redirect_uri).map_err(|_| internal())?;
     let spent = pending_cookie(&state, String::new(), &redirect_url, 0);
+    // The app where cards link it (a proxy may serve Tutti under a path).
+    let base = ehr.config.public_url.as_deref().unwrap_or_default();
     tracing::info!(person = %person, "smart launch opened the app");
-    redirect(&format!("/ehr/app?tutti_launch={launch}"), &spent)
+    redirect(&format!("{base}/ehr/app?tutti_launch={launch}"), &spent)
 }
 
 #[cfg(test)]

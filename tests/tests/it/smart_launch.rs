@@ -3,9 +3,11 @@
 //! authorize and callback open the app's session for the person the CDS
 //! calls made of the same patient; an `iss` not configured is refused with
 //! nothing fetched from it; a wrong, missing or replayed state and a token
-//! endpoint that refuses the PKCE verifier open nothing.
+//! endpoint that refuses the PKCE verifier (or a confidential client's
+//! secret) open nothing.
 
 use serde_json::json;
+use tutti_server::config::Secret;
 use tutti_tests::TestServer;
 use tutti_tests::ehr::{
     self, ISS, PATIENT_VIEW, TENANT, cds_post, get, hook, person_of, post, prefetch_of, the_card,
@@ -58,7 +60,10 @@ async fn a_smart_launch_opens_the_app_for_the_patient_in_context() -> anyhow::Re
     assert_eq!(done.status, 302, "{done:?}");
     assert_eq!(fake.token_answers(), vec![200], "one code exchanged");
     let location = done.location.clone().expect("to the app");
-    assert!(location.starts_with("/ehr/app?tutti_launch="), "{location}");
+    assert!(
+        location.starts_with(&format!("{}/ehr/app?tutti_launch=", server.base_url())),
+        "{location}"
+    );
     assert!(
         done.set_cookie
             .as_deref()
@@ -67,8 +72,7 @@ async fn a_smart_launch_opens_the_app_for_the_patient_in_context() -> anyhow::Re
     );
 
     // The app's own path from here: the launch token for a session.
-    let launch = query_value(&format!("{}{location}", server.base_url()), "tutti_launch")
-        .expect("launch token");
+    let launch = query_value(&location, "tutti_launch").expect("launch token");
     let s = post(
         &server,
         "/ehr/app/session",
@@ -224,6 +228,34 @@ async fn a_token_endpoint_refusing_the_verifier_opens_nothing() -> anyhow::Resul
         "the code went to the token endpoint, which refused the verifier"
     );
     server.stop().await
+}
+
+#[tokio::test]
+async fn a_confidential_client_sends_its_secret_and_only_the_right_one_works() -> anyhow::Result<()>
+{
+    for (configured, status, answers) in [
+        ("right-secret", 302, vec![200]),
+        ("wrong-secret", 401, vec![400]),
+    ] {
+        let fake = FakeEhr::start(PATIENT).await?;
+        fake.require_secret("right-secret");
+        let server = TestServer::start_with(|c| {
+            ehr::configure(c);
+            fake.configure(c, ISS);
+            for smart in c.ehr.issuers.iter_mut().filter_map(|i| i.smart.as_mut()) {
+                smart.client_secret = Some(Secret::new(configured));
+            }
+        })
+        .await?;
+        fake.register(&server);
+        card_for_patient(&server).await?;
+        let flow = launch_and_authorize(&server, &fake.fhir_base()).await?;
+        let r = step(&flow.callback, Some(&flow.cookie)).await?;
+        assert_eq!(r.status, status, "{configured}: {r:?}");
+        assert_eq!(fake.token_answers(), answers, "{configured}");
+        server.stop().await?;
+    }
+    Ok(())
 }
 
 #[tokio::test]
