@@ -364,18 +364,18 @@ pub async fn callback(
         .request_async(ehr.fhir.http())
         .await
         .map_err(|e| {
-            // Only the kind: a body that failed to parse may hold the token.
-            let kind = match e {
-                RequestTokenError::ServerResponse(_) => "refused",
-                RequestTokenError::Request(_) => "unreachable",
-                RequestTokenError::Parse(..) => "unparsable",
-                RequestTokenError::Other(_) => "other",
+            // Only the kind is logged: a body that failed to parse may hold the token.
+            let (kind, error) = match e {
+                RequestTokenError::ServerResponse(_) => (
+                    "refused",
+                    EhrError::Unauthorized("the token endpoint refused the code"),
+                ),
+                RequestTokenError::Request(_) => ("unreachable", upstream("could not be reached")),
+                RequestTokenError::Parse(..) => ("unparsable", upstream("answered no token")),
+                RequestTokenError::Other(_) => ("other", upstream("answered unusably")),
             };
             tracing::info!(problem = kind, "smart token exchange failed");
-            match kind {
-                "refused" => EhrError::Unauthorized("the token endpoint refused the code"),
-                _ => upstream("could not be used"),
-            }
+            error
         })?;
     // The access token goes out of scope here unused: only the context is kept.
     let patient = token
@@ -399,12 +399,13 @@ pub async fn callback(
         .await
         .map_err(ServiceError::from)?
         .ok_or_else(|| EhrError::NotFound("this patient's Tutti record".into()))?;
-    let internal = || EhrError::Service(ServiceError::Internal("no launch key".into()));
+    let internal = |what: &str| EhrError::Service(ServiceError::Internal(what.to_owned()));
     let launch = ehr
         .launch
         .launch_token(&tenant, &person, &rid, now)
-        .ok_or_else(internal)?;
-    let redirect_url = oauth2::url::Url::parse(&pending.redirect_uri).map_err(|_| internal())?;
+        .ok_or_else(|| internal("no launch key"))?;
+    let redirect_url =
+        oauth2::url::Url::parse(&pending.redirect_uri).map_err(|_| internal("redirect URI"))?;
     let spent = pending_cookie(&state, String::new(), &redirect_url, 0);
     // The app where cards link it (a proxy may serve Tutti under a path).
     let base = ehr.config.public_url.as_deref().unwrap_or_default();
