@@ -298,7 +298,8 @@ pub struct EhrConfig {
     /// Key (at least 32 characters) signing the clinician app's short-lived
     /// launch and session tokens. Required when issuers are set.
     pub launch_key: Option<Secret>,
-    /// Lifetime of a card's launch token, seconds.
+    /// Lifetime of a card's launch token, and of a SMART launch's pending
+    /// state (redirect to the EHR until the callback), seconds.
     pub launch_ttl_seconds: u64,
     /// Lifetime of the app session a launch token is exchanged for, seconds.
     pub session_ttl_seconds: u64,
