@@ -8,6 +8,8 @@
 
 use serde_json::json;
 use tutti_server::config::Secret;
+use tutti_server::convert::ids::TenantId;
+use tutti_server::storage::decision_log::DecisionLog;
 use tutti_tests::TestServer;
 use tutti_tests::ehr::{
     self, ISS, PATIENT_VIEW, TENANT, cds_post, get, hook, person_of, post, prefetch_of, the_card,
@@ -42,7 +44,7 @@ async fn card_for_patient(server: &TestServer) -> anyhow::Result<serde_json::Val
 #[tokio::test]
 async fn a_smart_launch_opens_the_app_for_the_patient_in_context() -> anyhow::Result<()> {
     let fake = FakeEhr::start(PATIENT).await?;
-    let server = start(&fake).await?;
+    let mut server = start(&fake).await?;
     let card = card_for_patient(&server).await?;
     assert_eq!(
         card["links"][0]["url"].as_str(),
@@ -108,6 +110,32 @@ async fn a_smart_launch_opens_the_app_for_the_patient_in_context() -> anyhow::Re
     let replay = step(&flow.callback, Some(&flow.cookie)).await?;
     assert_eq!(replay.status, 401, "a state works once");
     assert_eq!(fake.token_answers(), vec![200], "a replay spends no code");
+
+    // The callback is audited in the issuer's tenant, under the pseudonym.
+    server.restart().await?;
+    let tenant = TenantId::parse(TENANT).expect("tenant id");
+    let rows = DecisionLog::open(server.data_path())
+        .expect("opens")
+        .snapshot(|s| s.audit(&tenant))
+        .expect("reads the audit trail");
+    let opened = rows
+        .iter()
+        .find(|r| r.method == "GET /ehr/app/callback" && r.code == 0)
+        .unwrap_or_else(|| panic!("no callback row in {rows:?}"));
+    assert_eq!(
+        opened.resource,
+        format!("people/{}", person_of(PATIENT, ISS, TENANT))
+    );
+    assert_eq!(opened.principal, format!("ehr:{ISS}"));
+    assert!(
+        rows.iter()
+            .any(|r| r.method == "GET /ehr/app/launch" && r.code == 0),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().all(|r| !r.resource.contains(PATIENT)),
+        "{rows:?}"
+    );
     server.stop().await
 }
 
