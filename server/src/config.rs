@@ -79,6 +79,9 @@
 //! iss = "https://ehr.example.org"
 //! tenant = "acme"
 //! jwks_path = "/etc/tutti/acme-ehr-jwks.json"
+//! [ehr.issuers.smart]      # SMART App Launch of the app from this EHR (unset: launch tokens)
+//! fhir_base_urls = ["https://ehr.example.org/fhir/r4"]  # the `iss` values it launches with
+//! client_id = "tutti"      # registered at the EHR; a public client with PKCE by default
 //! [ehr.pseudonym_keys]     # per tenant: HMAC key mapping FHIR patients to person ids
 //! acme = "<32+ random characters>"
 //! [[ehr.codes]]            # extra observation codes (LOINC ones are built in)
@@ -295,7 +298,8 @@ pub struct EhrConfig {
     /// Key (at least 32 characters) signing the clinician app's short-lived
     /// launch and session tokens. Required when issuers are set.
     pub launch_key: Option<Secret>,
-    /// Lifetime of a card's launch token, seconds.
+    /// Lifetime of a card's launch token, and of a SMART launch's pending
+    /// state (redirect to the EHR until the callback), seconds.
     pub launch_ttl_seconds: u64,
     /// Lifetime of the app session a launch token is exchanged for, seconds.
     pub session_ttl_seconds: u64,
@@ -306,6 +310,12 @@ pub struct EhrConfig {
     pub jwt_leeway_seconds: u64,
     /// Observation codes beyond the built-in LOINC ones.
     pub codes: Vec<CodeMapConfig>,
+}
+
+/// An http(s) URL with no trailing slash, so paths are appended and `iss`
+/// values compared as they are.
+fn is_base_url(url: &str) -> bool {
+    (url.starts_with("http://") || url.starts_with("https://")) && !url.ends_with('/')
 }
 
 impl Default for EhrConfig {
@@ -374,6 +384,41 @@ pub struct IssuerConfig {
     /// Its JSON Web Key Set (public keys); re-read when it changes, with the
     /// TLS files (`tls.reload_seconds`, and on SIGHUP).
     pub jwks_path: PathBuf,
+    /// The clinician app as a SMART app of this EHR. None: its cards link the
+    /// app with Tutti's own launch token.
+    #[serde(default)]
+    pub smart: Option<SmartConfig>,
+}
+
+/// Tutti registered as a SMART on FHIR app (EHR launch) at one EHR. The
+/// patient in a launch's context maps to the person its CDS calls map to
+/// (same tenant, same issuer in the pseudonym), because the same EHR names
+/// the patient in both.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmartConfig {
+    /// The EHR's FHIR base URLs that may launch the app (the launch's `iss`),
+    /// exactly, without a trailing slash. Only these are ever contacted:
+    /// any other `iss` is refused before a request is made.
+    pub fhir_base_urls: Vec<String>,
+    /// The OAuth 2.0 client id the EHR registered Tutti under.
+    pub client_id: String,
+    /// Set for a confidential client (HTTP Basic at the token endpoint);
+    /// unset: a public client, protected by PKCE alone.
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
+    /// The redirect URI registered at the EHR. Default:
+    /// `{ehr.public_url}/ehr/app/callback`.
+    #[serde(default)]
+    pub redirect_uri: Option<String>,
+    /// The scopes asked for. The patient in context is all Tutti uses; it
+    /// reads nothing with the access token.
+    #[serde(default = "default_smart_scope")]
+    pub scope: String,
+}
+
+fn default_smart_scope() -> String {
+    "launch openid fhirUser patient/Patient.rs".into()
 }
 
 /// What an observation code measures.
@@ -1098,7 +1143,7 @@ impl Config {
         let ehr = &self.ehr;
         const MIN_KEY: usize = 32;
         if let Some(url) = &ehr.public_url
-            && (!(url.starts_with("http://") || url.starts_with("https://")) || url.ends_with('/'))
+            && !is_base_url(url)
         {
             return invalid(
                 "ehr.public_url must be an http:// or https:// URL without a trailing slash".into(),
@@ -1138,6 +1183,7 @@ impl Config {
             ));
         }
         let mut seen = HashSet::new();
+        let mut fhir_bases = HashSet::new();
         for (i, issuer) in ehr.issuers.iter().enumerate() {
             let at = format!("ehr.issuers[{i}]");
             if issuer.iss.trim().is_empty() {
@@ -1157,6 +1203,39 @@ impl Config {
             }
             if issuer.jwks_path.as_os_str().is_empty() {
                 return invalid(format!("{at}.jwks_path must not be empty"));
+            }
+            if let Some(smart) = &issuer.smart {
+                let at = format!("{at}.smart");
+                if smart.fhir_base_urls.is_empty() {
+                    return invalid(format!("{at}.fhir_base_urls must not be empty"));
+                }
+                for (j, url) in smart.fhir_base_urls.iter().enumerate() {
+                    if !is_base_url(url) {
+                        return invalid(format!(
+                            "{at}.fhir_base_urls[{j}] must be an http:// or https:// URL without a trailing slash"
+                        ));
+                    }
+                    // One `iss` launches for one tenant and one pseudonym issuer.
+                    if !fhir_bases.insert(url.as_str()) {
+                        return invalid(format!("{at}.fhir_base_urls[{j}] is listed twice"));
+                    }
+                }
+                if smart.client_id.trim().is_empty() {
+                    return invalid(format!("{at}.client_id must not be empty"));
+                }
+                if smart.client_secret.as_ref().is_some_and(Secret::is_empty) {
+                    return invalid(format!("{at}.client_secret must not be empty when set"));
+                }
+                if let Some(uri) = &smart.redirect_uri
+                    && !(uri.starts_with("http://") || uri.starts_with("https://"))
+                {
+                    return invalid(format!(
+                        "{at}.redirect_uri must be an http:// or https:// URL"
+                    ));
+                }
+                if !smart.scope.split_whitespace().any(|s| s == "launch") {
+                    return invalid(format!("{at}.scope must include `launch` (EHR launch)"));
+                }
             }
         }
         if !ehr.issuers.is_empty() {
@@ -1397,6 +1476,7 @@ mod tests {
             iss: "https://ehr".into(),
             tenant: "acme".into(),
             jwks_path: "jwks.json".into(),
+            smart: None,
         });
         let e = c.validate().expect_err("no pseudonym key");
         assert!(e.to_string().contains("ehr.pseudonym_keys"), "{e}");
@@ -1419,9 +1499,93 @@ mod tests {
             !format!("{c:?}").contains("kkkk"),
             "secrets are redacted in Debug"
         );
+        let smart = SmartConfig {
+            fhir_base_urls: vec!["https://ehr/fhir".into()],
+            client_id: "tutti".into(),
+            client_secret: Some(Secret::new("ssssssss")),
+            redirect_uri: None,
+            scope: default_smart_scope(),
+        };
+        c.ehr.issuers[0].smart = Some(smart.clone());
+        c.validate().expect("valid with SMART");
+        assert!(!format!("{c:?}").contains("ssss"), "the client secret too");
+        let smart_error = |f: &dyn Fn(&mut SmartConfig)| {
+            let mut c = c.clone();
+            let mut s = smart.clone();
+            f(&mut s);
+            c.ehr.issuers[0].smart = Some(s);
+            c.validate().expect_err("invalid").to_string()
+        };
+        assert!(smart_error(&|s| s.fhir_base_urls.clear()).contains("smart.fhir_base_urls"));
+        assert!(
+            smart_error(&|s| s.fhir_base_urls = vec!["https://ehr/fhir/".into()])
+                .contains("smart.fhir_base_urls[0]")
+        );
+        assert!(
+            smart_error(&|s| s.fhir_base_urls.push("https://ehr/fhir".into()))
+                .contains("listed twice")
+        );
+        assert!(smart_error(&|s| s.client_id = " ".into()).contains("smart.client_id"));
+        assert!(smart_error(&|s| s.scope = "openid".into()).contains("smart.scope"));
+        assert!(
+            smart_error(&|s| s.redirect_uri = Some("tutti.example/cb".into()))
+                .contains("smart.redirect_uri")
+        );
         c.http.cors_origins = vec!["https://ehr.example/".into()];
         let e = c.validate().expect_err("origin with a path");
         assert!(e.to_string().contains("http.cors_origins[0]"), "{e}");
+    }
+
+    #[test]
+    fn an_issuers_smart_table_loads_from_the_file_with_its_defaults() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "tutti.toml",
+                r#"
+                [ehr]
+                public_url = "https://tutti.example"
+                launch_key = "llllllllllllllllllllllllllllllllllll"
+                [[ehr.issuers]]
+                iss = "https://ehr"
+                tenant = "acme"
+                jwks_path = "jwks.json"
+                [ehr.issuers.smart]
+                fhir_base_urls = ["https://ehr/fhir/r4"]
+                client_id = "tutti"
+                [ehr.pseudonym_keys]
+                acme = "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+                "#,
+            )?;
+            let c =
+                Config::load(Some(Path::new("tutti.toml")), Overrides::default()).expect("loads");
+            let smart = c.ehr.issuers[0].smart.clone().expect("smart");
+            assert_eq!(smart.fhir_base_urls, ["https://ehr/fhir/r4"]);
+            assert_eq!(
+                (
+                    smart.client_secret,
+                    smart.redirect_uri,
+                    smart.scope.as_str()
+                ),
+                (None, None, "launch openid fhirUser patient/Patient.rs")
+            );
+            jail.create_file(
+                "typo.toml",
+                r#"
+                [[ehr.issuers]]
+                iss = "https://ehr"
+                tenant = "acme"
+                jwks_path = "jwks.json"
+                [ehr.issuers.smart]
+                fhir_base_urls = ["https://ehr/fhir/r4"]
+                client_id = "tutti"
+                redirect_url = "https://tutti.example/cb"
+                "#,
+            )?;
+            let e = Config::load(Some(Path::new("typo.toml")), Overrides::default())
+                .expect_err("unknown key");
+            assert!(e.to_string().contains("redirect_url"), "{e}");
+            Ok(())
+        });
     }
 
     #[test]

@@ -50,6 +50,7 @@ pub fn configure(config: &mut Config) {
             iss: iss.into(),
             tenant: tenant.into(),
             jwks_path: fixture("jwks.json"),
+            smart: None,
         });
         config.ehr.pseudonym_keys.insert(
             tenant.into(),

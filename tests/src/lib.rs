@@ -21,6 +21,8 @@
 //! - [`tokens`]: the login issuer of the bearer-JWT tests, and its access tokens.
 //! - [`ehr`]: a pretend EHR: signed CDS Hooks JWTs, FHIR fixtures, an HTTP
 //!   client, the CDS Hooks response rules, a small real FHIR server.
+//! - [`smart`]: a pretend EHR authorization server for SMART App Launch, and
+//!   a browser that follows redirects by hand.
 //! - [`postgres`]: a throwaway PostgreSQL cluster the tests start themselves.
 //!
 //! The test targets live in `tests/*.rs`, one file per behaviour.
@@ -35,6 +37,7 @@ pub mod pki;
 pub mod postgres;
 pub mod raw;
 pub mod server;
+pub mod smart;
 pub mod tokens;
 
 pub use server::{CatalogClient, Headers, PeopleClient, RecommendationClient, TestServer};

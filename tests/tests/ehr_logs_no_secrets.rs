@@ -1,16 +1,20 @@
 //! JWTs, FHIR access tokens, app tokens, patient names and patient ids never
 //! reach the logs, spans or metrics: everything the server (and the libraries
 //! under it) logs at TRACE during a full EHR flow is captured and searched,
-//! and so is `GET /metrics` scraped after it.
+//! and so is `GET /metrics` scraped after it. The flow includes a SMART App
+//! Launch (a second EHR's), whose access token, code, state, `launch` and
+//! pending-launch cookie are searched for too.
 
 use serde_json::json;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use tracing_subscriber::fmt::format::FmtSpan;
+use tutti_tests::TestServer;
 use tutti_tests::ehr::{
-    self, FhirServer, Jwt, PATIENT_VIEW, get, launch_token, patient, post, the_card, url,
-    weekly_history,
+    self, FhirServer, Jwt, PATIENT_VIEW, get, launch_token, patient, post, prefetch_of, the_card,
+    url, weekly_history,
 };
+use tutti_tests::smart::{self, FakeEhr, launch_and_authorize, query_value, step};
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -40,8 +44,16 @@ async fn tokens_and_patient_details_never_reach_the_logs_or_metrics() -> anyhow:
         .try_init()
         .map_err(|e| anyhow::anyhow!("installing the capturing subscriber: {e}"))?;
 
-    let server = ehr::start().await?;
     let patient_id = "MRN-77310042";
+    // The second EHR launches the app as a SMART app; the first keeps launch tokens.
+    let smart_patient = "MRN-55018823";
+    let fake = FakeEhr::start(smart_patient).await?;
+    let server = TestServer::start_with(|c| {
+        ehr::configure(c);
+        fake.configure(c, ehr::OTHER_ISS);
+    })
+    .await?;
+    fake.register(&server);
     let access_token = "fhir-access-token-e2f1c7a9";
     let mut resources = weekly_history(patient_id, 4, 15.0, -1.0);
     resources.push(patient(patient_id, "Testpatient", "Wilhelmina"));
@@ -85,6 +97,44 @@ async fn tokens_and_patient_details_never_reach_the_logs_or_metrics() -> anyhow:
             .status,
         200
     );
+    // The SMART launch, for a patient the second EHR's CDS call brought in.
+    let jwt_other = Jwt::for_url(&url(&server, &path))
+        .claim("iss", json!(ehr::OTHER_ISS))
+        .sign();
+    let mut hook = ehr::hook(
+        smart_patient,
+        prefetch_of(weekly_history(smart_patient, 3, 14.0, -1.0)),
+    );
+    hook["fhirServer"] = json!(fake.fhir_base());
+    let r = post(&server, &path, Some(&jwt_other), &hook).await?;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let flow = launch_and_authorize(&server, &fake.fhir_base()).await?;
+    let opened = step(&flow.callback, Some(&flow.cookie)).await?;
+    assert_eq!(opened.status, 302, "{opened:?}");
+    let app_url = opened.location.unwrap_or_default();
+    let smart_launch = query_value(&app_url, "tutti_launch").expect("launch token");
+    let s = post(
+        &server,
+        "/ehr/app/session",
+        None,
+        &json!({"launch": smart_launch}),
+    )
+    .await?;
+    assert_eq!(s.status, 200, "{}", s.text);
+    let smart_session = s.json()["session"].as_str().expect("session").to_owned();
+    assert_eq!(
+        get(&server, "/ehr/app/api/view", Some(&smart_session))
+            .await?
+            .status,
+        200
+    );
+    assert_eq!(fake.token_answers(), vec![200], "a token was issued");
+    let code = query_value(&flow.callback, "code").expect("code");
+    let cookie_value = flow
+        .cookie
+        .split_once('=')
+        .map(|(_, v)| v.to_owned())
+        .unwrap_or_default();
     // The metrics after the flow (HTTP routes included).
     let scrape = get(&server, "/metrics", None).await?;
     assert_eq!(scrape.status, 200, "{}", scrape.text);
@@ -108,6 +158,14 @@ async fn tokens_and_patient_details_never_reach_the_logs_or_metrics() -> anyhow:
         ("the patient's family name", "Testpatient"),
         ("the patient's given name", "Wilhelmina"),
         ("the patient's id", patient_id),
+        ("the SMART access token", smart::ACCESS_TOKEN),
+        ("the SMART authorization code", code.as_str()),
+        ("the SMART state", flow.state.as_str()),
+        ("the SMART `launch`", smart::LAUNCH),
+        ("the pending-launch cookie", cookie_value.as_str()),
+        ("the SMART launch's launch token", smart_launch.as_str()),
+        ("the SMART launch's session", smart_session.as_str()),
+        ("the SMART patient's id", smart_patient),
     ] {
         assert!(!logs.contains(secret), "{what} appears in the logs");
         assert!(!metrics.contains(secret), "{what} appears in the metrics");

@@ -232,6 +232,7 @@ async fn main() -> anyhow::Result<()> {
         iss: ISS.into(),
         tenant: TENANT.into(),
         jwks_path: fixture("jwks.json"),
+        smart: None,
     });
     config.ehr.pseudonym_keys.insert(
         TENANT.into(),

@@ -13,7 +13,9 @@
 //!   `info` otherwise;
 //! - `uuid`: the first suggestion's recommendation id; each suggestion's
 //!   `uuid` is its recommendation id, so feedback lands on the logged decision;
-//! - a `smart` link to the clinician app with a short-lived launch token.
+//! - a `smart` link to the clinician app: its SMART launch URL where the
+//!   EHR is configured for SMART App Launch, else the app with a
+//!   short-lived launch token.
 //!
 //! A person with no assessments gets `{"cards": []}`: nothing personal to say.
 //!
@@ -208,7 +210,8 @@ fn bad(expression: &str, diagnostics: &str) -> Issue {
     }
 }
 
-fn derived_id(prefix: &str, parts: &[&str]) -> String {
+/// A request id derived from `parts`, so a retry derives the same one.
+pub(super) fn derived_id(prefix: &str, parts: &[&str]) -> String {
     let mut h = Sha256::new();
     for p in parts {
         h.update(p.as_bytes());
@@ -422,11 +425,21 @@ pub async fn service_call(
     let ranked = card_decision(&ehr.app, &call, &person, &rid).await?;
     let insights = insights(&ehr.app, &call, &person).await?;
     note.set_resource(person.name(), Some(&rid));
-    let link = ehr
-        .launch
-        .launch_token(&call.tenant, &person, &rid, ehr.now_secs())
-        .zip(ehr.config.public_url.as_deref())
-        .map(|(token, base)| format!("{base}/ehr/app?tutti_launch={token}"));
+    // An EHR that launches SMART apps appends its `iss` and `launch` to the
+    // link; the others get Tutti's own launch token in it.
+    let smart = ehr
+        .config
+        .issuers
+        .iter()
+        .any(|i| i.iss == caller.iss && i.smart.is_some());
+    let link = match (smart, ehr.config.public_url.as_deref()) {
+        (true, Some(base)) => Some(format!("{base}{}", super::smart::LAUNCH_PATH)),
+        (false, Some(base)) => ehr
+            .launch
+            .launch_token(&call.tenant, &person, &rid, ehr.now_secs())
+            .map(|token| format!("{base}/ehr/app?tutti_launch={token}")),
+        (_, None) => None,
+    };
     let cards: Vec<Value> = card(&ranked, &insights, link.as_deref())
         .into_iter()
         .collect();

@@ -40,6 +40,12 @@ impl FhirClient {
         Ok(Self { http })
     }
 
+    /// The HTTP client itself (no redirects followed, the read timeout), for
+    /// the SMART flow's calls to the EHR's authorization server.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// Reads `query` (relative, e.g. `Observation?patient=123`) from `base`.
     pub async fn get(&self, base: &str, query: &str, token: &str) -> Result<Value, FetchError> {
         if !(base.starts_with("https://") || base.starts_with("http://")) {

@@ -100,6 +100,7 @@ impl CdsAuth {
                 iss,
                 tenant,
                 jwks_path,
+                smart: _,
             },
         ) in config.issuers.iter().enumerate()
         {

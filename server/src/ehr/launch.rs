@@ -1,24 +1,25 @@
-//! Tokens of the clinician app, a SMART-style launch without an OAuth server
-//! of our own.
+//! Tokens of the clinician app, signed with `ehr.launch_key` (HS256).
 //!
-//! A card's link carries a *launch token*: HS256-signed with `ehr.launch_key`,
-//! short-lived (`ehr.launch_ttl_seconds`), scoped to one tenant, one
-//! pseudonymous person and the card's decision. The app exchanges it once
-//! (`POST /ehr/app/session`) for a *session token* (`ehr.session_ttl_seconds`)
-//! that it keeps in memory and sends as a bearer header; the launch token is
-//! then dropped from the address bar. Neither names the patient. "Once" is a
-//! claim on the launch token's id in the storage (`Storage::claim_token`,
-//! issuer [`LAUNCH_ISSUER`]), so it holds across replicas and restarts.
+//! A card's link carries a *launch token*: short-lived
+//! (`ehr.launch_ttl_seconds`), scoped to one tenant, one pseudonymous person
+//! and a decision. The app exchanges it once (`POST /ehr/app/session`) for a
+//! *session token* (`ehr.session_ttl_seconds`) that it keeps in memory and
+//! sends as a bearer header; the launch token is then dropped from the
+//! address bar. Neither names the patient. "Once" is a claim on the launch
+//! token's id in the storage (`Storage::claim_token`, issuer
+//! [`LAUNCH_ISSUER`]), so it holds across replicas and restarts.
 //!
-//! A production SMART on FHIR launch would add what this leaves out: the EHR's
-//! `launch` and `iss` parameters exchanged at the EHR's authorization server
-//! (OAuth 2.0 with PKCE) for an access token bound to the clinician, with
-//! `fhirUser` and the patient in context, the app verifying that patient
-//! against the card's; the key here stands in for that server's trust.
+//! Where an EHR launches the app as a SMART app ([`super::smart`]), the
+//! EHR's authorization server vouches for the launch instead, and the
+//! callback hands the app a launch token of its own making, so both paths
+//! end in the same session. The SMART flow's pending state (its PKCE
+//! verifier among it) is signed here too ([`Launcher::seal`]), for the
+//! browser to carry from the launch to the callback.
 
 use crate::config::Secret;
 use crate::convert::ids::{PersonId, TenantId, new_uuid};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 const LAUNCH: &str = "tutti-app-launch";
 /// The issuer launch tokens' single-use claims are stored under.
@@ -40,7 +41,8 @@ pub struct Grant {
     pub tenant: String,
     /// Pseudonymous person id.
     pub person: String,
-    /// The request id of the card's ranking, so the app shows that decision.
+    /// The request id of the ranking the app shows: the card's, or one a
+    /// SMART launch derived (so a reload of the view replays that decision).
     pub rid: String,
 }
 
@@ -81,19 +83,34 @@ impl Launcher {
         }
     }
 
-    fn sign(&self, grant: &Grant) -> Option<String> {
+    fn sign<T: Serialize>(&self, claims: &T) -> Option<String> {
         let key = EncodingKey::from_secret(self.key.as_ref()?.expose());
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), grant, &key).ok()
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &key).ok()
     }
 
-    fn check(&self, token: &str, aud: &str) -> Option<Grant> {
+    fn check<T: DeserializeOwned>(&self, token: &str, aud: &str) -> Option<T> {
         let key = DecodingKey::from_secret(self.key.as_ref()?.expose());
         let mut v = Validation::new(Algorithm::HS256);
         v.set_audience(&[aud]);
         v.leeway = 0;
-        jsonwebtoken::decode::<Grant>(token, &key, &v)
+        jsonwebtoken::decode::<T>(token, &key, &v)
             .ok()
             .map(|d| d.claims)
+    }
+
+    /// Signs `claims`, which must carry `aud` and `exp` (checked by [`Self::unseal`]).
+    pub fn seal<T: Serialize>(&self, claims: &T) -> Option<String> {
+        self.sign(claims)
+    }
+
+    /// The claims of a token [`Self::seal`]ed for `aud`, unexpired.
+    pub fn unseal<T: DeserializeOwned>(&self, token: &str, aud: &str) -> Option<T> {
+        self.check(token, aud)
+    }
+
+    /// Lifetime of a launch token, seconds (also that of a pending SMART launch).
+    pub fn launch_ttl(&self) -> i64 {
+        self.launch_ttl
     }
 
     /// A launch token for a card.

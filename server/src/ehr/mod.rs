@@ -7,8 +7,10 @@
 //! - [`fhir`]: FHIR R4 resources read into assessments; [`ingest`] stores them
 //!   (the REST route here and `PeopleService.IngestFhir` share it);
 //!   [`fhir_client`] reads from an EHR's FHIR server when a prefetch is missing.
-//! - [`app`]: the clinician's app (a SMART-style launch from the card's link),
-//!   its static page and its small JSON API; [`launch`] signs its tokens.
+//! - [`app`]: the clinician's app (opened from the card's link), its static
+//!   page and its small JSON API; [`launch`] signs its tokens; [`smart`]
+//!   launches it as a SMART app (EHR launch, OAuth 2.0 with PKCE) where the
+//!   EHR is configured for that.
 //!
 //! Each route does what a gRPC method does (authenticate, parse into the same
 //! commands, call the same handlers of [`crate::service`], convert back), so a CDS card and a
@@ -26,6 +28,7 @@ pub mod ingest;
 pub mod jwt;
 pub mod launch;
 pub mod pseudonym;
+pub mod smart;
 
 use crate::audit::{AuditNote, AuditSink};
 use crate::auth::Authenticator;
@@ -106,6 +109,8 @@ pub enum EhrError {
     Precondition(String),
     /// No such service or resource (404, OperationOutcome).
     NotFound(String),
+    /// The EHR's own server answered unusably (502, OperationOutcome).
+    Upstream(String),
     /// A service-layer error, mapped through its gRPC status.
     Service(ServiceError),
 }
@@ -160,6 +165,9 @@ impl IntoResponse for EhrError {
                 "not-found",
                 &issue("", format!("{what} not found")),
             ),
+            EhrError::Upstream(msg) => {
+                outcome(StatusCode::BAD_GATEWAY, "exception", &issue("", msg))
+            }
             EhrError::Service(ServiceError::InvalidArgument(v)) => {
                 let issues: Vec<Issue> = v
                     .iter()
@@ -241,6 +249,8 @@ pub fn router(ehr: Arc<Ehr>) -> Router {
         .route("/cds-services/{id}/feedback", post(cds::feedback))
         .route("/fhir/r4/people/{person_id}", post(app::ingest_rest))
         .route("/ehr/app/session", post(app::session))
+        .route(smart::LAUNCH_PATH, get(smart::launch))
+        .route(smart::CALLBACK_PATH, get(smart::callback))
         .route("/ehr/app/api/view", get(app::view))
         .route("/ehr/app/api/feedback", post(app::feedback))
         .route_layer(middleware::from_fn_with_state(Arc::clone(&ehr), audit));

@@ -47,6 +47,7 @@ mod recommend;
 mod safety;
 mod shadow_mode;
 mod sim_over_grpc;
+mod smart_launch;
 mod storage_contract;
 mod tenancy;
 mod tls;

@@ -1,0 +1,297 @@
+//! SMART App Launch (EHR launch) of the clinician app against a pretend EHR
+//! authorization server on loopback: the card links the launch URL; launch,
+//! authorize and callback open the app's session for the person the CDS
+//! calls made of the same patient; an `iss` not configured is refused with
+//! nothing fetched from it; a wrong, missing or replayed state and a token
+//! endpoint that refuses the PKCE verifier (or a confidential client's
+//! secret) open nothing.
+
+use serde_json::json;
+use tutti_server::config::Secret;
+use tutti_server::convert::ids::TenantId;
+use tutti_server::storage::decision_log::DecisionLog;
+use tutti_tests::TestServer;
+use tutti_tests::ehr::{
+    self, ISS, PATIENT_VIEW, TENANT, cds_post, get, hook, person_of, post, prefetch_of, the_card,
+    weekly_history,
+};
+use tutti_tests::smart::{FakeEhr, launch_and_authorize, query_value, step};
+
+const PATIENT: &str = "pt-smart-7";
+
+async fn start(fake: &FakeEhr) -> anyhow::Result<TestServer> {
+    let server = TestServer::start_with(|c| {
+        ehr::configure(c);
+        fake.configure(c, ISS);
+    })
+    .await?;
+    fake.register(&server);
+    Ok(server)
+}
+
+/// The patient's history arrives through a CDS call, as in the chart.
+async fn card_for_patient(server: &TestServer) -> anyhow::Result<serde_json::Value> {
+    let r = cds_post(
+        server,
+        &format!("/cds-services/{PATIENT_VIEW}"),
+        &hook(PATIENT, prefetch_of(weekly_history(PATIENT, 5, 16.0, -1.0))),
+    )
+    .await?;
+    assert_eq!(r.status, 200, "{}", r.text);
+    Ok(the_card(&r.json()))
+}
+
+#[tokio::test]
+async fn a_smart_launch_opens_the_app_for_the_patient_in_context() -> anyhow::Result<()> {
+    let fake = FakeEhr::start(PATIENT).await?;
+    let mut server = start(&fake).await?;
+    let card = card_for_patient(&server).await?;
+    assert_eq!(
+        card["links"][0]["url"].as_str(),
+        Some(format!("{}/ehr/app/launch", server.base_url()).as_str()),
+        "a SMART EHR's card links the launch URL (the EHR appends iss and launch)"
+    );
+    assert_eq!(card["links"][0]["type"], "smart");
+
+    let flow = launch_and_authorize(&server, &fake.fhir_base()).await?;
+    assert_eq!(
+        query_value(&flow.callback, "state").as_deref(),
+        Some(flow.state.as_str())
+    );
+    let done = step(&flow.callback, Some(&flow.cookie)).await?;
+    assert_eq!(done.status, 302, "{done:?}");
+    assert_eq!(fake.token_answers(), vec![200], "one code exchanged");
+    let location = done.location.clone().expect("to the app");
+    assert!(
+        location.starts_with(&format!("{}/ehr/app?tutti_launch=", server.base_url())),
+        "{location}"
+    );
+    assert!(
+        done.set_cookie
+            .as_deref()
+            .is_some_and(|c| c.contains("Max-Age=0")),
+        "the pending cookie is cleared: {done:?}"
+    );
+
+    // The app's own path from here: the launch token for a session.
+    let launch = query_value(&location, "tutti_launch").expect("launch token");
+    let s = post(
+        &server,
+        "/ehr/app/session",
+        None,
+        &json!({"launch": launch}),
+    )
+    .await?;
+    assert_eq!(s.status, 200, "{}", s.text);
+    let session = s.json()["session"].as_str().expect("session").to_owned();
+    let view = get(&server, "/ehr/app/api/view", Some(&session)).await?;
+    assert_eq!(view.status, 200, "{}", view.text);
+    let v = view.json();
+    assert_eq!(
+        v["person"].as_str(),
+        Some(person_of(PATIENT, ISS, TENANT).as_str()),
+        "the patient in the token's context is the CDS calls' person"
+    );
+    assert_eq!(v["assessments"], 5, "{v}");
+    let first = v["recommendations"][0]["id"]
+        .as_str()
+        .expect("a suggestion")
+        .to_owned();
+    let accepted = post(
+        &server,
+        "/ehr/app/api/feedback",
+        Some(&session),
+        &json!({"recommendationId": first, "decision": "accepted"}),
+    )
+    .await?;
+    assert_eq!(accepted.status, 200, "{}", accepted.text);
+
+    // The same callback again: the state was used.
+    let replay = step(&flow.callback, Some(&flow.cookie)).await?;
+    assert_eq!(replay.status, 401, "a state works once");
+    assert_eq!(fake.token_answers(), vec![200], "a replay spends no code");
+
+    // The callback is audited in the issuer's tenant, under the pseudonym.
+    server.restart().await?;
+    let tenant = TenantId::parse(TENANT).expect("tenant id");
+    let rows = DecisionLog::open(server.data_path())
+        .expect("opens")
+        .snapshot(|s| s.audit(&tenant))
+        .expect("reads the audit trail");
+    let opened = rows
+        .iter()
+        .find(|r| r.method == "GET /ehr/app/callback" && r.code == 0)
+        .unwrap_or_else(|| panic!("no callback row in {rows:?}"));
+    assert_eq!(
+        opened.resource,
+        format!("people/{}", person_of(PATIENT, ISS, TENANT))
+    );
+    assert_eq!(opened.principal, format!("ehr:{ISS}"));
+    assert!(
+        rows.iter()
+            .any(|r| r.method == "GET /ehr/app/launch" && r.code == 0),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().all(|r| !r.resource.contains(PATIENT)),
+        "{rows:?}"
+    );
+    server.stop().await
+}
+
+#[tokio::test]
+async fn an_unconfigured_iss_is_refused_without_a_request_to_it() -> anyhow::Result<()> {
+    let fake = FakeEhr::start(PATIENT).await?;
+    let stranger = FakeEhr::start(PATIENT).await?;
+    let server = start(&fake).await?;
+    for iss in [
+        stranger.fhir_base(),
+        format!("{}/", fake.fhir_base()),
+        format!("{}/other", fake.fhir_base()),
+        ISS.to_owned(),
+    ] {
+        let mut url = reqwest::Url::parse(&format!("{}/ehr/app/launch", server.base_url()))?;
+        url.query_pairs_mut()
+            .append_pair("iss", &iss)
+            .append_pair("launch", "x");
+        let r = step(url.as_str(), None).await?;
+        assert_eq!(r.status, 400, "{iss}: {r:?}");
+        assert!(r.location.is_none() && r.cookie.is_none(), "{r:?}");
+    }
+    assert!(
+        stranger.requests().is_empty(),
+        "nothing was fetched from an unconfigured iss: {:?}",
+        stranger.requests()
+    );
+    assert!(fake.requests().is_empty(), "{:?}", fake.requests());
+    let no_launch = step(
+        &format!(
+            "{}/ehr/app/launch?iss={}",
+            server.base_url(),
+            fake.fhir_base()
+        ),
+        None,
+    )
+    .await?;
+    assert_eq!(no_launch.status, 400, "an EHR launch carries `launch`");
+    server.stop().await
+}
+
+#[tokio::test]
+async fn a_wrong_or_missing_state_opens_nothing() -> anyhow::Result<()> {
+    let fake = FakeEhr::start(PATIENT).await?;
+    let server = start(&fake).await?;
+    card_for_patient(&server).await?;
+    let a = launch_and_authorize(&server, &fake.fhir_base()).await?;
+    let b = launch_and_authorize(&server, &fake.fhir_base()).await?;
+    let code_a = query_value(&a.callback, "code").expect("code");
+    let callback = |code: &str, state: &str| {
+        let mut u =
+            reqwest::Url::parse(&format!("{}/ehr/app/callback", server.base_url())).expect("url");
+        u.query_pairs_mut()
+            .append_pair("code", code)
+            .append_pair("state", state);
+        u.to_string()
+    };
+    for (what, url, cookie) in [
+        ("no cookie", a.callback.clone(), None),
+        (
+            "another launch's cookie",
+            a.callback.clone(),
+            Some(b.cookie.as_str()),
+        ),
+        (
+            "a state of no launch",
+            callback(&code_a, "AAAAAAAAAAAAAAAAAAAAAA"),
+            Some(a.cookie.as_str()),
+        ),
+        (
+            "another launch's state",
+            callback(&code_a, &b.state),
+            Some(a.cookie.as_str()),
+        ),
+        (
+            "a forged cookie",
+            a.callback.clone(),
+            Some(&*format!("tutti_smart_{}=forged.jwt.value", a.state)),
+        ),
+    ] {
+        let r = step(&url, cookie).await?;
+        assert_eq!(r.status, 401, "{what}: {r:?}");
+        assert!(r.location.is_none(), "{what}: {r:?}");
+    }
+    assert!(
+        fake.token_answers().is_empty(),
+        "no code was exchanged for a refused callback"
+    );
+    // The right pair still works (nothing above used its state up).
+    let ok = step(&a.callback, Some(&a.cookie)).await?;
+    assert_eq!(ok.status, 302, "{ok:?}");
+    let err = step(
+        &format!(
+            "{}/ehr/app/callback?error=access_denied&state={}",
+            server.base_url(),
+            b.state
+        ),
+        Some(&b.cookie),
+    )
+    .await?;
+    assert_eq!(err.status, 401, "the user or the EHR said no");
+    server.stop().await
+}
+
+#[tokio::test]
+async fn a_token_endpoint_refusing_the_verifier_opens_nothing() -> anyhow::Result<()> {
+    let fake = FakeEhr::start(PATIENT).await?;
+    let server = start(&fake).await?;
+    card_for_patient(&server).await?;
+    fake.refuse_verifiers();
+    let flow = launch_and_authorize(&server, &fake.fhir_base()).await?;
+    let r = step(&flow.callback, Some(&flow.cookie)).await?;
+    assert_eq!(r.status, 401, "{r:?}");
+    assert!(r.location.is_none(), "{r:?}");
+    assert_eq!(
+        fake.token_answers(),
+        vec![400],
+        "the code went to the token endpoint, which refused the verifier"
+    );
+    server.stop().await
+}
+
+#[tokio::test]
+async fn a_confidential_client_sends_its_secret_and_only_the_right_one_works() -> anyhow::Result<()>
+{
+    for (configured, status, answers) in [
+        ("right-secret", 302, vec![200]),
+        ("wrong-secret", 401, vec![400]),
+    ] {
+        let fake = FakeEhr::start(PATIENT).await?;
+        fake.require_secret("right-secret");
+        let server = TestServer::start_with(|c| {
+            ehr::configure(c);
+            fake.configure(c, ISS);
+            for smart in c.ehr.issuers.iter_mut().filter_map(|i| i.smart.as_mut()) {
+                smart.client_secret = Some(Secret::new(configured));
+            }
+        })
+        .await?;
+        fake.register(&server);
+        card_for_patient(&server).await?;
+        let flow = launch_and_authorize(&server, &fake.fhir_base()).await?;
+        let r = step(&flow.callback, Some(&flow.cookie)).await?;
+        assert_eq!(r.status, status, "{configured}: {r:?}");
+        assert_eq!(fake.token_answers(), answers, "{configured}");
+        server.stop().await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_patient_tutti_has_not_seen_opens_no_app() -> anyhow::Result<()> {
+    let fake = FakeEhr::start("pt-never-seen").await?;
+    let server = start(&fake).await?;
+    let flow = launch_and_authorize(&server, &fake.fhir_base()).await?;
+    let r = step(&flow.callback, Some(&flow.cookie)).await?;
+    assert_eq!(r.status, 404, "{r:?}");
+    server.stop().await
+}
