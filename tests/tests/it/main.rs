@@ -9,6 +9,7 @@
 
 mod assessments;
 mod audit;
+mod audit_atomic;
 mod audit_chain;
 mod auth;
 mod batch_backfill;
