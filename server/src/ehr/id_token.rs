@@ -8,8 +8,8 @@
 //! ES384; `none` and HMAC refused before any key is fetched), `kid` naming a
 //! key of the set, the signature, `iss` equal to the discovery's `issuer`,
 //! `aud` containing the client id, `exp` (and `nbf`) with the configured
-//! leeway; here also `iat` not in the future and `azp`, when present, equal
-//! to the client id.
+//! leeway; here also `sub` present, `iat` not in the future and `azp`, when
+//! present, equal to the client id.
 //!
 //! Nothing is fetched from a URL the token names: the keys come from the
 //! `jwks_uri` that the discovery documents of a configured FHIR base gave at
@@ -68,6 +68,9 @@ pub enum IdTokenError {
 #[derive(Deserialize)]
 struct Claims {
     iat: i64,
+    // Required by OpenID Connect Core 2; the principal comes from `fhirUser`.
+    #[allow(dead_code)] // read only to require the claim
+    sub: String,
     #[serde(default)]
     azp: Option<String>,
     #[serde(default, rename = "fhirUser")]
@@ -125,10 +128,11 @@ impl KeyCache {
             .filter_map(|k| serde_json::from_value(k).ok())
             .collect();
         let keys = Arc::new(JwkSet { keys });
-        self.sets
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(uri.to_owned(), (now, Arc::clone(&keys)));
+        let mut sets = self.sets.lock().unwrap_or_else(PoisonError::into_inner);
+        // Stale sets go, so the cache holds only what is in use.
+        sets.retain(|_, (at, _)| now.saturating_sub(*at) < KEYS_TTL_SECONDS);
+        sets.insert(uri.to_owned(), (now, Arc::clone(&keys)));
+        drop(sets);
         Ok(keys)
     }
 

@@ -353,6 +353,14 @@ async fn an_id_token_failing_any_check_opens_nothing() -> anyhow::Result<()> {
             Box::new(move |j: Jwt| Some(j.claim("iat", json!(now + 600)).sign())),
         ),
         (
+            "no sub",
+            Box::new(|j: Jwt| Some(j.claim("sub", json!(null)).sign())),
+        ),
+        (
+            "another client as azp",
+            Box::new(|j: Jwt| Some(j.claim("azp", json!("another-client")).sign())),
+        ),
+        (
             "no fhirUser",
             Box::new(|j: Jwt| Some(j.claim("fhirUser", json!(null)).sign())),
         ),
