@@ -411,8 +411,9 @@ pub struct SmartConfig {
     /// `{ehr.public_url}/ehr/app/callback`.
     #[serde(default)]
     pub redirect_uri: Option<String>,
-    /// The scopes asked for. The patient in context is all Tutti uses; it
-    /// reads nothing with the access token.
+    /// The scopes asked for. Tutti reads nothing with the access token: it
+    /// uses the patient in context and, with `openid`, the verified
+    /// `id_token`'s `fhirUser` as the launch's audit principal.
     #[serde(default = "default_smart_scope")]
     pub scope: String,
 }

@@ -417,6 +417,7 @@ pub async fn serve_with(
         ),
         fhir: ehr::fhir_client::FhirClient::new(Duration::from_millis(config.ehr.fhir_timeout_ms))
             .map_err(|e| ServeError::Ehr(format!("http client: {e}")))?,
+        id_token_keys: ehr::id_token::KeyCache::default(),
         audit: audit.clone(),
         fhir_codes,
     }));

@@ -4,9 +4,15 @@
 //! and that PKCE is S256, then redirects back with a code and the state) and
 //! `POST /auth/token` (checks the code, client id, redirect URI and the PKCE
 //! verifier against the challenge, then answers with an access token and
-//! the patient in context). It records every request it gets, and a browser
-//! that follows redirects by hand drives Tutti through it.
+//! the patient in context, and, when `openid` was asked for, an `id_token`
+//! signed with the RS256 test key naming [`PRACTITIONER`] as `fhirUser`).
+//! Its keys are at `GET /auth/jwks`, named as `jwks_uri` (with `issuer`) in
+//! the SMART configuration or, after [`FakeEhr::openid_configuration_only`],
+//! only in `GET /fhir/.well-known/openid-configuration`. It records every
+//! request it gets, and a browser that follows redirects by hand drives
+//! Tutti through it.
 
+use crate::jwt::{Jwt, Key, now_secs};
 use crate::server::TestServer;
 use anyhow::{Context as _, bail};
 use base64::Engine as _;
@@ -26,13 +32,25 @@ pub const CLIENT_ID: &str = "tutti-test-client";
 pub const ACCESS_TOKEN: &str = "smart-access-token-5b9e1d07c4";
 /// The `launch` value the pretend EHR appends to the app's link.
 pub const LAUNCH: &str = "launch-ctx-81f2";
+/// The signed-in user its id_tokens name (`fhirUser`).
+pub const PRACTITIONER: &str = "Practitioner/prac-4711";
+
+/// Turns the valid id_token's [`Jwt`] into what the token response carries
+/// (`None`: no id_token).
+type IdTokenMaker = Box<dyn Fn(Jwt) -> Option<String> + Send>;
 
 #[derive(Default)]
 struct Inner {
     patient: String,
     redirect_uri: String,
-    /// code -> (PKCE challenge, redirect URI)
-    codes: HashMap<String, (String, String)>,
+    /// code -> (PKCE challenge, redirect URI, `openid` asked for)
+    codes: HashMap<String, (String, String, bool)>,
+    /// How id_tokens are made (default: valid, RS256).
+    id_token: Option<IdTokenMaker>,
+    /// The id_tokens it issued (searched for in the logs).
+    id_tokens: Vec<String>,
+    /// `issuer` and `jwks_uri` only in the OpenID configuration.
+    openid_configuration_only: bool,
     /// Store a challenge the verifier will not match (an EHR refusing it).
     wrong_challenge: bool,
     /// A confidential client's secret, expected as HTTP Basic (RFC 6749 2.3.1).
@@ -74,22 +92,48 @@ impl FakeEhr {
             next.run(req).await
         }
 
-        async fn discovery(req: Request) -> Response {
-            let host = req
-                .headers()
+        fn host_of(headers: &axum::http::HeaderMap) -> String {
+            headers
                 .get(header::HOST)
                 .and_then(|h| h.to_str().ok())
                 .unwrap_or_default()
-                .to_owned();
-            axum::Json(json!({
-                "issuer": format!("http://{host}/auth"),
+                .to_owned()
+        }
+
+        async fn discovery(State(s): State<Shared>, req: Request) -> Response {
+            let host = host_of(req.headers());
+            let mut d = json!({
                 "authorization_endpoint": format!("http://{host}/auth/authorize"),
                 "token_endpoint": format!("http://{host}/auth/token"),
                 "grant_types_supported": ["authorization_code"],
                 "code_challenge_methods_supported": ["S256"],
                 "capabilities": ["launch-ehr", "client-public", "context-ehr-patient", "sso-openid-connect"],
+            });
+            if !lock(&s).openid_configuration_only {
+                d["issuer"] = json!(format!("http://{host}/auth"));
+                d["jwks_uri"] = json!(format!("http://{host}/auth/jwks"));
+            }
+            axum::Json(d).into_response()
+        }
+
+        async fn openid_configuration(req: Request) -> Response {
+            let host = host_of(req.headers());
+            axum::Json(json!({
+                "issuer": format!("http://{host}/auth"),
+                "jwks_uri": format!("http://{host}/auth/jwks"),
+                "authorization_endpoint": format!("http://{host}/auth/authorize"),
+                "token_endpoint": format!("http://{host}/auth/token"),
+                "id_token_signing_alg_values_supported": ["RS256"],
             }))
             .into_response()
+        }
+
+        async fn jwks() -> Response {
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                crate::jwt::JWKS,
+            )
+                .into_response()
         }
 
         async fn authorize(
@@ -117,10 +161,7 @@ impl FakeEhr {
                     "code_challenge_method",
                     want("code_challenge_method", "S256"),
                 ),
-                (
-                    "scope",
-                    scopes.contains(&"launch") && scopes.contains(&"openid"),
-                ),
+                ("scope", scopes.contains(&"launch")),
                 ("state", q.get("state").is_some_and(|s| s.len() >= 16)),
             ];
             if let Some((failed, _)) = checks.iter().find(|(_, ok)| !ok) {
@@ -136,9 +177,10 @@ impl FakeEhr {
             };
             let code = uuid::Uuid::new_v4().simple().to_string();
             let redirect = inner.redirect_uri.clone();
+            let openid = scopes.contains(&"openid");
             inner
                 .codes
-                .insert(code.clone(), (challenge, redirect.clone()));
+                .insert(code.clone(), (challenge, redirect.clone(), openid));
             let state = q.get("state").cloned().unwrap_or_default();
             let mut location = reqwest::Url::parse(&redirect).expect("redirect URI");
             location
@@ -179,20 +221,31 @@ impl FakeEhr {
             let verifier_hash = URL_SAFE_NO_PAD.encode(Sha256::digest(get("code_verifier")));
             let ok = get("grant_type") == "authorization_code"
                 && client_ok
-                && known.as_ref().is_some_and(|(challenge, redirect)| {
+                && known.as_ref().is_some_and(|(challenge, redirect, _)| {
                     *challenge == verifier_hash && get("redirect_uri") == redirect
                 });
             let answer = if ok {
-                (
-                    StatusCode::OK,
-                    axum::Json(json!({
-                        "access_token": ACCESS_TOKEN,
-                        "token_type": "Bearer",
-                        "expires_in": 3600,
-                        "scope": "launch openid fhirUser patient/Patient.rs",
-                        "patient": inner.patient,
-                    })),
-                )
+                let mut body = json!({
+                    "access_token": ACCESS_TOKEN,
+                    "token_type": "Bearer",
+                    "expires_in": 3600,
+                    "scope": "launch openid fhirUser patient/Patient.rs",
+                    "patient": inner.patient,
+                });
+                if known.as_ref().is_some_and(|(_, _, openid)| *openid) {
+                    let valid = id_token(&format!("http://{}/auth", host_of(&headers)));
+                    let made = match &inner.id_token {
+                        Some(make) => make(valid),
+                        None => Some(valid.sign()),
+                    };
+                    if let Some(t) = made {
+                        body["id_token"] = json!(t);
+                        inner.id_tokens.push(t);
+                    }
+                } else {
+                    body["scope"] = json!("launch patient/Patient.rs");
+                }
+                (StatusCode::OK, axum::Json(body))
             } else {
                 (
                     StatusCode::BAD_REQUEST,
@@ -209,6 +262,11 @@ impl FakeEhr {
         }));
         let app = axum::Router::new()
             .route("/fhir/.well-known/smart-configuration", get(discovery))
+            .route(
+                "/fhir/.well-known/openid-configuration",
+                get(openid_configuration),
+            )
+            .route("/auth/jwks", get(jwks))
             .route("/auth/authorize", get(authorize))
             .route("/auth/token", post(token))
             .layer(middleware::from_fn_with_state(Arc::clone(&inner), record))
@@ -234,6 +292,28 @@ impl FakeEhr {
     /// From now on, store challenges the verifier does not match.
     pub fn refuse_verifiers(&self) {
         lock(&self.inner).wrong_challenge = true;
+    }
+
+    /// Its OpenID Connect issuer (the `iss` of the id_tokens it signs).
+    pub fn issuer(&self) -> String {
+        format!("http://{}/auth", self.addr)
+    }
+
+    /// From now on, answer with `make(valid)` as the id_token (`None`: none),
+    /// where `valid` is the one it would sign.
+    pub fn id_tokens_from(&self, make: impl Fn(Jwt) -> Option<String> + Send + 'static) {
+        lock(&self.inner).id_token = Some(Box::new(make));
+    }
+
+    /// The id_tokens it issued, in order.
+    pub fn id_tokens(&self) -> Vec<String> {
+        lock(&self.inner).id_tokens.clone()
+    }
+
+    /// From now on, name `issuer` and `jwks_uri` only in the OpenID
+    /// configuration, not in the SMART one.
+    pub fn openid_configuration_only(&self) {
+        lock(&self.inner).openid_configuration_only = true;
     }
 
     /// From now on, expect a confidential client with `secret`.
@@ -269,6 +349,24 @@ impl FakeEhr {
                 issuer.smart = Some(self.smart_config());
             }
         }
+    }
+}
+
+/// A valid id_token from the OpenID issuer `issuer` for [`CLIENT_ID`],
+/// signed in as [`PRACTITIONER`], valid 5 minutes (RS256 test key).
+pub fn id_token(issuer: &str) -> Jwt {
+    let now = now_secs();
+    Jwt {
+        key: Key::Rsa,
+        kid: None,
+        claims: json!({
+            "iss": issuer,
+            "sub": "user-4711",
+            "aud": CLIENT_ID,
+            "iat": now,
+            "exp": now + 300,
+            "fhirUser": PRACTITIONER,
+        }),
     }
 }
 

@@ -2,8 +2,9 @@
 //! reach the logs, spans or metrics: everything the server (and the libraries
 //! under it) logs at TRACE during a full EHR flow is captured and searched,
 //! and so is `GET /metrics` scraped after it. The flow includes a SMART App
-//! Launch (a second EHR's), whose access token, code, state, `launch` and
-//! pending-launch cookie are searched for too.
+//! Launch (a second EHR's), whose access token, OpenID Connect id_token
+//! (verified, so it went through the JWT verifier), code, state, `launch`
+//! and pending-launch cookie are searched for too.
 
 use serde_json::json;
 use std::io::Write;
@@ -129,6 +130,9 @@ async fn tokens_and_patient_details_never_reach_the_logs_or_metrics() -> anyhow:
         200
     );
     assert_eq!(fake.token_answers(), vec![200], "a token was issued");
+    let id_tokens = fake.id_tokens();
+    assert_eq!(id_tokens.len(), 1, "with an id_token");
+    let id_token = id_tokens[0].clone();
     let code = query_value(&flow.callback, "code").expect("code");
     let cookie_value = flow
         .cookie
@@ -159,6 +163,15 @@ async fn tokens_and_patient_details_never_reach_the_logs_or_metrics() -> anyhow:
         ("the patient's given name", "Wilhelmina"),
         ("the patient's id", patient_id),
         ("the SMART access token", smart::ACCESS_TOKEN),
+        ("the SMART id_token", id_token.as_str()),
+        (
+            "the SMART id_token's payload",
+            id_token.split('.').nth(1).unwrap_or("id_token"),
+        ),
+        (
+            "the SMART id_token's signature",
+            id_token.rsplit('.').next().unwrap_or("id_token"),
+        ),
         ("the SMART authorization code", code.as_str()),
         ("the SMART state", flow.state.as_str()),
         ("the SMART `launch`", smart::LAUNCH),

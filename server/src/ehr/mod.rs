@@ -10,7 +10,8 @@
 //! - [`app`]: the clinician's app (opened from the card's link), its static
 //!   page and its small JSON API; [`launch`] signs its tokens; [`smart`]
 //!   launches it as a SMART app (EHR launch, OAuth 2.0 with PKCE) where the
-//!   EHR is configured for that.
+//!   EHR is configured for that, and [`id_token`] checks the OpenID Connect
+//!   `id_token` of such a launch (who signed in).
 //!
 //! Each route does what a gRPC method does (authenticate, parse into the same
 //! commands, call the same handlers of [`crate::service`], convert back), so a CDS card and a
@@ -24,6 +25,7 @@ pub mod app;
 pub mod cds;
 pub mod fhir;
 pub mod fhir_client;
+pub mod id_token;
 pub mod ingest;
 pub mod jwt;
 pub mod launch;
@@ -60,6 +62,8 @@ pub struct Ehr {
     pub launch: launch::Launcher,
     /// Reads from EHR FHIR servers.
     pub fhir: fhir_client::FhirClient,
+    /// EHRs' OpenID Connect keys, fetched for SMART launches' id_tokens.
+    pub id_token_keys: id_token::KeyCache,
     /// Where audit rows go.
     pub audit: AuditSink,
     /// Observation codes FHIR ingest understands.

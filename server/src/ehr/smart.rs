@@ -26,16 +26,27 @@
 //! only the browser that started a launch can finish it (a callback URL sent
 //! to someone else opens nothing for them).
 //!
+//! - With `openid` in the configured scope, the token response must carry an
+//!   `id_token` that verifies ([`super::id_token`]) against the `issuer` and
+//!   `jwks_uri` of the EHR's discovery documents (`smart-configuration`, else
+//!   `{iss}/.well-known/openid-configuration`, read at the launch and carried
+//!   in the pending cookie), else the callback is a 401 and opens nothing.
+//!   Its `fhirUser` becomes the audit principal ([`clinician_principal`]):
+//!   `ehr:<issuer>|Practitioner/123`. Without `openid` the principal stays
+//!   the EHR, `ehr:<issuer>`.
+//!
 //! The access token is not used (Tutti reads nothing with it), not stored and
-//! never logged; neither are the code, the state, `launch` or the cookie.
+//! never logged; neither are the id_token, the code, the state, `launch` or
+//! the cookie.
 //! The app shows a fresh decision for the person (Recommend, logged like a
 //! card's, its request id derived from the state), because the launch does
 //! not say which card it came from.
 
 use super::cds::derived_id;
+use super::id_token::{IdToken, IdTokenError, OidcIssuer};
 use super::{Ehr, EhrError, fhir::Issue, pseudonym};
 use crate::audit::AuditNote;
-use crate::config::{IssuerConfig, SmartConfig};
+use crate::config::{IssuerConfig, Secret, SmartConfig};
 use crate::error::ServiceError;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -70,6 +81,18 @@ struct Discovery {
     token_endpoint: String,
     #[serde(default)]
     code_challenge_methods_supported: Option<Vec<String>>,
+    /// SMART 2.x lists these where it offers `sso-openid-connect`.
+    #[serde(default)]
+    issuer: Option<String>,
+    #[serde(default)]
+    jwks_uri: Option<String>,
+}
+
+/// The part of `.well-known/openid-configuration` an id_token's check needs.
+#[derive(Debug, Deserialize)]
+struct OpenIdConfiguration {
+    issuer: String,
+    jwks_uri: String,
 }
 
 /// The launch context SMART adds to the token response.
@@ -77,6 +100,9 @@ struct Discovery {
 struct LaunchContext {
     #[serde(default)]
     patient: Option<String>,
+    /// Present when `openid` was granted (its `Debug` prints nothing of it).
+    #[serde(default)]
+    id_token: Option<IdToken>,
 }
 
 impl ExtraTokenFields for LaunchContext {}
@@ -105,6 +131,9 @@ struct Pending {
     token_url: String,
     redirect_uri: String,
     verifier: String,
+    /// Where the id_token is checked against, when `openid` is asked for.
+    #[serde(default)]
+    oidc: Option<OidcIssuer>,
 }
 
 // Written by hand so the verifier can never be printed.
@@ -161,6 +190,56 @@ fn redirect_uri(ehr: &Ehr, smart: &SmartConfig) -> Option<String> {
 
 fn http_url(s: &str) -> bool {
     s.starts_with("https://") || s.starts_with("http://")
+}
+
+/// Whether the configured scope asks who signed in (OpenID Connect).
+fn wants_openid(smart: &SmartConfig) -> bool {
+    smart.scope.split_whitespace().any(|s| s == "openid")
+}
+
+/// A FHIR logical id (FHIR R4 `id`: 1 to 64 of `A-Za-z0-9-.`).
+fn fhir_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+/// The audit principal of a SMART launch's signed-in user, from the
+/// id_token's `fhirUser` (relative, or absolute under the launch's FHIR
+/// base `fhir`), in the namespace of the CDS issuer `iss`:
+/// `ehr:<iss>|<Type>/<id>`, `|` as in FHIR's `system|code`, since ids are
+/// only unique within one EHR.
+///
+/// A `Practitioner` or `PractitionerRole` is staff, not a data subject: it is
+/// kept as the EHR's reference, as a bearer token's `sub` is (`jwt:<sub>`),
+/// so the audit trail says who looked without a key to undo. A `Patient`,
+/// `RelatedPerson` or `Person` may be a patient or their relative: its id is
+/// replaced by the keyed pseudonym patients get ([`pseudonym::person_for`]),
+/// a patient's own id mapping to their person id. Any other `fhirUser`
+/// (another server's URL, another type, no id) is `None`.
+pub fn clinician_principal(key: &Secret, iss: &str, fhir: &str, fhir_user: &str) -> Option<String> {
+    let relative = fhir_user
+        .strip_prefix(fhir)
+        .and_then(|r| r.strip_prefix('/'))
+        .unwrap_or(fhir_user);
+    let (kind, id) = relative.split_once('/')?;
+    if !fhir_id(id) {
+        return None;
+    }
+    let id = match kind {
+        "Practitioner" | "PractitionerRole" => id.to_owned(),
+        "Patient" => pseudonym::person_for(key, iss, id)
+            .ok()?
+            .as_str()
+            .to_owned(),
+        "RelatedPerson" | "Person" => pseudonym::person_for(key, iss, relative)
+            .ok()?
+            .as_str()
+            .to_owned(),
+        _ => return None,
+    };
+    Some(format!("ehr:{iss}|{kind}/{id}"))
 }
 
 /// The pending-launch cookie for `state`: only the callback's path sees it,
@@ -238,6 +317,42 @@ async fn discover(ehr: &Ehr, iss: &str) -> Result<Discovery, EhrError> {
     Ok(d)
 }
 
+/// Where the EHR's id_tokens are checked against: the `issuer` and
+/// `jwks_uri` of its SMART configuration (SMART 2.x lists them there), else
+/// of `{iss}/.well-known/openid-configuration`. Only URLs derived from the
+/// configured `iss` and these documents are read.
+async fn oidc_issuer(ehr: &Ehr, iss: &str, found: &Discovery) -> Result<OidcIssuer, EhrError> {
+    let upstream = |what: &str| {
+        tracing::warn!(problem = what, "openid configuration unusable");
+        EhrError::Upstream(format!("the EHR's OpenID configuration {what}"))
+    };
+    let (issuer, jwks_uri) = match (&found.issuer, &found.jwks_uri) {
+        (Some(issuer), Some(jwks_uri)) => (issuer.clone(), jwks_uri.clone()),
+        _ => {
+            let response = ehr
+                .fhir
+                .http()
+                .get(format!("{iss}/.well-known/openid-configuration"))
+                .header(header::ACCEPT.as_str(), "application/json")
+                .send()
+                .await
+                .map_err(|_| upstream("could not be read"))?;
+            if !response.status().is_success() {
+                return Err(upstream("could not be read"));
+            }
+            let c: OpenIdConfiguration = response
+                .json()
+                .await
+                .map_err(|_| upstream("is not valid"))?;
+            (c.issuer, c.jwks_uri)
+        }
+    };
+    if issuer.is_empty() || !http_url(&jwks_uri) {
+        return Err(upstream("names no issuer or no http(s) jwks_uri"));
+    }
+    Ok(OidcIssuer { issuer, jwks_uri })
+}
+
 /// `GET /ehr/app/launch`.
 pub async fn launch(
     State(ehr): State<Arc<Ehr>>,
@@ -265,6 +380,12 @@ pub async fn launch(
     let redirect_url =
         RedirectUrl::new(redirect_uri.clone()).map_err(|_| internal("redirect URI"))?;
     let found = discover(&ehr, &iss).await?;
+    // Read now, so a launch that could never be checked fails before the user signs in.
+    let oidc = if wants_openid(smart) {
+        Some(oidc_issuer(&ehr, &iss, &found).await?)
+    } else {
+        None
+    };
     let auth_url = AuthUrl::new(found.authorization_endpoint)
         .map_err(|_| EhrError::Upstream("the EHR's authorization endpoint is no URL".into()))?;
     let client = BasicClient::new(ClientId::new(smart.client_id.clone()))
@@ -293,6 +414,7 @@ pub async fn launch(
         token_url: found.token_endpoint,
         redirect_uri,
         verifier: verifier.secret().clone(),
+        oidc,
     };
     let sealed = ehr
         .launch
@@ -383,13 +505,46 @@ pub async fn callback(
         .patient
         .clone()
         .filter(|p| !p.trim().is_empty());
+    let id_token = token.extra_fields().id_token.clone();
     drop(token);
-    let patient = patient.ok_or_else(|| upstream("put no patient in context"))?;
     let key = ehr
         .config
         .pseudonym_keys
         .get(tenant.as_str())
         .ok_or_else(|| ServiceError::Internal("issuer tenant without pseudonym key".into()))?;
+    if wants_openid(smart) {
+        let id_token = id_token.ok_or(EhrError::Unauthorized("no id_token"))?;
+        let oidc = pending.oidc.as_ref().ok_or(EhrError::Unauthorized(
+            "launch without OpenID configuration",
+        ))?;
+        let signed_in = ehr
+            .id_token_keys
+            .verify(
+                ehr.fhir.http(),
+                oidc,
+                &smart.client_id,
+                &id_token,
+                ehr.config.jwt_leeway_seconds,
+                now,
+            )
+            .await
+            .map_err(|e| match e {
+                IdTokenError::Refused(refusal) => {
+                    tracing::info!(refusal = refusal.as_str(), "smart id_token refused");
+                    EhrError::Unauthorized("invalid id_token")
+                }
+                IdTokenError::KeysUnavailable => {
+                    EhrError::Upstream("the EHR's OpenID keys could not be read".into())
+                }
+            })?;
+        let principal = signed_in
+            .fhir_user
+            .as_deref()
+            .and_then(|u| clinician_principal(key, &issuer.iss, &pending.fhir, u))
+            .ok_or(EhrError::Unauthorized("id_token without a usable fhirUser"))?;
+        note.set_caller(tenant.as_str(), &principal);
+    }
+    let patient = patient.ok_or_else(|| upstream("put no patient in context"))?;
     let person = pseudonym::person_for(key, &issuer.iss, &patient)?;
     let rid = derived_id("smart", &[&state]);
     note.set_resource(person.name(), Some(&rid));
@@ -435,5 +590,36 @@ mod tests {
         let local = oauth2::url::Url::parse("http://127.0.0.1:8080/cb").expect("url");
         let c = pending_cookie("abc", "v".into(), &local, 600);
         assert!(c.contains("SameSite=Lax") && !c.contains("Secure"), "{c}");
+    }
+
+    #[test]
+    fn staff_are_named_by_reference_and_patients_by_pseudonym() {
+        let key = Secret::new("k1-0123456789abcdef0123456789abcdef");
+        let (iss, fhir) = ("https://ehr", "https://ehr/fhir");
+        let p = |u: &str| clinician_principal(&key, iss, fhir, u);
+        assert_eq!(
+            p("Practitioner/123").as_deref(),
+            Some("ehr:https://ehr|Practitioner/123")
+        );
+        assert_eq!(
+            p("https://ehr/fhir/PractitionerRole/r-9").as_deref(),
+            Some("ehr:https://ehr|PractitionerRole/r-9")
+        );
+        let person = pseudonym::person_for(&key, iss, "MRN-1").expect("id");
+        assert_eq!(
+            p("Patient/MRN-1"),
+            Some(format!("ehr:https://ehr|Patient/{}", person.as_str()))
+        );
+        let related = p("RelatedPerson/MRN-1").expect("pseudonymised");
+        assert!(!related.contains("MRN-1"), "{related}");
+        for bad in [
+            "https://elsewhere/fhir/Practitioner/1",
+            "Organization/1",
+            "Practitioner/",
+            "Practitioner/a/b",
+            "Practitioner",
+        ] {
+            assert_eq!(p(bad), None, "{bad}");
+        }
     }
 }

@@ -4,18 +4,22 @@
 //! calls made of the same patient; an `iss` not configured is refused with
 //! nothing fetched from it; a wrong, missing or replayed state and a token
 //! endpoint that refuses the PKCE verifier (or a confidential client's
-//! secret) open nothing.
+//! secret) open nothing. With `openid` asked for, the id_token's `fhirUser`
+//! is the audit principal, and an id_token that is missing or fails any check
+//! opens nothing; without `openid` the EHR stays the principal.
 
 use serde_json::json;
 use tutti_server::config::Secret;
 use tutti_server::convert::ids::TenantId;
+use tutti_server::storage::AuditRow;
 use tutti_server::storage::decision_log::DecisionLog;
 use tutti_tests::TestServer;
 use tutti_tests::ehr::{
     self, ISS, PATIENT_VIEW, TENANT, cds_post, get, hook, person_of, post, prefetch_of, the_card,
     weekly_history,
 };
-use tutti_tests::smart::{FakeEhr, launch_and_authorize, query_value, step};
+use tutti_tests::jwt::{Jwt, Key, now_secs};
+use tutti_tests::smart::{FakeEhr, PRACTITIONER, launch_and_authorize, query_value, step};
 
 const PATIENT: &str = "pt-smart-7";
 
@@ -39,6 +43,21 @@ async fn card_for_patient(server: &TestServer) -> anyhow::Result<serde_json::Val
     .await?;
     assert_eq!(r.status, 200, "{}", r.text);
     Ok(the_card(&r.json()))
+}
+
+/// The tenant's audit trail, read after a restart.
+async fn audit_rows(server: &mut TestServer) -> anyhow::Result<Vec<AuditRow>> {
+    server.restart().await?;
+    let tenant = TenantId::parse(TENANT).expect("tenant id");
+    Ok(DecisionLog::open(server.data_path())
+        .expect("opens")
+        .snapshot(|s| s.audit(&tenant))
+        .expect("reads the audit trail"))
+}
+
+/// How many times `fake` got exactly `request` (`METHOD path`).
+fn count(fake: &FakeEhr, request: &str) -> usize {
+    fake.requests().iter().filter(|r| *r == request).count()
 }
 
 #[tokio::test]
@@ -111,13 +130,9 @@ async fn a_smart_launch_opens_the_app_for_the_patient_in_context() -> anyhow::Re
     assert_eq!(replay.status, 401, "a state works once");
     assert_eq!(fake.token_answers(), vec![200], "a replay spends no code");
 
-    // The callback is audited in the issuer's tenant, under the pseudonym.
-    server.restart().await?;
-    let tenant = TenantId::parse(TENANT).expect("tenant id");
-    let rows = DecisionLog::open(server.data_path())
-        .expect("opens")
-        .snapshot(|s| s.audit(&tenant))
-        .expect("reads the audit trail");
+    // The callback is audited in the issuer's tenant, under the pseudonym,
+    // by the clinician the id_token names.
+    let rows = audit_rows(&mut server).await?;
     let opened = rows
         .iter()
         .find(|r| r.method == "GET /ehr/app/callback" && r.code == 0)
@@ -126,7 +141,7 @@ async fn a_smart_launch_opens_the_app_for_the_patient_in_context() -> anyhow::Re
         opened.resource,
         format!("people/{}", person_of(PATIENT, ISS, TENANT))
     );
-    assert_eq!(opened.principal, format!("ehr:{ISS}"));
+    assert_eq!(opened.principal, format!("ehr:{ISS}|{PRACTITIONER}"));
     assert!(
         rows.iter()
             .any(|r| r.method == "GET /ehr/app/launch" && r.code == 0),
@@ -293,5 +308,148 @@ async fn a_patient_tutti_has_not_seen_opens_no_app() -> anyhow::Result<()> {
     let flow = launch_and_authorize(&server, &fake.fhir_base()).await?;
     let r = step(&flow.callback, Some(&flow.cookie)).await?;
     assert_eq!(r.status, 404, "{r:?}");
+    server.stop().await
+}
+
+#[tokio::test]
+async fn an_id_token_failing_any_check_opens_nothing() -> anyhow::Result<()> {
+    let fake = FakeEhr::start(PATIENT).await?;
+    let stranger = FakeEhr::start(PATIENT).await?;
+    let stranger_issuer = stranger.issuer();
+    let mut server = start(&fake).await?;
+    card_for_patient(&server).await?;
+    let now = now_secs();
+    type Make = Box<dyn Fn(Jwt) -> Option<String> + Send>;
+    let cases: Vec<(&str, Make)> = vec![
+        (
+            "a forged signature",
+            Box::new(|j: Jwt| Some(j.key(Key::RsaImpostor).sign())),
+        ),
+        ("alg none", Box::new(|j: Jwt| Some(j.unsigned()))),
+        (
+            "HS256 with the public key",
+            Box::new(|j: Jwt| Some(j.sign_hs256_with_public_key())),
+        ),
+        (
+            "another client's aud",
+            Box::new(|j: Jwt| Some(j.claim("aud", json!("another-client")).sign())),
+        ),
+        (
+            "another issuer's iss",
+            Box::new(move |j: Jwt| Some(j.claim("iss", json!(stranger_issuer)).sign())),
+        ),
+        (
+            "expired",
+            Box::new(move |j: Jwt| {
+                Some(
+                    j.claim("iat", json!(now - 900))
+                        .claim("exp", json!(now - 120))
+                        .sign(),
+                )
+            }),
+        ),
+        (
+            "issued in the future",
+            Box::new(move |j: Jwt| Some(j.claim("iat", json!(now + 600)).sign())),
+        ),
+        (
+            "no sub",
+            Box::new(|j: Jwt| Some(j.claim("sub", json!(null)).sign())),
+        ),
+        (
+            "another client as azp",
+            Box::new(|j: Jwt| Some(j.claim("azp", json!("another-client")).sign())),
+        ),
+        (
+            "no fhirUser",
+            Box::new(|j: Jwt| Some(j.claim("fhirUser", json!(null)).sign())),
+        ),
+        ("missing", Box::new(|_: Jwt| None)),
+    ];
+    let n = cases.len();
+    for (what, make) in cases {
+        fake.id_tokens_from(make);
+        let flow = launch_and_authorize(&server, &fake.fhir_base()).await?;
+        let r = step(&flow.callback, Some(&flow.cookie)).await?;
+        assert_eq!(r.status, 401, "{what}: {r:?}");
+        assert!(r.location.is_none(), "{what}: nothing opened: {r:?}");
+    }
+    assert_eq!(
+        fake.token_answers(),
+        vec![200; n],
+        "each code was exchanged and its id_token refused"
+    );
+    assert!(
+        stranger.requests().is_empty(),
+        "the id_token's iss is never fetched from: {:?}",
+        stranger.requests()
+    );
+    // The same EHR with a valid id_token still opens the app: the checks can pass.
+    fake.id_tokens_from(|j| Some(j.sign()));
+    let flow = launch_and_authorize(&server, &fake.fhir_base()).await?;
+    let ok = step(&flow.callback, Some(&flow.cookie)).await?;
+    assert_eq!(ok.status, 302, "{ok:?}");
+
+    let rows = audit_rows(&mut server).await?;
+    let opened: Vec<_> = rows
+        .iter()
+        .filter(|r| r.method == "GET /ehr/app/callback" && r.code == 0)
+        .collect();
+    assert_eq!(opened.len(), 1, "only the valid launch opened: {rows:?}");
+    assert_eq!(opened[0].principal, format!("ehr:{ISS}|{PRACTITIONER}"));
+    server.stop().await
+}
+
+#[tokio::test]
+async fn the_keys_may_come_from_the_openid_configuration_and_are_fetched_once() -> anyhow::Result<()>
+{
+    let fake = FakeEhr::start(PATIENT).await?;
+    fake.openid_configuration_only();
+    let server = start(&fake).await?;
+    card_for_patient(&server).await?;
+    for _ in 0..2 {
+        let flow = launch_and_authorize(&server, &fake.fhir_base()).await?;
+        let r = step(&flow.callback, Some(&flow.cookie)).await?;
+        assert_eq!(r.status, 302, "{r:?}");
+    }
+    assert_eq!(
+        count(&fake, "GET /fhir/.well-known/openid-configuration"),
+        2,
+        "read at each launch: {:?}",
+        fake.requests()
+    );
+    assert_eq!(
+        count(&fake, "GET /auth/jwks"),
+        1,
+        "the keys are cached: {:?}",
+        fake.requests()
+    );
+    server.stop().await
+}
+
+#[tokio::test]
+async fn without_openid_the_ehr_stays_the_principal() -> anyhow::Result<()> {
+    let fake = FakeEhr::start(PATIENT).await?;
+    let mut server = TestServer::start_with(|c| {
+        ehr::configure(c);
+        fake.configure(c, ISS);
+        for smart in c.ehr.issuers.iter_mut().filter_map(|i| i.smart.as_mut()) {
+            smart.scope = "launch patient/Patient.rs".into();
+        }
+    })
+    .await?;
+    fake.register(&server);
+    card_for_patient(&server).await?;
+    let flow = launch_and_authorize(&server, &fake.fhir_base()).await?;
+    let r = step(&flow.callback, Some(&flow.cookie)).await?;
+    assert_eq!(r.status, 302, "{r:?}");
+    assert!(fake.id_tokens().is_empty(), "none was asked for");
+    assert_eq!(count(&fake, "GET /auth/jwks"), 0, "{:?}", fake.requests());
+    let rows = audit_rows(&mut server).await?;
+    let opened = rows
+        .iter()
+        .find(|r| r.method == "GET /ehr/app/callback" && r.code == 0)
+        .unwrap_or_else(|| panic!("no callback row in {rows:?}"));
+    assert_eq!(opened.principal, format!("ehr:{ISS}"));
     server.stop().await
 }
