@@ -1,8 +1,12 @@
 //! The caller's deadline, end to end. The deadline layer
 //! ([`crate::middleware::deadline`]) reads `grpc-timeout`, answers
 //! `DEADLINE_EXCEEDED` when it passes, and makes the deadline visible to
-//! storage ([`current`]), which rolls a write back rather than commit it after
-//! the caller gave up: a call either finished in time or wrote nothing.
+//! storage ([`current`]), which rolls a write back rather than start its
+//! commit after the caller gave up. The check is before the commit, not
+//! after it: a write whose commit began in time and ended past the deadline
+//! is kept, and its caller still hears `DEADLINE_EXCEEDED`, which gRPC
+//! defines as "may have completed". That is safe because writes are
+//! idempotent: a retry with the same request id gets the stored answer.
 //!
 //! tonic's transport enforces `grpc-timeout` too, outside this layer, and
 //! answers `CANCELLED` when it fires first; this layer fires a little earlier
