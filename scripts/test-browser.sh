@@ -11,7 +11,7 @@
 # stops it afterwards.
 #
 # Usage: scripts/test-browser.sh
-#        TUTTI_SCREENSHOT_DIR=docs/img scripts/test-browser.sh   (refresh the docs' pictures)
+#        TUTTI_SCREENSHOT_DIR=$PWD/docs/img scripts/test-browser.sh   (refresh the docs' pictures; an absolute path: the tests run in tests/browser)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
