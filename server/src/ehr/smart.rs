@@ -482,7 +482,7 @@ pub async fn card_of(
         .get_recommendation(tenant, &rec)
         .await
         .map_err(ServiceError::from)?;
-    if !stored.is_some_and(|r| r.person == *person) {
+    if stored.is_none_or(|r| r.person != *person) {
         return ignored("unknown_recommendation");
     }
     tracing::info!(person = %person, "smart launch opens the card's decision");
