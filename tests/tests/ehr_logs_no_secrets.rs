@@ -3,7 +3,7 @@
 //! under it) logs at TRACE during a full EHR flow is captured and searched,
 //! and so is `GET /metrics` scraped after it. The flow includes a SMART App
 //! Launch (a second EHR's), whose access token, OpenID Connect id_token
-//! (verified, so it went through the JWT verifier), code, state, `launch`
+//! (verified, so it went through the JWT verifier), code, state, `launch`,
 //! pending-launch cookie and the card's `appContext` (handed back in the
 //! token response) are searched for too.
 
