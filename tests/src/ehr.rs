@@ -39,12 +39,15 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The `ehr.launch_key` [`configure`] sets (tests sign app contexts with it).
+pub const LAUNCH_KEY: &str = "test-launch-key-0123456789abcdef0123";
+
 /// Configures the EHR integration: both issuers with the test JWKS, their
 /// pseudonym keys, the launch key and the public URL (`{addr}` is filled in
 /// when the port is bound).
 pub fn configure(config: &mut Config) {
     config.ehr.public_url = Some("http://{addr}".into());
-    config.ehr.launch_key = Some(Secret::new("test-launch-key-0123456789abcdef0123"));
+    config.ehr.launch_key = Some(Secret::new(LAUNCH_KEY));
     for (iss, tenant) in [(ISS, TENANT), (OTHER_ISS, OTHER_TENANT)] {
         config.ehr.issuers.push(IssuerConfig {
             iss: iss.into(),
@@ -596,6 +599,9 @@ pub fn card_skeleton(card: &Value) -> Value {
     if let Some(links) = c["links"].as_array_mut() {
         for l in links {
             l["url"] = json!("<url>");
+            if l.get("appContext").is_some() {
+                l["appContext"] = json!("<appContext>");
+            }
         }
     }
     c

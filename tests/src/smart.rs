@@ -5,7 +5,9 @@
 //! `POST /auth/token` (checks the code, client id, redirect URI and the PKCE
 //! verifier against the challenge, then answers with an access token and
 //! the patient in context, and, when `openid` was asked for, an `id_token`
-//! signed with the RS256 test key naming [`PRACTITIONER`] as `fhirUser`).
+//! signed with the RS256 test key naming [`PRACTITIONER`] as `fhirUser`,
+//! and, after [`FakeEhr::app_context`], the `appContext` of the card whose
+//! link the clinician clicked, as CDS Hooks 2.0.1 has an EHR do).
 //! Its keys are at `GET /auth/jwks`, named as `jwks_uri` (with `issuer`) in
 //! the SMART configuration or, after [`FakeEhr::openid_configuration_only`],
 //! only in `GET /fhir/.well-known/openid-configuration`. It records every
@@ -55,6 +57,8 @@ struct Inner {
     wrong_challenge: bool,
     /// A confidential client's secret, expected as HTTP Basic (RFC 6749 2.3.1).
     client_secret: Option<String>,
+    /// The `appContext` of the card link launched (any JSON; none: absent).
+    app_context: Option<serde_json::Value>,
     requests: Vec<String>,
     token_answers: Vec<u16>,
 }
@@ -232,6 +236,9 @@ impl FakeEhr {
                     "scope": "launch openid fhirUser patient/Patient.rs",
                     "patient": inner.patient,
                 });
+                if let Some(context) = &inner.app_context {
+                    body["appContext"] = context.clone();
+                }
                 if known.as_ref().is_some_and(|(_, _, openid)| *openid) {
                     let valid = id_token(&format!("http://{}/auth", host_of(&headers)));
                     let made = match &inner.id_token {
@@ -314,6 +321,13 @@ impl FakeEhr {
     /// configuration, not in the SMART one.
     pub fn openid_configuration_only(&self) {
         lock(&self.inner).openid_configuration_only = true;
+    }
+
+    /// From now on, answer launches with `context` as the token response's
+    /// `appContext` (as after a click on a card link carrying it; a string
+    /// by the spec, any JSON here), or with none.
+    pub fn app_context(&self, context: Option<serde_json::Value>) {
+        lock(&self.inner).app_context = context;
     }
 
     /// From now on, expect a confidential client with `secret`.

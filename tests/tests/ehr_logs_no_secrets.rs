@@ -3,8 +3,9 @@
 //! under it) logs at TRACE during a full EHR flow is captured and searched,
 //! and so is `GET /metrics` scraped after it. The flow includes a SMART App
 //! Launch (a second EHR's), whose access token, OpenID Connect id_token
-//! (verified, so it went through the JWT verifier), code, state, `launch`
-//! and pending-launch cookie are searched for too.
+//! (verified, so it went through the JWT verifier), code, state, `launch`,
+//! pending-launch cookie and the card's `appContext` (handed back in the
+//! token response) are searched for too.
 
 use serde_json::json;
 use std::io::Write;
@@ -109,6 +110,12 @@ async fn tokens_and_patient_details_never_reach_the_logs_or_metrics() -> anyhow:
     hook["fhirServer"] = json!(fake.fhir_base());
     let r = post(&server, &path, Some(&jwt_other), &hook).await?;
     assert_eq!(r.status, 200, "{}", r.text);
+    // The EHR hands the card's appContext back in the token response.
+    let app_context = the_card(&r.json())["links"][0]["appContext"]
+        .as_str()
+        .expect("the SMART card's appContext")
+        .to_owned();
+    fake.app_context(Some(json!(app_context)));
     let flow = launch_and_authorize(&server, &fake.fhir_base()).await?;
     let opened = step(&flow.callback, Some(&flow.cookie)).await?;
     assert_eq!(opened.status, 302, "{opened:?}");
@@ -178,6 +185,7 @@ async fn tokens_and_patient_details_never_reach_the_logs_or_metrics() -> anyhow:
         ("the pending-launch cookie", cookie_value.as_str()),
         ("the SMART launch's launch token", smart_launch.as_str()),
         ("the SMART launch's session", smart_session.as_str()),
+        ("the card's appContext", app_context.as_str()),
         ("the SMART patient's id", smart_patient),
     ] {
         assert!(!logs.contains(secret), "{what} appears in the logs");

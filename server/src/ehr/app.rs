@@ -5,6 +5,9 @@
 //!   binary; no tenant data, so not authenticated.
 //! - `POST /ehr/app/session`: `{"launch": "<token from the card link>"}` ->
 //!   `{"session": "...", "expiresIn": seconds}` (see [`super::launch`]).
+//!
+//! The session's calls below are audited under the clinician its token names
+//! (after a SMART launch with a verified id_token), else as `clinician-app`.
 //! - `GET /ehr/app/api/view` (bearer session): the card's suggestions (the same
 //!   logged decision, replayed by its request id), the person's process map,
 //!   network, well-being curve against the expected recovery, track status
@@ -161,7 +164,7 @@ pub async fn session(
         .await?;
     let (token, ttl) = ehr.launch.session_token(grant, now).ok_or_else(refused)?;
     if let Some(g) = ehr.launch.session(&token) {
-        note.set_caller(&g.tenant, "clinician-app");
+        note.set_caller(&g.tenant, g.principal());
         note.set_resource(format!("people/{}", g.person), None);
     }
     Ok(Json(json!({"session": token, "expiresIn": ttl})))
@@ -185,10 +188,12 @@ fn session_call(
     let (Some(tenant), Some(person)) = (grant.tenant_id(), grant.person_id()) else {
         return Err(EhrError::Unauthorized("invalid session"));
     };
-    note.set_caller(tenant.as_str(), "clinician-app");
+    // The clinician a SMART launch verified, else the app (a card link's token).
+    let principal = grant.principal().to_owned();
+    note.set_caller(tenant.as_str(), &principal);
     note.set_resource(person.name(), None);
     Ok((
-        Call::new(tenant, "clinician-app", Some(note.clone())),
+        Call::new(tenant, principal, Some(note.clone())),
         person,
         grant.rid,
     ))

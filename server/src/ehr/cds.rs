@@ -14,7 +14,9 @@
 //! - `uuid`: the first suggestion's recommendation id; each suggestion's
 //!   `uuid` is its recommendation id, so feedback lands on the logged decision;
 //! - a `smart` link to the clinician app: its SMART launch URL where the
-//!   EHR is configured for SMART App Launch, else the app with a
+//!   EHR is configured for SMART App Launch, with an `appContext` naming the
+//!   card's decision (signed, no patient id) that the EHR hands back at the
+//!   launch, so the app opens this decision; else the app with a
 //!   short-lived launch token.
 //!
 //! A person with no assessments gets `{"cards": []}`: nothing personal to say.
@@ -426,21 +428,32 @@ pub async fn service_call(
     let insights = insights(&ehr.app, &call, &person).await?;
     note.set_resource(person.name(), Some(&rid));
     // An EHR that launches SMART apps appends its `iss` and `launch` to the
-    // link; the others get Tutti's own launch token in it.
+    // link and hands its `appContext` (this decision, signed) back to Tutti
+    // in the token response; the others get Tutti's own launch token in it.
     let smart = ehr
         .config
         .issuers
         .iter()
         .any(|i| i.iss == caller.iss && i.smart.is_some());
+    let now = ehr.now_secs();
     let link = match (smart, ehr.config.public_url.as_deref()) {
-        (true, Some(base)) => Some(format!("{base}{}", super::smart::LAUNCH_PATH)),
+        (true, Some(base)) => Some(Link {
+            url: format!("{base}{}", super::smart::LAUNCH_PATH),
+            app_context: ranked.recommendations.first().and_then(|first| {
+                ehr.launch
+                    .app_context(&call.tenant, &person, &rid, &first.recommendation_id, now)
+            }),
+        }),
         (false, Some(base)) => ehr
             .launch
-            .launch_token(&call.tenant, &person, &rid, ehr.now_secs())
-            .map(|token| format!("{base}/ehr/app?tutti_launch={token}")),
+            .launch_token(&call.tenant, &person, &rid, None, now)
+            .map(|token| Link {
+                url: format!("{base}/ehr/app?tutti_launch={token}"),
+                app_context: None,
+            }),
         (_, None) => None,
     };
-    let cards: Vec<Value> = card(&ranked, &insights, link.as_deref())
+    let cards: Vec<Value> = card(&ranked, &insights, link.as_ref())
         .into_iter()
         .collect();
     tracing::info!(
@@ -575,11 +588,21 @@ fn pct(x: f64) -> String {
     format!("{:.0}%", (x * 100.0).clamp(0.0, 100.0))
 }
 
+/// The card's link to the clinician app (CDS Hooks `Link`, type `smart`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The app's URL: its SMART launch URL, or the app with a launch token.
+    pub url: String,
+    /// `appContext`, only with a SMART launch URL: the card's decision,
+    /// signed ([`super::launch::Launcher::app_context`]).
+    pub app_context: Option<String>,
+}
+
 /// The card for a ranking, or none when the ranking is empty.
 pub fn card(
     ranked: &pb::RecommendResponse,
     insights: &pb::GetPersonInsightsResponse,
-    link: Option<&str>,
+    link: Option<&Link>,
 ) -> Option<Value> {
     let first = ranked.recommendations.first()?;
     let name = |r: &pb::Recommendation| {
@@ -686,12 +709,16 @@ pub fn card(
         "selectionBehavior": "at-most-one",
         "overrideReasons": reasons,
     });
-    if let Some(url) = link {
-        card["links"] = json!([{
+    if let Some(link) = link {
+        let mut l = json!({
             "label": "Open the Tutti process map and suggestions",
-            "url": url,
+            "url": link.url,
             "type": "smart",
-        }]);
+        });
+        if let Some(context) = &link.app_context {
+            l["appContext"] = Value::String(context.clone());
+        }
+        card["links"] = json!([l]);
     }
     Some(card)
 }

@@ -15,6 +15,18 @@
 //! end in the same session. The SMART flow's pending state (its PKCE
 //! verifier among it) is signed here too ([`Launcher::seal`]), for the
 //! browser to carry from the launch to the callback.
+//!
+//! After a SMART launch whose id_token was verified, both tokens also carry
+//! the signed-in clinician's audit principal ([`Grant::principal`]), so the
+//! app's calls are audited under the clinician; tokens without one (a card
+//! link's) are audited as [`APP_PRINCIPAL`].
+//!
+//! A SMART card's link carries an *app context* (CDS Hooks 2.0.1
+//! `Link.appContext`, handed back by the EHR in the token response): the
+//! card's decision named by tenant, pseudonymous person, request id and
+//! first recommendation id, signed here ([`Launcher::app_context`]) so the
+//! callback can tell it is Tutti's and unaltered. It is no credential: it
+//! only selects which of the launched person's decisions the app opens.
 
 use crate::config::Secret;
 use crate::convert::ids::{PersonId, TenantId, new_uuid};
@@ -25,6 +37,9 @@ const LAUNCH: &str = "tutti-app-launch";
 /// The issuer launch tokens' single-use claims are stored under.
 pub const LAUNCH_ISSUER: &str = LAUNCH;
 const SESSION: &str = "tutti-app-session";
+const APP_CONTEXT: &str = "tutti-app-context";
+/// The audit principal of the app's calls when its token names no clinician.
+pub const APP_PRINCIPAL: &str = "clinician-app";
 
 /// What a launch or session token grants.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +59,10 @@ pub struct Grant {
     /// The request id of the ranking the app shows: the card's, or one a
     /// SMART launch derived (so a reload of the view replays that decision).
     pub rid: String,
+    /// The signed-in clinician's audit principal, when a SMART launch
+    /// verified who signed in (`ehr:<iss>|Practitioner/<id>`); else none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
 }
 
 impl Grant {
@@ -56,6 +75,28 @@ impl Grant {
     pub fn person_id(&self) -> Option<PersonId> {
         PersonId::parse(&self.person).ok()
     }
+
+    /// The audit principal of calls made with this grant.
+    pub fn principal(&self) -> &str {
+        self.principal.as_deref().unwrap_or(APP_PRINCIPAL)
+    }
+}
+
+/// A card's decision, as its SMART link's `appContext` names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardContext {
+    /// `tutti-app-context`.
+    aud: String,
+    /// Expiry, Unix seconds.
+    exp: i64,
+    /// Tenant.
+    pub tenant: String,
+    /// Pseudonymous person id (never the patient's).
+    pub person: String,
+    /// The request id of the card's ranking (replayed by the app).
+    pub rid: String,
+    /// The card's first recommendation id (its `uuid`).
+    pub rec: String,
 }
 
 /// Signs and checks the app's tokens.
@@ -113,12 +154,14 @@ impl Launcher {
         self.launch_ttl
     }
 
-    /// A launch token for a card.
+    /// A launch token for a card's decision `rid`, naming `principal` (the
+    /// signed-in clinician of a SMART launch) if known.
     pub fn launch_token(
         &self,
         tenant: &TenantId,
         person: &PersonId,
         rid: &str,
+        principal: Option<&str>,
         now: i64,
     ) -> Option<String> {
         self.sign(&Grant {
@@ -129,7 +172,35 @@ impl Launcher {
             tenant: tenant.as_str().to_owned(),
             person: person.as_str().to_owned(),
             rid: rid.to_owned(),
+            principal: principal.map(str::to_owned),
         })
+    }
+
+    /// The `appContext` of a SMART card's link: its decision `rid` with its
+    /// first recommendation `rec`. Valid as long as a session (a card is
+    /// opened while its chart is), after which a launch ranks afresh.
+    pub fn app_context(
+        &self,
+        tenant: &TenantId,
+        person: &PersonId,
+        rid: &str,
+        rec: &str,
+        now: i64,
+    ) -> Option<String> {
+        self.sign(&CardContext {
+            aud: APP_CONTEXT.into(),
+            exp: now + self.session_ttl,
+            tenant: tenant.as_str().to_owned(),
+            person: person.as_str().to_owned(),
+            rid: rid.to_owned(),
+            rec: rec.to_owned(),
+        })
+    }
+
+    /// The card an `appContext` names, if Tutti signed it and it is unexpired.
+    /// Whose it is is the caller's to check.
+    pub fn card_context(&self, app_context: &str) -> Option<CardContext> {
+        self.check(app_context, APP_CONTEXT)
     }
 
     /// The grant of a valid launch token. Single use is the caller's to
@@ -166,7 +237,7 @@ mod tests {
         let t = TenantId::parse("acme").expect("id");
         let p = PersonId::parse("ehr-1").expect("id");
         let now = crate::convert::wall_clock().0 / 1000;
-        let launch = l.launch_token(&t, &p, "cds-1", now).expect("signed");
+        let launch = l.launch_token(&t, &p, "cds-1", None, now).expect("signed");
         assert!(
             l.session(&launch).is_none(),
             "a launch token is not a session"
@@ -180,7 +251,63 @@ mod tests {
             (g.tenant.as_str(), g.person.as_str(), g.rid.as_str()),
             ("acme", "ehr-1", "cds-1")
         );
+        assert_eq!(
+            g.principal(),
+            APP_PRINCIPAL,
+            "a card link names no clinician"
+        );
         let other = Launcher::new(Some(Secret::new("y".repeat(32))), 600, 1800);
         assert!(other.session(&session).is_none(), "another key");
+    }
+
+    #[test]
+    fn a_clinician_named_at_the_launch_stays_named_in_the_session() {
+        let l = Launcher::new(Some(Secret::new("x".repeat(32))), 600, 1800);
+        let t = TenantId::parse("acme").expect("id");
+        let p = PersonId::parse("ehr-1").expect("id");
+        let now = crate::convert::wall_clock().0 / 1000;
+        let who = "ehr:https://ehr|Practitioner/7";
+        let launch = l
+            .launch_token(&t, &p, "smart-1", Some(who), now)
+            .expect("signed");
+        let grant = l.launch(&launch).expect("a launch token");
+        assert_eq!(grant.principal(), who);
+        let (session, _) = l.session_token(grant, now).expect("exchanged");
+        assert_eq!(l.session(&session).expect("session").principal(), who);
+    }
+
+    #[test]
+    fn an_app_context_is_no_token_and_no_token_is_an_app_context() {
+        let l = Launcher::new(Some(Secret::new("x".repeat(32))), 600, 1800);
+        let t = TenantId::parse("acme").expect("id");
+        let p = PersonId::parse("ehr-1").expect("id");
+        let now = crate::convert::wall_clock().0 / 1000;
+        let ctx = l
+            .app_context(&t, &p, "cds-1", "rec-1", now)
+            .expect("signed");
+        let card = l.card_context(&ctx).expect("reads back");
+        assert_eq!(
+            (
+                card.tenant.as_str(),
+                card.person.as_str(),
+                card.rid.as_str(),
+                card.rec.as_str()
+            ),
+            ("acme", "ehr-1", "cds-1", "rec-1")
+        );
+        assert!(l.launch(&ctx).is_none() && l.session(&ctx).is_none());
+        let launch = l.launch_token(&t, &p, "cds-1", None, now).expect("signed");
+        assert!(
+            l.card_context(&launch).is_none(),
+            "a launch token is no app context"
+        );
+        let mut tampered = ctx.clone();
+        tampered.push('A');
+        assert!(
+            l.card_context(&tampered).is_none(),
+            "the signature covers it"
+        );
+        let other = Launcher::new(Some(Secret::new("y".repeat(32))), 600, 1800);
+        assert!(other.card_context(&ctx).is_none(), "another key");
     }
 }

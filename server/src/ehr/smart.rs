@@ -35,18 +35,36 @@
 //!   `ehr:<issuer>|Practitioner/123`. Without `openid` the principal stays
 //!   the EHR, `ehr:<issuer>`.
 //!
+//!   The launch token the callback mints (and so the app's session) carries
+//!   the clinician's principal too, so the app's later calls (view,
+//!   feedback) name the clinician; without `openid` they are audited as
+//!   `clinician-app`, as after a card link.
+//!
+//! - The card's decision: a SMART card's link carries an `appContext`
+//!   (CDS Hooks 2.0.1 `Link.appContext`) that the EHR returns in the token
+//!   response beside `patient`. When it verifies ([`card_of`]: signed with
+//!   `ehr.launch_key` for this purpose, unexpired, this tenant, the person
+//!   `patient` maps to, and a stored recommendation of theirs), the app opens
+//!   that decision. Otherwise it is *ignored*, not refused: the EHR's
+//!   authorization server, not the appContext, vouches for the launch and its
+//!   patient, and the session is scoped to that patient either way, so an
+//!   appContext only chooses which of that patient's decisions is shown. A
+//!   bad one (tampered, expired, another tenant's or person's) is never
+//!   honoured, only logged by kind; the app then shows what a launch without
+//!   one shows: a fresh decision for the person (Recommend, logged like a
+//!   card's, its request id derived from the state). Refusing would lock a
+//!   clinician the EHR vouched for out of the app over a stale card.
+//!
 //! The access token is not used (Tutti reads nothing with it), not stored and
-//! never logged; neither are the id_token, the code, the state, `launch` or
-//! the cookie.
-//! The app shows a fresh decision for the person (Recommend, logged like a
-//! card's, its request id derived from the state), because the launch does
-//! not say which card it came from.
+//! never logged; neither are the id_token, the code, the state, `launch`,
+//! `appContext` or the cookie.
 
 use super::cds::derived_id;
 use super::id_token::{IdToken, IdTokenError, OidcIssuer};
 use super::{Ehr, EhrError, fhir::Issue, pseudonym};
 use crate::audit::AuditNote;
 use crate::config::{IssuerConfig, Secret, SmartConfig};
+use crate::convert::ids::{PersonId, RecommendationId, TenantId};
 use crate::error::ServiceError;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -103,6 +121,11 @@ struct LaunchContext {
     /// Present when `openid` was granted (its `Debug` prints nothing of it).
     #[serde(default)]
     id_token: Option<IdToken>,
+    /// CDS Hooks `Link.appContext` of the card whose link launched the app.
+    /// A string by the spec; read as any JSON so that another shape is
+    /// ignored rather than failing the whole token response.
+    #[serde(default, rename = "appContext")]
+    app_context: Option<serde_json::Value>,
 }
 
 impl ExtraTokenFields for LaunchContext {}
@@ -425,6 +448,47 @@ pub async fn launch(
     redirect(url.as_str(), &cookie)
 }
 
+/// The request id of the card decision a launch's `appContext` names, when
+/// Tutti signed it (with `ehr.launch_key`, as an app context, unexpired) for
+/// this `tenant` and `person` (the one the token's `patient` maps to) and
+/// the recommendation it names is stored as theirs. Otherwise `None`, and
+/// the kind of failure is logged (never the value): the caller ignores it
+/// (see the module docs for why it is not refused).
+pub async fn card_of(
+    ehr: &Ehr,
+    app_context: &str,
+    tenant: &TenantId,
+    person: &PersonId,
+) -> Result<Option<String>, EhrError> {
+    let ignored = |why: &'static str| {
+        tracing::info!(ignored = why, "smart appContext not used");
+        Ok(None)
+    };
+    let Some(card) = ehr.launch.card_context(app_context) else {
+        return ignored("invalid");
+    };
+    if card.tenant != tenant.as_str() {
+        return ignored("other_tenant");
+    }
+    if card.person != person.as_str() {
+        return ignored("other_person");
+    }
+    let Ok(rec) = RecommendationId::parse(&card.rec) else {
+        return ignored("invalid");
+    };
+    let stored = ehr
+        .app
+        .storage
+        .get_recommendation(tenant, &rec)
+        .await
+        .map_err(ServiceError::from)?;
+    if stored.is_none_or(|r| r.person != *person) {
+        return ignored("unknown_recommendation");
+    }
+    tracing::info!(person = %person, "smart launch opens the card's decision");
+    Ok(Some(card.rid))
+}
+
 /// The pending launch of `state` from the browser's cookies.
 fn pending_of(ehr: &Ehr, headers: &HeaderMap, state: &str) -> Option<Pending> {
     let name = format!("{COOKIE_PREFIX}{state}");
@@ -462,8 +526,7 @@ pub async fn callback(
     else {
         return Err(EhrError::Unauthorized("SMART launch no longer configured"));
     };
-    let tenant = crate::convert::ids::TenantId::parse(&issuer.tenant)
-        .map_err(|_| EhrError::Unauthorized(REFUSED))?;
+    let tenant = TenantId::parse(&issuer.tenant).map_err(|_| EhrError::Unauthorized(REFUSED))?;
     note.set_caller(tenant.as_str(), &format!("ehr:{}", issuer.iss));
     let now = ehr.now_secs();
     // Claimed before the code is spent, so a replayed callback spends nothing.
@@ -506,12 +569,19 @@ pub async fn callback(
         .clone()
         .filter(|p| !p.trim().is_empty());
     let id_token = token.extra_fields().id_token.clone();
+    let app_context = token
+        .extra_fields()
+        .app_context
+        .as_ref()
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned);
     drop(token);
     let key = ehr
         .config
         .pseudonym_keys
         .get(tenant.as_str())
         .ok_or_else(|| ServiceError::Internal("issuer tenant without pseudonym key".into()))?;
+    let mut clinician = None;
     if wants_openid(smart) {
         let id_token = id_token.ok_or(EhrError::Unauthorized("no id_token"))?;
         let oidc = pending.oidc.as_ref().ok_or(EhrError::Unauthorized(
@@ -543,21 +613,28 @@ pub async fn callback(
             .and_then(|u| clinician_principal(key, &issuer.iss, &pending.fhir, u))
             .ok_or(EhrError::Unauthorized("id_token without a usable fhirUser"))?;
         note.set_caller(tenant.as_str(), &principal);
+        clinician = Some(principal);
     }
     let patient = patient.ok_or_else(|| upstream("put no patient in context"))?;
     let person = pseudonym::person_for(key, &issuer.iss, &patient)?;
-    let rid = derived_id("smart", &[&state]);
-    note.set_resource(person.name(), Some(&rid));
+    note.set_resource(person.name(), None);
     ehr.app
         .storage
         .get_person(&tenant, &person)
         .await
         .map_err(ServiceError::from)?
         .ok_or_else(|| EhrError::NotFound("this patient's Tutti record".into()))?;
+    // The card's decision if its appContext verifies, else a fresh one.
+    let card = match &app_context {
+        Some(context) => card_of(&ehr, context, &tenant, &person).await?,
+        None => None,
+    };
+    let rid = card.unwrap_or_else(|| derived_id("smart", &[&state]));
+    note.set_resource(person.name(), Some(&rid));
     let internal = |what: &str| EhrError::Service(ServiceError::Internal(what.to_owned()));
     let launch = ehr
         .launch
-        .launch_token(&tenant, &person, &rid, now)
+        .launch_token(&tenant, &person, &rid, clinician.as_deref(), now)
         .ok_or_else(|| internal("no launch key"))?;
     let redirect_url =
         oauth2::url::Url::parse(&pending.redirect_uri).map_err(|_| internal("redirect URI"))?;

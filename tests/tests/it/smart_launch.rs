@@ -5,23 +5,33 @@
 //! nothing fetched from it; a wrong, missing or replayed state and a token
 //! endpoint that refuses the PKCE verifier (or a confidential client's
 //! secret) open nothing. With `openid` asked for, the id_token's `fhirUser`
-//! is the audit principal, and an id_token that is missing or fails any check
-//! opens nothing; without `openid` the EHR stays the principal.
+//! is the audit principal, of the callback and of the app's calls after it,
+//! and an id_token that is missing or fails any check opens nothing; without
+//! `openid` the EHR stays the principal. The card's `appContext`, handed back
+//! in the token response, opens the card's decision; one that does not
+//! verify (tampered, expired, another person's or tenant's) is ignored and
+//! the app ranks afresh, as without one.
 
-use serde_json::json;
+use anyhow::Context as _;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
 use tutti_server::config::Secret;
-use tutti_server::convert::ids::TenantId;
+use tutti_server::convert::ids::{PersonId, TenantId};
+use tutti_server::ehr::launch::Launcher;
 use tutti_server::storage::AuditRow;
 use tutti_server::storage::decision_log::DecisionLog;
 use tutti_tests::TestServer;
 use tutti_tests::ehr::{
-    self, ISS, PATIENT_VIEW, TENANT, cds_post, get, hook, person_of, post, prefetch_of, the_card,
-    weekly_history,
+    self, ISS, LAUNCH_KEY, OTHER_TENANT, PATIENT_VIEW, TENANT, assert_golden, card_skeleton,
+    cds_post, get, hook, person_of, post, prefetch_of, the_card, weekly_history,
 };
 use tutti_tests::jwt::{Jwt, Key, now_secs};
 use tutti_tests::smart::{FakeEhr, PRACTITIONER, launch_and_authorize, query_value, step};
 
 const PATIENT: &str = "pt-smart-7";
+/// Another patient of the same EHR with a card of their own.
+const OTHER_PATIENT: &str = "pt-smart-8";
 
 async fn start(fake: &FakeEhr) -> anyhow::Result<TestServer> {
     let server = TestServer::start_with(|c| {
@@ -34,15 +44,77 @@ async fn start(fake: &FakeEhr) -> anyhow::Result<TestServer> {
 }
 
 /// The patient's history arrives through a CDS call, as in the chart.
-async fn card_for_patient(server: &TestServer) -> anyhow::Result<serde_json::Value> {
+async fn card_for_patient(server: &TestServer) -> anyhow::Result<Value> {
+    card_for(server, PATIENT).await
+}
+
+/// `patient`'s card, their history arriving with it.
+async fn card_for(server: &TestServer, patient: &str) -> anyhow::Result<Value> {
     let r = cds_post(
         server,
         &format!("/cds-services/{PATIENT_VIEW}"),
-        &hook(PATIENT, prefetch_of(weekly_history(PATIENT, 5, 16.0, -1.0))),
+        &hook(patient, prefetch_of(weekly_history(patient, 5, 16.0, -1.0))),
     )
     .await?;
     assert_eq!(r.status, 200, "{}", r.text);
     Ok(the_card(&r.json()))
+}
+
+/// A whole SMART launch through `fake`, then the app's session exchange:
+/// the session token.
+async fn launch_session(server: &TestServer, fake: &FakeEhr) -> anyhow::Result<String> {
+    let flow = launch_and_authorize(server, &fake.fhir_base()).await?;
+    let done = step(&flow.callback, Some(&flow.cookie)).await?;
+    anyhow::ensure!(done.status == 302, "callback: {done:?}");
+    let location = done.location.context("the callback redirects")?;
+    let launch = query_value(&location, "tutti_launch").context("a launch token")?;
+    let s = post(server, "/ehr/app/session", None, &json!({"launch": launch})).await?;
+    anyhow::ensure!(s.status == 200, "session: {}", s.text);
+    Ok(s.json()["session"]
+        .as_str()
+        .context("a session")?
+        .to_owned())
+}
+
+/// The app's view for `session`.
+async fn view(server: &TestServer, session: &str) -> anyhow::Result<Value> {
+    let v = get(server, "/ehr/app/api/view", Some(session)).await?;
+    anyhow::ensure!(v.status == 200, "view: {}", v.text);
+    Ok(v.json())
+}
+
+/// The recommendation ids the app shows.
+fn shown(view: &Value) -> Vec<String> {
+    ids(&view["recommendations"], "id")
+}
+
+/// The recommendation ids of a card (its suggestions' uuids).
+fn offered(card: &Value) -> Vec<String> {
+    ids(&card["suggestions"], "uuid")
+}
+
+fn ids(list: &Value, field: &str) -> Vec<String> {
+    list.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x[field].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The `appContext` of a card's link.
+fn app_context(card: &Value) -> String {
+    card["links"][0]["appContext"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a SMART card's link carries an appContext: {card}"))
+        .to_owned()
+}
+
+/// The claims of a signed app context (read without checking it).
+fn claims_of(context: &str) -> Value {
+    let payload = context.split('.').nth(1).expect("a JWS");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON")
 }
 
 /// The tenant's audit trail, read after a restart.
@@ -71,7 +143,9 @@ async fn a_smart_launch_opens_the_app_for_the_patient_in_context() -> anyhow::Re
         "a SMART EHR's card links the launch URL (the EHR appends iss and launch)"
     );
     assert_eq!(card["links"][0]["type"], "smart");
+    assert_golden("cds_card_smart", &card_skeleton(&card));
 
+    // This EHR sends no appContext: the app ranks afresh.
     let flow = launch_and_authorize(&server, &fake.fhir_base()).await?;
     assert_eq!(
         query_value(&flow.callback, "state").as_deref(),
@@ -112,6 +186,10 @@ async fn a_smart_launch_opens_the_app_for_the_patient_in_context() -> anyhow::Re
         "the patient in the token's context is the CDS calls' person"
     );
     assert_eq!(v["assessments"], 5, "{v}");
+    assert!(
+        shown(&v).iter().all(|id| !offered(&card).contains(id)),
+        "without an appContext the app shows a fresh decision"
+    );
     let first = v["recommendations"][0]["id"]
         .as_str()
         .expect("a suggestion")
@@ -142,6 +220,30 @@ async fn a_smart_launch_opens_the_app_for_the_patient_in_context() -> anyhow::Re
         format!("people/{}", person_of(PATIENT, ISS, TENANT))
     );
     assert_eq!(opened.principal, format!("ehr:{ISS}|{PRACTITIONER}"));
+    // So are the app's own calls after it: the session, the view and the
+    // feedback (whose row commits with the review it stores).
+    for method in [
+        "POST /ehr/app/session",
+        "GET /ehr/app/api/view",
+        "POST /ehr/app/api/feedback",
+    ] {
+        let row = rows
+            .iter()
+            .find(|r| r.method == method && r.code == 0)
+            .unwrap_or_else(|| panic!("no {method} row in {rows:?}"));
+        assert_eq!(
+            row.principal,
+            format!("ehr:{ISS}|{PRACTITIONER}"),
+            "{method}"
+        );
+        // Feedback names its recommendation (RecordFeedback's resource).
+        let resource = if method.ends_with("feedback") {
+            format!("recommendations/{first}")
+        } else {
+            format!("people/{}", person_of(PATIENT, ISS, TENANT))
+        };
+        assert_eq!(row.resource, resource, "{method}");
+    }
     assert!(
         rows.iter()
             .any(|r| r.method == "GET /ehr/app/launch" && r.code == 0),
@@ -451,5 +553,168 @@ async fn without_openid_the_ehr_stays_the_principal() -> anyhow::Result<()> {
         .find(|r| r.method == "GET /ehr/app/callback" && r.code == 0)
         .unwrap_or_else(|| panic!("no callback row in {rows:?}"));
     assert_eq!(opened.principal, format!("ehr:{ISS}"));
+    server.stop().await
+}
+
+#[tokio::test]
+async fn the_cards_app_context_opens_the_cards_decision() -> anyhow::Result<()> {
+    let fake = FakeEhr::start(PATIENT).await?;
+    let mut server = start(&fake).await?;
+    let card = card_for_patient(&server).await?;
+    let context = app_context(&card);
+    let claims = claims_of(&context);
+    assert_eq!(claims["tenant"], TENANT, "{claims}");
+    assert_eq!(
+        claims["person"],
+        person_of(PATIENT, ISS, TENANT),
+        "{claims}"
+    );
+    assert_eq!(claims["rec"], card["uuid"], "{claims}");
+    assert!(
+        !context.contains(PATIENT) && !claims.to_string().contains(PATIENT),
+        "no patient id in the appContext: {claims}"
+    );
+
+    // The clinician clicks the card's link; the EHR hands its appContext back.
+    fake.app_context(Some(json!(context)));
+    let session = launch_session(&server, &fake).await?;
+    let v = view(&server, &session).await?;
+    assert_eq!(shown(&v), offered(&card), "the card's decision");
+    let again = view(&server, &session).await?;
+    assert_eq!(shown(&again), offered(&card), "a reload shows it again");
+    let first = card["uuid"].as_str().expect("uuid").to_owned();
+    let accepted = post(
+        &server,
+        "/ehr/app/api/feedback",
+        Some(&session),
+        &json!({"recommendationId": first, "decision": "accepted"}),
+    )
+    .await?;
+    assert_eq!(accepted.status, 200, "{}", accepted.text);
+    let feedback_id = accepted.json()["feedbackId"]
+        .as_str()
+        .expect("feedback id")
+        .to_owned();
+
+    let rows = audit_rows(&mut server).await?;
+    // The review is stored against the card's recommendation ...
+    let tenant = TenantId::parse(TENANT).expect("tenant id");
+    let stored = DecisionLog::open(server.data_path())
+        .expect("opens")
+        .snapshot(|s| s.feedback(&tenant))
+        .expect("reads the feedback");
+    let review = stored
+        .iter()
+        .find(|f| f.id == feedback_id)
+        .unwrap_or_else(|| panic!("feedback {feedback_id} not stored: {stored:?}"));
+    assert_eq!(review.recommendation, first);
+    assert_eq!(review.person, person_of(PATIENT, ISS, TENANT));
+    // ... the callback's row names the card's decision (its hook's request
+    // id), and the review's row names who decided.
+    let opened = rows
+        .iter()
+        .find(|r| r.method == "GET /ehr/app/callback" && r.code == 0)
+        .unwrap_or_else(|| panic!("no callback row in {rows:?}"));
+    assert_eq!(
+        opened.request_id.as_ref(),
+        claims["rid"].as_str().map(str::to_owned).as_ref()
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.method == "POST /cds-services/{id}" && r.request_id == opened.request_id),
+        "the hook call ranked under it: {rows:?}"
+    );
+    let decided = rows
+        .iter()
+        .find(|r| r.method == "POST /ehr/app/api/feedback" && r.code == 0)
+        .unwrap_or_else(|| panic!("no feedback row in {rows:?}"));
+    assert_eq!(decided.principal, format!("ehr:{ISS}|{PRACTITIONER}"));
+    server.stop().await
+}
+
+#[tokio::test]
+async fn an_app_context_that_does_not_verify_is_ignored_and_the_app_ranks_afresh()
+-> anyhow::Result<()> {
+    let fake = FakeEhr::start(PATIENT).await?;
+    let server = start(&fake).await?;
+    let card = card_for_patient(&server).await?;
+    let other_card = card_for(&server, OTHER_PATIENT).await?;
+    let context = app_context(&card);
+    let claims = claims_of(&context);
+    let str_of = |k: &str| claims[k].as_str().expect("claim").to_owned();
+    let launcher = Launcher::new(Some(Secret::new(LAUNCH_KEY)), 600, 1800);
+    let person = PersonId::parse(&str_of("person")).expect("person id");
+    let now = now_secs();
+    // The same card re-signed for another tenant, and signed long ago.
+    let other_tenant = launcher
+        .app_context(
+            &TenantId::parse(OTHER_TENANT).expect("tenant id"),
+            &person,
+            &str_of("rid"),
+            &str_of("rec"),
+            now,
+        )
+        .expect("signed");
+    let expired = launcher
+        .app_context(
+            &TenantId::parse(TENANT).expect("tenant id"),
+            &person,
+            &str_of("rid"),
+            &str_of("rec"),
+            now - 3600,
+        )
+        .expect("signed");
+    // The expired one re-dated, its signature kept.
+    let tampered = {
+        let parts: Vec<&str> = expired.split('.').collect();
+        let mut c = claims_of(&expired);
+        c["exp"] = json!(now + 600);
+        format!(
+            "{}.{}.{}",
+            parts[0],
+            URL_SAFE_NO_PAD.encode(c.to_string()),
+            parts[2]
+        )
+    };
+    let cases = [
+        ("tampered", json!(tampered)),
+        ("another person's", json!(app_context(&other_card))),
+        ("another tenant's", json!(other_tenant)),
+        ("expired", json!(expired)),
+        ("not a string", json!({"rid": str_of("rid")})),
+        ("no token", json!("card-1")),
+    ];
+    for (what, given) in cases {
+        fake.app_context(Some(given));
+        let session = launch_session(&server, &fake).await?;
+        let v = view(&server, &session).await?;
+        assert_eq!(
+            v["person"].as_str(),
+            Some(person.as_str()),
+            "{what}: the patient in context"
+        );
+        let ids = shown(&v);
+        assert!(!ids.is_empty(), "{what}: {v}");
+        for card in [&card, &other_card] {
+            assert!(
+                ids.iter().all(|id| !offered(card).contains(id)),
+                "{what}: a fresh decision, not a card's: {ids:?}"
+            );
+        }
+        // Another person's decision cannot be decided on from this session.
+        let foreign = post(
+            &server,
+            "/ehr/app/api/feedback",
+            Some(&session),
+            &json!({"recommendationId": other_card["uuid"], "decision": "accepted"}),
+        )
+        .await?;
+        assert_eq!(foreign.status, 404, "{what}: {}", foreign.text);
+    }
+    // The same EHR handing back the card's own appContext opens it: the
+    // checks above can pass.
+    fake.app_context(Some(json!(context)));
+    let session = launch_session(&server, &fake).await?;
+    assert_eq!(shown(&view(&server, &session).await?), offered(&card));
     server.stop().await
 }
