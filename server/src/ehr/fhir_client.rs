@@ -46,6 +46,26 @@ impl FhirClient {
         &self.http
     }
 
+    /// Reads one of the SMART flow's JSON documents (a discovery document, a
+    /// JWK Set) from `url`, without credentials. The error is words a log
+    /// may carry: never the body, which is the EHR's.
+    pub async fn document<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+    ) -> Result<T, &'static str> {
+        let response = self
+            .http
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|_| "could not be read")?;
+        if !response.status().is_success() {
+            return Err("could not be read");
+        }
+        response.json().await.map_err(|_| "is not valid")
+    }
+
     /// Reads `query` (relative, e.g. `Observation?patient=123`) from `base`.
     pub async fn get(&self, base: &str, query: &str, token: &str) -> Result<Value, FetchError> {
         if !(base.starts_with("https://") || base.starts_with("http://")) {

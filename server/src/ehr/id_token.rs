@@ -17,6 +17,7 @@
 //! and the token's own `iss` only has to equal the discovery's `issuer`. It
 //! must not log the token or its claims: refusals are [`Refusal`] words.
 
+use super::fhir_client::FhirClient;
 use crate::jwt::{self, Refusal};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use serde::{Deserialize, Serialize};
@@ -101,27 +102,14 @@ impl KeyCache {
 
     async fn fetch(
         &self,
-        http: &reqwest::Client,
+        http: &FhirClient,
         uri: &str,
         now: i64,
     ) -> Result<Arc<JwkSet>, IdTokenError> {
-        let unavailable = |what: &str| {
+        let raw: RawSet = http.document(uri).await.map_err(|what| {
             tracing::warn!(problem = what, "smart id_token keys unusable");
             IdTokenError::KeysUnavailable
-        };
-        let response = http
-            .get(uri)
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(|_| unavailable("could not be read"))?;
-        if !response.status().is_success() {
-            return Err(unavailable("could not be read"));
-        }
-        let raw: RawSet = response
-            .json()
-            .await
-            .map_err(|_| unavailable("not a JWK Set"))?;
+        })?;
         let keys: Vec<Jwk> = raw
             .keys
             .into_iter()
@@ -139,7 +127,7 @@ impl KeyCache {
     /// Verifies `token` from `issuer` for `client_id` at `now` (Unix seconds).
     pub async fn verify(
         &self,
-        http: &reqwest::Client,
+        http: &FhirClient,
         issuer: &OidcIssuer,
         client_id: &str,
         token: &IdToken,

@@ -314,21 +314,11 @@ async fn discover(ehr: &Ehr, iss: &str) -> Result<Discovery, EhrError> {
         tracing::warn!(problem = what, "smart configuration unusable");
         EhrError::Upstream(format!("the EHR's SMART configuration {what}"))
     };
-    let response = ehr
+    let d: Discovery = ehr
         .fhir
-        .http()
-        .get(format!("{iss}/.well-known/smart-configuration"))
-        .header(header::ACCEPT.as_str(), "application/json")
-        .send()
+        .document(&format!("{iss}/.well-known/smart-configuration"))
         .await
-        .map_err(|_| upstream("could not be read"))?;
-    if !response.status().is_success() {
-        return Err(upstream("could not be read"));
-    }
-    let d: Discovery = response
-        .json()
-        .await
-        .map_err(|_| upstream("is not valid"))?;
+        .map_err(upstream)?;
     if !(http_url(&d.authorization_endpoint) && http_url(&d.token_endpoint)) {
         return Err(upstream("has no http(s) endpoints"));
     }
@@ -352,21 +342,11 @@ async fn oidc_issuer(ehr: &Ehr, iss: &str, found: &Discovery) -> Result<OidcIssu
     let (issuer, jwks_uri) = match (&found.issuer, &found.jwks_uri) {
         (Some(issuer), Some(jwks_uri)) => (issuer.clone(), jwks_uri.clone()),
         _ => {
-            let response = ehr
+            let c: OpenIdConfiguration = ehr
                 .fhir
-                .http()
-                .get(format!("{iss}/.well-known/openid-configuration"))
-                .header(header::ACCEPT.as_str(), "application/json")
-                .send()
+                .document(&format!("{iss}/.well-known/openid-configuration"))
                 .await
-                .map_err(|_| upstream("could not be read"))?;
-            if !response.status().is_success() {
-                return Err(upstream("could not be read"));
-            }
-            let c: OpenIdConfiguration = response
-                .json()
-                .await
-                .map_err(|_| upstream("is not valid"))?;
+                .map_err(upstream)?;
             (c.issuer, c.jwks_uri)
         }
     };
@@ -590,7 +570,7 @@ pub async fn callback(
         let signed_in = ehr
             .id_token_keys
             .verify(
-                ehr.fhir.http(),
+                &ehr.fhir,
                 oidc,
                 &smart.client_id,
                 &id_token,
