@@ -125,12 +125,7 @@ async fn erasure_leaves_no_bytes_of_the_person_in_the_database_files() {
         Vec::<PathBuf>::new(),
         "erased bytes remain while the process runs"
     );
-    server.signal("TERM").expect("SIGTERM");
-    let (status, log) = server
-        .wait_exit(Duration::from_secs(60))
-        .await
-        .expect("exits");
-    assert!(status.success(), "{log}");
+    server.stop_cleanly().await;
     assert_eq!(
         holding(&db, &marker),
         Vec::<PathBuf>::new(),
