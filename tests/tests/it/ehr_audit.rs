@@ -4,22 +4,11 @@
 //! they sit outside every tenant's trail).
 
 use serde_json::json;
-use tutti_server::convert::ids::TenantId;
-use tutti_server::storage::AuditRow;
-use tutti_server::storage::decision_log::DecisionLog;
-use tutti_tests::TestServer;
+use tutti_tests::audit::trail;
 use tutti_tests::ehr::{
     self, PATIENT_VIEW, TENANT, cds_post, get, hook, launch_token, person_of, post, prefetch_of,
     the_card, weekly_history,
 };
-
-fn trail(server: &TestServer, tenant: &str) -> Vec<AuditRow> {
-    let tenant = TenantId::parse(tenant).expect("tenant id");
-    DecisionLog::open(server.data_path())
-        .expect("opens")
-        .snapshot(|s| s.audit(&tenant))
-        .expect("reads the audit trail")
-}
 
 #[tokio::test]
 async fn cds_calls_are_audited_in_the_issuers_tenant_under_the_pseudonym() -> anyhow::Result<()> {
@@ -39,7 +28,7 @@ async fn cds_calls_are_audited_in_the_issuers_tenant_under_the_pseudonym() -> an
         401
     );
     server.restart().await?;
-    let rows = trail(&server, TENANT);
+    let rows = trail(server.data_path(), TENANT);
     let person = format!("people/{}", person_of("MRN-555", ehr::ISS, TENANT));
     let call = rows
         .iter()
@@ -94,7 +83,7 @@ async fn the_app_opened_by_a_card_links_launch_token_is_audited_as_the_app() -> 
     .await?;
     assert_eq!(accepted.status, 200, "{}", accepted.text);
     server.restart().await?;
-    let rows = trail(&server, TENANT);
+    let rows = trail(server.data_path(), TENANT);
     let person = format!("people/{}", person_of("MRN-556", ehr::ISS, TENANT));
     // Such a token proves a card issued the link, not who opened it.
     for method in [
