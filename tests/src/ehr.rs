@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tutti_server::config::{Config, IssuerConfig, Secret};
+use tutti_server::storage::AuditRow;
 
 /// The issuer the test server trusts.
 pub const ISS: &str = "https://ehr.test.example";
@@ -628,4 +629,76 @@ pub fn the_card(body: &Value) -> Value {
 pub fn launch_token(card: &Value) -> String {
     let url = card["links"][0]["url"].as_str().expect("link url");
     url.split("tutti_launch=").nth(1).expect("token").to_owned()
+}
+
+/// A `patient-view` call for `patient` with `resources` prefetched, as in the
+/// chart; its one card.
+pub async fn card_for(
+    server: &TestServer,
+    patient: &str,
+    resources: Vec<Value>,
+) -> anyhow::Result<Value> {
+    let r = cds_post(
+        server,
+        &format!("/cds-services/{PATIENT_VIEW}"),
+        &hook(patient, prefetch_of(resources)),
+    )
+    .await?;
+    assert_eq!(r.status, 200, "{}", r.text);
+    Ok(the_card(&r.json()))
+}
+
+/// The clinician app's session for a launch token (a card link's, or the
+/// one a SMART callback hands the app).
+pub async fn open_session(server: &TestServer, launch: &str) -> anyhow::Result<String> {
+    let s = post(server, "/ehr/app/session", None, &json!({"launch": launch})).await?;
+    assert_eq!(s.status, 200, "{}", s.text);
+    Ok(s.json()["session"].as_str().expect("session").to_owned())
+}
+
+/// The clinician app's view for `session`.
+pub async fn app_view(server: &TestServer, session: &str) -> anyhow::Result<Value> {
+    let view = get(server, "/ehr/app/api/view", Some(session)).await?;
+    assert_eq!(view.status, 200, "{}", view.text);
+    Ok(view.json())
+}
+
+/// The clinician's `decision` (`accepted`, `overridden`) on `recommendation`
+/// from the app's buttons; the answer, unchecked.
+pub async fn decide(
+    server: &TestServer,
+    session: &str,
+    recommendation: impl Into<Value>,
+    decision: &str,
+) -> anyhow::Result<Reply> {
+    let body = json!({"recommendationId": recommendation.into(), "decision": decision});
+    post(server, "/ehr/app/api/feedback", Some(session), &body).await
+}
+
+/// Each of the app's own calls (session, view, feedback) left a successful
+/// audit row by `principal`, on `person` (feedback: on the recommendation it
+/// names, RecordFeedback's resource).
+pub fn assert_app_calls_audited(
+    rows: &[AuditRow],
+    principal: &str,
+    person: &str,
+    recommendation: &str,
+) {
+    for method in [
+        "POST /ehr/app/session",
+        "GET /ehr/app/api/view",
+        "POST /ehr/app/api/feedback",
+    ] {
+        let row = rows
+            .iter()
+            .find(|r| r.method == method && r.code == 0)
+            .unwrap_or_else(|| panic!("no {method} row in {rows:?}"));
+        assert_eq!(row.principal, principal, "{method}");
+        let resource = if method.ends_with("feedback") {
+            format!("recommendations/{recommendation}")
+        } else {
+            format!("people/{person}")
+        };
+        assert_eq!(row.resource, resource, "{method}");
+    }
 }
