@@ -375,10 +375,8 @@ pub async fn list_all_interventions(
     panic!("ListInterventions paging did not end");
 }
 
-/// A built-in intervention the platform could show anyone now: no
-/// contraindications, no clinician needed, no dose limit (the platform's pick
-/// a shadow-mode tenant must name).
-pub async fn unrestricted_built_in(catalog: &mut CatalogClient) -> Intervention {
+/// Every intervention the caller's tenant sees (built-in and its own), all pages.
+pub async fn catalogue(catalog: &mut CatalogClient) -> Vec<Intervention> {
     list_all_interventions(
         catalog,
         ListInterventionsRequest {
@@ -387,14 +385,22 @@ pub async fn unrestricted_built_in(catalog: &mut CatalogClient) -> Intervention 
         },
     )
     .await
-    .into_iter()
-    .find(|i| {
-        i.built_in
-            && i.contraindications.is_empty()
-            && !i.requires_clinician
-            && i.min_days_between == 0
-    })
-    .expect("the built-in catalogue has an unrestricted intervention")
+}
+
+/// A built-in intervention the platform could show anyone now: no
+/// contraindications, no clinician needed, no dose limit (the platform's pick
+/// a shadow-mode tenant must name).
+pub async fn unrestricted_built_in(catalog: &mut CatalogClient) -> Intervention {
+    catalogue(catalog)
+        .await
+        .into_iter()
+        .find(|i| {
+            i.built_in
+                && i.contraindications.is_empty()
+                && !i.requires_clinician
+                && i.min_days_between == 0
+        })
+        .expect("the built-in catalogue has an unrestricted intervention")
 }
 
 /// Creates two tenant interventions that are the same in everything but
@@ -462,16 +468,10 @@ pub async fn record_feedback(recs: &mut RecommendationClient, feedback: Feedback
 
 /// Ids of every built-in intervention (default tenant view).
 pub async fn builtin_intervention_ids(catalog: &mut CatalogClient) -> Vec<String> {
-    list_all_interventions(
-        catalog,
-        ListInterventionsRequest {
-            page_size: 200,
-            ..Default::default()
-        },
-    )
-    .await
-    .into_iter()
-    .filter(|i| i.built_in)
-    .map(|i| i.id)
-    .collect()
+    catalogue(catalog)
+        .await
+        .into_iter()
+        .filter(|i| i.built_in)
+        .map(|i| i.id)
+        .collect()
 }
