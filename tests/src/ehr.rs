@@ -179,6 +179,19 @@ pub fn hook(patient: &str, prefetch: Value) -> Value {
     })
 }
 
+/// A `patient-view` request for `patient` with no prefetch: Tutti reads the
+/// data from the FHIR server at `fhir_base` with the access token `token`.
+pub fn fetch_hook(patient: &str, fhir_base: &str, token: &str) -> Value {
+    json!({
+        "hookInstance": uuid::Uuid::new_v4().to_string(),
+        "hook": "patient-view",
+        "fhirServer": fhir_base,
+        "fhirAuthorization": {"access_token": token, "token_type": "Bearer", "expires_in": 300,
+            "scope": "user/Observation.read user/QuestionnaireResponse.read", "subject": "tutti"},
+        "context": {"userId": "Practitioner/1", "patientId": patient},
+    })
+}
+
 /// A searchset Bundle of `resources`.
 pub fn bundle(resources: Vec<Value>) -> Value {
     json!({
