@@ -37,6 +37,18 @@ pub fn person_rows(db: &Path, person_id: &str) -> Vec<(&'static str, i64)> {
         .collect()
 }
 
+/// How many stored first responses (idempotency records) `request_id` has;
+/// read beside a live server (WAL readers do not block it).
+pub fn idempotency_records(db: &Path, request_id: &str) -> i64 {
+    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open");
+    conn.query_row(
+        "SELECT count(*) FROM idempotency WHERE request_id = ?1",
+        params![request_id],
+        |r| r.get(0),
+    )
+    .expect("count")
+}
+
 /// The database file and its companions, as far as they exist.
 pub fn files(db: &Path) -> Vec<PathBuf> {
     ["", "-wal", "-shm", "-journal"]

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tutti_server::config::{Config, IssuerConfig, Secret};
+use tutti_server::storage::AuditRow;
 
 /// The issuer the test server trusts.
 pub const ISS: &str = "https://ehr.test.example";
@@ -175,6 +176,19 @@ pub fn hook(patient: &str, prefetch: Value) -> Value {
         "fhirServer": "https://ehr.test.example/fhir",
         "context": {"userId": "Practitioner/example", "patientId": patient},
         "prefetch": prefetch,
+    })
+}
+
+/// A `patient-view` request for `patient` with no prefetch: Tutti reads the
+/// data from the FHIR server at `fhir_base` with the access token `token`.
+pub fn fetch_hook(patient: &str, fhir_base: &str, token: &str) -> Value {
+    json!({
+        "hookInstance": uuid::Uuid::new_v4().to_string(),
+        "hook": "patient-view",
+        "fhirServer": fhir_base,
+        "fhirAuthorization": {"access_token": token, "token_type": "Bearer", "expires_in": 300,
+            "scope": "user/Observation.read user/QuestionnaireResponse.read", "subject": "tutti"},
+        "context": {"userId": "Practitioner/1", "patientId": patient},
     })
 }
 
@@ -628,4 +642,76 @@ pub fn the_card(body: &Value) -> Value {
 pub fn launch_token(card: &Value) -> String {
     let url = card["links"][0]["url"].as_str().expect("link url");
     url.split("tutti_launch=").nth(1).expect("token").to_owned()
+}
+
+/// A `patient-view` call for `patient` with `resources` prefetched, as in the
+/// chart; its one card.
+pub async fn card_for(
+    server: &TestServer,
+    patient: &str,
+    resources: Vec<Value>,
+) -> anyhow::Result<Value> {
+    let r = cds_post(
+        server,
+        &format!("/cds-services/{PATIENT_VIEW}"),
+        &hook(patient, prefetch_of(resources)),
+    )
+    .await?;
+    assert_eq!(r.status, 200, "{}", r.text);
+    Ok(the_card(&r.json()))
+}
+
+/// The clinician app's session for a launch token (a card link's, or the
+/// one a SMART callback hands the app).
+pub async fn open_session(server: &TestServer, launch: &str) -> anyhow::Result<String> {
+    let s = post(server, "/ehr/app/session", None, &json!({"launch": launch})).await?;
+    assert_eq!(s.status, 200, "{}", s.text);
+    Ok(s.json()["session"].as_str().expect("session").to_owned())
+}
+
+/// The clinician app's view for `session`.
+pub async fn app_view(server: &TestServer, session: &str) -> anyhow::Result<Value> {
+    let view = get(server, "/ehr/app/api/view", Some(session)).await?;
+    assert_eq!(view.status, 200, "{}", view.text);
+    Ok(view.json())
+}
+
+/// The clinician's `decision` (`accepted`, `overridden`) on `recommendation`
+/// from the app's buttons; the answer, unchecked.
+pub async fn decide(
+    server: &TestServer,
+    session: &str,
+    recommendation: impl Into<Value>,
+    decision: &str,
+) -> anyhow::Result<Reply> {
+    let body = json!({"recommendationId": recommendation.into(), "decision": decision});
+    post(server, "/ehr/app/api/feedback", Some(session), &body).await
+}
+
+/// Each of the app's own calls (session, view, feedback) left a successful
+/// audit row by `principal`, on `person` (feedback: on the recommendation it
+/// names, RecordFeedback's resource).
+pub fn assert_app_calls_audited(
+    rows: &[AuditRow],
+    principal: &str,
+    person: &str,
+    recommendation: &str,
+) {
+    for method in [
+        "POST /ehr/app/session",
+        "GET /ehr/app/api/view",
+        "POST /ehr/app/api/feedback",
+    ] {
+        let row = rows
+            .iter()
+            .find(|r| r.method == method && r.code == 0)
+            .unwrap_or_else(|| panic!("no {method} row in {rows:?}"));
+        assert_eq!(row.principal, principal, "{method}");
+        let resource = if method.ends_with("feedback") {
+            format!("recommendations/{recommendation}")
+        } else {
+            format!("people/{person}")
+        };
+        assert_eq!(row.resource, resource, "{method}");
+    }
 }

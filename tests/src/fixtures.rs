@@ -375,6 +375,34 @@ pub async fn list_all_interventions(
     panic!("ListInterventions paging did not end");
 }
 
+/// Every intervention the caller's tenant sees (built-in and its own), all pages.
+pub async fn catalogue(catalog: &mut CatalogClient) -> Vec<Intervention> {
+    list_all_interventions(
+        catalog,
+        ListInterventionsRequest {
+            page_size: 200,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// A built-in intervention the platform could show anyone now: no
+/// contraindications, no clinician needed, no dose limit (the platform's pick
+/// a shadow-mode tenant must name).
+pub async fn unrestricted_built_in(catalog: &mut CatalogClient) -> Intervention {
+    catalogue(catalog)
+        .await
+        .into_iter()
+        .find(|i| {
+            i.built_in
+                && i.contraindications.is_empty()
+                && !i.requires_clinician
+                && i.min_days_between == 0
+        })
+        .expect("the built-in catalogue has an unrestricted intervention")
+}
+
 /// Creates two tenant interventions that are the same in everything but
 /// their id (prefixed `prefix-a` and `prefix-b`), so any difference the
 /// engine comes to see between them was learnt. Their effect is a typical
@@ -440,16 +468,10 @@ pub async fn record_feedback(recs: &mut RecommendationClient, feedback: Feedback
 
 /// Ids of every built-in intervention (default tenant view).
 pub async fn builtin_intervention_ids(catalog: &mut CatalogClient) -> Vec<String> {
-    list_all_interventions(
-        catalog,
-        ListInterventionsRequest {
-            page_size: 200,
-            ..Default::default()
-        },
-    )
-    .await
-    .into_iter()
-    .filter(|i| i.built_in)
-    .map(|i| i.id)
-    .collect()
+    catalogue(catalog)
+        .await
+        .into_iter()
+        .filter(|i| i.built_in)
+        .map(|i| i.id)
+        .collect()
 }

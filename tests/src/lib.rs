@@ -11,6 +11,7 @@
 //! # Layout
 //! - [`server`]: [`TestServer`]: start, restart on the same data file, stop.
 //! - [`fixtures`]: valid requests (assessments, interventions, people) and ids.
+//! - [`audit`]: a tenant's audit rows read from the data file, and `tutti audit verify`.
 //! - [`assertions`]: status codes, `google.rpc.BadRequest` field violations, estimates.
 //! - [`db_files`]: a SQLite database's files read raw (is a marker's byte left?).
 //! - [`decision_log`]: a small decision log written through the server, for the offline tools.
@@ -28,6 +29,7 @@
 //! The test targets live in `tests/*.rs`, one file per behaviour.
 
 pub mod assertions;
+pub mod audit;
 pub mod db_files;
 pub mod decision_log;
 pub mod ehr;

@@ -471,6 +471,13 @@ pub async fn launch_and_authorize(server: &TestServer, iss: &str) -> anyhow::Res
     })
 }
 
+/// A whole launch through the EHR at `iss`, then the browser at Tutti's
+/// callback with the pending cookie: the callback's answer, not followed.
+pub async fn launch_to_callback(server: &TestServer, iss: &str) -> anyhow::Result<Step> {
+    let flow = launch_and_authorize(server, iss).await?;
+    step(&flow.callback, Some(&flow.cookie)).await
+}
+
 /// A query parameter of `url`.
 pub fn query_value(url: &str, name: &str) -> Option<String> {
     let url = reqwest::Url::parse(url).ok()?;

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use tracing_subscriber::fmt::format::FmtSpan;
 use tutti_tests::TestServer;
 use tutti_tests::ehr::{
-    self, FhirServer, Jwt, PATIENT_VIEW, get, launch_token, patient, post, prefetch_of, the_card,
-    url, weekly_history,
+    self, FhirServer, Jwt, PATIENT_VIEW, app_view, get, launch_token, open_session, patient, post,
+    prefetch_of, the_card, url, weekly_history,
 };
 use tutti_tests::smart::{self, FakeEhr, launch_and_authorize, query_value, step};
 
@@ -84,21 +84,8 @@ async fn tokens_and_patient_details_never_reach_the_logs_or_metrics() -> anyhow:
     );
     // The app: launch token exchanged for a session, which reads the view.
     let launch = launch_token(&card);
-    let s = post(
-        &server,
-        "/ehr/app/session",
-        None,
-        &json!({"launch": launch}),
-    )
-    .await?;
-    assert_eq!(s.status, 200, "{}", s.text);
-    let session = s.json()["session"].as_str().expect("session").to_owned();
-    assert_eq!(
-        get(&server, "/ehr/app/api/view", Some(&session))
-            .await?
-            .status,
-        200
-    );
+    let session = open_session(&server, &launch).await?;
+    app_view(&server, &session).await?;
     // The SMART launch, for a patient the second EHR's CDS call brought in.
     let jwt_other = Jwt::for_url(&url(&server, &path))
         .claim("iss", json!(ehr::OTHER_ISS))
@@ -121,21 +108,8 @@ async fn tokens_and_patient_details_never_reach_the_logs_or_metrics() -> anyhow:
     assert_eq!(opened.status, 302, "{opened:?}");
     let app_url = opened.location.unwrap_or_default();
     let smart_launch = query_value(&app_url, "tutti_launch").expect("launch token");
-    let s = post(
-        &server,
-        "/ehr/app/session",
-        None,
-        &json!({"launch": smart_launch}),
-    )
-    .await?;
-    assert_eq!(s.status, 200, "{}", s.text);
-    let smart_session = s.json()["session"].as_str().expect("session").to_owned();
-    assert_eq!(
-        get(&server, "/ehr/app/api/view", Some(&smart_session))
-            .await?
-            .status,
-        200
-    );
+    let smart_session = open_session(&server, &smart_launch).await?;
+    app_view(&server, &smart_session).await?;
     assert_eq!(fake.token_answers(), vec![200], "a token was issued");
     let id_tokens = fake.id_tokens();
     assert_eq!(id_tokens.len(), 1, "with an id_token");

@@ -7,20 +7,10 @@
 use clap::Parser as _;
 use tonic::Code;
 use tutti_proto::v1::GetPersonRequest;
-use tutti_server::convert::ids::TenantId;
-use tutti_server::storage::AuditRow;
-use tutti_server::storage::decision_log::DecisionLog;
 use tutti_tests::TestServer;
+use tutti_tests::audit::trail;
 use tutti_tests::fixtures::{new_person, now, record_assessment, valid_assessment};
 use tutti_workbench::Cli;
-
-fn trail(server: &TestServer, tenant: &str) -> Vec<AuditRow> {
-    let tenant = TenantId::parse(tenant).expect("tenant id");
-    DecisionLog::open(server.data_path())
-        .expect("opens")
-        .snapshot(|s| s.audit(&tenant))
-        .expect("reads the audit trail")
-}
 
 #[tokio::test]
 async fn calls_and_offline_reads_are_audited_in_their_own_tenant() {
@@ -57,7 +47,7 @@ async fn calls_and_offline_reads_are_audited_in_their_own_tenant() {
     // Stopping drains the audit writer; a restart proves the rows are on disk.
     server.restart().await.expect("server restarts");
 
-    let a = trail(&server, "clinic-a");
+    let a = trail(server.data_path(), "clinic-a");
     let methods: Vec<&str> = a.iter().map(|r| r.method.as_str()).collect();
     assert_eq!(
         methods,
@@ -83,7 +73,7 @@ async fn calls_and_offline_reads_are_audited_in_their_own_tenant() {
         ("analyst-7", "tenants/clinic-a", 0)
     );
 
-    let b = trail(&server, "clinic-b");
+    let b = trail(server.data_path(), "clinic-b");
     assert_eq!(b.len(), 1, "clinic-b's trail: {b:#?}");
     assert_eq!(b[0].method, "/tutti.v1.PeopleService/GetPerson");
     assert_eq!(b[0].code, Code::NotFound as i32);
@@ -125,7 +115,7 @@ async fn the_x_request_id_is_echoed_and_recorded_in_the_audit_row() {
         .to_owned();
     assert!(!generated.is_empty() && generated != "platform-call-0042");
     server.restart().await.expect("server restarts");
-    let ids: Vec<String> = trail(&server, "clinic-r")
+    let ids: Vec<String> = trail(server.data_path(), "clinic-r")
         .into_iter()
         .filter(|r| r.method.ends_with("ListProcesses"))
         .map(|r| r.call_id)

@@ -38,7 +38,6 @@
 //! is in the file, without having been polled since (cancelled after the
 //! commit, its response never read).
 
-use clap::Parser as _;
 use rusqlite::{Connection, params};
 use std::future::Future;
 use std::path::Path;
@@ -47,8 +46,8 @@ use std::task::Poll;
 use std::time::Duration;
 use tokio::task::JoinSet;
 use tonic::{Code, Response, Status};
-use tutti_cli::Cli;
 use tutti_proto::v1::{CreatePersonRequest, RecordAssessmentRequest};
+use tutti_tests::audit::verify;
 use tutti_tests::fixtures::{new_person_id, now, person_name, rid, valid_assessment};
 use tutti_tests::{PeopleClient, TestServer};
 
@@ -159,19 +158,6 @@ async fn wait_until_committed(db: &Path, writes: &[Write]) {
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-}
-
-fn verify(path: &Path) -> Result<(), String> {
-    Cli::try_parse_from([
-        "tutti",
-        "audit",
-        "verify",
-        "--db",
-        path.to_str().expect("utf-8"),
-    ])
-    .expect("arguments parse")
-    .run()
-    .map_err(|e| format!("{e:#}"))
 }
 
 #[tokio::test]

@@ -6,43 +6,19 @@
 //! counted into summary rows, each with one log line per window, not written
 //! one by one.
 
-use clap::Parser as _;
 use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use tonic::Code;
-use tutti_cli::Cli;
 use tutti_proto::v1::{GetPersonRequest, ListProcessesRequest};
 use tutti_server::config::ApiKeyConfig;
-use tutti_server::convert::ids::TenantId;
 use tutti_server::storage::AuditRow;
-use tutti_server::storage::decision_log::DecisionLog;
 use tutti_tests::TestServer;
+use tutti_tests::audit::{trail, verify};
 use tutti_tests::fixtures::{new_person, now, record_assessment, valid_assessment};
 use tutti_tests::raw::hold_until_refused;
 use tutti_tests::{Headers, assertions::expect_code};
-
-fn trail(path: &Path, tenant: &str) -> Vec<AuditRow> {
-    let tenant = TenantId::parse(tenant).expect("tenant id");
-    DecisionLog::open(path)
-        .expect("opens")
-        .snapshot(|s| s.audit(&tenant))
-        .expect("reads the audit trail")
-}
-
-fn verify(path: &Path) -> Result<(), String> {
-    Cli::try_parse_from([
-        "tutti",
-        "audit",
-        "verify",
-        "--db",
-        path.to_str().expect("utf-8"),
-    ])
-    .expect("arguments parse")
-    .run()
-    .map_err(|e| format!("{e:#}"))
-}
 
 fn trace_header(trace_id: &str) -> String {
     format!("00-{trace_id}-00f067aa0ba902b7-01")

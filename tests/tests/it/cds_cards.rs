@@ -9,7 +9,7 @@ use tutti_proto::v1::{
 };
 use tutti_tests::ehr::{
     self, ENCOUNTER_START, FhirServer, PATIENT_VIEW, assert_cds_rules, assert_golden, bundle,
-    card_skeleton, cds_post, days_ago, hook, person_of, phq9, phq9_item9, prefetch_of,
+    card_skeleton, cds_post, days_ago, fetch_hook, hook, person_of, phq9, phq9_item9, prefetch_of,
     weekly_history,
 };
 
@@ -226,14 +226,7 @@ async fn without_prefetch_the_data_is_read_from_the_fhir_server_with_the_given_t
     let server = ehr::start().await?;
     let token = "fhir-access-token-for-test";
     let fhir = FhirServer::start(weekly_history("pt-fetch", 5, 15.0, -1.0), token).await?;
-    let body = json!({
-        "hookInstance": uuid::Uuid::new_v4().to_string(),
-        "hook": "patient-view",
-        "fhirServer": fhir.base(),
-        "fhirAuthorization": {"access_token": token, "token_type": "Bearer", "expires_in": 300,
-            "scope": "user/Observation.read user/QuestionnaireResponse.read", "subject": "tutti"},
-        "context": {"userId": "Practitioner/1", "patientId": "pt-fetch"},
-    });
+    let body = fetch_hook("pt-fetch", &fhir.base(), token);
     let r = cds_post(&server, &path(PATIENT_VIEW), &body).await?;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_cds_rules(&r.json());

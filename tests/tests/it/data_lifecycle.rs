@@ -10,7 +10,7 @@ use std::time::Duration;
 use tonic::Code;
 use tutti_proto::v1::{Completion, CreatePersonRequest, DeletePersonRequest};
 use tutti_tests::TestServer;
-use tutti_tests::db_files::{holding, person_rows};
+use tutti_tests::db_files::{holding, idempotency_records, person_rows};
 use tutti_tests::fixtures::{
     create_person, feedback, new_person_id, now, person_name, recommend, recommend_request,
     record_assessment, record_feedback, rid, valid_assessment,
@@ -110,14 +110,9 @@ async fn stored_responses_expire_and_a_retry_after_that_is_a_new_request() {
         }
     }
     assert!(expired, "the stored response never expired");
-    let conn = Connection::open_with_flags(server.data_path(), OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .expect("open");
-    let n: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM idempotency WHERE request_id = ?1",
-            params![request.request_id],
-            |r| r.get(0),
-        )
-        .expect("count");
-    assert_eq!(n, 0, "the expired record is deleted");
+    assert_eq!(
+        idempotency_records(server.data_path(), &request.request_id),
+        0,
+        "the expired record is deleted"
+    );
 }

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use tutti_proto::v1::{Completion, GetPersonRequest, RecordFeedbackRequest};
 use tutti_tests::TestServer;
 use tutti_tests::ehr::{
-    self, PATIENT_VIEW, TENANT, cds_post, get, hook, launch_token, person_of, post, prefetch_of,
-    the_card, weekly_history,
+    self, PATIENT_VIEW, TENANT, app_view, card_for, cds_post, decide, get, hook, launch_token,
+    open_session, person_of, post, prefetch_of, the_card, weekly_history,
 };
 use tutti_tests::fixtures::{feedback, rid};
 
@@ -33,36 +33,10 @@ fn observed_wellbeing(weeks: u32, start: f64, step: f64) -> f64 {
         / 3.0
 }
 
-/// A `patient-view` call with `resources` prefetched; its one card.
-async fn card_for(
-    server: &TestServer,
-    patient: &str,
-    resources: Vec<Value>,
-) -> anyhow::Result<Value> {
-    let r = cds_post(
-        server,
-        &format!("/cds-services/{PATIENT_VIEW}"),
-        &hook(patient, prefetch_of(resources)),
-    )
-    .await?;
-    assert_eq!(r.status, 200, "{}", r.text);
-    Ok(the_card(&r.json()))
-}
-
 /// Opens the app from `card` and returns its view.
 async fn view_of(server: &TestServer, card: &Value) -> anyhow::Result<Value> {
-    let s = post(
-        server,
-        "/ehr/app/session",
-        None,
-        &json!({"launch": launch_token(card)}),
-    )
-    .await?;
-    assert_eq!(s.status, 200, "{}", s.text);
-    let session = s.json()["session"].as_str().expect("session").to_owned();
-    let view = get(server, "/ehr/app/api/view", Some(&session)).await?;
-    assert_eq!(view.status, 200, "{}", view.text);
-    Ok(view.json())
+    let session = open_session(server, &launch_token(card)).await?;
+    app_view(server, &session).await
 }
 
 fn close(actual: &Value, expected: f64, what: &str) {
@@ -121,15 +95,7 @@ async fn the_launch_token_opens_one_session_whose_view_and_buttons_work() -> any
     );
 
     let launch = launch_token(&card);
-    let s = post(
-        &server,
-        "/ehr/app/session",
-        None,
-        &json!({"launch": launch}),
-    )
-    .await?;
-    assert_eq!(s.status, 200, "{}", s.text);
-    let session = s.json()["session"].as_str().expect("session").to_owned();
+    let session = open_session(&server, &launch).await?;
     let again = post(
         &server,
         "/ehr/app/session",
@@ -151,9 +117,7 @@ async fn the_launch_token_opens_one_session_whose_view_and_buttons_work() -> any
     );
     assert_eq!(get(&server, "/ehr/app/api/view", None).await?.status, 401);
 
-    let view = get(&server, "/ehr/app/api/view", Some(&session)).await?;
-    assert_eq!(view.status, 200, "{}", view.text);
-    let v = view.json();
+    let v = app_view(&server, &session).await?;
     let ids: Vec<&str> = v["recommendations"]
         .as_array()
         .expect("recs")
@@ -185,21 +149,9 @@ async fn the_launch_token_opens_one_session_whose_view_and_buttons_work() -> any
     );
     assert_eq!(v["person"], person_of("pt-app", ehr::ISS, TENANT));
 
-    let fb = post(
-        &server,
-        "/ehr/app/api/feedback",
-        Some(&session),
-        &json!({"recommendationId": ids[0], "decision": "accepted"}),
-    )
-    .await?;
+    let fb = decide(&server, &session, ids[0], "accepted").await?;
     assert_eq!(fb.status, 200, "{}", fb.text);
-    let dup = post(
-        &server,
-        "/ehr/app/api/feedback",
-        Some(&session),
-        &json!({"recommendationId": ids[0], "decision": "accepted"}),
-    )
-    .await?;
+    let dup = decide(&server, &session, ids[0], "accepted").await?;
     assert_eq!(
         dup.status, 200,
         "a second click changes nothing: {}",
@@ -241,13 +193,7 @@ async fn the_launch_token_opens_one_session_whose_view_and_buttons_work() -> any
         .await?
         .json(),
     );
-    let r = post(
-        &server,
-        "/ehr/app/api/feedback",
-        Some(&session),
-        &json!({"recommendationId": other["uuid"], "decision": "accepted"}),
-    )
-    .await?;
+    let r = decide(&server, &session, other["uuid"].clone(), "accepted").await?;
     assert_eq!(r.status, 404, "{}", r.text);
     server.stop().await
 }

@@ -18,14 +18,13 @@ use tonic::metadata::MetadataMap;
 use tonic_types::StatusExt as _;
 use tutti_proto::v1::{
     BatchRecordAssessmentsRequest, Completion, CreatePersonRequest, DeletePersonRequest,
-    GetPersonRequest, ListInterventionsRequest, ListProcessesRequest, RecordFeedbackRequest,
-    UpdateInterventionRequest,
+    GetPersonRequest, ListProcessesRequest, RecordFeedbackRequest, UpdateInterventionRequest,
 };
 use tutti_server::config::{ApiKeyConfig, Role, TenantMode};
 use tutti_tests::ehr::assert_golden;
 use tutti_tests::fixtures::{
-    assessment_series, builtin_intervention_ids, feedback, hours_ago, list_all_interventions,
-    new_person, recommend, recommend_request, record_assessment, rid, valid_assessment,
+    assessment_series, builtin_intervention_ids, feedback, hours_ago, new_person, recommend,
+    recommend_request, record_assessment, rid, unrestricted_built_in, valid_assessment,
     valid_intervention,
 };
 use tutti_tests::raw::{call_raw, hold_until_refused};
@@ -277,22 +276,7 @@ async fn catalog_and_shadow_errors(out: &mut Vec<Value>) {
     out.push(describe("built_in_intervention", &s));
 
     // The platform's own pick, which a shadow tenant must name.
-    let choice = list_all_interventions(
-        &mut server.catalog_as(SHADOW),
-        ListInterventionsRequest {
-            page_size: 200,
-            ..Default::default()
-        },
-    )
-    .await
-    .into_iter()
-    .find(|i| {
-        i.built_in
-            && i.contraindications.is_empty()
-            && !i.requires_clinician
-            && i.min_days_between == 0
-    })
-    .expect("an unrestricted built-in intervention");
+    let choice = unrestricted_built_in(&mut server.catalog_as(SHADOW)).await;
     let mut people = server.people_as(SHADOW);
     let person = new_person(&mut people).await;
     record_assessment(&mut people, &person, valid_assessment(hours_ago(2))).await;

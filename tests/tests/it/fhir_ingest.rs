@@ -15,8 +15,8 @@ use tutti_proto::v1::{
 use tutti_server::config::{CodeMapConfig, MeasureKind};
 use tutti_tests::assertions::field_violations;
 use tutti_tests::ehr::{
-    self, FhirServer, PATIENT_VIEW, TENANT, bundle, cds_post, days_ago, gad7_string, patient,
-    person_of, phq9, phq9_panel, process_ratings,
+    self, FhirServer, PATIENT_VIEW, TENANT, bundle, cds_post, days_ago, fetch_hook, gad7_string,
+    patient, person_of, phq9, phq9_panel, process_ratings,
 };
 use tutti_tests::fixtures::{create_person, new_person_id, person_name, rid};
 
@@ -318,14 +318,7 @@ async fn a_configured_who5_code_is_ingested_prefetched_and_fetched() -> anyhow::
         access,
     )
     .await?;
-    let body = json!({
-        "hookInstance": uuid::Uuid::new_v4().to_string(),
-        "hook": "patient-view",
-        "fhirServer": fhir.base(),
-        "fhirAuthorization": {"access_token": access, "token_type": "Bearer", "expires_in": 300,
-            "scope": "user/Observation.read user/QuestionnaireResponse.read", "subject": "tutti"},
-        "context": {"userId": "Practitioner/1", "patientId": "pt-who5"},
-    });
+    let body = fetch_hook("pt-who5", &fhir.base(), access);
     let r = cds_post(&server, &format!("/cds-services/{PATIENT_VIEW}"), &body).await?;
     assert_eq!(r.status, 200, "{}", r.text);
     let asked = fhir.requests.lock().expect("lock").clone();

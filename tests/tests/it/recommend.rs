@@ -5,16 +5,14 @@
 use std::collections::HashSet;
 use std::time::Duration;
 use tonic::Code;
-use tutti_proto::v1::{
-    Condition, Intervention, ListInterventionsRequest, RecommendResponse, RecommendationContext,
-};
+use tutti_proto::v1::{Condition, Intervention, RecommendResponse, RecommendationContext};
 use tutti_tests::assertions::{assert_estimate, assert_probability, expect_code};
 use tutti_tests::fixtures::{
-    RATED_PROCESSES, assessment_series, backfill, create_intervention, create_person, days_ago,
-    hours_ago, list_all_interventions, new_intervention_id, new_person, new_person_id, now,
-    person_name, recommend, recommend_request, ts, valid_intervention,
+    RATED_PROCESSES, assessment_series, backfill, catalogue, create_intervention, create_person,
+    days_ago, hours_ago, new_intervention_id, new_person, new_person_id, now, person_name,
+    recommend, recommend_request, ts, valid_intervention,
 };
-use tutti_tests::{CatalogClient, PeopleClient, TestServer};
+use tutti_tests::{PeopleClient, TestServer};
 
 async fn start() -> TestServer {
     TestServer::start().await.expect("server starts")
@@ -30,17 +28,6 @@ async fn person_with_history(people: &mut PeopleClient) -> String {
     )
     .await;
     person
-}
-
-async fn catalogue(catalog: &mut CatalogClient) -> Vec<Intervention> {
-    list_all_interventions(
-        catalog,
-        ListInterventionsRequest {
-            page_size: 200,
-            ..Default::default()
-        },
-    )
-    .await
 }
 
 /// The safety-path interventions: only recommended in safety mode.

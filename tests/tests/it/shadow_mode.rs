@@ -11,14 +11,13 @@ use clap::Parser as _;
 use std::path::Path;
 use tonic::Code;
 use tutti_proto::v1::{
-    Completion, Intervention, ListInterventionsRequest, RecommendRequest, RecommendResponse,
-    RecordFeedbackRequest,
+    Completion, Intervention, RecommendRequest, RecommendResponse, RecordFeedbackRequest,
 };
 use tutti_server::config::TenantMode;
 use tutti_tests::assertions::{expect_code, expect_invalid_field};
 use tutti_tests::fixtures::{
-    feedback, hours_ago, list_all_interventions, new_person, recommend, recommend_request,
-    record_assessment, record_feedback, valid_assessment,
+    feedback, hours_ago, new_person, recommend, recommend_request, record_assessment,
+    record_feedback, unrestricted_built_in, valid_assessment,
 };
 use tutti_tests::{RecommendationClient, TestServer};
 use tutti_workbench::evaluate::{EvaluateArgs, evaluate};
@@ -35,25 +34,9 @@ async fn start() -> TestServer {
         .expect("server starts")
 }
 
-/// A built-in intervention the platform could show anyone now: no
-/// contraindications, no clinician needed, no dose limit.
+/// The platform's pick for `tenant`: an unrestricted built-in intervention.
 async fn platform_pick(server: &TestServer, tenant: &str) -> Intervention {
-    list_all_interventions(
-        &mut server.catalog_as(tenant),
-        ListInterventionsRequest {
-            page_size: 200,
-            ..Default::default()
-        },
-    )
-    .await
-    .into_iter()
-    .find(|i| {
-        i.built_in
-            && i.contraindications.is_empty()
-            && !i.requires_clinician
-            && i.min_days_between == 0
-    })
-    .expect("the built-in catalogue has an unrestricted intervention")
+    unrestricted_built_in(&mut server.catalog_as(tenant)).await
 }
 
 /// A person of `tenant` with one assessment, and a recommend request for them.

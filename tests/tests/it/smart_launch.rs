@@ -22,12 +22,15 @@ use tutti_server::ehr::launch::Launcher;
 use tutti_server::storage::AuditRow;
 use tutti_server::storage::decision_log::DecisionLog;
 use tutti_tests::TestServer;
+use tutti_tests::audit::trail;
 use tutti_tests::ehr::{
-    self, ISS, LAUNCH_KEY, OTHER_TENANT, PATIENT_VIEW, TENANT, assert_golden, card_skeleton,
-    cds_post, get, hook, person_of, post, prefetch_of, the_card, weekly_history,
+    self, ISS, LAUNCH_KEY, OTHER_TENANT, TENANT, app_view, assert_app_calls_audited, assert_golden,
+    card_skeleton, decide, open_session, person_of, weekly_history,
 };
 use tutti_tests::jwt::{Jwt, Key, now_secs};
-use tutti_tests::smart::{FakeEhr, PRACTITIONER, launch_and_authorize, query_value, step};
+use tutti_tests::smart::{
+    FakeEhr, PRACTITIONER, launch_and_authorize, launch_to_callback, query_value, step,
+};
 
 const PATIENT: &str = "pt-smart-7";
 /// Another patient of the same EHR with a card of their own.
@@ -50,37 +53,17 @@ async fn card_for_patient(server: &TestServer) -> anyhow::Result<Value> {
 
 /// `patient`'s card, their history arriving with it.
 async fn card_for(server: &TestServer, patient: &str) -> anyhow::Result<Value> {
-    let r = cds_post(
-        server,
-        &format!("/cds-services/{PATIENT_VIEW}"),
-        &hook(patient, prefetch_of(weekly_history(patient, 5, 16.0, -1.0))),
-    )
-    .await?;
-    assert_eq!(r.status, 200, "{}", r.text);
-    Ok(the_card(&r.json()))
+    ehr::card_for(server, patient, weekly_history(patient, 5, 16.0, -1.0)).await
 }
 
 /// A whole SMART launch through `fake`, then the app's session exchange:
 /// the session token.
 async fn launch_session(server: &TestServer, fake: &FakeEhr) -> anyhow::Result<String> {
-    let flow = launch_and_authorize(server, &fake.fhir_base()).await?;
-    let done = step(&flow.callback, Some(&flow.cookie)).await?;
+    let done = launch_to_callback(server, &fake.fhir_base()).await?;
     anyhow::ensure!(done.status == 302, "callback: {done:?}");
     let location = done.location.context("the callback redirects")?;
     let launch = query_value(&location, "tutti_launch").context("a launch token")?;
-    let s = post(server, "/ehr/app/session", None, &json!({"launch": launch})).await?;
-    anyhow::ensure!(s.status == 200, "session: {}", s.text);
-    Ok(s.json()["session"]
-        .as_str()
-        .context("a session")?
-        .to_owned())
-}
-
-/// The app's view for `session`.
-async fn view(server: &TestServer, session: &str) -> anyhow::Result<Value> {
-    let v = get(server, "/ehr/app/api/view", Some(session)).await?;
-    anyhow::ensure!(v.status == 200, "view: {}", v.text);
-    Ok(v.json())
+    open_session(server, &launch).await
 }
 
 /// The recommendation ids the app shows.
@@ -120,11 +103,14 @@ fn claims_of(context: &str) -> Value {
 /// The tenant's audit trail, read after a restart.
 async fn audit_rows(server: &mut TestServer) -> anyhow::Result<Vec<AuditRow>> {
     server.restart().await?;
-    let tenant = TenantId::parse(TENANT).expect("tenant id");
-    Ok(DecisionLog::open(server.data_path())
-        .expect("opens")
-        .snapshot(|s| s.audit(&tenant))
-        .expect("reads the audit trail"))
+    Ok(trail(server.data_path(), TENANT))
+}
+
+/// The successful callback's row: the launch that opened the app.
+fn callback_row(rows: &[AuditRow]) -> &AuditRow {
+    rows.iter()
+        .find(|r| r.method == "GET /ehr/app/callback" && r.code == 0)
+        .unwrap_or_else(|| panic!("no callback row in {rows:?}"))
 }
 
 /// How many times `fake` got exactly `request` (`METHOD path`).
@@ -168,18 +154,8 @@ async fn a_smart_launch_opens_the_app_for_the_patient_in_context() -> anyhow::Re
 
     // The app's own path from here: the launch token for a session.
     let launch = query_value(&location, "tutti_launch").expect("launch token");
-    let s = post(
-        &server,
-        "/ehr/app/session",
-        None,
-        &json!({"launch": launch}),
-    )
-    .await?;
-    assert_eq!(s.status, 200, "{}", s.text);
-    let session = s.json()["session"].as_str().expect("session").to_owned();
-    let view = get(&server, "/ehr/app/api/view", Some(&session)).await?;
-    assert_eq!(view.status, 200, "{}", view.text);
-    let v = view.json();
+    let session = open_session(&server, &launch).await?;
+    let v = app_view(&server, &session).await?;
     assert_eq!(
         v["person"].as_str(),
         Some(person_of(PATIENT, ISS, TENANT).as_str()),
@@ -194,13 +170,7 @@ async fn a_smart_launch_opens_the_app_for_the_patient_in_context() -> anyhow::Re
         .as_str()
         .expect("a suggestion")
         .to_owned();
-    let accepted = post(
-        &server,
-        "/ehr/app/api/feedback",
-        Some(&session),
-        &json!({"recommendationId": first, "decision": "accepted"}),
-    )
-    .await?;
+    let accepted = decide(&server, &session, first.as_str(), "accepted").await?;
     assert_eq!(accepted.status, 200, "{}", accepted.text);
 
     // The same callback again: the state was used.
@@ -211,10 +181,7 @@ async fn a_smart_launch_opens_the_app_for_the_patient_in_context() -> anyhow::Re
     // The callback is audited in the issuer's tenant, under the pseudonym,
     // by the clinician the id_token names.
     let rows = audit_rows(&mut server).await?;
-    let opened = rows
-        .iter()
-        .find(|r| r.method == "GET /ehr/app/callback" && r.code == 0)
-        .unwrap_or_else(|| panic!("no callback row in {rows:?}"));
+    let opened = callback_row(&rows);
     assert_eq!(
         opened.resource,
         format!("people/{}", person_of(PATIENT, ISS, TENANT))
@@ -222,28 +189,12 @@ async fn a_smart_launch_opens_the_app_for_the_patient_in_context() -> anyhow::Re
     assert_eq!(opened.principal, format!("ehr:{ISS}|{PRACTITIONER}"));
     // So are the app's own calls after it: the session, the view and the
     // feedback (whose row commits with the review it stores).
-    for method in [
-        "POST /ehr/app/session",
-        "GET /ehr/app/api/view",
-        "POST /ehr/app/api/feedback",
-    ] {
-        let row = rows
-            .iter()
-            .find(|r| r.method == method && r.code == 0)
-            .unwrap_or_else(|| panic!("no {method} row in {rows:?}"));
-        assert_eq!(
-            row.principal,
-            format!("ehr:{ISS}|{PRACTITIONER}"),
-            "{method}"
-        );
-        // Feedback names its recommendation (RecordFeedback's resource).
-        let resource = if method.ends_with("feedback") {
-            format!("recommendations/{first}")
-        } else {
-            format!("people/{}", person_of(PATIENT, ISS, TENANT))
-        };
-        assert_eq!(row.resource, resource, "{method}");
-    }
+    assert_app_calls_audited(
+        &rows,
+        &format!("ehr:{ISS}|{PRACTITIONER}"),
+        &person_of(PATIENT, ISS, TENANT),
+        &first,
+    );
     assert!(
         rows.iter()
             .any(|r| r.method == "GET /ehr/app/launch" && r.code == 0),
@@ -363,8 +314,7 @@ async fn a_token_endpoint_refusing_the_verifier_opens_nothing() -> anyhow::Resul
     let server = start(&fake).await?;
     card_for_patient(&server).await?;
     fake.refuse_verifiers();
-    let flow = launch_and_authorize(&server, &fake.fhir_base()).await?;
-    let r = step(&flow.callback, Some(&flow.cookie)).await?;
+    let r = launch_to_callback(&server, &fake.fhir_base()).await?;
     assert_eq!(r.status, 401, "{r:?}");
     assert!(r.location.is_none(), "{r:?}");
     assert_eq!(
@@ -394,8 +344,7 @@ async fn a_confidential_client_sends_its_secret_and_only_the_right_one_works() -
         .await?;
         fake.register(&server);
         card_for_patient(&server).await?;
-        let flow = launch_and_authorize(&server, &fake.fhir_base()).await?;
-        let r = step(&flow.callback, Some(&flow.cookie)).await?;
+        let r = launch_to_callback(&server, &fake.fhir_base()).await?;
         assert_eq!(r.status, status, "{configured}: {r:?}");
         assert_eq!(fake.token_answers(), answers, "{configured}");
         server.stop().await?;
@@ -407,8 +356,7 @@ async fn a_confidential_client_sends_its_secret_and_only_the_right_one_works() -
 async fn a_patient_tutti_has_not_seen_opens_no_app() -> anyhow::Result<()> {
     let fake = FakeEhr::start("pt-never-seen").await?;
     let server = start(&fake).await?;
-    let flow = launch_and_authorize(&server, &fake.fhir_base()).await?;
-    let r = step(&flow.callback, Some(&flow.cookie)).await?;
+    let r = launch_to_callback(&server, &fake.fhir_base()).await?;
     assert_eq!(r.status, 404, "{r:?}");
     server.stop().await
 }
@@ -471,8 +419,7 @@ async fn an_id_token_failing_any_check_opens_nothing() -> anyhow::Result<()> {
     let n = cases.len();
     for (what, make) in cases {
         fake.id_tokens_from(make);
-        let flow = launch_and_authorize(&server, &fake.fhir_base()).await?;
-        let r = step(&flow.callback, Some(&flow.cookie)).await?;
+        let r = launch_to_callback(&server, &fake.fhir_base()).await?;
         assert_eq!(r.status, 401, "{what}: {r:?}");
         assert!(r.location.is_none(), "{what}: nothing opened: {r:?}");
     }
@@ -488,8 +435,7 @@ async fn an_id_token_failing_any_check_opens_nothing() -> anyhow::Result<()> {
     );
     // The same EHR with a valid id_token still opens the app: the checks can pass.
     fake.id_tokens_from(|j| Some(j.sign()));
-    let flow = launch_and_authorize(&server, &fake.fhir_base()).await?;
-    let ok = step(&flow.callback, Some(&flow.cookie)).await?;
+    let ok = launch_to_callback(&server, &fake.fhir_base()).await?;
     assert_eq!(ok.status, 302, "{ok:?}");
 
     let rows = audit_rows(&mut server).await?;
@@ -510,8 +456,7 @@ async fn the_keys_may_come_from_the_openid_configuration_and_are_fetched_once() 
     let server = start(&fake).await?;
     card_for_patient(&server).await?;
     for _ in 0..2 {
-        let flow = launch_and_authorize(&server, &fake.fhir_base()).await?;
-        let r = step(&flow.callback, Some(&flow.cookie)).await?;
+        let r = launch_to_callback(&server, &fake.fhir_base()).await?;
         assert_eq!(r.status, 302, "{r:?}");
     }
     assert_eq!(
@@ -542,16 +487,12 @@ async fn without_openid_the_ehr_stays_the_principal() -> anyhow::Result<()> {
     .await?;
     fake.register(&server);
     card_for_patient(&server).await?;
-    let flow = launch_and_authorize(&server, &fake.fhir_base()).await?;
-    let r = step(&flow.callback, Some(&flow.cookie)).await?;
+    let r = launch_to_callback(&server, &fake.fhir_base()).await?;
     assert_eq!(r.status, 302, "{r:?}");
     assert!(fake.id_tokens().is_empty(), "none was asked for");
     assert_eq!(count(&fake, "GET /auth/jwks"), 0, "{:?}", fake.requests());
     let rows = audit_rows(&mut server).await?;
-    let opened = rows
-        .iter()
-        .find(|r| r.method == "GET /ehr/app/callback" && r.code == 0)
-        .unwrap_or_else(|| panic!("no callback row in {rows:?}"));
+    let opened = callback_row(&rows);
     assert_eq!(opened.principal, format!("ehr:{ISS}"));
     server.stop().await
 }
@@ -578,18 +519,12 @@ async fn the_cards_app_context_opens_the_cards_decision() -> anyhow::Result<()> 
     // The clinician clicks the card's link; the EHR hands its appContext back.
     fake.app_context(Some(json!(context)));
     let session = launch_session(&server, &fake).await?;
-    let v = view(&server, &session).await?;
+    let v = app_view(&server, &session).await?;
     assert_eq!(shown(&v), offered(&card), "the card's decision");
-    let again = view(&server, &session).await?;
+    let again = app_view(&server, &session).await?;
     assert_eq!(shown(&again), offered(&card), "a reload shows it again");
     let first = card["uuid"].as_str().expect("uuid").to_owned();
-    let accepted = post(
-        &server,
-        "/ehr/app/api/feedback",
-        Some(&session),
-        &json!({"recommendationId": first, "decision": "accepted"}),
-    )
-    .await?;
+    let accepted = decide(&server, &session, first.as_str(), "accepted").await?;
     assert_eq!(accepted.status, 200, "{}", accepted.text);
     let feedback_id = accepted.json()["feedbackId"]
         .as_str()
@@ -611,10 +546,7 @@ async fn the_cards_app_context_opens_the_cards_decision() -> anyhow::Result<()> 
     assert_eq!(review.person, person_of(PATIENT, ISS, TENANT));
     // ... the callback's row names the card's decision (its hook's request
     // id), and the review's row names who decided.
-    let opened = rows
-        .iter()
-        .find(|r| r.method == "GET /ehr/app/callback" && r.code == 0)
-        .unwrap_or_else(|| panic!("no callback row in {rows:?}"));
+    let opened = callback_row(&rows);
     assert_eq!(
         opened.request_id.as_ref(),
         claims["rid"].as_str().map(str::to_owned).as_ref()
@@ -687,7 +619,7 @@ async fn an_app_context_that_does_not_verify_is_ignored_and_the_app_ranks_afresh
     for (what, given) in cases {
         fake.app_context(Some(given));
         let session = launch_session(&server, &fake).await?;
-        let v = view(&server, &session).await?;
+        let v = app_view(&server, &session).await?;
         assert_eq!(
             v["person"].as_str(),
             Some(person.as_str()),
@@ -702,19 +634,13 @@ async fn an_app_context_that_does_not_verify_is_ignored_and_the_app_ranks_afresh
             );
         }
         // Another person's decision cannot be decided on from this session.
-        let foreign = post(
-            &server,
-            "/ehr/app/api/feedback",
-            Some(&session),
-            &json!({"recommendationId": other_card["uuid"], "decision": "accepted"}),
-        )
-        .await?;
+        let foreign = decide(&server, &session, other_card["uuid"].clone(), "accepted").await?;
         assert_eq!(foreign.status, 404, "{what}: {}", foreign.text);
     }
     // The same EHR handing back the card's own appContext opens it: the
     // checks above can pass.
     fake.app_context(Some(json!(context)));
     let session = launch_session(&server, &fake).await?;
-    assert_eq!(shown(&view(&server, &session).await?), offered(&card));
+    assert_eq!(shown(&app_view(&server, &session).await?), offered(&card));
     server.stop().await
 }

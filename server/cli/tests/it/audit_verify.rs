@@ -64,12 +64,7 @@ async fn audited_database(dir: &Path) -> PathBuf {
         })
         .await
         .expect("read");
-    server.signal("TERM").expect("SIGTERM");
-    let (status, log) = server
-        .wait_exit(Duration::from_secs(60))
-        .await
-        .expect("exits");
-    assert!(status.success(), "{log}");
+    server.stop_cleanly().await;
     db
 }
 

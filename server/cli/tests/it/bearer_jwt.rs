@@ -178,12 +178,7 @@ async fn bearer_tokens_act_for_their_claims_and_forged_or_expired_ones_are_refus
     let r = get(&mut people(&server, Headers::bearer(&writer)), "p-jwt-4").await;
     assert_eq!(code(r), Some(Code::NotFound), "a refused token wrote");
 
-    server.signal("TERM").expect("SIGTERM");
-    let (status, log) = server
-        .wait_exit(Duration::from_secs(60))
-        .await
-        .expect("exits");
-    assert!(status.success(), "{log}");
+    server.stop_cleanly().await;
 }
 
 #[tokio::test]

@@ -7,10 +7,9 @@
 
 use crate::support::{
     self,
-    db_files::{holding, person_rows},
+    db_files::{holding, idempotency_records, person_rows},
 };
 
-use rusqlite::{Connection, OpenFlags, params};
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tonic::Code;
@@ -125,12 +124,7 @@ async fn erasure_leaves_no_bytes_of_the_person_in_the_database_files() {
         Vec::<PathBuf>::new(),
         "erased bytes remain while the process runs"
     );
-    server.signal("TERM").expect("SIGTERM");
-    let (status, log) = server
-        .wait_exit(Duration::from_secs(60))
-        .await
-        .expect("exits");
-    assert!(status.success(), "{log}");
+    server.stop_cleanly().await;
     assert_eq!(
         holding(&db, &marker),
         Vec::<PathBuf>::new(),
@@ -183,14 +177,10 @@ async fn stored_responses_expire_and_a_retry_after_that_is_a_new_request() {
         }
     }
     assert!(expired, "the stored response never expired");
-    // Read beside the live process (WAL readers do not block it).
-    let conn = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_ONLY).expect("open");
-    let n: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM idempotency WHERE request_id = ?1",
-            params![request.request_id],
-            |r| r.get(0),
-        )
-        .expect("count");
-    assert_eq!(n, 0, "the expired record is deleted");
+    // Read beside the live process.
+    assert_eq!(
+        idempotency_records(&db, &request.request_id),
+        0,
+        "the expired record is deleted"
+    );
 }

@@ -8,7 +8,6 @@
 
 use crate::support::{self, raw::call_raw};
 
-use std::time::Duration;
 use tonic::Code;
 use tonic::metadata::MetadataMap;
 use tonic_types::StatusExt as _;
@@ -84,10 +83,5 @@ async fn invalid_and_undecodable_requests_are_invalid_argument_with_details() {
         );
     }
 
-    server.signal("TERM").expect("SIGTERM");
-    let (status, log) = server
-        .wait_exit(Duration::from_secs(60))
-        .await
-        .expect("exits");
-    assert!(status.success(), "{log}");
+    server.stop_cleanly().await;
 }

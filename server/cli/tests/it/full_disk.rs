@@ -164,12 +164,7 @@ async fn a_full_disk_answers_unavailable_and_recovers_when_space_is_freed() {
         .await
         .expect("what was written before the disk filled is still there");
 
-    server.signal("TERM").expect("SIGTERM");
-    let (status, log) = server
-        .wait_exit(std::time::Duration::from_secs(60))
-        .await
-        .expect("exits");
-    assert!(status.success(), "{log}");
+    server.stop_cleanly().await;
 }
 
 /// A 64 MiB ext4 image without a journal (a journal aborted by the error

@@ -300,12 +300,7 @@ async fn spans_and_call_metrics_reach_an_otlp_collector_without_person_ids() {
     );
 
     // Stopping flushes the last batch; then nothing received names the person.
-    server.signal("TERM").expect("SIGTERM");
-    let (status, log) = server
-        .wait_exit(Duration::from_secs(60))
-        .await
-        .expect("exits");
-    assert!(status.success(), "{log}");
+    server.stop_cleanly().await;
     let everything = collector.everything();
     assert!(
         !everything.contains(PERSON),

@@ -145,10 +145,5 @@ async fn a_secure_start_serves_tls_with_keys_and_reloads_its_certificate_on_sigh
         .await
         .expect("served with the renewed certificate, data intact");
 
-    server.signal("TERM").expect("SIGTERM");
-    let (status, log) = server
-        .wait_exit(Duration::from_secs(60))
-        .await
-        .expect("exits");
-    assert!(status.success(), "{log}");
+    server.stop_cleanly().await;
 }

@@ -257,6 +257,16 @@ impl Server {
         }
     }
 
+    /// SIGTERM, then a clean exit within a minute (the log in the failure if not).
+    pub(crate) async fn stop_cleanly(self) {
+        self.signal("TERM").expect("SIGTERM");
+        let (status, log) = self
+            .wait_exit(Duration::from_secs(60))
+            .await
+            .expect("exits");
+        assert!(status.success(), "{log}");
+    }
+
     /// Everything the server logged so far.
     pub(crate) fn log_text(&self) -> String {
         self.log
