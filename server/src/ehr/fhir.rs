@@ -93,9 +93,9 @@ pub fn operation_outcome(issues: &[Issue], code: &str) -> Value {
 #[derive(Debug, Clone)]
 pub struct CodeMap {
     map: HashMap<(String, String), MeasureKind>,
-    /// Every code once, built-in first, then configured in config order: the
-    /// order of the Observation search (stable, so discovery's answer is too).
-    order: Vec<(String, String)>,
+    /// The `code` parameter of the Observation search, built once: every
+    /// CDS call's prefetch check and FHIR read uses it.
+    search: String,
 }
 
 /// Panels searched for besides the mapped codes: their own code is not
@@ -133,23 +133,27 @@ impl CodeMap {
                 order.push(key);
             }
         }
-        Self { map, order }
+        // Every code once, built-in first, then configured in config order
+        // (stable, so discovery's answer is too), then the panels whose
+        // components are read.
+        let panels = PANELS.iter().map(|(s, c)| (*s, *c));
+        let mapped = order.iter().map(|(s, c)| (s.as_str(), c.as_str()));
+        let mut seen = std::collections::HashSet::new();
+        let search = mapped
+            .chain(panels)
+            .filter(|k| seen.insert(*k))
+            .map(|(s, c)| format!("{}|{}", search_escape(s), search_escape(c)))
+            .collect::<Vec<_>>()
+            .join(",");
+        Self { map, search }
     }
 
     /// The `code` parameter of an Observation search for every code read
     /// (mapped codes and the panels whose components are): `system|code`
     /// tokens joined by commas, so configured codes (a site's WHO-5) are
     /// prefetched and fetched like the built-in ones.
-    pub fn observation_search(&self) -> String {
-        let panels = PANELS.iter().map(|(s, c)| (*s, *c));
-        let mapped = self.order.iter().map(|(s, c)| (s.as_str(), c.as_str()));
-        let mut seen = std::collections::HashSet::new();
-        mapped
-            .chain(panels)
-            .filter(|k| seen.insert(*k))
-            .map(|(s, c)| format!("{}|{}", search_escape(s), search_escape(c)))
-            .collect::<Vec<_>>()
-            .join(",")
+    pub fn observation_search(&self) -> &str {
+        &self.search
     }
 
     fn lookup(&self, concept: &CodeableConcept) -> Option<MeasureKind> {

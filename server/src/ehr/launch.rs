@@ -124,12 +124,14 @@ impl Launcher {
         }
     }
 
-    fn sign<T: Serialize>(&self, claims: &T) -> Option<String> {
+    /// Signs `claims`, which must carry `aud` and `exp` (checked by [`Self::unseal`]).
+    pub fn seal<T: Serialize>(&self, claims: &T) -> Option<String> {
         let key = EncodingKey::from_secret(self.key.as_ref()?.expose());
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &key).ok()
     }
 
-    fn check<T: DeserializeOwned>(&self, token: &str, aud: &str) -> Option<T> {
+    /// The claims of a token [`Self::seal`]ed for `aud`, unexpired.
+    pub fn unseal<T: DeserializeOwned>(&self, token: &str, aud: &str) -> Option<T> {
         let key = DecodingKey::from_secret(self.key.as_ref()?.expose());
         let mut v = Validation::new(Algorithm::HS256);
         v.set_audience(&[aud]);
@@ -137,16 +139,6 @@ impl Launcher {
         jsonwebtoken::decode::<T>(token, &key, &v)
             .ok()
             .map(|d| d.claims)
-    }
-
-    /// Signs `claims`, which must carry `aud` and `exp` (checked by [`Self::unseal`]).
-    pub fn seal<T: Serialize>(&self, claims: &T) -> Option<String> {
-        self.sign(claims)
-    }
-
-    /// The claims of a token [`Self::seal`]ed for `aud`, unexpired.
-    pub fn unseal<T: DeserializeOwned>(&self, token: &str, aud: &str) -> Option<T> {
-        self.check(token, aud)
     }
 
     /// Lifetime of a launch token, seconds (also that of a pending SMART launch).
@@ -164,7 +156,7 @@ impl Launcher {
         principal: Option<&str>,
         now: i64,
     ) -> Option<String> {
-        self.sign(&Grant {
+        self.seal(&Grant {
             aud: LAUNCH.into(),
             exp: now + self.launch_ttl,
             iat: now,
@@ -187,7 +179,7 @@ impl Launcher {
         rec: &str,
         now: i64,
     ) -> Option<String> {
-        self.sign(&CardContext {
+        self.seal(&CardContext {
             aud: APP_CONTEXT.into(),
             exp: now + self.session_ttl,
             tenant: tenant.as_str().to_owned(),
@@ -200,13 +192,13 @@ impl Launcher {
     /// The card an `appContext` names, if Tutti signed it and it is unexpired.
     /// Whose it is is the caller's to check.
     pub fn card_context(&self, app_context: &str) -> Option<CardContext> {
-        self.check(app_context, APP_CONTEXT)
+        self.unseal(app_context, APP_CONTEXT)
     }
 
     /// The grant of a valid launch token. Single use is the caller's to
     /// enforce, by claiming its `jti` before [`Self::session_token`].
     pub fn launch(&self, token: &str) -> Option<Grant> {
-        self.check(token, LAUNCH)
+        self.unseal(token, LAUNCH)
     }
 
     /// A session token, and its lifetime, for a launch grant whose `jti` was claimed.
@@ -218,12 +210,12 @@ impl Launcher {
             jti: new_uuid(),
             ..grant
         };
-        Some((self.sign(&session)?, self.session_ttl))
+        Some((self.seal(&session)?, self.session_ttl))
     }
 
     /// The grant of a valid session token.
     pub fn session(&self, token: &str) -> Option<Grant> {
-        self.check(token, SESSION)
+        self.unseal(token, SESSION)
     }
 }
 
