@@ -10,7 +10,11 @@
 //!   parse, and HMAC algorithms are refused before any key is looked at, so a
 //!   token "signed" with the public key as an HMAC secret never reaches a verifier;
 //! - the (not yet verified) `iss` picks the caller's JWK Set, and `kid` must name
-//!   one of its keys whose own `alg`, when given, matches the header's;
+//!   one of its keys whose own `alg`, when given, matches the header's. A
+//!   token without `kid` (RFC 7515 makes it optional, and issuers with one
+//!   key often leave it out) is checked against the one key of the set that
+//!   could have signed with its `alg`; if several could, it is refused, so
+//!   no key is ever guessed;
 //! - the signature verifies, and `iss`, `aud`, `exp` and `nbf` (when present)
 //!   hold, with the configured leeway.
 //!
@@ -18,7 +22,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -45,7 +49,7 @@ pub enum Refusal {
     Algorithm,
     /// `iss` not on the allow-list.
     Issuer,
-    /// No `kid`, or none of the issuer's keys has it.
+    /// No key of the issuer's has the `kid`, or without `kid` not exactly one could have signed.
     UnknownKey,
     /// Signature, `aud`, `exp`, `nbf` or a required claim failed.
     Invalid,
@@ -68,7 +72,8 @@ impl Refusal {
     }
 }
 
-/// Reads a JWK Set file: every key needs a `kid` and must be usable for verification.
+/// Reads a JWK Set file: every key must be usable for verification, and
+/// needs a `kid` unless it is the set's only key.
 pub fn load_jwks(path: &Path) -> Result<JwkSet, String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     let keys: JwkSet = serde_json::from_str(&text).map_err(|e| format!("not a JWK Set: {e}"))?;
@@ -76,8 +81,8 @@ pub fn load_jwks(path: &Path) -> Result<JwkSet, String> {
         return Err("the JWK Set has no keys".into());
     }
     for k in &keys.keys {
-        if k.common.key_id.is_none() {
-            return Err("every key needs a `kid`".into());
+        if k.common.key_id.is_none() && keys.keys.len() > 1 {
+            return Err("every key of a set with several needs a `kid`".into());
         }
         DecodingKey::from_jwk(k).map_err(|e| format!("unusable key: {e}"))?;
     }
@@ -179,8 +184,38 @@ pub fn inspect(token: &str) -> Result<(Header, String), Refusal> {
     Ok((header, peek.iss.ok_or(Refusal::Issuer)?))
 }
 
+/// The one key of `keys` that could have signed with `alg`: its type and
+/// curve fit the algorithm, its own `alg` (if any) is `alg`, and it is not
+/// marked for encryption. `None` when no key or several keys could.
+fn only_key_for(keys: &JwkSet, alg: Algorithm) -> Option<&Jwk> {
+    let fits = |k: &&Jwk| {
+        let shape = match (&k.algorithm, alg) {
+            (AlgorithmParameters::RSA(_), Algorithm::RS256 | Algorithm::RS384) => true,
+            (AlgorithmParameters::EllipticCurve(ec), Algorithm::ES256) => {
+                ec.curve == EllipticCurve::P256
+            }
+            (AlgorithmParameters::EllipticCurve(ec), Algorithm::ES384) => {
+                ec.curve == EllipticCurve::P384
+            }
+            _ => false,
+        };
+        let named = k
+            .common
+            .key_algorithm
+            .is_none_or(|a| format!("{a:?}") == format!("{alg:?}"));
+        let signs = k.common.public_key_use != Some(PublicKeyUse::Encryption);
+        shape && named && signs
+    };
+    let mut fitting = keys.keys.iter().filter(fits);
+    match (fitting.next(), fitting.next()) {
+        (Some(k), None) => Some(k),
+        _ => None,
+    }
+}
+
 /// Verifies `token` (already [`inspect`]ed) with the issuer's `keys`: the key
-/// named by `kid`, the signature, `iss`, one of `audiences`, `exp` and `nbf`.
+/// named by `kid` (or, without one, the only key that fits its `alg`), the
+/// signature, `iss`, one of `audiences`, `exp` and `nbf`.
 pub fn verify<C: DeserializeOwned>(
     token: &str,
     header: &Header,
@@ -189,8 +224,11 @@ pub fn verify<C: DeserializeOwned>(
     audiences: &[String],
     leeway: u64,
 ) -> Result<C, Refusal> {
-    let kid = header.kid.as_deref().ok_or(Refusal::UnknownKey)?;
-    let jwk = keys.find(kid).ok_or(Refusal::UnknownKey)?;
+    let jwk = match header.kid.as_deref() {
+        Some(kid) => keys.find(kid),
+        None => only_key_for(keys, header.alg),
+    }
+    .ok_or(Refusal::UnknownKey)?;
     if let Some(alg) = jwk.common.key_algorithm
         && format!("{alg:?}") != format!("{:?}", header.alg)
     {
@@ -228,5 +266,30 @@ mod tests {
         assert!(!looks_like_jwt("acme-secret-key"));
         assert_eq!(bearer(None), Err(Refusal::Missing));
         assert_eq!(bearer(Some("Bearer  t ")), Ok("t"));
+    }
+
+    #[test]
+    fn only_a_single_key_set_may_leave_out_kid() {
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/ehr/jwks.json"))
+                .expect("fixture");
+        let without_kid = |n: usize| {
+            let mut keys: Vec<serde_json::Value> =
+                fixture["keys"].as_array().expect("keys")[..n].to_vec();
+            keys[0].as_object_mut().expect("key").remove("kid");
+            serde_json::json!({ "keys": keys }).to_string()
+        };
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("jwks.json");
+        std::fs::write(&path, without_kid(1)).expect("write");
+        let one = load_jwks(&path).expect("one key without kid loads");
+        assert!(only_key_for(&one, Algorithm::RS256).is_some());
+        assert!(
+            only_key_for(&one, Algorithm::RS384).is_none(),
+            "its alg is RS256"
+        );
+        assert!(only_key_for(&one, Algorithm::ES256).is_none());
+        std::fs::write(&path, without_kid(2)).expect("write");
+        assert!(load_jwks(&path).is_err(), "two keys, one without kid");
     }
 }

@@ -100,6 +100,20 @@ impl Jwt {
 
     /// The compact token.
     pub fn sign(&self) -> String {
+        self.sign_as(Some(
+            self.kid
+                .clone()
+                .unwrap_or_else(|| self.key.kid().to_owned()),
+        ))
+    }
+
+    /// The compact token with no `kid` in its header (RFC 7515 makes it
+    /// optional; issuers with one key often leave it out).
+    pub fn sign_without_kid(&self) -> String {
+        self.sign_as(None)
+    }
+
+    fn sign_as(&self, kid: Option<String>) -> String {
         let (alg, pem): (_, &[u8]) = match self.key {
             Key::Rsa => (
                 Algorithm::RS256,
@@ -128,11 +142,7 @@ impl Jwt {
         }
         .expect("test key loads");
         let mut header = Header::new(alg);
-        header.kid = Some(
-            self.kid
-                .clone()
-                .unwrap_or_else(|| self.key.kid().to_owned()),
-        );
+        header.kid = kid;
         jsonwebtoken::encode(&header, &self.claims, &key).expect("signs")
     }
 

@@ -239,24 +239,32 @@ fn fhir_id(id: &str) -> bool {
 /// so the audit trail says who looked without a key to undo. A `Patient`,
 /// `RelatedPerson` or `Person` may be a patient or their relative: its id is
 /// replaced by the keyed pseudonym patients get ([`pseudonym::person_for`]),
-/// a patient's own id mapping to their person id. Any other `fhirUser`
-/// (another server's URL, another type, no id) is `None`.
+/// a patient's own id mapping to their person id. A version
+/// (`.../_history/2`, a literal reference FHIR allows) names the same user
+/// and is dropped. Any other `fhirUser` (another server's URL, another type,
+/// no id) is `None`.
 pub fn clinician_principal(key: &Secret, iss: &str, fhir: &str, fhir_user: &str) -> Option<String> {
     let relative = fhir_user
         .strip_prefix(fhir)
         .and_then(|r| r.strip_prefix('/'))
         .unwrap_or(fhir_user);
     let (kind, id) = relative.split_once('/')?;
+    let id = match id.split_once("/_history/") {
+        Some((id, version)) if fhir_id(version) => id,
+        Some(_) => return None,
+        None => id,
+    };
     if !fhir_id(id) {
         return None;
     }
+    let relative = format!("{kind}/{id}");
     let id = match kind {
         "Practitioner" | "PractitionerRole" => id.to_owned(),
         "Patient" => pseudonym::person_for(key, iss, id)
             .ok()?
             .as_str()
             .to_owned(),
-        "RelatedPerson" | "Person" => pseudonym::person_for(key, iss, relative)
+        "RelatedPerson" | "Person" => pseudonym::person_for(key, iss, &relative)
             .ok()?
             .as_str()
             .to_owned(),
@@ -669,12 +677,25 @@ mod tests {
         );
         let related = p("RelatedPerson/MRN-1").expect("pseudonymised");
         assert!(!related.contains("MRN-1"), "{related}");
+        // A versioned reference is the same user (and the same pseudonym).
+        assert_eq!(
+            p("https://ehr/fhir/Practitioner/123/_history/4").as_deref(),
+            Some("ehr:https://ehr|Practitioner/123")
+        );
+        assert_eq!(p("Patient/MRN-1/_history/2"), p("Patient/MRN-1"));
+        assert_eq!(
+            p("RelatedPerson/MRN-1/_history/7").as_deref(),
+            Some(related.as_str())
+        );
         for bad in [
             "https://elsewhere/fhir/Practitioner/1",
             "Organization/1",
             "Practitioner/",
             "Practitioner/a/b",
             "Practitioner",
+            "Practitioner/1/_history/",
+            "Practitioner/1/_history/a/b",
+            "Practitioner//_history/1",
         ] {
             assert_eq!(p(bad), None, "{bad}");
         }

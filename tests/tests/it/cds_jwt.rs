@@ -232,6 +232,55 @@ fn only_keys(kids: &[&str]) -> anyhow::Result<Value> {
 }
 
 #[tokio::test]
+async fn a_token_without_kid_is_checked_against_the_one_key_that_fits() -> anyhow::Result<()> {
+    // Every fixture key names its `alg`: each algorithm has exactly one key.
+    let server = ehr::start().await?;
+    let aud = url(&server, "/cds-services");
+    for key in [Key::Rsa, Key::Rs384, Key::Es256, Key::Es384] {
+        let token = Jwt::for_url(&aud).key(key).sign_without_kid();
+        assert_eq!(status_of(&server, Some(token)).await?.0, 200, "{key:?}");
+    }
+    // The one fitting key is still checked: another key's signature fails.
+    let impostor = Jwt::for_url(&aud).key(Key::RsaImpostor).sign_without_kid();
+    assert_eq!(status_of(&server, Some(impostor)).await?.0, 401);
+    server.stop().await?;
+
+    // Two RSA keys that do not say their `alg` could both have signed an
+    // RS256 token: without a `kid` it is refused rather than guessed.
+    let dir = tutti_tests::TestServer::temp_dir()?;
+    let path = dir.path().join("ehr-jwks.json");
+    let mut jwks = only_keys(&["ehr-rsa-1", "ehr-rs384-1", "ehr-es256-1"])?;
+    for k in jwks["keys"].as_array_mut().expect("keys") {
+        if k["kty"] == "RSA" {
+            k.as_object_mut().expect("key").remove("alg");
+        }
+    }
+    write_jwks(&path, &jwks)?;
+    let server = tutti_tests::TestServer::start_with(move |c| {
+        ehr::configure(c);
+        for issuer in &mut c.ehr.issuers {
+            issuer.jwks_path = path.clone();
+        }
+    })
+    .await?;
+    let aud = url(&server, "/cds-services");
+    let rsa = Jwt::for_url(&aud).key(Key::Rsa);
+    assert_eq!(
+        status_of(&server, Some(rsa.sign_without_kid())).await?.0,
+        401
+    );
+    assert_eq!(
+        status_of(&server, Some(rsa.sign())).await?.0,
+        200,
+        "with its kid"
+    );
+    let ec = Jwt::for_url(&aud).key(Key::Es256).sign_without_kid();
+    assert_eq!(status_of(&server, Some(ec)).await?.0, 200);
+    server.stop().await?;
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_rotated_jwks_file_is_read_without_a_restart() -> anyhow::Result<()> {
     let dir = tutti_tests::TestServer::temp_dir()?;
     let path = dir.path().join("ehr-jwks.json");
