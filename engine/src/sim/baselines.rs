@@ -6,7 +6,8 @@
 //! [`PersonView::candidates`]: contraindicated interventions are never chosen,
 //! and an active risk flag means a safety intervention. Learning baselines
 //! learn from the same assessments and feedback the engine gets, and from
-//! nothing else; only [`Oracle`], [`MapOracle`] and [`PopulationOracle`] read the ground truth.
+//! nothing else; only [`Oracle`], [`MapOracle`], [`MapPosteriorOracle`] and
+//! [`PopulationOracle`] read the ground truth.
 //!
 //! Reward for the learning baselines is what a platform can observe:
 //! `dose x helpfulness / 100` from feedback (done = 1, partly = 0.5, not done =
@@ -133,6 +134,30 @@ impl Policy for PopulationOracle {
     }
     fn choose(&mut self, view: &PersonView<'_>, _rng: &mut SimRng) -> Result<InterventionId> {
         largest(view, view.truth.population_expected_gain)
+    }
+}
+
+/// Knows what [`PopulationOracle`] knows of the world, and of the person's
+/// map only what their well-being measures so far say about it, read against
+/// their true poles (no rating noise, no skipped item) with the world's true
+/// spread of maps as the prior and their own network known
+/// ([`super::GroundTruth::map_posterior_expected_gain`]). *Why:* it bounds
+/// what any learner can read of the map from the ratings a world's
+/// measurement gives: between the population oracle (no ratings) and the map
+/// oracle (the map itself), it says how much of the distance the ratings
+/// can cover. (It does not learn from feedback.)
+#[derive(Debug, Clone, Default)]
+pub struct MapPosteriorOracle;
+
+impl Policy for MapPosteriorOracle {
+    fn name(&self) -> &str {
+        "map_posterior_oracle"
+    }
+    fn reads_map_posterior(&self) -> bool {
+        true
+    }
+    fn choose(&mut self, view: &PersonView<'_>, _rng: &mut SimRng) -> Result<InterventionId> {
+        largest(view, view.truth.map_posterior_expected_gain)
     }
 }
 

@@ -13,7 +13,7 @@
 //! - [`policy`]: the [`Policy`] trait and what a policy sees ([`PersonView`]).
 //! - [`baselines`]: [`Random`], [`FixedProtocol`], [`EpsilonGreedy`], [`LinUcb`],
 //!   [`StructuredLearner`] (the strong simple baseline), [`PopulationOracle`],
-//!   [`MapOracle`], [`Oracle`].
+//!   [`MapPosteriorOracle`], [`MapOracle`], [`Oracle`].
 //! - [`engine_policy`]: [`EnginePolicy`], the real [`crate::Engine`] behind the trait.
 //! - [`runner`]: [`Simulation`], [`run`]; random streams per person.
 //! - [`report`]: [`SimReport`], [`Metrics`], [`summarise`], [`paired_difference`].
@@ -156,7 +156,11 @@
 //! same of the world but only the average person's map
 //! ([`GroundTruth::population_expected_gain`], estimated over 400 people drawn
 //! apart from the run's): the most that learning from other people can give.
-//! Only these three may read [`GroundTruth`]. Regret is an expected-value gap in lasting well-being
+//! The map-posterior oracle knows what the population oracle knows, and of
+//! the person's map only its posterior mean from their well-being measures
+//! so far, read against their true poles
+//! ([`GroundTruth::map_posterior_expected_gain`]): the most reading the map
+//! from ratings can give. Only these four may read [`GroundTruth`]. Regret is an expected-value gap in lasting well-being
 //! points; the outcome improvement is what actually happened.
 //!
 //! # Calibration, roughly
@@ -183,8 +187,8 @@ mod world;
 mod tests;
 
 pub use baselines::{
-    EpsilonGreedy, FixedProtocol, LinUcb, MapOracle, Oracle, PopulationOracle, Random,
-    StructuredLearner,
+    EpsilonGreedy, FixedProtocol, LinUcb, MapOracle, MapPosteriorOracle, Oracle, PopulationOracle,
+    Random, StructuredLearner,
 };
 pub use engine_policy::{ClinicPool, EnginePolicy};
 pub use policy::{GroundTruth, Intake, PersonView, Policy};

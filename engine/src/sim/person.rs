@@ -13,6 +13,7 @@ use super::world::{
 };
 use crate::catalog::Condition;
 use crate::observe::{Context, Setting};
+use nalgebra::{DMatrix, DVector};
 use rand::Rng;
 
 /// Exogenous draws for one tick, made whether or not they are used, so the
@@ -211,6 +212,16 @@ pub(crate) struct Person {
     /// (`(1 - a) y`): what a push on the pole is worth to this person.
     pub pole_value: Vec<f64>,
     pub eligible: Vec<bool>,
+    /// Expected gain with the population's response and the posterior mean
+    /// of the person's map (see [`Person::note_measure`]); filled only when
+    /// a policy reads it.
+    pub post_gain: Vec<f64>,
+    /// The map-posterior oracle's data: over every well-being measure, the
+    /// precision-weighted `Σ z zᵀ` and `Σ z r` of the regression of the
+    /// measure `r` on `z = (1, x_now - mu0)`, the *true* poles at that
+    /// occasion (row-major, intercept first).
+    post_zz: Vec<f64>,
+    post_zr: Vec<f64>,
     fam_size: Vec<f64>,
     fam_class: Vec<f64>,
     kappa: Vec<f64>,
@@ -491,6 +502,73 @@ impl Person {
         self.pop_gain.resize(nk, 0.0);
         self.eligible.clear();
         self.eligible.resize(nk, false);
+        self.post_gain.clear();
+        self.post_gain.resize(nk, 0.0);
+        self.post_zz.clear();
+        self.post_zz.resize((n + 1) * (n + 1), 0.0);
+        self.post_zr.clear();
+        self.post_zr.resize(n + 1, 0.0);
+    }
+
+    /// Adds one measure of well-being now (`read`, in well-being points,
+    /// with error variance `var`) to the map-posterior oracle's data.
+    pub(crate) fn note_measure(&mut self, read: f64, var: f64) {
+        let d = self.post_zr.len();
+        let w = 1.0 / var;
+        let z = |i: usize| {
+            if i == 0 {
+                1.0
+            } else {
+                self.x_now[i - 1] - self.mu0[i - 1]
+            }
+        };
+        for i in 0..d {
+            let zi = z(i);
+            self.post_zr[i] += w * zi * read;
+            for j in 0..d {
+                self.post_zz[i * d + j] += w * zi * z(j);
+            }
+        }
+    }
+
+    /// Per kernel entry, [`Person::map_kcoef`] with the posterior mean of
+    /// the map in place of the true one: the prior is the world's spread of
+    /// maps ([`World::beta_mean`], [`World::beta_var`]), the data every
+    /// well-being measure so far against the true poles at its occasion, and
+    /// the person's own network, retention and room are known, as they are
+    /// to the map oracle. No rating noise and no missing item: a bound on
+    /// what any learner can read from the person's ratings.
+    fn posterior_kcoef(&self, world: &World) -> Vec<f64> {
+        let n = world.n_poles;
+        let d = n + 1;
+        // Well-being answers to the poles now through (1 - lag) of the map.
+        let share = (1.0 - world.scenario.dynamics.outcome_lag_share).max(1e-6);
+        let mut a = DMatrix::<f64>::from_row_slice(d, d, &self.post_zz);
+        let mut b = DVector::<f64>::from_column_slice(&self.post_zr);
+        a[(0, 0)] += 1e-8;
+        for p in 0..n {
+            let prec = 1.0 / (share * share * world.beta_var[p]);
+            a[(p + 1, p + 1)] += prec;
+            b[p + 1] += prec * share * world.beta_mean[p];
+        }
+        let beta: Vec<f64> = match a.cholesky() {
+            Some(c) => {
+                let t = c.solve(&b);
+                (0..n).map(|p| t[p + 1] / share).collect()
+            }
+            None => world.beta_mean.clone(),
+        };
+        let y = long_run_loadings(&self.a, &self.edges, &beta);
+        let kappa_mean = 0.5 * (KAPPA_LO + KAPPA_HI);
+        world
+            .kernels
+            .iter()
+            .flat_map(|k| &world.entries[k.entries.0..k.entries.1])
+            .map(|e| {
+                let per_push = self.retention * (1.0 - self.a[e.pole]) * y[e.pole] * e.base;
+                per_push * if e.adaptive { 1.0 } else { kappa_mean }
+            })
+            .collect()
     }
 
     /// Well-being the poles imply through the person's map (less a risk
@@ -708,23 +786,32 @@ impl Person {
 
     /// Fills `follow`, `gain`, `map_gain` and `eligible` for every kernel:
     /// the truth the oracles act on and regret is measured against.
-    pub(crate) fn truth(&mut self, world: &World, sit: &Situation, flagged: bool) {
+    pub(crate) fn truth(&mut self, world: &World, sit: &Situation, flagged: bool, posterior: bool) {
         let acute = if flagged {
             cond_bit(Condition::AcuteSuicidality)
         } else {
             0
         };
         let mask = self.cond_mask | acute;
+        let post_kcoef = if posterior {
+            self.posterior_kcoef(world)
+        } else {
+            Vec::new()
+        };
         for j in 0..world.kernels.len() {
             let k = &world.kernels[j];
             let (z, partly) = self.follow_through(world, j, sit);
             let pf = sigmoid(z);
-            let (mut lasting, mut map_lasting, mut pop_lasting) = (0.0, 0.0, 0.0);
+            let (mut lasting, mut map_lasting, mut pop_lasting, mut post_lasting) =
+                (0.0, 0.0, 0.0, 0.0);
             for i in k.entries.0..k.entries.1 {
                 let room = headroom(self.x[world.entries[i].pole]);
                 lasting += self.kcoef[i] * room;
                 map_lasting += self.map_kcoef[i] * room;
                 pop_lasting += world.pop_kcoef[i] * room;
+                if let Some(c) = post_kcoef.get(i) {
+                    post_lasting += c * room;
+                }
             }
             self.follow[j] = pf;
             self.follow_logit[j] = z;
@@ -733,11 +820,15 @@ impl Person {
             self.gain[j] = common * lasting;
             self.map_gain[j] = common * map_lasting;
             self.pop_gain[j] = common * pop_lasting;
+            self.post_gain[j] = common * post_lasting;
             self.eligible[j] = k.contra & mask == 0;
         }
         add_aid_value(world, self, Which::Person);
         add_aid_value(world, self, Which::Map);
         add_aid_value(world, self, Which::Population);
+        if posterior {
+            add_aid_value(world, self, Which::Posterior);
+        }
     }
 
     /// Whether the person does kernel `j` now: the dose (0, 0.5 or 1).
@@ -763,6 +854,7 @@ enum Which {
     Person,
     Map,
     Population,
+    Posterior,
 }
 
 /// An aid is also worth the follow-through it adds to the next decisions:
@@ -777,6 +869,7 @@ fn add_aid_value(world: &World, p: &mut Person, which: Which) {
         Which::Person => &p.gain,
         Which::Map => &p.map_gain,
         Which::Population => &p.pop_gain,
+        Which::Posterior => &p.post_gain,
     };
     let mut best: Option<usize> = None;
     for (j, k) in world.kernels.iter().enumerate() {
@@ -796,6 +889,7 @@ fn add_aid_value(world: &World, p: &mut Person, which: Which) {
         Which::Person => &mut p.gain,
         Which::Map => &mut p.map_gain,
         Which::Population => &mut p.pop_gain,
+        Which::Posterior => &mut p.post_gain,
     };
     for (j, k) in world.kernels.iter().enumerate() {
         if k.aid {

@@ -30,10 +30,12 @@ pub struct Intake<'a> {
     pub now: Timestamp,
 }
 
-/// Ground truth at a decision. Only the two oracles may read it:
-/// [`super::baselines::Oracle`] (`expected_gain`) and
-/// [`super::baselines::MapOracle`] (`map_expected_gain`); a learning policy
-/// that does is cheating.
+/// Ground truth at a decision. Only the oracles may read it:
+/// [`super::baselines::Oracle`] (`expected_gain`),
+/// [`super::baselines::MapOracle`] (`map_expected_gain`),
+/// [`super::baselines::PopulationOracle`] (`population_expected_gain`) and
+/// [`super::baselines::MapPosteriorOracle`] (`map_posterior_expected_gain`);
+/// a learning policy that does is cheating.
 #[derive(Debug, Clone, Copy)]
 pub struct GroundTruth<'a> {
     /// True expected lasting well-being gain of recommending each intervention
@@ -53,6 +55,14 @@ pub struct GroundTruth<'a> {
     /// network), not this person's: what the population oracle maximises,
     /// the most that learning from other people can give.
     pub population_expected_gain: &'a [f64],
+    /// The same expectation with the posterior mean of the person's map in
+    /// place of the map, from every well-being measure so far read against
+    /// the person's true poles (no rating noise) under the world's true
+    /// spread of maps, the person's network and retention known: what the
+    /// map-posterior oracle maximises, a bound on what reading the map from
+    /// the person's ratings can give. Zero unless the policy asks for it
+    /// ([`Policy::reads_map_posterior`]).
+    pub map_posterior_expected_gain: &'a [f64],
     /// True probability of following through on each intervention now.
     pub follow_through: &'a [f64],
     /// The person's map, per pole (network layout): well-being points per
@@ -153,6 +163,12 @@ pub trait Policy {
     fn observe_assessment(&mut self, assessment: &Assessment) -> Result<()> {
         let _ = assessment;
         Ok(())
+    }
+
+    /// Whether [`GroundTruth::map_posterior_expected_gain`] is to be filled
+    /// (a linear solve per decision, so only for the oracle that reads it).
+    fn reads_map_posterior(&self) -> bool {
+        false
     }
 
     /// The intervention to recommend now. Must honour the safety rule: with

@@ -309,6 +309,7 @@ impl Simulation {
                         t,
                         clock.stamp(origin, now, false),
                     );
+                    note_measures(p, world, &ws.assessment);
                     flagged = !ws.assessment.risk_flags.is_empty();
                     has_latest = true;
                     observe_measured(policy, &ws.assessment, &world.scenario.measurement)?;
@@ -324,7 +325,7 @@ impl Simulation {
                         50.0 - 20.0 * p.load + m.capacity_noise_sd * normal(&mut capacity_rng);
                     sit.context.capacity = Some(reported.clamp(0.0, 100.0).round());
                 }
-                p.truth(world, &sit, flagged && active);
+                p.truth(world, &sit, flagged && active, policy.reads_map_posterior());
                 let safety_mode = flagged
                     && active
                     && world
@@ -378,6 +379,7 @@ impl Simulation {
                         expected_gain: &p.gain,
                         map_expected_gain: &p.map_gain,
                         population_expected_gain: &p.pop_gain,
+                        map_posterior_expected_gain: &p.post_gain,
                         follow_through: &p.follow,
                         loadings: &p.beta,
                         pole_values: &p.pole_value,
@@ -538,6 +540,29 @@ pub(crate) fn split_occasion(a: &Assessment, apart_minutes: f64) -> [Assessment;
     } else {
         ratings.at = later;
         [outcomes, ratings]
+    }
+}
+
+/// Hands the well-being measures of an answered assessment to the
+/// map-posterior oracle's data, each read back into well-being points (less
+/// the instrument's known bias) with its error variance: the instrument's
+/// noise on that scale and the spread of well-being's own residual.
+fn note_measures(p: &mut Person, world: &World, a: &Assessment) {
+    let m = &world.scenario.measurement;
+    let resid = world.scenario.dynamics.wellbeing_noise_sd.powi(2);
+    for o in &a.outcomes {
+        let Some(spec) = m.outcomes.iter().find(|s| s.instrument == o.instrument) else {
+            continue;
+        };
+        let (lo, hi) = spec.instrument.range();
+        let unit = (o.score - lo) / (hi - lo);
+        let read = if spec.instrument.higher_is_better() {
+            100.0 * unit
+        } else {
+            100.0 * (1.0 - unit)
+        };
+        let sd = spec.noise_sd * 100.0 / (hi - lo);
+        p.note_measure(read - spec.bias, sd * sd + resid);
     }
 }
 

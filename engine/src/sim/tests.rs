@@ -444,7 +444,7 @@ fn the_map_expectation_ignores_how_the_person_responds() {
     for seed in 0..20 {
         p.reset(&world, &mut rng(seed));
         let sit = p.situation(&world, &DecisionDraws::draw(&mut rng(seed + 100)));
-        p.truth(&world, &sit, false);
+        p.truth(&world, &sit, false, false);
         assert!(p.gain.iter().all(|&g| g <= 1e-12), "{:?}", p.gain);
         assert!(p.map_gain.iter().any(|&g| g > 0.0), "{:?}", p.map_gain);
     }
@@ -475,7 +475,7 @@ fn habituation_shrinks_the_gain_of_a_repeated_kernel() {
     p.reset(&world, &mut rng(2));
     let dd = DecisionDraws::draw(&mut rng(3));
     let sit = p.situation(&world, &dd);
-    p.truth(&world, &sit, false);
+    p.truth(&world, &sit, false, false);
     let j = world
         .kernels
         .iter()
@@ -490,7 +490,7 @@ fn habituation_shrinks_the_gain_of_a_repeated_kernel() {
     p.evolve(&world, &nature, Some((j, 1.0)));
     p.x.copy_from_slice(&x);
     p.load = load;
-    p.truth(&world, &sit, false);
+    p.truth(&world, &sit, false, false);
     assert!(before > 0.0);
     assert!(p.gain[j] < 0.75 * before, "{} vs {before}", p.gain[j]);
 }
@@ -511,7 +511,7 @@ fn truth_is_the_lasting_gain_the_dynamics_deliver() {
         treated.reset(&world, &mut rng(seed));
         let dd = DecisionDraws::draw(&mut rng(seed + 50));
         let sit = treated.situation(&world, &dd);
-        treated.truth(&world, &sit, false);
+        treated.truth(&world, &sit, false, false);
         for (j, k) in world.kernels.iter().enumerate() {
             if k.safety || treated.follow[j] <= 0.0 {
                 continue;
@@ -561,7 +561,7 @@ fn a_done_aid_raises_later_follow_through() {
     p.reset(&world, &mut rng(2));
     let dd = DecisionDraws::draw(&mut rng(3));
     let sit = p.situation(&world, &dd);
-    p.truth(&world, &sit, false);
+    p.truth(&world, &sit, false, false);
     let aid = world.kernels.iter().position(|k| k.aid).expect("aid");
     let other = world
         .kernels
@@ -574,7 +574,7 @@ fn a_done_aid_raises_later_follow_through() {
     let load = p.load;
     p.evolve(&world, &nature, Some((aid, 1.0)));
     p.load = load; // hold life load fixed to isolate the carry-over
-    p.truth(&world, &sit, false);
+    p.truth(&world, &sit, false, false);
     assert!(
         p.follow[other] > before + 0.02,
         "{} vs {before}",
@@ -595,9 +595,9 @@ fn risk_flags_make_acute_contraindications_ineligible() {
         .iter()
         .position(|k| k.id.as_str() == "exposure")
         .expect("kernel");
-    p.truth(&world, &sit, false);
+    p.truth(&world, &sit, false, false);
     assert!(p.eligible[exposure]);
-    p.truth(&world, &sit, true);
+    p.truth(&world, &sit, true, false);
     assert!(!p.eligible[exposure]);
 }
 
@@ -829,6 +829,7 @@ fn view<'a>(
             expected_gain: gains,
             map_expected_gain: gains,
             population_expected_gain: gains,
+            map_posterior_expected_gain: gains,
             follow_through: gains,
             loadings: &[],
             pole_values: &[],
@@ -1170,6 +1171,37 @@ fn reported_capacity_comes_from_its_own_stream_and_only_when_asked() {
     assert_eq!(none.totals.decisions, all.totals.decisions);
     assert_eq!(none.totals.chosen_gain_sum, all.totals.chosen_gain_sum);
     assert_eq!(none.totals.improvement_sum, all.totals.improvement_sum);
+}
+
+/// Where maps differ, the map-posterior oracle reads a person's map from
+/// precise daily measures (well above the population oracle) but not from
+/// noisy weekly ones (well below the map oracle).
+#[test]
+fn the_map_posterior_oracle_reads_maps_only_from_measures_that_show_them() {
+    let maps = "[dynamics]\nmap_heterogeneity = 1.0\nmap_density = 0.25\n";
+    let shares = |text: &str| {
+        let s = sim(text, 7);
+        let run = |r: Result<SimReport>| r.expect("runs").metrics().captured_share;
+        (
+            run(s.run_people(0..60, 12, || MapOracle)),
+            run(s.run_people(0..60, 12, || MapPosteriorOracle)),
+            run(s.run_people(0..60, 12, || PopulationOracle)),
+        )
+    };
+    let precise = format!(
+        "{maps}wellbeing_noise_sd = 0.5\n[measurement]\nassessments_per_week = 7\n\
+         decisions_per_week = 1\noutcomes = [{{ instrument = \"wellbeing\", every = 1, noise_sd = 1.0 }}]"
+    );
+    let (map, post, pop) = shares(&precise);
+    assert!(
+        post > pop + 0.1 && post > map - 0.15,
+        "precise daily: map {map} posterior {post} population {pop}"
+    );
+    let (map, post, pop) = shares(maps);
+    assert!(
+        post < map - 0.1,
+        "noisy weekly: map {map} posterior {post} population {pop}"
+    );
 }
 
 /// The average person's coefficients are what everyone has when everyone

@@ -140,6 +140,10 @@ pub(crate) struct World {
     /// their network, the population's response), estimated over
     /// [`POPULATION_SAMPLE`] people drawn apart from the run's.
     pub pop_kcoef: Vec<f64>,
+    /// Per pole: the mean and variance of a person's map loading over the
+    /// same sample, the prior the map-posterior oracle updates.
+    pub beta_mean: Vec<f64>,
+    pub beta_var: Vec<f64>,
 }
 
 /// People drawn to estimate the average person's kernel coefficients.
@@ -487,26 +491,39 @@ impl World {
             tick,
             cond_bits,
             pop_kcoef: Vec::new(),
+            beta_mean: Vec::new(),
+            beta_var: Vec::new(),
         };
         // The average person, for the population oracle: drawn after every
         // population truth, on a generator of their own.
         let mut sample = SimRng::seed_from_u64(rng.random());
-        world.pop_kcoef = world.average_kcoef(&mut sample);
+        (world.pop_kcoef, world.beta_mean, world.beta_var) = world.average_person(&mut sample);
         Ok(world)
     }
 
-    /// The mean of [`Person::map_kcoef`] over [`POPULATION_SAMPLE`] people
-    /// drawn from `rng`.
-    fn average_kcoef(&self, rng: &mut SimRng) -> Vec<f64> {
+    /// Over [`POPULATION_SAMPLE`] people drawn from `rng`: the mean of
+    /// [`Person::map_kcoef`], and the mean and variance of each pole's loading.
+    fn average_person(&self, rng: &mut SimRng) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
         let mut person = Person::default();
+        let n = POPULATION_SAMPLE as f64;
         let mut sum = vec![0.0; self.entries.len()];
+        let (mut b1, mut b2) = (vec![0.0; self.n_poles], vec![0.0; self.n_poles]);
         for _ in 0..POPULATION_SAMPLE {
             person.reset(self, rng);
             for (s, k) in sum.iter_mut().zip(&person.map_kcoef) {
-                *s += k / POPULATION_SAMPLE as f64;
+                *s += k / n;
+            }
+            for ((m1, m2), b) in b1.iter_mut().zip(&mut b2).zip(&person.beta) {
+                *m1 += b / n;
+                *m2 += b * b / n;
             }
         }
-        sum
+        let var = b1
+            .iter()
+            .zip(&b2)
+            .map(|(m1, m2)| (m2 - m1 * m1).max(1e-12))
+            .collect();
+        (sum, b1, var)
     }
 
     /// The timestamp of a tick.

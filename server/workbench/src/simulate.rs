@@ -41,8 +41,8 @@ use tutti_engine::population::PopulationModel;
 use tutti_engine::sim::report::Estimate;
 use tutti_engine::sim::{
     Catalogs, ClinicPool, EnginePolicy, EpsilonGreedy, FixedProtocol, Intake, LinUcb, MapOracle,
-    Metrics, Oracle, PersonView, Policy, PopulationOracle, Random, Scenario, SimReport, SimRng,
-    Simulation, StructuredLearner, Summary, paired_difference, summarise,
+    MapPosteriorOracle, Metrics, Oracle, PersonView, Policy, PopulationOracle, Random, Scenario,
+    SimReport, SimRng, Simulation, StructuredLearner, Summary, paired_difference, summarise,
 };
 use tutti_engine::state::PersonState;
 
@@ -74,6 +74,10 @@ pub enum PolicyKind {
     /// Knows what the map oracle knows of the world but only the average
     /// person's map: the most that learning from other people can give.
     PopulationOracle,
+    /// Knows what the population oracle knows, and of the person's map what
+    /// their well-being measures say read against their true poles (no
+    /// rating noise): a bound on what reading the map from ratings can give.
+    MapPosteriorOracle,
     /// Knows the truth (the ceiling regret is measured against).
     Oracle,
 }
@@ -91,6 +95,7 @@ impl PolicyKind {
             PolicyKind::Structured => "structured",
             PolicyKind::MapOracle => "map_oracle",
             PolicyKind::PopulationOracle => "population_oracle",
+            PolicyKind::MapPosteriorOracle => "map_posterior_oracle",
             PolicyKind::Oracle => "oracle",
         }
     }
@@ -254,6 +259,7 @@ fn run_part(
         PolicyKind::Structured => sim.run_people(people, weeks, StructuredLearner::default),
         PolicyKind::MapOracle => sim.run_people(people, weeks, || MapOracle),
         PolicyKind::PopulationOracle => sim.run_people(people, weeks, || PopulationOracle),
+        PolicyKind::MapPosteriorOracle => sim.run_people(people, weeks, || MapPosteriorOracle),
         PolicyKind::Oracle => sim.run_people(people, weeks, || Oracle),
     }
 }
