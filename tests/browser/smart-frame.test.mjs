@@ -66,7 +66,7 @@ test("a SMART launch inside a cross-site EHR frame opens the app for the patient
     assert.equal(
       back.status(),
       302,
-      `Tutti's callback in the frame: ${back.status()} ${await back.text().catch(() => "")} (the pending-launch cookie did not come back?) EHR: ${JSON.stringify(ehr.log)}`,
+      `Tutti's callback in the frame answered ${back.status()}: a 401 means the pending-launch cookie did not come back (see the server log); the EHR saw ${JSON.stringify(ehr.log)}`,
     );
     assert.deepEqual(ehr.log.tokenAnswers, [200], "one code exchanged, with the PKCE verifier");
 
