@@ -83,7 +83,7 @@ cargo run --locked -q -p tutti-benches --bin cdsload -- \
 step "generated clients: drift check and smoke tests (Python, Go, TypeScript, Java) against a real server"
 scripts/test-clients.sh
 
-step "browser tests: the TypeScript client over gRPC-Web and the clinician app in headless Chromium (Debian's)"
+step "browser tests: the TypeScript client over gRPC-Web, the clinician app and its SMART launch in a cross-site frame, in headless Chromium (Debian's)"
 scripts/test-browser.sh
 
 step "cargo doc (warnings denied)"

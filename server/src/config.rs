@@ -75,6 +75,7 @@
 //! [ehr]                    # CDS Hooks, FHIR ingest, the clinician app (server/src/ehr)
 //! public_url = "https://tutti.example.org"   # what EHRs call; JWT `aud` is checked against it
 //! launch_key = "<32+ random characters>"     # signs the app's launch and session tokens
+//! # tls_ca_path = "/etc/tutti/ehr-ca.pem"    # trusted for calls to EHRs, beside public roots
 //! [[ehr.issuers]]          # EHRs allowed to call the CDS services
 //! iss = "https://ehr.example.org"
 //! tenant = "acme"
@@ -305,6 +306,11 @@ pub struct EhrConfig {
     pub session_ttl_seconds: u64,
     /// Timeout of one read from an EHR's FHIR server, milliseconds.
     pub fhir_timeout_ms: u64,
+    /// PEM file of CA certificates trusted for Tutti's own calls to EHRs
+    /// (FHIR reads, SMART discovery, token endpoint, id_token keys) beside
+    /// the built-in public roots, for an EHR whose https certificate comes
+    /// from a private CA. Read at start-up. Unset: the public roots only.
+    pub tls_ca_path: Option<PathBuf>,
     /// Clock skew allowed on JWT `exp`/`nbf`, seconds (at most
     /// [`MAX_JWT_LEEWAY_SECONDS`]).
     pub jwt_leeway_seconds: u64,
@@ -328,6 +334,7 @@ impl Default for EhrConfig {
             launch_ttl_seconds: 600,
             session_ttl_seconds: 1800,
             fhir_timeout_ms: 3000,
+            tls_ca_path: None,
             jwt_leeway_seconds: 30,
             codes: Vec::new(),
         }
@@ -1178,6 +1185,13 @@ impl Config {
         if !(100..=30_000).contains(&ehr.fhir_timeout_ms) {
             return invalid("ehr.fhir_timeout_ms must be in 100..=30000".into());
         }
+        if ehr
+            .tls_ca_path
+            .as_ref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            return invalid("ehr.tls_ca_path must not be empty when set".into());
+        }
         if ehr.jwt_leeway_seconds > MAX_JWT_LEEWAY_SECONDS {
             return invalid(format!(
                 "ehr.jwt_leeway_seconds must be in 0..={MAX_JWT_LEEWAY_SECONDS}"
@@ -1496,6 +1510,10 @@ mod tests {
         c.ehr.public_url = Some("https://tutti.example".into());
         c.ehr.launch_key = Some(Secret::new("l".repeat(40)));
         c.validate().expect("valid");
+        c.ehr.tls_ca_path = Some(PathBuf::new());
+        let e = c.validate().expect_err("empty CA path");
+        assert!(e.to_string().contains("ehr.tls_ca_path"), "{e}");
+        c.ehr.tls_ca_path = None;
         assert!(
             !format!("{c:?}").contains("kkkk"),
             "secrets are redacted in Debug"

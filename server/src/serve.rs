@@ -405,6 +405,13 @@ pub async fn serve_with(
         Arc::clone(&storage),
         Duration::from_secs(config.audit.summary_seconds),
     );
+    let ehr_roots = match &config.ehr.tls_ca_path {
+        Some(path) => std::fs::read(path)
+            .map_err(|e| e.to_string())
+            .and_then(|pem| ehr::fhir_client::roots_from_pem(&pem))
+            .map_err(|e| ServeError::Ehr(format!("ehr.tls_ca_path {}: {e}", path.display())))?,
+        None => Vec::new(),
+    };
     let mut http_routes = ehr::router(Arc::new(Ehr {
         app: Arc::clone(&app),
         config: config.ehr.clone(),
@@ -415,8 +422,11 @@ pub async fn serve_with(
             config.ehr.launch_ttl_seconds,
             config.ehr.session_ttl_seconds,
         ),
-        fhir: ehr::fhir_client::FhirClient::new(Duration::from_millis(config.ehr.fhir_timeout_ms))
-            .map_err(|e| ServeError::Ehr(format!("http client: {e}")))?,
+        fhir: ehr::fhir_client::FhirClient::new(
+            Duration::from_millis(config.ehr.fhir_timeout_ms),
+            ehr_roots,
+        )
+        .map_err(|e| ServeError::Ehr(format!("http client: {e}")))?,
         id_token_keys: ehr::id_token::KeyCache::default(),
         audit: audit.clone(),
         fhir_codes,

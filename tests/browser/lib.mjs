@@ -6,11 +6,12 @@
 // Environment (set by scripts/test-browser.sh):
 //   TUTTI_URL             base URL of a running tutti server configured for the EHR tests
 //   TUTTI_SCREENSHOT_DIR  where to keep screenshots (default: a temporary folder)
+//   (smart-frame.test.mjs reads its own, named there)
 
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
-import { createSign, randomUUID } from "node:crypto";
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { X509Certificate, createHash, createSign, randomUUID } from "node:crypto";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -27,9 +28,25 @@ export const SKIP = TUTTI_URL ? false : "set TUTTI_URL (scripts/test-browser.sh 
 export const SCREENSHOTS = process.env.TUTTI_SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), "tutti-shots-"));
 mkdirSync(SCREENSHOTS, { recursive: true });
 
-/** Chromium from Debian with a fresh profile; `close()` removes the profile. */
-export async function launch(viewport = { width: 1280, height: 800 }) {
+/**
+ * Chromium from Debian with a fresh profile; `close()` removes the profile.
+ * `blockThirdPartyCookies` sets the profile's "Block third-party cookies"
+ * (what a user or an admin chooses; only partitioned cookies then work in a
+ * cross-site frame). `trustCerts` (PEM file paths) are certificates whose
+ * errors are ignored, by key, so https with a throwaway CA works without
+ * ignoring every certificate error.
+ */
+export async function launch(viewport = { width: 1280, height: 800 }, { blockThirdPartyCookies = false, trustCerts = [] } = {}) {
   const profile = mkdtempSync(join(tmpdir(), "tutti-chromium-"));
+  if (blockThirdPartyCookies) {
+    // 1 is CookieControlsMode::kBlockThirdParty.
+    mkdirSync(join(profile, "Default"));
+    writeFileSync(join(profile, "Default", "Preferences"), JSON.stringify({ profile: { cookie_controls_mode: 1 } }));
+  }
+  const spki = trustCerts.map((path) =>
+    createHash("sha256")
+      .update(new X509Certificate(readFileSync(path)).publicKey.export({ type: "spki", format: "der" }))
+      .digest("base64"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
     headless: true,
@@ -43,6 +60,7 @@ export async function launch(viewport = { width: 1280, height: 800 }) {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
+      ...(spki.length ? [`--ignore-certificate-errors-spki-list=${spki.join(",")}`] : []),
     ],
   });
   return {
@@ -72,20 +90,28 @@ export async function serveStatic(routes) {
 
 const b64url = (x) => Buffer.from(x).toString("base64url");
 
-/** A CDS client JWT for `url`, signed RS256 with the test key `ehr-rsa-1`. */
-export function ehrJwt(url) {
-  const now = Math.floor(Date.now() / 1000);
+/** A JWT of `claims`, signed RS256 with the test key `ehr-rsa-1`. */
+export function signJwt(claims) {
   const header = b64url(JSON.stringify({ alg: "RS256", typ: "JWT", kid: "ehr-rsa-1" }));
-  const payload = b64url(JSON.stringify({ iss: ISS, aud: url, iat: now, exp: now + 300, jti: randomUUID() }));
+  const payload = b64url(JSON.stringify(claims));
   const signer = createSign("RSA-SHA256");
   signer.update(`${header}.${payload}`);
   const key = readFileSync(join(ROOT, "tests/fixtures/ehr/rsa-private.pem"));
   return `${header}.${payload}.${signer.sign(key).toString("base64url")}`;
 }
 
-/** POSTs a CDS Hooks call for `patientId` with `resources` prefetched; returns the JSON answer. */
-export async function cdsCall(patientId, resources, service = "tutti-patient-view") {
-  const url = `${TUTTI_URL}/cds-services/${service}`;
+/** A CDS client JWT for `url`, signed RS256 with the test key `ehr-rsa-1`. */
+export function ehrJwt(url) {
+  const now = Math.floor(Date.now() / 1000);
+  return signJwt({ iss: ISS, aud: url, iat: now, exp: now + 300, jti: randomUUID() });
+}
+
+/**
+ * POSTs a CDS Hooks call for `patientId` with `resources` prefetched to the
+ * server at `base`; returns the JSON answer.
+ */
+export async function cdsCall(patientId, resources, service = "tutti-patient-view", base = TUTTI_URL) {
+  const url = `${base}/cds-services/${service}`;
   const qrs = resources.filter((r) => r.resourceType === "QuestionnaireResponse");
   const obs = resources.filter((r) => r.resourceType !== "QuestionnaireResponse");
   const body = {

@@ -23,6 +23,16 @@ pub enum FetchError {
     NotJson,
 }
 
+/// The CA certificates of a PEM file (`ehr.tls_ca_path`); an error, in
+/// words for the start-up message, when it holds none.
+pub fn roots_from_pem(pem: &[u8]) -> Result<Vec<reqwest::Certificate>, String> {
+    let roots = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| e.to_string())?;
+    if roots.is_empty() {
+        return Err("holds no certificate".into());
+    }
+    Ok(roots)
+}
+
 /// An HTTP client for FHIR reads.
 #[derive(Debug, Clone)]
 pub struct FhirClient {
@@ -30,14 +40,22 @@ pub struct FhirClient {
 }
 
 impl FhirClient {
-    /// With a per-request timeout.
-    pub fn new(timeout: Duration) -> Result<Self, reqwest::Error> {
-        let http = reqwest::Client::builder()
+    /// With a per-request timeout, trusting the CA certificates `extra_roots`
+    /// ([`roots_from_pem`]) beside the built-in public roots.
+    pub fn new(
+        timeout: Duration,
+        extra_roots: Vec<reqwest::Certificate>,
+    ) -> Result<Self, reqwest::Error> {
+        let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             // A FHIR server that redirects elsewhere must not receive the token there.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
-        Ok(Self { http })
+            .redirect(reqwest::redirect::Policy::none());
+        for root in extra_roots {
+            builder = builder.add_root_certificate(root);
+        }
+        Ok(Self {
+            http: builder.build()?,
+        })
     }
 
     /// The HTTP client itself (no redirects followed, the read timeout), for
@@ -92,5 +110,18 @@ impl FhirClient {
             .json::<Value>()
             .await
             .map_err(|_| FetchError::NotJson)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_ca_file_without_a_certificate_is_refused() {
+        assert!(roots_from_pem(b"").is_err());
+        // A public key is no certificate.
+        let key = include_bytes!("../../../tests/fixtures/ehr/rsa-public.pem");
+        assert!(roots_from_pem(key).is_err());
     }
 }
