@@ -184,6 +184,14 @@ pub fn inspect(token: &str) -> Result<(Header, String), Refusal> {
     Ok((header, peek.iss.ok_or(Refusal::Issuer)?))
 }
 
+/// Whether `jwk` names its own `alg` and it is not `alg`.
+fn names_another(jwk: &Jwk, alg: Algorithm) -> bool {
+    // Two enums of the same names (a JWK's and a header's).
+    jwk.common
+        .key_algorithm
+        .is_some_and(|a| format!("{a:?}") != format!("{alg:?}"))
+}
+
 /// The one key of `keys` that could have signed with `alg`: its type and
 /// curve fit the algorithm, its own `alg` (if any) is `alg`, and it is not
 /// marked for encryption. `None` when no key or several keys could.
@@ -199,12 +207,8 @@ fn only_key_for(keys: &JwkSet, alg: Algorithm) -> Option<&Jwk> {
             }
             _ => false,
         };
-        let named = k
-            .common
-            .key_algorithm
-            .is_none_or(|a| format!("{a:?}") == format!("{alg:?}"));
         let signs = k.common.public_key_use != Some(PublicKeyUse::Encryption);
-        shape && named && signs
+        shape && !names_another(k, alg) && signs
     };
     let mut fitting = keys.keys.iter().filter(fits);
     match (fitting.next(), fitting.next()) {
@@ -229,9 +233,7 @@ pub fn verify<C: DeserializeOwned>(
         None => only_key_for(keys, header.alg),
     }
     .ok_or(Refusal::UnknownKey)?;
-    if let Some(alg) = jwk.common.key_algorithm
-        && format!("{alg:?}") != format!("{:?}", header.alg)
-    {
+    if names_another(jwk, header.alg) {
         return Err(Refusal::Algorithm);
     }
     let key = DecodingKey::from_jwk(jwk).map_err(|_| Refusal::UnknownKey)?;

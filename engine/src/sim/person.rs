@@ -7,9 +7,9 @@
 
 use super::SimRng;
 use super::world::{
-    Edge, KAPPA_HI, KAPPA_LO, ProcessMap, World, add_sibling_edges, cond_bit, headroom, logit,
-    long_run_loadings, normal, per_tick_prob, per_tick_sd, pole_sign, sibling, sigmoid, stabilise,
-    uniform,
+    Edge, Entry, KAPPA_HI, KAPPA_LO, ProcessMap, World, add_sibling_edges, cond_bit, headroom,
+    logit, long_run_loadings, normal, per_tick_prob, per_tick_sd, pole_sign, sibling, sigmoid,
+    stabilise, uniform,
 };
 use crate::catalog::Condition;
 use crate::observe::{Context, Setting};
@@ -415,7 +415,6 @@ impl Person {
                 .push(KAPPA_LO + (KAPPA_HI - KAPPA_LO) * uniform(rng));
         }
         let (fam, fam_class, kappa) = (&self.fam_size, &self.fam_class, &self.kappa);
-        let kappa_mean = 0.5 * (KAPPA_LO + KAPPA_HI);
         self.mult.clear();
         self.kcoef.clear();
         self.map_kcoef.clear();
@@ -433,11 +432,9 @@ impl Person {
             };
             for e in &world.entries[kern.entries.0..kern.entries.1] {
                 let mm = if e.adaptive { m } else { m * kappa[e.process] };
-                let per_push = self.retention * (1.0 - self.a[e.pole]) * y[e.pole] * e.base;
                 self.mult.push(mm);
-                self.kcoef.push(per_push * mm);
-                self.map_kcoef
-                    .push(per_push * if e.adaptive { 1.0 } else { kappa_mean });
+                self.kcoef.push(self.per_push(e, &y) * mm);
+                self.map_kcoef.push(self.map_coef(e, &y));
             }
         }
 
@@ -515,18 +512,13 @@ impl Person {
     pub(crate) fn note_measure(&mut self, read: f64, var: f64) {
         let d = self.post_zr.len();
         let w = 1.0 / var;
-        let z = |i: usize| {
-            if i == 0 {
-                1.0
-            } else {
-                self.x_now[i - 1] - self.mu0[i - 1]
-            }
-        };
-        for i in 0..d {
-            let zi = z(i);
+        let z: Vec<f64> = std::iter::once(1.0)
+            .chain(self.x_now.iter().zip(&self.mu0).map(|(x, m)| x - m))
+            .collect();
+        for (i, zi) in z.iter().enumerate() {
             self.post_zr[i] += w * zi * read;
-            for j in 0..d {
-                self.post_zz[i * d + j] += w * zi * z(j);
+            for (j, zj) in z.iter().enumerate() {
+                self.post_zz[i * d + j] += w * zi * zj;
             }
         }
     }
@@ -559,16 +551,25 @@ impl Person {
             None => world.beta_mean.clone(),
         };
         let y = long_run_loadings(&self.a, &self.edges, &beta);
-        let kappa_mean = 0.5 * (KAPPA_LO + KAPPA_HI);
         world
             .kernels
             .iter()
             .flat_map(|k| &world.entries[k.entries.0..k.entries.1])
-            .map(|e| {
-                let per_push = self.retention * (1.0 - self.a[e.pole]) * y[e.pole] * e.base;
-                per_push * if e.adaptive { 1.0 } else { kappa_mean }
-            })
+            .map(|e| self.map_coef(e, &y))
             .collect()
+    }
+
+    /// Lasting well-being gain of entry `e`'s full dose at room 1 and
+    /// multiplier 1, through the long-run loadings `y`.
+    fn per_push(&self, e: &Entry, y: &[f64]) -> f64 {
+        self.retention * (1.0 - self.a[e.pole]) * y[e.pole] * e.base
+    }
+
+    /// [`Person::per_push`] with the population's response: a maladaptive
+    /// pole moves by the mean share of the adaptive one.
+    fn map_coef(&self, e: &Entry, y: &[f64]) -> f64 {
+        let kappa_mean = 0.5 * (KAPPA_LO + KAPPA_HI);
+        self.per_push(e, y) * if e.adaptive { 1.0 } else { kappa_mean }
     }
 
     /// Well-being the poles imply through the person's map (less a risk

@@ -309,7 +309,9 @@ impl Simulation {
                         t,
                         clock.stamp(origin, now, false),
                     );
-                    note_measures(p, world, &ws.assessment);
+                    if policy.reads_map_posterior() {
+                        note_measures(p, world, &ws.assessment);
+                    }
                     flagged = !ws.assessment.risk_flags.is_empty();
                     has_latest = true;
                     observe_measured(policy, &ws.assessment, &world.scenario.measurement)?;
