@@ -324,3 +324,30 @@ async fn a_rotated_jwks_file_is_read_without_a_restart() -> anyhow::Result<()> {
     }
     server.stop().await
 }
+
+/// An EHR CA file (`ehr.tls_ca_path`) that is missing or holds no
+/// certificate stops start-up with a message naming the setting, rather than
+/// serving with calls to that EHR failing later.
+#[tokio::test]
+async fn an_unusable_ehr_ca_file_stops_start_up() -> anyhow::Result<()> {
+    let dir = tutti_tests::TestServer::temp_dir()?;
+    let no_cert = dir.path().join("no-cert.pem");
+    std::fs::write(&no_cert, std::fs::read(ehr::fixture("rsa-public.pem"))?)?;
+    for path in [dir.path().join("missing.pem"), no_cert] {
+        let at = path.clone();
+        let started = tutti_tests::TestServer::start_with(move |c| {
+            ehr::configure(c);
+            c.ehr.tls_ca_path = Some(at);
+        })
+        .await;
+        let e = match started {
+            Ok(server) => {
+                server.stop().await?;
+                panic!("{} was accepted", path.display());
+            }
+            Err(e) => format!("{e:#}"),
+        };
+        assert!(e.contains("ehr.tls_ca_path"), "{}: {e}", path.display());
+    }
+    Ok(())
+}
